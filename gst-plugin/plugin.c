@@ -1,0 +1,22 @@
+/* svilm GStreamer plugin: registration.
+ *
+ * Elements (one per file) register here as they land: svilmencode,
+ * svilmscenecut, svilmground, svilmretrieve.
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+#include <gst/gst.h>
+
+static gboolean
+plugin_init (GstPlugin *plugin)
+{
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  return TRUE;
+}
+
+GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, svilm,
+                   "Structured video-language models (S-ViLM): clip embeddings, scene cuts, "
+                   "phrase grounding and text-to-video retrieval",
+                   plugin_init, VERSION, "LGPL", "svilm", "Unknown package origin")

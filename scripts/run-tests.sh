@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Runs the whole test suite the way CI does:
+#   1. a -Werror build and every meson test suite (ops, torch, core, vulkan, gst, ...);
+#   2. a second build with AddressSanitizer + UndefinedBehaviorSanitizer, same suites.
+# Prints the logs of failing tests, a closing "N passed, N failed" line, and exits
+# non-zero on any failure.  Build directories: build-ci/ and build-sanitize/.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+jobs=$(nproc)
+passed=0
+failed=0
+status=0
+
+count_results () { # $1 = build dir; adds to passed/failed from meson's testlog.json
+  local log="$1/meson-logs/testlog.json"
+  [ -f "$log" ] || return 0
+  local p f
+  p=$(grep -c '"result": "OK"' "$log" || true)
+  f=$(grep -cE '"result": "(FAIL|ERROR|TIMEOUT|UNEXPECTEDPASS)"' "$log" || true)
+  passed=$((passed + p))
+  failed=$((failed + f))
+  if [ "$f" -gt 0 ]; then
+    echo "---- failing tests in $1 ----"
+    /usr/bin/python3 - "$log" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    t = json.loads(line)
+    if t["result"] in ("FAIL", "ERROR", "TIMEOUT", "UNEXPECTEDPASS"):
+        print("==== %s (%s) ====" % (t["name"], t["result"]))
+        print(t.get("stdout", "")[-6000:])
+        print(t.get("stderr", "")[-3000:] if t.get("stderr") else "")
+PY
+  fi
+}
+
+run_build () { # $1 = dir, rest = meson options
+  local dir=$1; shift
+  echo "==== configure $dir ($*) ===="
+  if [ -d "$dir" ]; then
+    meson setup --reconfigure "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
+  else
+    meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
+  fi
+  echo "==== build $dir ===="
+  ninja -C "$dir" -j "$jobs" || return 1
+  echo "==== test $dir ===="
+  meson test -C "$dir" --num-processes "$jobs" --print-errorlogs
+}
+
+start=$(date +%s)
+run_build build-ci -Dwerror=true -Dbuildtype=debugoptimized || status=1
+count_results build-ci
+
+# ASan/UBSan: leaks are checked; OpenMP/OpenBLAS thread pools live until exit by design.
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
+run_build build-sanitize -Dwerror=true -Dsanitize=true -Dbuildtype=debug || status=1
+count_results build-sanitize
+unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
+
+echo "test time: $(( $(date +%s) - start )) s"
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  failed=1 # a build step failed before any test ran
+  echo "a configure or build step failed (see above)"
+fi
+echo "$passed passed, $failed failed"
+[ "$status" -eq 0 ] && [ "$failed" -eq 0 ]

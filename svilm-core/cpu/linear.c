@@ -1,0 +1,87 @@
+/* svilm-core CPU kernels: linear layers and batched matmul (OpenBLAS sgemm). */
+#include "sv-cpu-kernels.h"
+
+#include <cblas.h>
+
+void
+sv_cpu_linear_forward (float *out, const float *inp, const float *weight, const float *bias,
+                       int N, int C, int OC)
+{
+  // out[N,OC] = inp[N,C] @ weight[OC,C]^T (+ bias[OC])
+  if (N == 0 || OC == 0)
+    return;
+  if (bias) {
+    for (int n = 0; n < N; n++)
+      for (int o = 0; o < OC; o++)
+        out[(size_t) n * OC + o] = bias[o];
+  }
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, weight, C,
+               bias ? 1.0f : 0.0f, out, OC);
+}
+
+void
+sv_cpu_linear_backward (float *dinp, float *dweight, float *dbias, const float *dout,
+                        const float *inp, const float *weight, int N, int C, int OC)
+{
+  if (N == 0 || OC == 0 || C == 0)
+    return;
+  // dinp[N,C] += dout[N,OC] @ weight[OC,C]
+  if (dinp)
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC, weight, C,
+                 1.0f, dinp, C);
+  // dweight[OC,C] += dout[N,OC]^T @ inp[N,C]
+  if (dweight)
+    cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f,
+                 dweight, C);
+  // dbias[OC] += sum_n dout[n,:]; columns are independent, so split them over threads
+  if (dbias) {
+#pragma omp parallel for schedule(static)
+    for (int o = 0; o < OC; o++) {
+      float s = 0.0f;
+      for (int n = 0; n < N; n++)
+        s += dout[(size_t) n * OC + o];
+      dbias[o] += s;
+    }
+  }
+}
+
+void
+sv_cpu_matmul_forward (float *c, const float *a, const float *b, int batch, int M, int N, int K,
+                       bool trans_a, bool trans_b, float alpha)
+{
+  // c[batch,M,N] = alpha * op(a)[M,K] @ op(b)[K,N]
+  int lda = trans_a ? M : K, ldb = trans_b ? K : N;
+  for (int i = 0; i < batch; i++)
+    cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                 trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, a + (size_t) i * M * K,
+                 lda, b + (size_t) i * K * N, ldb, 0.0f, c + (size_t) i * M * N, N);
+}
+
+void
+sv_cpu_matmul_backward (float *da, float *db, const float *dc, const float *a, const float *b,
+                        int batch, int M, int N, int K, bool trans_a, bool trans_b, float alpha)
+{
+  int lda = trans_a ? M : K, ldb = trans_b ? K : N;
+  for (int i = 0; i < batch; i++) {
+    const float *ai = a + (size_t) i * M * K, *bi = b + (size_t) i * K * N;
+    const float *dci = dc + (size_t) i * M * N;
+    if (da) {
+      float *dai = da + (size_t) i * M * K;
+      if (!trans_a) // da[M,K] += alpha dc[M,N] @ op(b)^T
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, trans_b ? CblasNoTrans : CblasTrans, M, K, N,
+                     alpha, dci, N, bi, ldb, 1.0f, dai, lda);
+      else // da[K,M] += alpha op(b) @ dc^T
+        cblas_sgemm (CblasRowMajor, trans_b ? CblasTrans : CblasNoTrans, CblasTrans, K, M, N,
+                     alpha, bi, ldb, dci, N, 1.0f, dai, lda);
+    }
+    if (db) {
+      float *dbi = db + (size_t) i * K * N;
+      if (!trans_b) // db[K,N] += alpha op(a)^T @ dc
+        cblas_sgemm (CblasRowMajor, trans_a ? CblasNoTrans : CblasTrans, CblasNoTrans, K, N, M,
+                     alpha, ai, lda, dci, N, 1.0f, dbi, ldb);
+      else // db[N,K] += alpha dc^T @ op(a)
+        cblas_sgemm (CblasRowMajor, CblasTrans, trans_a ? CblasTrans : CblasNoTrans, N, K, M,
+                     alpha, dci, N, ai, lda, 1.0f, dbi, ldb);
+    }
+  }
+}

@@ -1,0 +1,125 @@
+/* svilm-core: the backend interface.
+ *
+ * Model code calls ops (sv-ops.h) on tensors; sv-ops validates shapes and calls
+ * the tensors' backend through this table.  The CPU backend forwards to the
+ * kernels in cpu/; the Vulkan backend records compute dispatches.  Each entry
+ * mirrors the CPU kernel of the same name with SvTensor handles in place of
+ * pointers (NULL where the kernel accepts NULL).
+ */
+#pragma once
+
+#include "sv-tensor.h"
+#include <stdbool.h>
+
+G_BEGIN_DECLS
+
+typedef const SvTensor cT; /* shorthand for read-only operands in this table */
+
+typedef struct {
+  const char *name;
+
+  /* storage */
+  SvStorage *(*storage_new) (SvBackend *be, size_t bytes, GError **error);
+  void (*storage_free) (SvBackend *be, SvStorage *s);
+  void *(*storage_host_ptr) (SvBackend *be, SvStorage *s); /* NULL for device memory */
+  gboolean (*upload) (SvBackend *be, SvTensor *t, const void *src, size_t bytes, GError **error);
+  gboolean (*download) (SvBackend *be, cT *t, void *dst, size_t bytes, GError **error);
+  gboolean (*zero) (SvBackend *be, SvTensor *t, GError **error);
+  /* waits for queued work; CPU: no-op */
+  gboolean (*finish) (SvBackend *be, GError **error);
+  void (*destroy) (SvBackend *be);
+
+  /* ops */
+  void (*linear_forward) (SvBackend *be, SvTensor *out, cT *inp, cT *weight, cT *bias, int N,
+                          int C, int OC);
+  void (*linear_backward) (SvBackend *be, SvTensor *dinp, SvTensor *dweight, SvTensor *dbias,
+                           cT *dout, cT *inp, cT *weight, int N, int C, int OC);
+  void (*matmul_forward) (SvBackend *be, SvTensor *c, cT *a, cT *b, int batch, int M, int N,
+                          int K, bool trans_a, bool trans_b, float alpha);
+  void (*matmul_backward) (SvBackend *be, SvTensor *da, SvTensor *db, cT *dc, cT *a, cT *b,
+                           int batch, int M, int N, int K, bool trans_a, bool trans_b,
+                           float alpha);
+  void (*layernorm_forward) (SvBackend *be, SvTensor *out, SvTensor *mean, SvTensor *rstd,
+                             cT *inp, cT *weight, cT *bias, int N, int C, float eps);
+  void (*layernorm_backward) (SvBackend *be, SvTensor *dinp, SvTensor *dweight, SvTensor *dbias,
+                              cT *dout, cT *inp, cT *weight, cT *mean, cT *rstd, int N, int C);
+  void (*gelu_forward) (SvBackend *be, SvTensor *out, cT *inp, size_t n);
+  void (*gelu_backward) (SvBackend *be, SvTensor *dinp, cT *dout, cT *inp, size_t n);
+  void (*add_forward) (SvBackend *be, SvTensor *out, cT *a, cT *b, size_t outer, size_t inner);
+  void (*add_backward) (SvBackend *be, SvTensor *da, SvTensor *db, cT *dout, size_t outer,
+                        size_t inner);
+  void (*scale_forward) (SvBackend *be, SvTensor *out, cT *inp, float alpha, size_t n);
+  void (*scale_backward) (SvBackend *be, SvTensor *dinp, cT *dout, float alpha, size_t n);
+  void (*softmax_forward) (SvBackend *be, SvTensor *out, cT *inp, cT *mask, int N, int C,
+                           float inv_temp);
+  void (*softmax_backward) (SvBackend *be, SvTensor *dinp, cT *dout, cT *out, int N, int C,
+                            float inv_temp);
+  void (*attention_forward) (SvBackend *be, SvTensor *out, SvTensor *att, cT *q, cT *k, cT *v,
+                             cT *graph, int B, int Nq, int Nk, int C, int H);
+  void (*attention_backward) (SvBackend *be, SvTensor *dq, SvTensor *dk, SvTensor *dv,
+                              SvTensor *scratch, cT *dout, cT *att, cT *q, cT *k, cT *v,
+                              cT *graph, int B, int Nq, int Nk, int C, int H);
+  void (*embedding_forward) (SvBackend *be, SvTensor *out, cT *ids, cT *table, int N, int V,
+                             int C);
+  void (*embedding_backward) (SvBackend *be, SvTensor *dtable, cT *dout, cT *ids, int N, int V,
+                              int C);
+  void (*patchify_forward) (SvBackend *be, SvTensor *patches, cT *video, int B, int T, int H,
+                            int W, int Cin, int pt, int p);
+  void (*patchify_backward) (SvBackend *be, SvTensor *dvideo, cT *dpatches, int B, int T, int H,
+                             int W, int Cin, int pt, int p);
+  void (*mean_forward) (SvBackend *be, SvTensor *out, cT *inp, const int64_t *shape, int ndim,
+                        unsigned axes_mask);
+  void (*mean_backward) (SvBackend *be, SvTensor *dinp, cT *dout, const int64_t *shape, int ndim,
+                         unsigned axes_mask);
+  void (*l2norm_forward) (SvBackend *be, SvTensor *out, SvTensor *norm, cT *inp, int N, int C,
+                          float eps);
+  void (*l2norm_backward) (SvBackend *be, SvTensor *dinp, cT *dout, cT *out, cT *norm, int N,
+                           int C, float eps);
+  void (*cosine_sim_forward) (SvBackend *be, SvTensor *sim, SvTensor *an, SvTensor *bn,
+                              SvTensor *anorm, SvTensor *bnorm, cT *a, cT *b, int batch, int Na,
+                              int Nb, int C, float eps);
+  void (*cosine_sim_backward) (SvBackend *be, SvTensor *da, SvTensor *db, SvTensor *scratch,
+                               cT *dsim, cT *an, cT *bn, cT *anorm, cT *bnorm, int batch, int Na,
+                               int Nb, int C, float eps);
+  void (*assign_forward) (SvBackend *be, SvTensor *out, SvTensor *y, SvTensor *denom,
+                          cT *logits, cT *noise, int B, int M, int N, float inv_tau, bool hard);
+  void (*assign_backward) (SvBackend *be, SvTensor *dlogits, SvTensor *scratch, cT *dout,
+                           cT *out, cT *y, cT *denom, int B, int M, int N, float inv_tau);
+  void (*softmax_xent_forward) (SvBackend *be, SvTensor *loss, SvTensor *probs, cT *logits,
+                                cT *targets, int N, int C);
+  void (*softmax_xent_backward) (SvBackend *be, SvTensor *dlogits, cT *dloss, cT *probs,
+                                 cT *targets, int N, int C);
+  void (*mse_forward) (SvBackend *be, SvTensor *loss, cT *a, cT *b, size_t n);
+  void (*mse_backward) (SvBackend *be, SvTensor *da, SvTensor *db, cT *dloss, cT *a, cT *b,
+                        size_t n);
+} SvBackendClass;
+
+struct _SvBackend {
+  const SvBackendClass *klass;
+  char *device_name; /* human-readable, e.g. "CPU (OpenBLAS, 2 threads)" */
+  gboolean is_host;  /* tensors have host pointers */
+  gpointer priv;
+};
+
+struct _SvStorage {
+  SvBackend *backend;
+  size_t bytes;
+  void *host; /* host pointer, NULL for device memory */
+  gpointer handle;
+};
+
+/* The process-wide CPU backend (never freed). */
+SvBackend *sv_backend_cpu (void);
+
+/* Chooses a backend from a device string: "auto", "cpu", "vulkan", "vulkan:N".
+ * SVILM_DEVICE in the environment overrides `device` when set.
+ * "auto" falls back to the CPU; an explicit request that cannot be met is an error. */
+SvBackend *sv_backend_open (const char *device, GError **error);
+void sv_backend_unref (SvBackend *be);
+gboolean sv_backend_finish (SvBackend *be, GError **error);
+
+/* Threads used by the CPU kernels (OpenMP and OpenBLAS). 0 = all cores. */
+void sv_set_num_threads (int n);
+int sv_get_num_threads (void);
+
+G_END_DECLS

@@ -1,0 +1,4 @@
+/* svilm-core: error domain. */
+#include "sv-error.h"
+
+G_DEFINE_QUARK (svilm - error - quark, sv_error)

@@ -1,0 +1,9 @@
+/* svilm-core: public umbrella header. */
+#pragma once
+
+#include "sv-backend.h"
+#include "sv-error.h"
+#include "sv-ops.h"
+#include "sv-rng.h"
+#include "sv-safetensors.h"
+#include "sv-tensor.h"
