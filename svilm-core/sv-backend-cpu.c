@@ -167,6 +167,16 @@ cpu_attention_backward (SvBackend *be, SvTensor *dq, SvTensor *dk, SvTensor *dv,
                              F (v), F (graph), B, Nq, Nk, C, H);
 }
 static void
+cpu_transpose_forward (SvBackend *be, SvTensor *out, cT *inp, int A, int R, int C, int E)
+{
+  sv_cpu_transpose_forward (F (out), F (inp), A, R, C, E);
+}
+static void
+cpu_transpose_backward (SvBackend *be, SvTensor *dinp, cT *dout, int A, int R, int C, int E)
+{
+  sv_cpu_transpose_backward (F (dinp), F (dout), A, R, C, E);
+}
+static void
 cpu_embedding_forward (SvBackend *be, SvTensor *out, cT *ids, cT *table, int N, int V, int C)
 {
   sv_cpu_embedding_forward (F (out), IDS (ids), F (table), N, V, C);
@@ -289,6 +299,8 @@ static const SvBackendClass cpu_class = {
   .softmax_backward = cpu_softmax_backward,
   .attention_forward = cpu_attention_forward,
   .attention_backward = cpu_attention_backward,
+  .transpose_forward = cpu_transpose_forward,
+  .transpose_backward = cpu_transpose_backward,
   .embedding_forward = cpu_embedding_forward,
   .embedding_backward = cpu_embedding_backward,
   .patchify_forward = cpu_patchify_forward,

@@ -59,6 +59,8 @@ typedef struct {
   void (*attention_backward) (SvBackend *be, SvTensor *dq, SvTensor *dk, SvTensor *dv,
                               SvTensor *scratch, cT *dout, cT *att, cT *q, cT *k, cT *v,
                               cT *graph, int B, int Nq, int Nk, int C, int H);
+  void (*transpose_forward) (SvBackend *be, SvTensor *out, cT *inp, int A, int R, int C, int E);
+  void (*transpose_backward) (SvBackend *be, SvTensor *dinp, cT *dout, int A, int R, int C, int E);
   void (*embedding_forward) (SvBackend *be, SvTensor *out, cT *ids, cT *table, int N, int V,
                              int C);
   void (*embedding_backward) (SvBackend *be, SvTensor *dtable, cT *dout, cT *ids, int N, int V,

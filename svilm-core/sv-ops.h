@@ -69,6 +69,12 @@ gboolean sv_attention_backward (SvTensor *dq, SvTensor *dk, SvTensor *dv, SvTens
                                 const SvTensor *k, const SvTensor *v, const SvTensor *graph,
                                 int n_heads, GError **error);
 
+/* Swap two adjacent axes: inp [A, R, C, E] -> out [A, C, R, E] where A is the product of
+ * the axes before `axis`, R = inp->shape[axis], C = inp->shape[axis + 1], E the product of the
+ * axes after.  out must have inp's shape with those two axes swapped. */
+gboolean sv_transpose_forward (SvTensor *out, const SvTensor *inp, int axis, GError **error);
+gboolean sv_transpose_backward (SvTensor *dinp, const SvTensor *dout, int axis, GError **error);
+
 /* out[..., C] = table[ids[...], :]; ids int32 in [0, V) (checked on host tensors) */
 gboolean sv_embedding_forward (SvTensor *out, const SvTensor *ids, const SvTensor *table,
                                GError **error);

@@ -71,6 +71,10 @@ void sv_cpu_attention_backward (float *dq, float *dk, float *dv, float *scratch,
                                 const float *att, const float *q, const float *k, const float *v,
                                 const float *graph, int B, int Nq, int Nk, int C, int H);
 
+/* ---- swap axes 1 and 2: inp[A,R,C,E] -> out[A,C,R,E] (E = contiguous inner block) ---- */
+void sv_cpu_transpose_forward (float *out, const float *inp, int A, int R, int C, int E);
+void sv_cpu_transpose_backward (float *dinp, const float *dout, int A, int R, int C, int E);
+
 /* ---- embedding lookup: out[N,C] = table[ids[n], :], table[V,C] ---- */
 void sv_cpu_embedding_forward (float *out, const int32_t *ids, const float *table, int N, int V,
                                int C);

@@ -1,0 +1,307 @@
+/* svilm-core: video and text encoders, forward and backward. */
+#include "sv-encoders.h"
+
+#include "sv-error.h"
+#include "sv-ops.h"
+
+#include <stdio.h>
+
+#define TRY(expr)                                                                               \
+  do {                                                                                          \
+    if (!(expr))                                                                                \
+      return FALSE;                                                                             \
+  } while (0)
+
+/* ---- video encoder ---- */
+
+gboolean
+sv_video_params_plan (SvVarSet *ps, SvVideoParams *p, const SvModelConfig *c, GError **error)
+{
+  int D = c->v_width, P = c->tubelet_t * c->patch * c->patch * 3;
+  int S = sv_model_config_grid_h (c) * sv_model_config_grid_w (c);
+  TRY (sv_var_plan (ps, &p->patch_w, SV_INIT_NORMAL, SV_SHAPE (D, P), error,
+                    "video.patch_embed.weight"));
+  TRY (sv_var_plan (ps, &p->patch_b, SV_INIT_ZERO, SV_SHAPE (D), error, "video.patch_embed.bias"));
+  TRY (sv_var_plan (ps, &p->pos_t, SV_INIT_NORMAL, SV_SHAPE (sv_model_config_grid_t (c), D), error,
+                    "video.pos_temporal"));
+  TRY (sv_var_plan (ps, &p->pos_s, SV_INIT_NORMAL, SV_SHAPE (S, D), error, "video.pos_spatial"));
+  TRY (sv_var_plan (ps, &p->groups, SV_INIT_NORMAL, SV_SHAPE (c->n_groups, D), error,
+                    "video.group_tokens"));
+  for (int l = 0; l < c->v_depth; l++) {
+    char prefix[64];
+    g_snprintf (prefix, sizeof prefix, "video.blocks.%d", l);
+    TRY (sv_block_params_plan (ps, &p->blocks[l], D, c->v_mlp, prefix, error));
+    if (c->group_after[l]) {
+      g_snprintf (prefix, sizeof prefix, "video.grouping.%d", l);
+      TRY (sv_group_block_params_plan (ps, &p->gblocks[l], D, c->v_mlp, prefix, error));
+    }
+  }
+  TRY (sv_var_plan (ps, &p->lnf_w, SV_INIT_ONE, SV_SHAPE (D), error, "video.norm.weight"));
+  TRY (sv_var_plan (ps, &p->lnf_b, SV_INIT_ZERO, SV_SHAPE (D), error, "video.norm.bias"));
+  TRY (sv_var_plan (ps, &p->lng_w, SV_INIT_ONE, SV_SHAPE (D), error, "video.norm_groups.weight"));
+  TRY (sv_var_plan (ps, &p->lng_b, SV_INIT_ZERO, SV_SHAPE (D), error, "video.norm_groups.bias"));
+  TRY (sv_var_plan (ps, &p->proj_w, SV_INIT_NORMAL, SV_SHAPE (c->embed_dim, D), error,
+                    "video.proj.weight"));
+  return sv_var_plan (ps, &p->proj_b, SV_INIT_ZERO, SV_SHAPE (c->embed_dim), error,
+                      "video.proj.bias");
+}
+
+gboolean
+sv_video_acts_plan (SvVarSet *as, SvVideoActs *a, const SvModelConfig *c, int B,
+                    gboolean training, GError **error)
+{
+  int D = c->v_width, M = c->n_groups, E = c->embed_dim;
+  int Nv = sv_model_config_video_tokens (c), P = c->tubelet_t * c->patch * c->patch * 3;
+  a->B = B;
+  a->Nv = Nv;
+  TRY (sv_arena_alloc (as->x, &a->video, SV_F32, SV_SHAPE (B, c->frames, c->height, c->width, 3),
+                       "video.input", error));
+  TRY (sv_arena_alloc (as->x, &a->ids_t, SV_I32, SV_SHAPE (Nv), "video.ids_t", error));
+  TRY (sv_arena_alloc (as->x, &a->ids_s, SV_I32, SV_SHAPE (Nv), "video.ids_s", error));
+  TRY (sv_arena_alloc (as->x, &a->ids_g, SV_I32, SV_SHAPE (B, M), "video.ids_g", error));
+  TRY (sv_arena_alloc (as->x, &a->patches, SV_F32, SV_SHAPE (B, Nv, P), "video.patches", error));
+  TRY (sv_var_plan (as, &a->tok, SV_INIT_ZERO, SV_SHAPE (B, Nv, D), error, "video.tok"));
+  TRY (sv_var_plan (as, &a->pos_t, SV_INIT_ZERO, SV_SHAPE (Nv, D), error, "video.pos_t"));
+  TRY (sv_var_plan (as, &a->pos_s, SV_INIT_ZERO, SV_SHAPE (Nv, D), error, "video.pos_s"));
+  TRY (sv_var_plan (as, &a->pos, SV_INIT_ZERO, SV_SHAPE (Nv, D), error, "video.pos"));
+  TRY (sv_var_plan (as, &a->x0, SV_INIT_ZERO, SV_SHAPE (B, Nv, D), error, "video.x0"));
+  TRY (sv_var_plan (as, &a->g0, SV_INIT_ZERO, SV_SHAPE (B, M, D), error, "video.g0"));
+  if (c->attention == SV_ATTENTION_STGRAPH) {
+    g_set_error (error, SV_ERROR, SV_ERROR_UNSUPPORTED,
+                 "stgraph attention is not wired into the video encoder yet");
+    return FALSE;
+  }
+  a->last_group = -1;
+  for (int l = 0; l < c->v_depth; l++) {
+    TRY (sv_block_acts_plan (as, &a->blocks[l], B, Nv, D, c->v_heads, c->v_mlp, error));
+    if (c->group_after[l]) {
+      TRY (sv_group_block_acts_plan (as, &a->gblocks[l], B, M, Nv, D, c->v_mlp, error));
+      if (training)
+        TRY (sv_arena_alloc (as->x, &a->noise[l], SV_F32, SV_SHAPE (B, M, Nv), "video.noise",
+                             error));
+      a->last_group = l;
+    }
+  }
+  TRY (sv_var_plan (as, &a->z, SV_INIT_ZERO, SV_SHAPE (B, Nv, D), error, "video.z"));
+  TRY (sv_var_plan (as, &a->gf, SV_INIT_ZERO, SV_SHAPE (B, M, D), error, "video.gf"));
+  TRY (sv_var_plan (as, &a->gp, SV_INIT_ZERO, SV_SHAPE (B, M, E), error, "video.gp"));
+  TRY (sv_var_plan (as, &a->gmean, SV_INIT_ZERO, SV_SHAPE (B, E), error, "video.gmean"));
+  TRY (sv_var_plan (as, &a->fv, SV_INIT_ZERO, SV_SHAPE (B, E), error, "video.fv"));
+  TRY (sv_arena_alloc (as->x, &a->z_mean, SV_F32, SV_SHAPE (B * Nv), "video.z_mean", error));
+  TRY (sv_arena_alloc (as->x, &a->z_rstd, SV_F32, SV_SHAPE (B * Nv), "video.z_rstd", error));
+  TRY (sv_arena_alloc (as->x, &a->gf_mean, SV_F32, SV_SHAPE (B * M), "video.gf_mean", error));
+  TRY (sv_arena_alloc (as->x, &a->gf_rstd, SV_F32, SV_SHAPE (B * M), "video.gf_rstd", error));
+  return sv_arena_alloc (as->x, &a->fv_norm, SV_F32, SV_SHAPE (B), "video.fv_norm", error);
+}
+
+gboolean
+sv_video_acts_init (SvVideoActs *a, const SvModelConfig *c, GError **error)
+{
+  int Nv = a->Nv, S = sv_model_config_grid_h (c) * sv_model_config_grid_w (c), M = c->n_groups;
+  int32_t *t = g_new (int32_t, Nv), *s = g_new (int32_t, Nv), *g = g_new (int32_t, a->B * M);
+  for (int n = 0; n < Nv; n++) {
+    t[n] = n / S; /* tokens are ordered (t', y', x') */
+    s[n] = n % S;
+  }
+  for (int i = 0; i < a->B * M; i++)
+    g[i] = i % M;
+  gboolean ok = sv_tensor_upload (&a->ids_t, t, Nv * 4, error) &&
+                sv_tensor_upload (&a->ids_s, s, Nv * 4, error) &&
+                sv_tensor_upload (&a->ids_g, g, (size_t) a->B * M * 4, error);
+  g_free (t);
+  g_free (s);
+  g_free (g);
+  return ok;
+}
+
+/* the video tokens entering layer l (x0 for l = 0) */
+static SvVar *
+layer_input (SvVideoActs *a, int l)
+{
+  return l == 0 ? &a->x0 : &a->blocks[l - 1].out;
+}
+
+/* the group tokens entering the grouping block after layer l */
+static SvVar *
+group_input (SvVideoActs *a, const SvModelConfig *c, int l)
+{
+  for (int j = l - 1; j >= 0; j--)
+    if (c->group_after[j])
+      return &a->gblocks[j].out;
+  return &a->g0;
+}
+
+gboolean
+sv_video_forward (SvVideoParams *p, SvVideoActs *a, const SvModelConfig *c, gboolean training,
+                  GError **error)
+{
+  float eps = c->ln_eps;
+  // tokens: tubelet embedding + temporal and spatial position embeddings
+  TRY (sv_tubelet_embed_forward (&a->tok.x, &a->patches, &a->video, &p->patch_w.x, &p->patch_b.x,
+                                 c->tubelet_t, c->patch, error));
+  TRY (sv_embedding_forward (&a->pos_t.x, &a->ids_t, &p->pos_t.x, error));
+  TRY (sv_embedding_forward (&a->pos_s.x, &a->ids_s, &p->pos_s.x, error));
+  TRY (sv_add_forward (&a->pos.x, &a->pos_t.x, &a->pos_s.x, error));
+  TRY (sv_add_forward (&a->x0.x, &a->tok.x, &a->pos.x, error));
+  TRY (sv_embedding_forward (&a->g0.x, &a->ids_g, &p->groups.x, error));
+  // layers; grouping blocks read the video tokens and update the group tokens
+  for (int l = 0; l < c->v_depth; l++) {
+    TRY (sv_block_forward (&p->blocks[l], &a->blocks[l], layer_input (a, l), NULL, eps, error));
+    if (c->group_after[l])
+      TRY (sv_group_block_forward (&p->gblocks[l], &a->gblocks[l], group_input (a, c, l),
+                                   &a->blocks[l].out, training ? &a->noise[l] : NULL,
+                                   c->tau_gumbel, eps, error));
+  }
+  // outputs
+  TRY (sv_layernorm_forward (&a->z.x, &a->z_mean, &a->z_rstd, &a->blocks[c->v_depth - 1].out.x,
+                             &p->lnf_w.x, &p->lnf_b.x, eps, error));
+  TRY (sv_layernorm_forward (&a->gf.x, &a->gf_mean, &a->gf_rstd, &a->gblocks[a->last_group].out.x,
+                             &p->lng_w.x, &p->lng_b.x, eps, error));
+  TRY (sv_linear_forward (&a->gp.x, &a->gf.x, &p->proj_w.x, &p->proj_b.x, error));
+  TRY (sv_mean_forward (&a->gmean.x, &a->gp.x, 1u << 1, error));
+  return sv_l2norm_forward (&a->fv.x, &a->fv_norm, &a->gmean.x, 1e-12f, error);
+}
+
+gboolean
+sv_video_backward (SvVideoParams *p, SvVideoActs *a, const SvModelConfig *c, SvBlockScratch *s,
+                   GError **error)
+{
+  TRY (sv_l2norm_backward (&a->gmean.d, &a->fv.d, &a->fv.x, &a->fv_norm, 1e-12f, error));
+  TRY (sv_mean_backward (&a->gp.d, &a->gmean.d, 1u << 1, error));
+  TRY (sv_linear_backward (&a->gf.d, &p->proj_w.d, &p->proj_b.d, &a->gp.d, &a->gf.x, &p->proj_w.x,
+                           error));
+  TRY (sv_layernorm_backward (&a->gblocks[a->last_group].out.d, &p->lng_w.d, &p->lng_b.d,
+                              &a->gf.d, &a->gblocks[a->last_group].out.x, &p->lng_w.x,
+                              &a->gf_mean, &a->gf_rstd, error));
+  SvVar *last = &a->blocks[c->v_depth - 1].out;
+  TRY (sv_layernorm_backward (&last->d, &p->lnf_w.d, &p->lnf_b.d, &a->z.d, &last->x, &p->lnf_w.x,
+                              &a->z_mean, &a->z_rstd, error));
+  for (int l = c->v_depth - 1; l >= 0; l--) {
+    if (c->group_after[l])
+      TRY (sv_group_block_backward (&p->gblocks[l], &a->gblocks[l], group_input (a, c, l),
+                                    &a->blocks[l].out, c->tau_gumbel, s, error));
+    TRY (sv_block_backward (&p->blocks[l], &a->blocks[l], layer_input (a, l), NULL, s, error));
+  }
+  TRY (sv_embedding_backward (&p->groups.d, &a->g0.d, &a->ids_g, error));
+  TRY (sv_add_backward (&a->tok.d, &a->pos.d, &a->x0.d, error));
+  TRY (sv_add_backward (&a->pos_t.d, &a->pos_s.d, &a->pos.d, error));
+  TRY (sv_embedding_backward (&p->pos_t.d, &a->pos_t.d, &a->ids_t, error));
+  TRY (sv_embedding_backward (&p->pos_s.d, &a->pos_s.d, &a->ids_s, error));
+  return sv_tubelet_embed_backward (NULL, &p->patch_w.d, &p->patch_b.d, NULL, &a->tok.d,
+                                    &a->patches, &p->patch_w.x, c->tubelet_t, c->patch, error);
+}
+
+/* ---- text encoder ---- */
+
+gboolean
+sv_text_params_plan (SvVarSet *ps, SvTextParams *p, const SvModelConfig *c, GError **error)
+{
+  int D = c->t_width;
+  TRY (sv_var_plan (ps, &p->tok_emb, SV_INIT_NORMAL, SV_SHAPE (c->vocab, D), error,
+                    "text.token_embed"));
+  TRY (sv_var_plan (ps, &p->pos_emb, SV_INIT_NORMAL, SV_SHAPE (c->max_len, D), error,
+                    "text.pos_embed"));
+  for (int l = 0; l < c->t_depth; l++) {
+    char prefix[64];
+    g_snprintf (prefix, sizeof prefix, "text.blocks.%d", l);
+    TRY (sv_block_params_plan (ps, &p->blocks[l], D, c->t_mlp, prefix, error));
+  }
+  TRY (sv_var_plan (ps, &p->lnf_w, SV_INIT_ONE, SV_SHAPE (D), error, "text.norm.weight"));
+  TRY (sv_var_plan (ps, &p->lnf_b, SV_INIT_ZERO, SV_SHAPE (D), error, "text.norm.bias"));
+  TRY (sv_var_plan (ps, &p->proj_w, SV_INIT_NORMAL, SV_SHAPE (c->embed_dim, D), error,
+                    "text.proj.weight"));
+  return sv_var_plan (ps, &p->proj_b, SV_INIT_ZERO, SV_SHAPE (c->embed_dim), error,
+                      "text.proj.bias");
+}
+
+gboolean
+sv_text_acts_plan (SvVarSet *as, SvTextActs *a, const SvModelConfig *c, int B, GError **error)
+{
+  int D = c->t_width, L = c->max_len, E = c->embed_dim;
+  a->B = B;
+  a->L = L;
+  TRY (sv_arena_alloc (as->x, &a->ids, SV_I32, SV_SHAPE (B, L), "text.ids", error));
+  TRY (sv_arena_alloc (as->x, &a->ids_pos, SV_I32, SV_SHAPE (L), "text.ids_pos", error));
+  TRY (sv_arena_alloc (as->x, &a->ids_cls, SV_I32, SV_SHAPE (B), "text.ids_cls", error));
+  TRY (sv_arena_alloc (as->x, &a->graph, SV_F32, SV_SHAPE (B, L, L), "text.graph", error));
+  TRY (sv_var_plan (as, &a->tok, SV_INIT_ZERO, SV_SHAPE (B, L, D), error, "text.tok"));
+  TRY (sv_var_plan (as, &a->pos, SV_INIT_ZERO, SV_SHAPE (L, D), error, "text.pos"));
+  TRY (sv_var_plan (as, &a->x0, SV_INIT_ZERO, SV_SHAPE (B, L, D), error, "text.x0"));
+  for (int l = 0; l < c->t_depth; l++)
+    TRY (sv_block_acts_plan (as, &a->blocks[l], B, L, D, c->t_heads, c->t_mlp, error));
+  TRY (sv_var_plan (as, &a->xf, SV_INIT_ZERO, SV_SHAPE (B * L, D), error, "text.xf"));
+  TRY (sv_var_plan (as, &a->cls, SV_INIT_ZERO, SV_SHAPE (B, D), error, "text.cls"));
+  TRY (sv_var_plan (as, &a->proj, SV_INIT_ZERO, SV_SHAPE (B, E), error, "text.proj"));
+  TRY (sv_var_plan (as, &a->f, SV_INIT_ZERO, SV_SHAPE (B, E), error, "text.f"));
+  TRY (sv_arena_alloc (as->x, &a->xf_mean, SV_F32, SV_SHAPE (B * L), "text.xf_mean", error));
+  TRY (sv_arena_alloc (as->x, &a->xf_rstd, SV_F32, SV_SHAPE (B * L), "text.xf_rstd", error));
+  return sv_arena_alloc (as->x, &a->f_norm, SV_F32, SV_SHAPE (B), "text.f_norm", error);
+}
+
+gboolean
+sv_text_acts_init (SvTextActs *a, const SvModelConfig *c, GError **error)
+{
+  int32_t *pos = g_new (int32_t, a->L), *cls = g_new (int32_t, a->B);
+  for (int l = 0; l < a->L; l++)
+    pos[l] = l;
+  for (int b = 0; b < a->B; b++)
+    cls[b] = b * a->L; /* [CLS] is token 0 of each row of xf [B*L, D] */
+  gboolean ok = sv_tensor_upload (&a->ids_pos, pos, (size_t) a->L * 4, error) &&
+                sv_tensor_upload (&a->ids_cls, cls, (size_t) a->B * 4, error);
+  g_free (pos);
+  g_free (cls);
+  return ok;
+}
+
+gboolean
+sv_text_set_input (SvTextActs *a, const int32_t *ids, const float *mask, GError **error)
+{
+  int B = a->B, L = a->L;
+  /* graph[b,i,j] = mask[b,j]: padding keys get -inf logits, real keys are unchanged */
+  float *graph = g_new (float, (size_t) B * L * L);
+  for (int b = 0; b < B; b++)
+    for (int i = 0; i < L; i++)
+      for (int j = 0; j < L; j++)
+        graph[((size_t) b * L + i) * L + j] = mask[b * L + j] != 0.0f ? 1.0f : 0.0f;
+  gboolean ok = sv_tensor_upload (&a->ids, ids, (size_t) B * L * 4, error) &&
+                sv_tensor_upload (&a->graph, graph, (size_t) B * L * L * 4, error);
+  g_free (graph);
+  return ok;
+}
+
+gboolean
+sv_text_forward (SvTextParams *p, SvTextActs *a, const SvModelConfig *c, GError **error)
+{
+  float eps = c->ln_eps;
+  TRY (sv_embedding_forward (&a->tok.x, &a->ids, &p->tok_emb.x, error));
+  TRY (sv_embedding_forward (&a->pos.x, &a->ids_pos, &p->pos_emb.x, error));
+  TRY (sv_add_forward (&a->x0.x, &a->tok.x, &a->pos.x, error));
+  for (int l = 0; l < c->t_depth; l++)
+    TRY (sv_block_forward (&p->blocks[l], &a->blocks[l], l ? &a->blocks[l - 1].out : &a->x0,
+                           &a->graph, eps, error));
+  SvVar *last = &a->blocks[c->t_depth - 1].out;
+  TRY (sv_layernorm_forward (&a->xf.x, &a->xf_mean, &a->xf_rstd, &last->x, &p->lnf_w.x,
+                             &p->lnf_b.x, eps, error));
+  TRY (sv_embedding_forward (&a->cls.x, &a->ids_cls, &a->xf.x, error));
+  TRY (sv_linear_forward (&a->proj.x, &a->cls.x, &p->proj_w.x, &p->proj_b.x, error));
+  return sv_l2norm_forward (&a->f.x, &a->f_norm, &a->proj.x, 1e-12f, error);
+}
+
+gboolean
+sv_text_backward (SvTextParams *p, SvTextActs *a, const SvModelConfig *c, SvBlockScratch *s,
+                  GError **error)
+{
+  TRY (sv_l2norm_backward (&a->proj.d, &a->f.d, &a->f.x, &a->f_norm, 1e-12f, error));
+  TRY (sv_linear_backward (&a->cls.d, &p->proj_w.d, &p->proj_b.d, &a->proj.d, &a->cls.x,
+                           &p->proj_w.x, error));
+  TRY (sv_embedding_backward (&a->xf.d, &a->cls.d, &a->ids_cls, error));
+  SvVar *last = &a->blocks[c->t_depth - 1].out;
+  TRY (sv_layernorm_backward (&last->d, &p->lnf_w.d, &p->lnf_b.d, &a->xf.d, &last->x,
+                              &p->lnf_w.x, &a->xf_mean, &a->xf_rstd, error));
+  for (int l = c->t_depth - 1; l >= 0; l--)
+    TRY (sv_block_backward (&p->blocks[l], &a->blocks[l], l ? &a->blocks[l - 1].out : &a->x0,
+                            &a->graph, s, error));
+  TRY (sv_add_backward (&a->tok.d, &a->pos.d, &a->x0.d, error));
+  TRY (sv_embedding_backward (&p->tok_emb.d, &a->tok.d, &a->ids, error));
+  return sv_embedding_backward (&p->pos_emb.d, &a->pos.d, &a->ids_pos, error);
+}

@@ -1,0 +1,261 @@
+/* svilm-core: temporal grouping, spatial grounding and contrastive losses. */
+#include "sv-losses.h"
+
+#include "sv-error.h"
+#include "sv-ops.h"
+
+#define TRY(expr)                                                                               \
+  do {                                                                                          \
+    if (!(expr))                                                                                \
+      return FALSE;                                                                             \
+  } while (0)
+
+/* the same variable seen with another shape (value and gradient) */
+static gboolean
+var_view (SvVar *view, const SvVar *v, int ndim, const int64_t *shape, GError **error)
+{
+  return sv_tensor_reshape (&view->x, &v->x, ndim, shape, error) &&
+         sv_tensor_reshape (&view->d, &v->d, ndim, shape, error);
+}
+
+static gboolean
+seed (SvVar *loss, float weight, GError **error)
+{
+  return sv_tensor_upload (&loss->d, &weight, sizeof weight, error);
+}
+
+static gboolean
+plan_cos_caches (SvVarSet *as, SvTensor *an, SvTensor *bn, SvTensor *anorm, SvTensor *bnorm,
+                 SvTensor *scratch, int batch, int Na, int Nb, int C, GError **error)
+{
+  return sv_arena_alloc (as->x, an, SV_F32, SV_SHAPE (batch, Na, C), "cos.an", error) &&
+         sv_arena_alloc (as->x, bn, SV_F32, SV_SHAPE (batch, Nb, C), "cos.bn", error) &&
+         sv_arena_alloc (as->x, anorm, SV_F32, SV_SHAPE (batch * Na), "cos.anorm", error) &&
+         sv_arena_alloc (as->x, bnorm, SV_F32, SV_SHAPE (batch * Nb), "cos.bnorm", error) &&
+         sv_arena_alloc (as->x, scratch, SV_F32, SV_SHAPE (batch * (Na + Nb) * C), "cos.scratch",
+                         error);
+}
+
+/* ---- temporal grouping (method.md section 4) ---- */
+
+gboolean
+sv_temporal_loss_plan (SvVarSet *as, SvTemporalLoss *l, int B, int Nt, int S, int D,
+                       GError **error)
+{
+  l->B = B, l->Nt = Nt, l->S = S, l->D = D;
+  TRY (sv_arena_alloc (as->x, &l->wfb, SV_F32, SV_SHAPE (B, 2, Nt), "lt.wfb", error));
+  TRY (sv_arena_alloc (as->x, &l->onehot, SV_F32, SV_SHAPE (B, Nt, 2), "lt.onehot", error));
+  TRY (sv_var_plan (as, &l->zc, SV_INIT_ZERO, SV_SHAPE (B, Nt, D), error, "lt.zclip"));
+  TRY (sv_var_plan (as, &l->zfb, SV_INIT_ZERO, SV_SHAPE (B, 2, D), error, "lt.zfb"));
+  TRY (sv_var_plan (as, &l->sim, SV_INIT_ZERO, SV_SHAPE (B, Nt, 2), error, "lt.sim"));
+  TRY (sv_var_plan (as, &l->prob, SV_INIT_ZERO, SV_SHAPE (B, Nt, 2), error, "lt.prob"));
+  TRY (sv_var_plan (as, &l->loss, SV_INIT_ZERO, SV_SHAPE (1), error, "lt.loss"));
+  return plan_cos_caches (as, &l->an, &l->bn, &l->anorm, &l->bnorm, &l->scratch, B, Nt, 2, D,
+                          error);
+}
+
+gboolean
+sv_temporal_loss_set_masks (SvTemporalLoss *l, const float *m, GError **error)
+{
+  int B = l->B, Nt = l->Nt;
+  float *wfb = g_new0 (float, (size_t) B * 2 * Nt), *oh = g_new0 (float, (size_t) B * Nt * 2);
+  gboolean ok = TRUE;
+  for (int b = 0; b < B && ok; b++) {
+    int nf = 0;
+    for (int j = 0; j < Nt; j++)
+      nf += m[b * Nt + j] != 0.0f;
+    if (nf == 0 || nf == Nt) {
+      g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT,
+                   "temporal grouping: video %d of the batch has %s clip; cut-and-paste must leave "
+                   "at least one foreground and one background clip",
+                   b, nf == 0 ? "no foreground" : "no background");
+      ok = FALSE;
+      break;
+    }
+    for (int j = 0; j < Nt; j++) {
+      gboolean fg = m[b * Nt + j] != 0.0f;
+      wfb[((size_t) b * 2 + 0) * Nt + j] = fg ? 0.0f : 1.0f / (float) (Nt - nf);
+      wfb[((size_t) b * 2 + 1) * Nt + j] = fg ? 1.0f / (float) nf : 0.0f;
+      oh[((size_t) b * Nt + j) * 2 + 0] = fg ? 0.0f : 1.0f;
+      oh[((size_t) b * Nt + j) * 2 + 1] = fg ? 1.0f : 0.0f;
+    }
+  }
+  if (ok)
+    ok = sv_tensor_upload (&l->wfb, wfb, l->wfb.numel * 4, error) &&
+         sv_tensor_upload (&l->onehot, oh, l->onehot.numel * 4, error);
+  g_free (wfb);
+  g_free (oh);
+  return ok;
+}
+
+gboolean
+sv_temporal_loss_forward (SvTemporalLoss *l, SvVar *z, float tau, GError **error)
+{
+  SvVar z4;
+  TRY (var_view (&z4, z, 4, (int64_t[]) { l->B, l->Nt, l->S, l->D }, error));
+  // z_clip[B,Nt,D] = mean over space; z_fb[B,2,D] = (z_b, z_f) as weighted means of clips
+  TRY (sv_mean_forward (&l->zc.x, &z4.x, 1u << 2, error));
+  TRY (sv_matmul_forward (&l->zfb.x, &l->wfb, &l->zc.x, FALSE, FALSE, 1.0f, error));
+  // a[B,Nt,2] = softmax([cos(z_clip, z_b), cos(z_clip, z_f)] / tau); L_t = MSE(a, onehot)
+  TRY (sv_cosine_sim_forward (&l->sim.x, &l->an, &l->bn, &l->anorm, &l->bnorm, &l->zc.x,
+                              &l->zfb.x, 1e-8f, error));
+  TRY (sv_softmax_forward (&l->prob.x, &l->sim.x, NULL, tau, error));
+  return sv_mse_forward (&l->loss.x, &l->prob.x, &l->onehot, error);
+}
+
+gboolean
+sv_temporal_loss_backward (SvTemporalLoss *l, SvVar *z, float tau, float weight, GError **error)
+{
+  SvVar z4;
+  TRY (var_view (&z4, z, 4, (int64_t[]) { l->B, l->Nt, l->S, l->D }, error));
+  TRY (seed (&l->loss, weight, error));
+  TRY (sv_mse_backward (&l->prob.d, NULL, &l->loss.d, &l->prob.x, &l->onehot, error));
+  TRY (sv_softmax_backward (&l->sim.d, &l->prob.d, &l->prob.x, tau, error));
+  TRY (sv_cosine_sim_backward (&l->zc.d, &l->zfb.d, &l->scratch, &l->sim.d, &l->an, &l->bn,
+                               &l->anorm, &l->bnorm, 1e-8f, error));
+  TRY (sv_matmul_backward (NULL, &l->zc.d, &l->zfb.d, &l->wfb, &l->zc.x, FALSE, FALSE, 1.0f, error));
+  return sv_mean_backward (&z4.d, &l->zc.d, 1u << 2, error);
+}
+
+/* ---- cut-and-paste pair weights ---- */
+
+gboolean
+sv_pair_weights_set (SvTensor *wv, SvTensor *wc, const float *Wv, int B, GError **error)
+{
+  float *t = g_new (float, (size_t) B * B);
+  for (int i = 0; i < B; i++)
+    for (int j = 0; j < B; j++)
+      t[(size_t) j * B + i] = Wv[(size_t) i * B + j];
+  gboolean ok = sv_tensor_upload (wv, Wv, (size_t) B * B * 4, error) &&
+                sv_tensor_upload (wc, t, (size_t) B * B * 4, error);
+  g_free (t);
+  return ok;
+}
+
+/* ---- spatial grounding (method.md section 6) ---- */
+
+gboolean
+sv_grounding_loss_plan (SvVarSet *as, SvGroundingLoss *l, int B, int M, int K, int E,
+                        GError **error)
+{
+  int BK = B * K;
+  l->B = B, l->M = M, l->K = K, l->E = E;
+  TRY (sv_arena_alloc (as->x, &l->wv, SV_F32, SV_SHAPE (B, B), "lg.wv", error));
+  TRY (sv_arena_alloc (as->x, &l->wc, SV_F32, SV_SHAPE (B, B), "lg.wc", error));
+  TRY (sv_var_plan (as, &l->S, SV_INIT_ZERO, SV_SHAPE (B * M, BK), error, "lg.S"));
+  TRY (sv_var_plan (as, &l->ST, SV_INIT_ZERO, SV_SHAPE (B, BK, M), error, "lg.ST"));
+  TRY (sv_var_plan (as, &l->W, SV_INIT_ZERO, SV_SHAPE (B, BK, M), error, "lg.W"));
+  TRY (sv_var_plan (as, &l->pooled, SV_INIT_ZERO, SV_SHAPE (B, BK, E), error, "lg.pooled"));
+  TRY (sv_var_plan (as, &l->pooledT, SV_INIT_ZERO, SV_SHAPE (BK, B, E), error, "lg.pooledT"));
+  TRY (sv_var_plan (as, &l->Gk, SV_INIT_ZERO, SV_SHAPE (BK, 1, B), error, "lg.Gk"));
+  TRY (sv_var_plan (as, &l->Gc, SV_INIT_ZERO, SV_SHAPE (B, B), error, "lg.Gc"));
+  TRY (sv_var_plan (as, &l->Gv, SV_INIT_ZERO, SV_SHAPE (B, B), error, "lg.Gv"));
+  TRY (sv_var_plan (as, &l->lv, SV_INIT_ZERO, SV_SHAPE (B, B), error, "lg.logits_v"));
+  TRY (sv_var_plan (as, &l->lc, SV_INIT_ZERO, SV_SHAPE (B, B), error, "lg.logits_c"));
+  TRY (sv_var_plan (as, &l->loss_v, SV_INIT_ZERO, SV_SHAPE (1), error, "lg.loss_v"));
+  TRY (sv_var_plan (as, &l->loss_c, SV_INIT_ZERO, SV_SHAPE (1), error, "lg.loss_c"));
+  TRY (sv_arena_alloc (as->x, &l->probs_v, SV_F32, SV_SHAPE (B, B), "lg.probs_v", error));
+  TRY (sv_arena_alloc (as->x, &l->probs_c, SV_F32, SV_SHAPE (B, B), "lg.probs_c", error));
+  TRY (plan_cos_caches (as, &l->an, &l->bn, &l->anorm, &l->bnorm, &l->scratch, 1, B * M, BK, E,
+                        error));
+  return plan_cos_caches (as, &l->an2, &l->bn2, &l->anorm2, &l->bnorm2, &l->scratch2, BK, 1, B,
+                          E, error);
+}
+
+gboolean
+sv_grounding_loss_forward (SvGroundingLoss *l, SvVar *gp, SvVar *nouns, float tau,
+                           GError **error)
+{
+  int B = l->B, M = l->M, K = l->K, E = l->E, BK = B * K;
+  SvVar gflat, S3, n3, Gk3;
+  TRY (var_view (&gflat, gp, 2, (int64_t[]) { B * M, E }, error));
+  TRY (var_view (&S3, &l->S, 3, (int64_t[]) { B, M, BK }, error));
+  TRY (var_view (&n3, nouns, 3, (int64_t[]) { BK, 1, E }, error));
+  TRY (var_view (&Gk3, &l->Gk, 3, (int64_t[]) { B, K, B }, error));
+  // s(G_i, n_jk) for all videos i, groups m, nouns jk: S[B*M, BK]
+  TRY (sv_cosine_sim_forward (&l->S.x, &l->an, &l->bn, &l->anorm, &l->bnorm, &gflat.x, &nouns->x,
+                              1e-8f, error));
+  // W[i, jk, :] = softmax over groups m of S / tau; pooled[i, jk] = sum_m W g_im
+  TRY (sv_transpose_forward (&l->ST.x, &S3.x, 1, error));
+  TRY (sv_softmax_forward (&l->W.x, &l->ST.x, NULL, tau, error));
+  TRY (sv_matmul_forward (&l->pooled.x, &l->W.x, &gp->x, FALSE, FALSE, 1.0f, error));
+  // G_k[jk, i] = cos(n_jk, pooled[i, jk]); G(v_i, c_j) = mean over k
+  TRY (sv_transpose_forward (&l->pooledT.x, &l->pooled.x, 0, error));
+  TRY (sv_cosine_sim_forward (&l->Gk.x, &l->an2, &l->bn2, &l->anorm2, &l->bnorm2, &n3.x,
+                              &l->pooledT.x, 1e-8f, error));
+  TRY (sv_mean_forward (&l->Gc.x, &Gk3.x, 1u << 1, error));
+  TRY (sv_transpose_forward (&l->Gv.x, &l->Gc.x, 0, error));
+  // cross-entropies over the batch with the cut-and-paste targets
+  TRY (sv_scale_forward (&l->lv.x, &l->Gv.x, 1.0f / tau, error));
+  TRY (sv_scale_forward (&l->lc.x, &l->Gc.x, 1.0f / tau, error));
+  TRY (sv_softmax_xent_forward (&l->loss_v.x, &l->probs_v, &l->lv.x, &l->wv, error));
+  return sv_softmax_xent_forward (&l->loss_c.x, &l->probs_c, &l->lc.x, &l->wc, error);
+}
+
+gboolean
+sv_grounding_loss_backward (SvGroundingLoss *l, SvVar *gp, SvVar *nouns, float tau, float weight,
+                            GError **error)
+{
+  int B = l->B, M = l->M, K = l->K, E = l->E, BK = B * K;
+  SvVar gflat, S3, n3, Gk3;
+  TRY (var_view (&gflat, gp, 2, (int64_t[]) { B * M, E }, error));
+  TRY (var_view (&S3, &l->S, 3, (int64_t[]) { B, M, BK }, error));
+  TRY (var_view (&n3, nouns, 3, (int64_t[]) { BK, 1, E }, error));
+  TRY (var_view (&Gk3, &l->Gk, 3, (int64_t[]) { B, K, B }, error));
+  TRY (seed (&l->loss_v, weight, error));
+  TRY (seed (&l->loss_c, weight, error));
+  TRY (sv_softmax_xent_backward (&l->lv.d, &l->loss_v.d, &l->probs_v, &l->wv, error));
+  TRY (sv_softmax_xent_backward (&l->lc.d, &l->loss_c.d, &l->probs_c, &l->wc, error));
+  TRY (sv_scale_backward (&l->Gv.d, &l->lv.d, 1.0f / tau, error));
+  TRY (sv_scale_backward (&l->Gc.d, &l->lc.d, 1.0f / tau, error));
+  TRY (sv_transpose_backward (&l->Gc.d, &l->Gv.d, 0, error));
+  TRY (sv_mean_backward (&Gk3.d, &l->Gc.d, 1u << 1, error));
+  TRY (sv_cosine_sim_backward (&n3.d, &l->pooledT.d, &l->scratch2, &l->Gk.d, &l->an2, &l->bn2,
+                               &l->anorm2, &l->bnorm2, 1e-8f, error));
+  TRY (sv_transpose_backward (&l->pooled.d, &l->pooledT.d, 0, error));
+  TRY (sv_matmul_backward (&l->W.d, &gp->d, &l->pooled.d, &l->W.x, &gp->x, FALSE, FALSE, 1.0f,
+                           error));
+  TRY (sv_softmax_backward (&l->ST.d, &l->W.d, &l->W.x, tau, error));
+  TRY (sv_transpose_backward (&S3.d, &l->ST.d, 1, error));
+  return sv_cosine_sim_backward (&gflat.d, &nouns->d, &l->scratch, &l->S.d, &l->an, &l->bn,
+                                 &l->anorm, &l->bnorm, 1e-8f, error);
+}
+
+/* ---- global contrastive (method.md section 7) ---- */
+
+gboolean
+sv_contrast_loss_plan (SvVarSet *as, SvContrastLoss *l, int B, int E, GError **error)
+{
+  l->B = B, l->E = E;
+  TRY (sv_arena_alloc (as->x, &l->wv, SV_F32, SV_SHAPE (B, B), "lc.wv", error));
+  TRY (sv_arena_alloc (as->x, &l->wc, SV_F32, SV_SHAPE (B, B), "lc.wc", error));
+  TRY (sv_var_plan (as, &l->S, SV_INIT_ZERO, SV_SHAPE (B, B), error, "lc.S"));
+  TRY (sv_var_plan (as, &l->ST, SV_INIT_ZERO, SV_SHAPE (B, B), error, "lc.ST"));
+  TRY (sv_var_plan (as, &l->loss_v, SV_INIT_ZERO, SV_SHAPE (1), error, "lc.loss_v"));
+  TRY (sv_var_plan (as, &l->loss_c, SV_INIT_ZERO, SV_SHAPE (1), error, "lc.loss_c"));
+  TRY (sv_arena_alloc (as->x, &l->probs_v, SV_F32, SV_SHAPE (B, B), "lc.probs_v", error));
+  return sv_arena_alloc (as->x, &l->probs_c, SV_F32, SV_SHAPE (B, B), "lc.probs_c", error);
+}
+
+gboolean
+sv_contrast_loss_forward (SvContrastLoss *l, SvVar *fv, SvVar *fc, float tau, GError **error)
+{
+  // S[i,j] = cos(f_v_i, f_c_j) / tau (both already unit length)
+  TRY (sv_matmul_forward (&l->S.x, &fv->x, &fc->x, FALSE, TRUE, 1.0f / tau, error));
+  TRY (sv_transpose_forward (&l->ST.x, &l->S.x, 0, error));
+  TRY (sv_softmax_xent_forward (&l->loss_v.x, &l->probs_v, &l->S.x, &l->wv, error));
+  return sv_softmax_xent_forward (&l->loss_c.x, &l->probs_c, &l->ST.x, &l->wc, error);
+}
+
+gboolean
+sv_contrast_loss_backward (SvContrastLoss *l, SvVar *fv, SvVar *fc, float tau, float weight,
+                           GError **error)
+{
+  TRY (seed (&l->loss_v, weight, error));
+  TRY (seed (&l->loss_c, weight, error));
+  TRY (sv_softmax_xent_backward (&l->S.d, &l->loss_v.d, &l->probs_v, &l->wv, error));
+  TRY (sv_softmax_xent_backward (&l->ST.d, &l->loss_c.d, &l->probs_c, &l->wc, error));
+  TRY (sv_transpose_backward (&l->S.d, &l->ST.d, 0, error));
+  return sv_matmul_backward (&fv->d, &fc->d, &l->S.d, &fv->x, &fc->x, FALSE, TRUE, 1.0f / tau,
+                             error);
+}

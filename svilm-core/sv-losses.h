@@ -1,0 +1,72 @@
+/* svilm-core: the pre-training losses (method.md sections 4, 6, 7).
+ *
+ * All take the batch's cut-and-paste weights: Wv[i][j] = beta_i if j == i,
+ * 1 - beta_i if j == p_i (the background video), else 0; Wc = Wv^T.
+ *
+ * Temporal grouping L_t: clip features z_clip (mean of final video tokens over
+ *   space), foreground/background means z_f, z_b; per clip
+ *   a = softmax([cos(z_clip, z_b), cos(z_clip, z_f)] / tau_t); L_t = MSE(a, onehot(m)).
+ * Spatial grounding L_g: G(v_i, c_j) = mean_k cos(n_jk, sum_m softmax_m(cos(g_im, n_jk)/tau) g_im);
+ *   L_g = xent(G(v_i, C)/tau, Wv) + xent(G(V, c_j)/tau, Wc).
+ * Contrastive: s = cos(f_v, f_c)/tau, same two cross-entropies.
+ */
+#pragma once
+
+#include "sv-var.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  int B, Nt, S, D;
+  SvTensor wfb;    /* [B,2,Nt]: row 0 background weights (1-m)/|1-m|, row 1 m/|m| */
+  SvTensor onehot; /* [B,Nt,2]: (1-m, m) */
+  SvVar zc, zfb, sim, prob, loss;
+  SvTensor an, bn, anorm, bnorm, scratch;
+} SvTemporalLoss;
+
+typedef struct {
+  int B, M, K, E;
+  SvTensor wv, wc; /* [B,B] targets */
+  SvVar S, ST, W, pooled, pooledT, Gk, Gc, Gv, lv, lc, loss_v, loss_c;
+  SvTensor an, bn, anorm, bnorm, scratch;             /* cos(groups, nouns) */
+  SvTensor an2, bn2, anorm2, bnorm2, scratch2;        /* cos(nouns, pooled) */
+  SvTensor probs_v, probs_c;
+} SvGroundingLoss;
+
+typedef struct {
+  int B, E;
+  SvTensor wv, wc;
+  SvVar S, ST, loss_v, loss_c;
+  SvTensor probs_v, probs_c;
+} SvContrastLoss;
+
+gboolean sv_temporal_loss_plan (SvVarSet *as, SvTemporalLoss *l, int B, int Nt, int S, int D,
+                                GError **error);
+/* masks [B*Nt] of 0/1 (1 = foreground clip); each video needs >= 1 of each */
+gboolean sv_temporal_loss_set_masks (SvTemporalLoss *l, const float *masks, GError **error);
+/* z [B, Nt*S, D] final video tokens; l->loss.x gets L_t */
+gboolean sv_temporal_loss_forward (SvTemporalLoss *l, SvVar *z, float tau, GError **error);
+/* seeds with weight (dL/dL_t) and accumulates into z->d */
+gboolean sv_temporal_loss_backward (SvTemporalLoss *l, SvVar *z, float tau, float weight,
+                                    GError **error);
+
+gboolean sv_grounding_loss_plan (SvVarSet *as, SvGroundingLoss *l, int B, int M, int K, int E,
+                                 GError **error);
+/* Wv [B*B] row-major (Wc is derived) */
+gboolean sv_pair_weights_set (SvTensor *wv, SvTensor *wc, const float *Wv, int B,
+                              GError **error);
+/* gp [B,M,E] projected group tokens; nouns [B*K,E] noun embeddings (caption j's k-th at j*K+k);
+ * l->loss_v.x + l->loss_c.x = L_g */
+gboolean sv_grounding_loss_forward (SvGroundingLoss *l, SvVar *gp, SvVar *nouns, float tau,
+                                    GError **error);
+gboolean sv_grounding_loss_backward (SvGroundingLoss *l, SvVar *gp, SvVar *nouns, float tau,
+                                     float weight, GError **error);
+
+gboolean sv_contrast_loss_plan (SvVarSet *as, SvContrastLoss *l, int B, int E, GError **error);
+/* fv [B,E], fc [B,E] L2-normalised */
+gboolean sv_contrast_loss_forward (SvContrastLoss *l, SvVar *fv, SvVar *fc, float tau,
+                                   GError **error);
+gboolean sv_contrast_loss_backward (SvContrastLoss *l, SvVar *fv, SvVar *fc, float tau,
+                                    float weight, GError **error);
+
+G_END_DECLS

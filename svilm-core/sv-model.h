@@ -1,0 +1,78 @@
+/* svilm-core: the S-ViLM model: parameters, checkpoints and the pre-training pass.
+ *
+ * A checkpoint is one safetensors file: every parameter by name (F32), and in
+ * __metadata__ "format" = "svilm-1", "config" = the model config JSON and, once
+ * trained, "tokenizer" = the tokenizer JSON.
+ */
+#pragma once
+
+#include "sv-encoders.h"
+#include "sv-losses.h"
+#include "sv-model-config.h"
+#include "sv-tokenizer.h"
+
+G_BEGIN_DECLS
+
+#define SV_CHECKPOINT_FORMAT "svilm-1"
+
+typedef struct {
+  SvModelConfig cfg;
+  SvBackend *backend;
+  SvVarSet *params; /* values and gradients of every parameter */
+  SvVideoParams video;
+  SvTextParams text;
+  SvTokenizer *tokenizer; /* NULL until one is attached */
+} SvModel;
+
+/* A freshly initialised model (seeded). */
+SvModel *sv_model_new (const SvModelConfig *cfg, SvBackend *backend, guint64 seed,
+                       GError **error);
+SvModel *sv_model_load (const char *path, SvBackend *backend, GError **error);
+gboolean sv_model_save (SvModel *model, const char *path, GError **error);
+void sv_model_free (SvModel *model);
+/* takes ownership */
+void sv_model_set_tokenizer (SvModel *model, SvTokenizer *tok);
+
+/* Loss switches and weights (all 1 by default, as in the paper). */
+typedef struct {
+  float temporal, grounding, contrast;
+} SvLossWeights;
+
+/* One pre-training batch, already cut-and-pasted (method.md section 3). */
+typedef struct {
+  const float *video;     /* [B,T,H,W,3] blended clips, normalised */
+  const int32_t *ids;     /* [B*(1+K), L]: B captions, then caption j's K prompts at B+j*K+k */
+  const float *mask;      /* [B*(1+K), L] 1 = token, 0 = padding */
+  const float *fg;        /* [B, Nt] 1 = foreground clip (from v_i), 0 = background */
+  const float *Wv;        /* [B, B] cut-and-paste weights */
+  const float *noise;     /* [G, B, M, Nv] Gumbel noise for the G grouping blocks, or NULL to
+                             draw it from noise_seed */
+  guint64 noise_seed;
+} SvTrainBatch;
+
+typedef struct {
+  SvModel *model;
+  int B, K;
+  SvVarSet *acts;
+  SvVideoActs video;
+  SvTextActs text;
+  SvVar captions, nouns; /* views of text.f: rows [0,B) and [B, B+B*K) */
+  SvTemporalLoss lt;
+  SvGroundingLoss lg;
+  SvContrastLoss lc;
+  SvBlockScratch scratch;
+  /* results of the last forward */
+  float loss_temporal, loss_grounding, loss_contrast, loss;
+} SvTrainPass;
+
+SvTrainPass *sv_train_pass_new (SvModel *model, int B, GError **error);
+void sv_train_pass_free (SvTrainPass *pass);
+/* number of grouping blocks (the G of SvTrainBatch.noise) */
+int sv_model_n_group_blocks (const SvModel *model);
+gboolean sv_train_pass_forward (SvTrainPass *pass, const SvTrainBatch *batch,
+                                const SvLossWeights *w, GError **error);
+/* zeroes the activation gradients, then accumulates into the parameters' gradients
+ * (zero them with sv_var_set_zero_grad first) */
+gboolean sv_train_pass_backward (SvTrainPass *pass, const SvLossWeights *w, GError **error);
+
+G_END_DECLS
