@@ -229,7 +229,7 @@ sv_text_acts_plan (SvVarSet *as, SvTextActs *a, const SvModelConfig *c, int B, G
   TRY (sv_var_plan (as, &a->x0, SV_INIT_ZERO, SV_SHAPE (B, L, D), error, "text.x0"));
   for (int l = 0; l < c->t_depth; l++)
     TRY (sv_block_acts_plan (as, &a->blocks[l], B, L, D, c->t_heads, c->t_mlp, error));
-  TRY (sv_var_plan (as, &a->xf, SV_INIT_ZERO, SV_SHAPE (B * L, D), error, "text.xf"));
+  TRY (sv_var_plan (as, &a->xf, SV_INIT_ZERO, SV_SHAPE (B, L, D), error, "text.xf"));
   TRY (sv_var_plan (as, &a->cls, SV_INIT_ZERO, SV_SHAPE (B, D), error, "text.cls"));
   TRY (sv_var_plan (as, &a->proj, SV_INIT_ZERO, SV_SHAPE (B, E), error, "text.proj"));
   TRY (sv_var_plan (as, &a->f, SV_INIT_ZERO, SV_SHAPE (B, E), error, "text.f"));
@@ -282,7 +282,10 @@ sv_text_forward (SvTextParams *p, SvTextActs *a, const SvModelConfig *c, GError 
   SvVar *last = &a->blocks[c->t_depth - 1].out;
   TRY (sv_layernorm_forward (&a->xf.x, &a->xf_mean, &a->xf_rstd, &last->x, &p->lnf_w.x,
                              &p->lnf_b.x, eps, error));
-  TRY (sv_embedding_forward (&a->cls.x, &a->ids_cls, &a->xf.x, error));
+  /* [CLS] rows gathered from xf seen as a [B*L, D] table */
+  SvTensor rows;
+  TRY (sv_tensor_reshape (&rows, &a->xf.x, 2, (int64_t[]) { a->B * a->L, c->t_width }, error));
+  TRY (sv_embedding_forward (&a->cls.x, &a->ids_cls, &rows, error));
   TRY (sv_linear_forward (&a->proj.x, &a->cls.x, &p->proj_w.x, &p->proj_b.x, error));
   return sv_l2norm_forward (&a->f.x, &a->f_norm, &a->proj.x, 1e-12f, error);
 }
@@ -294,7 +297,9 @@ sv_text_backward (SvTextParams *p, SvTextActs *a, const SvModelConfig *c, SvBloc
   TRY (sv_l2norm_backward (&a->proj.d, &a->f.d, &a->f.x, &a->f_norm, 1e-12f, error));
   TRY (sv_linear_backward (&a->cls.d, &p->proj_w.d, &p->proj_b.d, &a->proj.d, &a->cls.x,
                            &p->proj_w.x, error));
-  TRY (sv_embedding_backward (&a->xf.d, &a->cls.d, &a->ids_cls, error));
+  SvTensor drows;
+  TRY (sv_tensor_reshape (&drows, &a->xf.d, 2, (int64_t[]) { a->B * a->L, c->t_width }, error));
+  TRY (sv_embedding_backward (&drows, &a->cls.d, &a->ids_cls, error));
   SvVar *last = &a->blocks[c->t_depth - 1].out;
   TRY (sv_layernorm_backward (&last->d, &p->lnf_w.d, &p->lnf_b.d, &a->xf.d, &last->x,
                               &p->lnf_w.x, &a->xf_mean, &a->xf_rstd, error));

@@ -1,4 +1,8 @@
 /* svilm-core: error domain. */
 #include "sv-error.h"
 
-G_DEFINE_QUARK (svilm - error - quark, sv_error)
+GQuark
+sv_error_quark (void)
+{
+  return g_quark_from_static_string ("svilm-error-quark");
+}

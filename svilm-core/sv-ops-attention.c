@@ -58,10 +58,10 @@ attention_dims (const char *op, const SvTensor *q, const SvTensor *k, const SvTe
   if ((graph && !sv_check_shape (graph, op, "graph", 3, gshape, error)) ||
       (att && !sv_check_shape (att, op, "att", 4, ashape, error)))
     return FALSE;
-  d->B = (int)B;
-  d->Nq = (int)Nq;
-  d->Nk = (int)Nk;
-  d->C = (int)C;
+  d->B = (int) B;
+  d->Nq = (int) Nq;
+  d->Nk = (int) Nk;
+  d->C = (int) C;
   d->H = n_heads;
   return TRUE;
 }

@@ -4,6 +4,7 @@
 #include "sv-error.h"
 
 #include <json-glib/json-glib.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define END_OF_WORD "</w>"
@@ -201,16 +202,11 @@ typedef struct {
 } PairStat;
 
 typedef struct {
-  gint64 count;
-  guint32 a, b;
-} HeapEntry;
-
-typedef struct {
   SvTokenizer *tok;
   Word *words;
-  GHashTable *pairs; /* PairStat* (keyed by its Merge key) */
-  GArray *heap;      /* HeapEntry, best first */
-  GPtrArray *touched;
+  GHashTable *pairs;  /* PairStat* (keyed by its Merge key) */
+  GTree *queue;       /* PairStat* with count > 0, best first (while not touched) */
+  GPtrArray *touched; /* PairStat* whose count changes in this step, out of the queue */
   guint stamp;
 } Trainer;
 
@@ -224,55 +220,28 @@ word_count_cb (const char *word, gsize len, gpointer user)
   return TRUE;
 }
 
-/* TRUE when x should be merged before y: higher count, then smaller (left, right). */
-static gboolean
-heap_better (const Trainer *t, const HeapEntry *x, const HeapEntry *y)
+/* Merge order: higher count first, then the smaller (left, right) strings. */
+static int
+pair_order (gconstpointer x, gconstpointer y, gpointer user)
 {
-  if (x->count != y->count)
-    return x->count > y->count;
-  char **v = (char **) t->tok->vocab->pdata;
-  int c = strcmp (v[x->a], v[y->a]);
-  if (c == 0)
-    c = strcmp (v[x->b], v[y->b]);
-  return c < 0;
+  const PairStat *p = x, *q = y;
+  char **v = (char **) ((Trainer *) user)->tok->vocab->pdata;
+  if (p->count != q->count)
+    return p->count > q->count ? -1 : 1;
+  int c = strcmp (v[p->key.a], v[q->key.a]);
+  return c ? c : strcmp (v[p->key.b], v[q->key.b]);
 }
 
+/* Puts the pairs touched in this step back into the queue. */
 static void
-heap_push (Trainer *t, const PairStat *s)
+requeue (Trainer *t)
 {
-  HeapEntry e = { s->count, s->key.a, s->key.b };
-  g_array_append_val (t->heap, e);
-  HeapEntry *h = (HeapEntry *) t->heap->data;
-  guint i = t->heap->len - 1;
-  while (i > 0 && heap_better (t, &e, &h[(i - 1) / 2])) {
-    h[i] = h[(i - 1) / 2];
-    i = (i - 1) / 2;
+  for (guint i = 0; i < t->touched->len; i++) {
+    PairStat *s = t->touched->pdata[i];
+    if (s->count > 0)
+      g_tree_insert (t->queue, s, s);
   }
-  h[i] = e;
-}
-
-static HeapEntry
-heap_pop (Trainer *t)
-{
-  HeapEntry *h = (HeapEntry *) t->heap->data;
-  HeapEntry top = h[0], last = h[t->heap->len - 1];
-  guint n = t->heap->len - 1, i = 0;
-  g_array_set_size (t->heap, n);
-  if (n == 0)
-    return top;
-  for (;;) {
-    guint c = 2 * i + 1;
-    if (c >= n)
-      break;
-    if (c + 1 < n && heap_better (t, &h[c + 1], &h[c]))
-      c++;
-    if (!heap_better (t, &h[c], &last))
-      break;
-    h[i] = h[c];
-    i = c;
-  }
-  h[i] = last;
-  return top;
+  g_ptr_array_set_size (t->touched, 0);
 }
 
 static PairStat *
@@ -295,14 +264,16 @@ pair_change (Trainer *t, gint32 a, gint32 b, gint64 delta, guint word)
     s->where = g_array_new (FALSE, FALSE, sizeof (guint));
     g_hash_table_add (t->pairs, s);
   }
+  if (s->stamp != t->stamp) { /* the queue's order must not change under it */
+    s->stamp = t->stamp;
+    if (s->count > 0)
+      g_tree_remove (t->queue, s);
+    g_ptr_array_add (t->touched, s);
+  }
   s->count += delta;
   if (delta > 0 &&
       (s->where->len == 0 || g_array_index (s->where, guint, s->where->len - 1) != word))
     g_array_append_val (s->where, word);
-  if (s->stamp != t->stamp) {
-    s->stamp = t->stamp;
-    g_ptr_array_add (t->touched, s);
-  }
 }
 
 static void
@@ -431,9 +402,10 @@ sv_tokenizer_train (const char *const *texts, guint n_texts, guint vocab_size, G
   Trainer t = { tok,
                 g_new0 (Word, n_words),
                 g_hash_table_new_full (pair_hash, pair_equal, NULL, pair_stat_free),
-                g_array_new (FALSE, FALSE, sizeof (HeapEntry)),
+                NULL,
                 g_ptr_array_new (),
                 1 };
+  t.queue = g_tree_new_with_data (pair_order, &t);
   for (guint w = 0; w < n_words; w++) {
     Word *wd = &t.words[w];
     char buf[16];
@@ -447,21 +419,17 @@ sv_tokenizer_train (const char *const *texts, guint n_texts, guint vocab_size, G
   g_free (words); /* the strings belong to counts */
   g_hash_table_unref (counts);
   g_free (freqs);
-  for (guint i = 0; i < t.touched->len; i++)
-    heap_push (&t, t.touched->pdata[i]);
-  g_ptr_array_set_size (t.touched, 0);
+  requeue (&t);
 
-  while (tok->vocab->len < vocab_size && t.heap->len > 0) {
-    HeapEntry top = heap_pop (&t);
-    PairStat *s = pair_lookup (&t, (gint32) top.a, (gint32) top.b);
-    if (!s || s->count != top.count)
-      continue; /* stale entry */
-    if (top.count < 2)
+  while (tok->vocab->len < vocab_size && g_tree_nnodes (t.queue) > 0) {
+    PairStat *s = g_tree_node_key (g_tree_node_first (t.queue));
+    guint32 a = s->key.a, b = s->key.b;
+    if (s->count < 2)
       break;
     char **v = (char **) tok->vocab->pdata;
-    guint32 c = add_symbol (tok, g_strconcat (v[top.a], v[top.b], NULL));
+    guint32 c = add_symbol (tok, g_strconcat (v[a], v[b], NULL));
     /* a pair seen again (its result reached through another merge) is not recorded twice */
-    Merge m = { top.a, top.b, c, tok->merges->len };
+    Merge m = { a, b, c, tok->merges->len };
     if (!g_hash_table_contains (tok->ranks, &m))
       add_merge (tok, &m);
     /* s->where does not grow here: no pair created by this merge is (a, b) */
@@ -471,21 +439,16 @@ sv_tokenizer_train (const char *const *texts, guint n_texts, guint vocab_size, G
       if (t.words[wi].stamp == t.stamp)
         continue;
       t.words[wi].stamp = t.stamp;
-      merge_word (&t, wi, (gint32) top.a, (gint32) top.b, (gint32) c);
+      merge_word (&t, wi, (gint32) a, (gint32) b, (gint32) c);
     }
     g_array_set_size (s->where, 0);
-    for (guint i = 0; i < t.touched->len; i++) {
-      PairStat *ts = t.touched->pdata[i];
-      if (ts->count > 0)
-        heap_push (&t, ts);
-    }
-    g_ptr_array_set_size (t.touched, 0);
+    requeue (&t); /* (a, b) itself is left out: its count is now 0 */
   }
   for (guint w = 0; w < n_words; w++)
     g_free (t.words[w].syms);
   g_free (t.words);
   g_hash_table_unref (t.pairs);
-  g_array_unref (t.heap);
+  g_tree_unref (t.queue);
   g_ptr_array_unref (t.touched);
   return tok;
 }
@@ -735,7 +698,7 @@ load_vocab (SvTokenizer *tok, JsonArray *vocab, GError **error)
 static gboolean
 load_merges (SvTokenizer *tok, JsonArray *merges, GError **error)
 {
-  gboolean *made = g_new0 (gboolean, tok->vocab->len), ok = FALSE;
+  g_autofree gboolean *made = g_new0 (gboolean, tok->vocab->len);
   for (guint i = SV_TOKEN_N_SPECIAL; i < tok->vocab->len; i++)
     made[i] = is_base_symbol (tok->vocab->pdata[i]);
   for (guint r = 0; r < json_array_get_length (merges); r++) {
@@ -746,44 +709,30 @@ load_merges (SvTokenizer *tok, JsonArray *merges, GError **error)
       a = node_string (json_array_get_element (pair, 0));
       b = node_string (json_array_get_element (pair, 1));
     }
-    if (!a || !b) {
-      fail (error, "merge %u is not a pair of strings", r);
-      goto out;
-    }
+    if (!a || !b)
+      return fail (error, "merge %u is not a pair of strings", r);
     gint64 ia = symbol_id (tok, a), ib = symbol_id (tok, b);
     if (ia < SV_TOKEN_N_SPECIAL || ib < SV_TOKEN_N_SPECIAL || !made[ia] || !made[ib] ||
-        g_str_has_suffix (a, END_OF_WORD)) {
-      fail (error,
-            "merge %u (\"%s\", \"%s\") uses a symbol that is unknown, special, not made by an "
-            "earlier merge or ends a word",
-            r, a, b);
-      goto out;
-    }
-    char *joined = g_strconcat (a, b, NULL);
+        g_str_has_suffix (a, END_OF_WORD))
+      return fail (error,
+                   "merge %u (\"%s\", \"%s\"): a part is unknown, special, not made "
+                   "by an earlier merge or ends a word",
+                   r, a, b);
+    g_autofree char *joined = g_strconcat (a, b, NULL);
     gint64 ic = symbol_id (tok, joined);
-    g_free (joined);
     Merge m = { (guint32) ia, (guint32) ib, (guint32) ic, r };
-    if (ic < SV_TOKEN_N_SPECIAL) {
-      fail (error, "the result of merge %u (\"%s\", \"%s\") is not in the vocab", r, a, b);
-      goto out;
-    }
-    if (g_hash_table_contains (tok->ranks, &m)) {
-      fail (error, "merge %u (\"%s\", \"%s\") is a duplicate", r, a, b);
-      goto out;
-    }
+    if (ic < SV_TOKEN_N_SPECIAL)
+      return fail (error, "the result of merge %u (\"%s\", \"%s\") is not in the vocab", r, a, b);
+    if (g_hash_table_contains (tok->ranks, &m))
+      return fail (error, "merge %u (\"%s\", \"%s\") is a duplicate", r, a, b);
     made[ic] = TRUE;
     add_merge (tok, &m);
   }
   for (guint i = SV_TOKEN_N_SPECIAL; i < tok->vocab->len; i++)
-    if (!made[i]) {
-      fail (error, "vocab entry %u \"%s\" is neither a character nor a merge result", i,
-            (const char *) tok->vocab->pdata[i]);
-      goto out;
-    }
-  ok = TRUE;
-out:
-  g_free (made);
-  return ok;
+    if (!made[i])
+      return fail (error, "vocab entry %u \"%s\" is neither a character nor a merge result", i,
+                   (const char *) tok->vocab->pdata[i]);
+  return TRUE;
 }
 
 static gboolean

@@ -14,11 +14,11 @@ sv_cpu_softmax_forward (float *out, const float *inp, const float *mask, int N, 
   // out[N,C] = softmax_c(inp[N,C] * inv_temp) over the entries with mask[N,C] != 0
   // (mask may be NULL); masked entries are 0, and a row with nothing left is all 0
   // (also a row whose unmasked logits are all -inf).  Rows are independent.
-#pragma omp parallel for schedule(static) if ((size_t)N * C >= SV_SOFTMAX_PAR_MIN)
+#pragma omp parallel for schedule(static) if ((size_t) N * C >= SV_SOFTMAX_PAR_MIN)
   for (int n = 0; n < N; n++) {
-    const float *x = inp + (size_t)n * C;
-    const float *m = mask ? mask + (size_t)n * C : NULL;
-    float *y = out + (size_t)n * C;
+    const float *x = inp + (size_t) n * C;
+    const float *m = mask ? mask + (size_t) n * C : NULL;
+    float *y = out + (size_t) n * C;
     // max over the unmasked logits, for a stable exp
     float maxv = -INFINITY;
     for (int c = 0; c < C; c++) {
@@ -44,7 +44,7 @@ sv_cpu_softmax_forward (float *out, const float *inp, const float *mask, int N, 
       sum += e;
     }
     // sum >= 1 (the max entry contributes exp(0)), so the division is safe
-    float norm = (float)(1.0 / sum);
+    float norm = (float) (1.0 / sum);
     for (int c = 0; c < C; c++)
       y[c] *= norm;
   }
@@ -59,15 +59,15 @@ sv_cpu_softmax_backward (float *dinp, const float *dout, const float *out, int N
   // itself is not needed here.
   if (!dinp)
     return;
-#pragma omp parallel for schedule(static) if ((size_t)N * C >= SV_SOFTMAX_PAR_MIN)
+#pragma omp parallel for schedule(static) if ((size_t) N * C >= SV_SOFTMAX_PAR_MIN)
   for (int n = 0; n < N; n++) {
-    const float *y = out + (size_t)n * C;
-    const float *dy = dout + (size_t)n * C;
-    float *dx = dinp + (size_t)n * C;
+    const float *y = out + (size_t) n * C;
+    const float *dy = dout + (size_t) n * C;
+    float *dx = dinp + (size_t) n * C;
     double dot = 0.0;
     for (int c = 0; c < C; c++)
-      dot += (double)y[c] * dy[c];
-    float d = (float)dot;
+      dot += (double) y[c] * dy[c];
+    float d = (float) dot;
     for (int c = 0; c < C; c++)
       dx[c] += inv_temp * y[c] * (dy[c] - d);
   }

@@ -55,3 +55,21 @@ def out_path():
 def leaf(*shape, lo=-1.0, hi=1.0):
     """A random float64 leaf tensor requiring grad."""
     return (torch.rand(*shape) * (hi - lo) + lo).requires_grad_(True)
+
+
+def load(path):
+    """Read a safetensors file: returns (dict name -> float64/int64 tensor, metadata dict)."""
+    import numpy as np
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    meta = header.pop("__metadata__", {})
+    out = {}
+    for name, e in header.items():
+        b, end = e["data_offsets"]
+        dt = {"F32": np.float32, "I32": np.int32}[e["dtype"]]
+        arr = np.frombuffer(data[b:end], dtype=np.dtype(dt).newbyteorder("<")).reshape(e["shape"])
+        t = torch.from_numpy(arr.copy())
+        out[name] = t.to(torch.float64) if e["dtype"] == "F32" else t.to(torch.int64)
+    return out, meta

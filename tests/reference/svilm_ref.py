@@ -1,0 +1,174 @@
+"""PyTorch reference of the S-ViLM model as svilm-core implements it.
+
+Usage: svilm_ref.py MODEL.safetensors BATCH.safetensors OUT.safetensors
+
+Loads the weights and config svilm-core wrote, the batch (cut-and-pasted video,
+caption and prompt token ids, masks, foreground clips, pair weights, Gumbel
+noise), runs the forward pass and the full pre-training loss in float64, and
+writes the loss terms, the embeddings and every parameter's gradient
+("grad.<name>").  test-model.c compares them with the C model (llm.c's
+test_gpt2 pattern).  Test-time only: nothing at run time depends on torch.
+"""
+import json
+import math
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "torch"))
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from svref import load, save  # noqa: E402
+
+torch.set_default_dtype(torch.float64)
+
+
+def ln(x, P, name, eps):
+    return F.layer_norm(x, (x.shape[-1],), P[name + ".weight"], P[name + ".bias"], eps)
+
+
+def lin(x, P, name):
+    return F.linear(x, P[name + ".weight"], P[name + ".bias"])
+
+
+def attention(q, k, v, H, graph=None):
+    B, Nq, C = q.shape
+    Nk = k.shape[1]
+    hs = C // H
+    q = q.view(B, Nq, H, hs).transpose(1, 2)
+    k = k.view(B, Nk, H, hs).transpose(1, 2)
+    v = v.view(B, Nk, H, hs).transpose(1, 2)
+    logits = q @ k.transpose(-1, -2) / math.sqrt(hs)
+    if graph is not None:
+        g = graph[:, None]
+        logits = (logits * g).masked_fill(g == 0, float("-inf"))
+    att = torch.nan_to_num(torch.softmax(logits, -1), nan=0.0)
+    return (att @ v).transpose(1, 2).reshape(B, Nq, C)
+
+
+def block(x, P, pre, H, eps, graph=None):
+    h = ln(x, P, pre + ".ln1", eps)
+    a = attention(lin(h, P, pre + ".attn.q"), lin(h, P, pre + ".attn.k"),
+                  lin(h, P, pre + ".attn.v"), H, graph)
+    x = x + lin(a, P, pre + ".attn.o")
+    h = ln(x, P, pre + ".ln2", eps)
+    return x + lin(F.gelu(lin(h, P, pre + ".mlp.fc1")), P, pre + ".mlp.fc2")
+
+
+def group_block(g, x, P, pre, noise, tau, eps):
+    """GroupViT AssignAttention (hard, straight-through) used to update group tokens."""
+    D = g.shape[-1]
+    q = lin(ln(g, P, pre + ".norm_groups", eps), P, pre + ".assign.q")
+    xn = ln(x, P, pre + ".norm_tokens", eps)
+    k = lin(xn, P, pre + ".assign.k")
+    v = lin(xn, P, pre + ".assign.v")
+    logits = q @ k.transpose(1, 2) / math.sqrt(D)  # [B, M, N]
+    y = torch.softmax((logits + noise) / tau, dim=1)  # over groups
+    # the C model picks its argmax in float32; require a clear winner so both agree
+    top2 = y.topk(2, dim=1).values
+    assert (top2[:, 0] - top2[:, 1]).min() > 1e-5, "near-tie in the hard assignment"
+    hard = torch.zeros_like(y).scatter_(1, y.argmax(dim=1, keepdim=True), 1.0)
+    A = hard - y.detach() + y
+    A = A / (A.sum(dim=-1, keepdim=True) + 1.0)
+    g = g + lin(A @ v, P, pre + ".assign.o")
+    h = ln(g, P, pre + ".ln", eps)
+    return g + lin(F.gelu(lin(h, P, pre + ".mlp.fc1")), P, pre + ".mlp.fc2")
+
+
+def video_encoder(P, c, video, noises):
+    B, T, H, W, _ = video.shape
+    pt, p = c["tubelet_t"], c["patch"]
+    Tp, Hp, Wp = T // pt, H // p, W // p
+    patches = video.view(B, Tp, pt, Hp, p, Wp, p, 3).permute(0, 1, 3, 5, 2, 4, 6, 7)
+    patches = patches.reshape(B, Tp * Hp * Wp, pt * p * p * 3)
+    x = lin(patches, P, "video.patch_embed")
+    pos = P["video.pos_temporal"].repeat_interleave(Hp * Wp, 0) + P["video.pos_spatial"].repeat(Tp, 1)
+    x = x + pos
+    g = P["video.group_tokens"].expand(B, -1, -1)
+    eps = c["ln_eps"]
+    gi = 0
+    for l in range(c["v_depth"]):
+        x = block(x, P, "video.blocks.%d" % l, c["v_heads"], eps)
+        if (l + 1) in c["group_after"]:
+            g = group_block(g, x, P, "video.grouping.%d" % l, noises[gi], c["tau_gumbel"], eps)
+            gi += 1
+    z = ln(x, P, "video.norm", eps)
+    gp = lin(ln(g, P, "video.norm_groups", eps), P, "video.proj")
+    fv = F.normalize(gp.mean(1), dim=-1, eps=1e-12)
+    return z, gp, fv
+
+
+def text_encoder(P, c, ids, mask):
+    Bt, L = ids.shape
+    x = P["text.token_embed"][ids] + P["text.pos_embed"][torch.arange(L)]
+    graph = mask[:, None, :].expand(Bt, L, L)
+    for l in range(c["t_depth"]):
+        x = block(x, P, "text.blocks.%d" % l, c["t_heads"], c["ln_eps"], graph)
+    cls = ln(x, P, "text.norm", c["ln_eps"])[:, 0]
+    return F.normalize(lin(cls, P, "text.proj"), dim=-1, eps=1e-12)
+
+
+def xent(logits, targets):
+    return -(targets * torch.log_softmax(logits, -1)).sum(-1).mean()
+
+
+def unit(x):
+    return F.normalize(x, dim=-1, eps=1e-8)
+
+
+def temporal_loss(z, fg, c):
+    B, Nv, D = z.shape
+    Nt = c["frames"] // c["tubelet_t"]
+    zc = z.view(B, Nt, Nv // Nt, D).mean(2)
+    wf = fg / fg.sum(1, keepdim=True)
+    wb = (1 - fg) / (1 - fg).sum(1, keepdim=True)
+    zf = (wf[:, :, None] * zc).sum(1)
+    zb = (wb[:, :, None] * zc).sum(1)
+    sim = torch.stack([(unit(zc) * unit(zb)[:, None]).sum(-1),
+                       (unit(zc) * unit(zf)[:, None]).sum(-1)], -1)
+    prob = torch.softmax(sim / c["tau_temporal"], -1)
+    return F.mse_loss(prob, torch.stack([1 - fg, fg], -1))
+
+
+def grounding_loss(gp, nouns, Wv, c):
+    B, M, E = gp.shape
+    K = nouns.shape[0] // B
+    tau = c["tau_ground"]
+    S = torch.einsum("ime,pe->ipm", unit(gp), unit(nouns))  # [B(video), B*K(noun), M]
+    pooled = torch.softmax(S / tau, -1) @ gp  # [B, B*K, E]
+    Gk = (unit(pooled) * unit(nouns)[None]).sum(-1)  # [B(i), B*K]
+    G = Gk.view(B, B, K).mean(-1)  # G[i, j] = G(v_i, c_j)
+    return xent(G / tau, Wv) + xent(G.t() / tau, Wv.t())
+
+
+def contrast_loss(fv, fc, Wv, c):
+    S = fv @ fc.t() / c["tau_contrast"]
+    return xent(S, Wv) + xent(S.t(), Wv.t())
+
+
+def main():
+    model_path, batch_path, out_path = sys.argv[1:4]
+    P, meta = load(model_path)
+    c = json.loads(meta["config"])
+    for v in P.values():
+        v.requires_grad_(True)
+    b, _ = load(batch_path)
+    B = b["video"].shape[0]
+    noises = list(b["noise"]) if "noise" in b else []
+    z, gp, fv = video_encoder(P, c, b["video"], noises)
+    f = text_encoder(P, c, b["ids"], b["mask"])
+    captions, nouns = f[:B], f[B:]
+    w = b["weights"]
+    lt = temporal_loss(z, b["fg"], c)
+    lg = grounding_loss(gp, nouns, b["Wv"], c)
+    lc = contrast_loss(fv, captions, b["Wv"], c)
+    loss = w[0] * lt + w[1] * lg + w[2] * lc
+    loss.backward()
+    out = {"loss_temporal": lt.reshape(1), "loss_grounding": lg.reshape(1),
+           "loss_contrast": lc.reshape(1), "loss": loss.reshape(1), "fv": fv, "f": f, "z": z}
+    for name, v in P.items():
+        out["grad." + name] = v.grad if v.grad is not None else torch.zeros_like(v)
+    save(out_path, out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,350 @@
+/* The S-ViLM model: pre-training forward/backward against the PyTorch reference
+ * (tests/reference/svilm_ref.py, llm.c's test_gpt2 pattern), checkpoint round
+ * trip, bad checkpoints, and loss switches.
+ *
+ *   test-model [REFERENCE_SCRIPT]   (the /torch/ case needs the script and python3-torch)
+ */
+#include "sv-model.h"
+#include "sv-test.h"
+
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+/* A small config that exercises everything: 2 grouping blocks, 2 heads, padding. */
+static void
+test_config (SvModelConfig *c)
+{
+  g_assert_true (sv_model_config_preset (c, "tiny", NULL));
+  c->frames = 8;
+  c->height = 16;
+  c->width = 24;
+  c->tubelet_t = 2;
+  c->patch = 8; /* grid 4 x 2 x 3 = 24 tokens; 4 clips for temporal grouping */
+  c->v_width = 32;
+  c->v_depth = 2;
+  c->v_heads = 2;
+  c->v_mlp = 64;
+  c->n_groups = 4;
+  memset (c->group_after, 0, sizeof c->group_after);
+  c->group_after[0] = c->group_after[1] = TRUE;
+  c->vocab = 40;
+  c->max_len = 8;
+  c->t_width = 24;
+  c->t_depth = 2;
+  c->t_heads = 2;
+  c->t_mlp = 48;
+  c->embed_dim = 16;
+  c->n_nouns = 2;
+  /* a warm temperature keeps the temporal term away from its saturated tail, so the
+   * comparison sees real gradients through it */
+  c->tau_temporal = 1.0f;
+}
+
+typedef struct {
+  int B, Bt, L, Nt, G, M, Nv;
+  float *video, *mask, *fg, *Wv, *noise;
+  int32_t *ids;
+  SvTrainBatch batch;
+} Batch;
+
+/* random clips, captions of random length, a cut-and-paste of video i onto i+1 */
+static void
+batch_make (Batch *b, const SvModelConfig *c, int B, int n_group_blocks, guint64 seed)
+{
+  SvRng rng;
+  sv_rng_seed (&rng, seed);
+  b->B = B;
+  b->Bt = B * (1 + c->n_nouns);
+  b->L = c->max_len;
+  b->Nt = sv_model_config_grid_t (c);
+  b->G = n_group_blocks;
+  b->M = c->n_groups;
+  b->Nv = sv_model_config_video_tokens (c);
+  size_t nvid = (size_t) B * c->frames * c->height * c->width * 3;
+  b->video = g_new (float, nvid);
+  sv_rng_fill_uniform (&rng, b->video, nvid, -1, 1);
+  b->ids = g_new0 (int32_t, (size_t) b->Bt * b->L);
+  b->mask = g_new0 (float, (size_t) b->Bt * b->L);
+  for (int r = 0; r < b->Bt; r++) {
+    int len = 3 + (int) sv_rng_below (&rng, (uint32_t) (b->L - 2)); /* 3..L */
+    b->ids[r * b->L] = SV_TOKEN_CLS;
+    for (int t = 1; t < len - 1; t++)
+      b->ids[r * b->L + t] = 4 + (int32_t) sv_rng_below (&rng, (uint32_t) (c->vocab - 4));
+    b->ids[r * b->L + len - 1] = SV_TOKEN_SEP;
+    for (int t = 0; t < len; t++)
+      b->mask[r * b->L + t] = 1.0f;
+  }
+  b->fg = g_new0 (float, (size_t) B * b->Nt);
+  b->Wv = g_new0 (float, (size_t) B * B);
+  for (int i = 0; i < B; i++) {
+    /* method.md section 3: d in [Nt/2, Nt), s in [0, Nt - d) */
+    int d = b->Nt / 2 + (int) sv_rng_below (&rng, (uint32_t) (b->Nt - b->Nt / 2));
+    d = MAX (d, 1);
+    int s = (int) sv_rng_below (&rng, (uint32_t) MAX (b->Nt - d, 1));
+    for (int j = s; j < s + d; j++)
+      b->fg[i * b->Nt + j] = 1.0f;
+    float beta = (float) d / (float) b->Nt;
+    b->Wv[i * B + i] = beta;
+    b->Wv[i * B + (i + 1) % B] = 1.0f - beta;
+  }
+  size_t nn = (size_t) b->G * B * b->M * b->Nv;
+  b->noise = g_new (float, MAX (nn, 1));
+  sv_rng_fill_gumbel (seed, 99, b->noise, nn);
+  b->batch = (SvTrainBatch){ .video = b->video, .ids = b->ids, .mask = b->mask, .fg = b->fg,
+                             .Wv = b->Wv, .noise = b->noise };
+}
+
+static void
+batch_free (Batch *b)
+{
+  g_free (b->video);
+  g_free (b->ids);
+  g_free (b->mask);
+  g_free (b->fg);
+  g_free (b->Wv);
+  g_free (b->noise);
+}
+
+static void
+batch_save (Batch *b, const SvModelConfig *c, const SvLossWeights *w, const char *path)
+{
+  GError *error = NULL;
+  SvSafetensorsWriter *wr = sv_safetensors_writer_new ();
+  float weights[3] = { w->temporal, w->grounding, w->contrast };
+  sv_safetensors_writer_add (wr, "video", SV_F32, 5,
+                             (int64_t[]) { b->B, c->frames, c->height, c->width, 3 }, b->video,
+                             &error);
+  sv_safetensors_writer_add (wr, "ids", SV_I32, 2, (int64_t[]) { b->Bt, b->L }, b->ids, &error);
+  sv_safetensors_writer_add (wr, "mask", SV_F32, 2, (int64_t[]) { b->Bt, b->L }, b->mask, &error);
+  sv_safetensors_writer_add (wr, "fg", SV_F32, 2, (int64_t[]) { b->B, b->Nt }, b->fg, &error);
+  sv_safetensors_writer_add (wr, "Wv", SV_F32, 2, (int64_t[]) { b->B, b->B }, b->Wv, &error);
+  sv_safetensors_writer_add (wr, "noise", SV_F32, 4, (int64_t[]) { b->G, b->B, b->M, b->Nv },
+                             b->noise, &error);
+  sv_safetensors_writer_add (wr, "weights", SV_F32, 1, (int64_t[]) { 3 }, weights, &error);
+  g_assert_no_error (error);
+  sv_safetensors_writer_write (wr, path, &error);
+  g_assert_no_error (error);
+  sv_safetensors_writer_free (wr);
+}
+
+static const char *ref_script;
+
+/* full pre-training loss and every parameter gradient against PyTorch */
+static void
+check_against_torch (const SvLossWeights *w, guint64 seed)
+{
+  if (!ref_script) {
+    g_test_skip ("no reference script given");
+    return;
+  }
+  if (!g_file_test ("/usr/bin/python3", G_FILE_TEST_IS_EXECUTABLE) ||
+      system ("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0) {
+    g_test_skip ("python3-torch is not installed; PyTorch comparison not run");
+    return;
+  }
+  GError *error = NULL;
+  SvModelConfig c;
+  test_config (&c);
+  SvModel *m = sv_model_new (&c, sv_backend_cpu (), seed, &error);
+  g_assert_no_error (error);
+  int B = 3;
+  Batch b;
+  batch_make (&b, &c, B, sv_model_n_group_blocks (m), seed + 1);
+
+  char *dir = g_dir_make_tmp ("svilm-model-XXXXXX", &error);
+  g_assert_no_error (error);
+  char *mpath = g_build_filename (dir, "model.safetensors", NULL);
+  char *bpath = g_build_filename (dir, "batch.safetensors", NULL);
+  char *opath = g_build_filename (dir, "ref.safetensors", NULL);
+  sv_model_save (m, mpath, &error);
+  g_assert_no_error (error);
+  batch_save (&b, &c, w, bpath);
+  const char *argv[] = { "/usr/bin/python3", ref_script, mpath, bpath, opath, NULL };
+  int status = 0;
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &status,
+                &error);
+  g_assert_no_error (error);
+  g_spawn_check_wait_status (status, &error);
+  g_assert_no_error (error);
+
+  SvTrainPass *pass = sv_train_pass_new (m, B, &error);
+  g_assert_no_error (error);
+  sv_var_set_zero_grad (m->params, &error);
+  sv_train_pass_forward (pass, &b.batch, w, &error);
+  g_assert_no_error (error);
+  sv_train_pass_backward (pass, w, &error);
+  g_assert_no_error (error);
+
+  SvSafetensors *st = sv_safetensors_open (opath, &error);
+  g_assert_no_error (error);
+  g_test_message ("losses C: t %.7f g %.7f c %.7f  torch: t %.7f g %.7f c %.7f",
+                  pass->loss_temporal, pass->loss_grounding, pass->loss_contrast,
+                  sv_test_ref_scalar (st, "loss_temporal"), sv_test_ref_scalar (st, "loss_grounding"),
+                  sv_test_ref_scalar (st, "loss_contrast"));
+  /* a switched-off term is not computed by the C pass (reported as 0) */
+  float got[4] = { pass->loss_temporal, pass->loss_grounding, pass->loss_contrast, pass->loss };
+  float want[4] = { w->temporal != 0.0f ? sv_test_ref_scalar (st, "loss_temporal") : 0.0f,
+                    w->grounding != 0.0f ? sv_test_ref_scalar (st, "loss_grounding") : 0.0f,
+                    w->contrast != 0.0f ? sv_test_ref_scalar (st, "loss_contrast") : 0.0f,
+                    sv_test_ref_scalar (st, "loss") };
+  g_assert_cmpfloat (want[0], >, 1e-3); /* the temporal term is not degenerate */
+  sv_test_assert_close ("losses", got, want, 4, 1e-4, 1e-5);
+
+  SvTensor *fv = sv_test_ref (st, "fv"), *f = sv_test_ref (st, "f"), *z = sv_test_ref (st, "z");
+  sv_test_assert_close ("video embedding", sv_tensor_f32 (&pass->video.fv.x), sv_tensor_f32 (fv),
+                        fv->numel, 1e-4, 1e-5);
+  sv_test_assert_close ("text embeddings", sv_tensor_f32 (&pass->text.f.x), sv_tensor_f32 (f),
+                        f->numel, 1e-4, 1e-5);
+  sv_test_assert_close ("video tokens", sv_tensor_f32 (&pass->video.z.x), sv_tensor_f32 (z),
+                        z->numel, 1e-4, 1e-5);
+  sv_tensor_free (fv);
+  sv_tensor_free (f);
+  sv_tensor_free (z);
+
+  /* every parameter's gradient; tolerance relative to the tensor's largest gradient,
+   * since float32 accumulation over a whole model leaves ~1e-6 relative noise */
+  double worst = 0.0;
+  const char *worst_name = "";
+  for (guint i = 0; i < sv_var_set_len (m->params); i++) {
+    const char *name = sv_var_set_name (m->params, i);
+    char *key = g_strconcat ("grad.", name, NULL);
+    SvTensor *ref = sv_test_ref (st, key);
+    SvVar *v = sv_var_set_get (m->params, i);
+    const float *a = sv_tensor_f32 (&v->d), *r = sv_tensor_f32 (ref);
+    double scale = 0.0;
+    for (size_t j = 0; j < ref->numel; j++)
+      scale = MAX (scale, fabs (r[j]));
+    double tol_abs = 1e-5 + 1e-4 * scale;
+    double max_err = sv_test_assert_close (name, a, r, ref->numel, 1e-4, tol_abs);
+    double rel = scale > 1e-6 ? max_err / scale : 0.0; /* vanishing gradients: abs only */
+    if (rel > worst) {
+      worst = rel;
+      worst_name = sv_var_set_name (m->params, i);
+    }
+    sv_tensor_free (ref);
+    g_free (key);
+  }
+  g_test_message ("%u parameter gradients compared; worst error relative to the tensor's "
+                  "largest gradient: %.2e (%s)",
+                  sv_var_set_len (m->params), worst, worst_name);
+
+  sv_safetensors_close (st);
+  sv_train_pass_free (pass);
+  sv_model_free (m);
+  batch_free (&b);
+  g_remove (mpath);
+  g_remove (bpath);
+  g_remove (opath);
+  g_rmdir (dir);
+  g_free (mpath);
+  g_free (bpath);
+  g_free (opath);
+  g_free (dir);
+}
+
+static void
+test_torch_full_loss (void)
+{
+  SvLossWeights w = { 1.0f, 1.0f, 1.0f };
+  check_against_torch (&w, 11);
+}
+
+static void
+test_torch_weighted_loss (void)
+{
+  SvLossWeights w = { 0.5f, 2.0f, 0.0f };
+  check_against_torch (&w, 23);
+}
+
+/* save -> load gives bit-identical parameters and config */
+static void
+test_checkpoint_round_trip (void)
+{
+  GError *error = NULL;
+  SvModelConfig c;
+  test_config (&c);
+  SvModel *m = sv_model_new (&c, sv_backend_cpu (), 5, &error);
+  g_assert_no_error (error);
+  char *dir = g_dir_make_tmp ("svilm-ckpt-XXXXXX", &error);
+  char *path = g_build_filename (dir, "m.safetensors", NULL);
+  sv_model_save (m, path, &error);
+  g_assert_no_error (error);
+  SvModel *m2 = sv_model_load (path, sv_backend_cpu (), &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (&m->cfg, sizeof m->cfg, &m2->cfg, sizeof m2->cfg);
+  g_assert_cmpuint (sv_var_set_len (m->params), ==, sv_var_set_len (m2->params));
+  for (guint i = 0; i < sv_var_set_len (m->params); i++) {
+    SvVar *a = sv_var_set_get (m->params, i), *b = sv_var_set_get (m2->params, i);
+    g_assert_cmpstr (sv_var_set_name (m->params, i), ==, sv_var_set_name (m2->params, i));
+    g_assert_cmpmem (a->x.data, a->x.numel * 4, b->x.data, b->x.numel * 4);
+  }
+  sv_model_free (m2);
+
+  /* a truncated copy and a file that is not a model are errors with messages */
+  char *bytes = NULL;
+  gsize len = 0;
+  g_file_get_contents (path, &bytes, &len, &error);
+  g_assert_no_error (error);
+  char *bad = g_build_filename (dir, "bad.safetensors", NULL);
+  g_file_set_contents (bad, bytes, (gssize) (len / 2), &error);
+  g_assert_no_error (error);
+  g_assert_null (sv_model_load (bad, sv_backend_cpu (), &error));
+  g_assert_nonnull (error);
+  g_test_message ("truncated: %s", error->message);
+  g_clear_error (&error);
+  SvSafetensorsWriter *w = sv_safetensors_writer_new ();
+  float x = 1.0f;
+  sv_safetensors_writer_add (w, "x", SV_F32, 1, (int64_t[]) { 1 }, &x, &error);
+  sv_safetensors_writer_write (w, bad, &error);
+  g_assert_no_error (error);
+  sv_safetensors_writer_free (w);
+  g_assert_null (sv_model_load (bad, sv_backend_cpu (), &error));
+  sv_test_expect_error (&error, SV_ERROR_FORMAT);
+  g_remove (bad);
+  g_free (bad);
+  g_free (bytes);
+
+  sv_model_free (m);
+  g_remove (path);
+  g_rmdir (dir);
+  g_free (path);
+  g_free (dir);
+}
+
+/* a pass rejects batches whose cut-and-paste left no background clip */
+static void
+test_bad_batch (void)
+{
+  GError *error = NULL;
+  SvModelConfig c;
+  test_config (&c);
+  SvModel *m = sv_model_new (&c, sv_backend_cpu (), 3, &error);
+  Batch b;
+  batch_make (&b, &c, 2, sv_model_n_group_blocks (m), 4);
+  for (int j = 0; j < b.Nt; j++)
+    b.fg[j] = 1.0f;
+  SvTrainPass *pass = sv_train_pass_new (m, 2, &error);
+  g_assert_no_error (error);
+  SvLossWeights w = { 1, 1, 1 };
+  g_assert_false (sv_train_pass_forward (pass, &b.batch, &w, &error));
+  sv_test_expect_error (&error, SV_ERROR_ARGUMENT);
+  g_assert_null (sv_train_pass_new (m, 1, &error));
+  sv_test_expect_error (&error, SV_ERROR_ARGUMENT);
+  sv_train_pass_free (pass);
+  batch_free (&b);
+  sv_model_free (m);
+}
+
+int
+main (int argc, char **argv)
+{
+  sv_test_init (&argc, &argv);
+  if (argc > 1)
+    ref_script = argv[1];
+  g_test_add_func ("/model/checkpoint-round-trip", test_checkpoint_round_trip);
+  g_test_add_func ("/model/bad-batch", test_bad_batch);
+  g_test_add_func ("/torch/model-full-loss", test_torch_full_loss);
+  g_test_add_func ("/torch/model-weighted-loss", test_torch_weighted_loss);
+  return g_test_run ();
+}
