@@ -1,9 +1,8 @@
-/* svilm GStreamer plugin: registration.
- *
- * Elements (one per file) register here as they land: svilmencode,
- * svilmscenecut, svilmground, svilmretrieve.
- */
+/* svilm GStreamer plugin: registration. */
 #include "config.h"
+
+#include "gstsvilmencode.h"
+#include "gstsvilmmeta.h"
 
 #include <glib/gi18n-lib.h>
 #include <gst/gst.h>
@@ -13,7 +12,10 @@ plugin_init (GstPlugin *plugin)
 {
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  return TRUE;
+  gst_svilm_embedding_meta_register ();
+  gboolean ok = FALSE;
+  ok |= GST_ELEMENT_REGISTER (svilmencode, plugin);
+  return ok;
 }
 
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, svilm,

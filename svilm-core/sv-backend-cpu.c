@@ -272,6 +272,27 @@ cpu_mse_backward (SvBackend *be, SvTensor *da, SvTensor *db, cT *dloss, cT *a, c
 {
   sv_cpu_mse_backward (F (da), F (db), F (dloss), F (a), F (b), n);
 }
+static void
+cpu_stgraph_build (SvBackend *be, SvTensor *graph, cT *u, int B, int Tf, int S, int Cg,
+                   float theta)
+{
+  sv_cpu_stgraph_build (F (graph), F (u), B, Tf, S, Cg, theta);
+}
+static void
+cpu_stgraph_attention_forward (SvBackend *be, SvTensor *out, SvTensor *att, cT *q, cT *k, cT *v,
+                               cT *graph, int B, int Tf, int S, int C, int H)
+{
+  sv_cpu_stgraph_attention_forward (F (out), F (att), F (q), F (k), F (v), F (graph), B, Tf, S, C,
+                                    H);
+}
+static void
+cpu_stgraph_attention_backward (SvBackend *be, SvTensor *dq, SvTensor *dk, SvTensor *dv,
+                                SvTensor *scratch, cT *dout, cT *att, cT *q, cT *k, cT *v,
+                                cT *graph, int B, int Tf, int S, int C, int H)
+{
+  sv_cpu_stgraph_attention_backward (F (dq), F (dk), F (dv), F (scratch), F (dout), F (att),
+                                     F (q), F (k), F (v), F (graph), B, Tf, S, C, H);
+}
 
 static const SvBackendClass cpu_class = {
   .name = "cpu",
@@ -317,6 +338,9 @@ static const SvBackendClass cpu_class = {
   .softmax_xent_backward = cpu_softmax_xent_backward,
   .mse_forward = cpu_mse_forward,
   .mse_backward = cpu_mse_backward,
+  .stgraph_build = cpu_stgraph_build,
+  .stgraph_attention_forward = cpu_stgraph_attention_forward,
+  .stgraph_attention_backward = cpu_stgraph_attention_backward,
 };
 
 static int num_threads;

@@ -94,6 +94,15 @@ typedef struct {
   void (*mse_forward) (SvBackend *be, SvTensor *loss, cT *a, cT *b, size_t n);
   void (*mse_backward) (SvBackend *be, SvTensor *da, SvTensor *db, cT *dloss, cT *a, cT *b,
                         size_t n);
+  /* STGT block-banded graph attention (sv_cpu_stgraph_*); a backend without them leaves
+   * these NULL and the ops report SV_ERROR_UNSUPPORTED */
+  void (*stgraph_build) (SvBackend *be, SvTensor *graph, cT *u, int B, int Tf, int S, int Cg,
+                         float theta);
+  void (*stgraph_attention_forward) (SvBackend *be, SvTensor *out, SvTensor *att, cT *q, cT *k,
+                                     cT *v, cT *graph, int B, int Tf, int S, int C, int H);
+  void (*stgraph_attention_backward) (SvBackend *be, SvTensor *dq, SvTensor *dk, SvTensor *dv,
+                                      SvTensor *scratch, cT *dout, cT *att, cT *q, cT *k, cT *v,
+                                      cT *graph, int B, int Tf, int S, int C, int H);
 } SvBackendClass;
 
 struct _SvBackend {

@@ -15,14 +15,14 @@
   } while (0)
 
 static SvModel *
-model_alloc (const SvModelConfig *cfg, SvBackend *backend, GError **error)
+model_alloc (const SvModelConfig *cfg, SvBackend *backend, gboolean with_grads, GError **error)
 {
   if (!sv_model_config_validate (cfg, error))
     return NULL;
   SvModel *m = g_new0 (SvModel, 1);
   m->cfg = *cfg;
   m->backend = backend;
-  m->params = sv_var_set_new (backend);
+  m->params = with_grads ? sv_var_set_new (backend) : sv_var_set_new_inference (backend);
   TRY (sv_video_params_plan (m->params, &m->video, &m->cfg, error));
   TRY (sv_text_params_plan (m->params, &m->text, &m->cfg, error));
   TRY (sv_var_set_commit (m->params, error));
@@ -35,7 +35,7 @@ fail:
 SvModel *
 sv_model_new (const SvModelConfig *cfg, SvBackend *backend, guint64 seed, GError **error)
 {
-  SvModel *m = model_alloc (cfg, backend, error);
+  SvModel *m = model_alloc (cfg, backend, TRUE, error);
   if (!m)
     return NULL;
   SvRng rng;
@@ -100,6 +100,12 @@ sv_model_save (SvModel *m, const char *path, GError **error)
 SvModel *
 sv_model_load (const char *path, SvBackend *backend, GError **error)
 {
+  return sv_model_load_full (path, backend, TRUE, error);
+}
+
+SvModel *
+sv_model_load_full (const char *path, SvBackend *backend, gboolean with_grads, GError **error)
+{
   SvSafetensors *st = sv_safetensors_open (path, error);
   if (!st)
     return NULL;
@@ -118,7 +124,7 @@ sv_model_load (const char *path, SvBackend *backend, GError **error)
     g_prefix_error (error, "%s: ", path);
     goto fail;
   }
-  m = model_alloc (&cfg, backend, error);
+  m = model_alloc (&cfg, backend, with_grads, error);
   if (!m)
     goto fail;
   guint n = sv_var_set_len (m->params);

@@ -28,6 +28,9 @@ typedef struct {
 SvModel *sv_model_new (const SvModelConfig *cfg, SvBackend *backend, guint64 seed,
                        GError **error);
 SvModel *sv_model_load (const char *path, SvBackend *backend, GError **error);
+/* with_grads FALSE: inference only (no gradient memory) */
+SvModel *sv_model_load_full (const char *path, SvBackend *backend, gboolean with_grads,
+                             GError **error);
 gboolean sv_model_save (SvModel *model, const char *path, GError **error);
 void sv_model_free (SvModel *model);
 /* takes ownership */

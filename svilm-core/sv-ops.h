@@ -142,6 +142,30 @@ gboolean sv_mse_forward (SvTensor *loss, const SvTensor *a, const SvTensor *b, G
 gboolean sv_mse_backward (SvTensor *da, SvTensor *db, const SvTensor *dloss, const SvTensor *a,
                           const SvTensor *b, GError **error);
 
+/* STGT graph attention computed block-banded (method.md section 9): cost linear in the
+ * number of temporal slices.  Tokens [B, N, *] with N = frames * S (frames temporal
+ * slices of S spatial tokens); query i of slice t sees the W = 3S keys of slices t-1, t,
+ * t+1 (band column jb <-> key (t-1+jb/S)*S + jb%S; columns of slices outside the clip
+ * are out of range: graph and att 0 there).
+ * sv_stgraph_build: graph[B, N, 3S] = M over the band from the graph features u[B, N, Cg]
+ * (detached, no gradient): M = cos(u_i, u_j) where it is >= theta, else 0; the diagonal
+ * is 1; -1 <= theta <= 1 (-1 keeps every band entry).
+ * sv_stgraph_attention_*: q, k, v, out [B, N, C], n_heads dividing C, att[B, H, N, 3S]
+ * cache; equals sv_attention_* with the dense graph M (0 outside the band); graph may be
+ * NULL (plain temporal band).  Backward: scratch holds B*H*N*3S floats (needed for dq
+ * or dk). */
+gboolean sv_stgraph_build (SvTensor *graph, const SvTensor *u, int frames, float theta,
+                           GError **error);
+gboolean sv_stgraph_attention_forward (SvTensor *out, SvTensor *att, const SvTensor *q,
+                                       const SvTensor *k, const SvTensor *v,
+                                       const SvTensor *graph, int frames, int n_heads,
+                                       GError **error);
+gboolean sv_stgraph_attention_backward (SvTensor *dq, SvTensor *dk, SvTensor *dv,
+                                        SvTensor *scratch, const SvTensor *dout,
+                                        const SvTensor *att, const SvTensor *q, const SvTensor *k,
+                                        const SvTensor *v, const SvTensor *graph, int frames,
+                                        int n_heads, GError **error);
+
 /* ---- helpers for op implementations (sv-ops-check.c) ---- */
 gboolean sv_check_f32 (const SvTensor *t, const char *op, const char *what, GError **error);
 gboolean sv_check_same_backend (const char *op, GError **error, const SvTensor *first, ...)

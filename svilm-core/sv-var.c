@@ -18,6 +18,15 @@ sv_var_set_new (SvBackend *backend)
   return s;
 }
 
+SvVarSet *
+sv_var_set_new_inference (SvBackend *backend)
+{
+  SvVarSet *s = sv_var_set_new (backend);
+  sv_arena_free (s->d);
+  s->d = NULL;
+  return s;
+}
+
 void
 sv_var_set_free (SvVarSet *s)
 {
@@ -40,9 +49,16 @@ sv_var_plan (SvVarSet *s, SvVar *var, SvInit init, int ndim, const int64_t *shap
   char *name = g_strdup_vprintf (name_fmt, ap);
   va_end (ap);
   g_ptr_array_add (s->names, name);
-  if (!sv_arena_alloc (s->x, &var->x, SV_F32, ndim, shape, name, error) ||
-      !sv_arena_alloc (s->d, &var->d, SV_F32, ndim, shape, name, error))
+  if (!sv_arena_alloc (s->x, &var->x, SV_F32, ndim, shape, name, error))
     return FALSE;
+  if (s->d) {
+    if (!sv_arena_alloc (s->d, &var->d, SV_F32, ndim, shape, name, error))
+      return FALSE;
+  } else {
+    var->d = var->x;
+    var->d.storage = NULL;
+    var->d.data = NULL;
+  }
   g_ptr_array_add (s->vars, var);
   g_array_append_val (s->inits, init);
   return TRUE;
@@ -51,7 +67,7 @@ sv_var_plan (SvVarSet *s, SvVar *var, SvInit init, int ndim, const int64_t *shap
 gboolean
 sv_var_set_commit (SvVarSet *s, GError **error)
 {
-  return sv_arena_commit (s->x, error) && sv_arena_commit (s->d, error);
+  return sv_arena_commit (s->x, error) && (!s->d || sv_arena_commit (s->d, error));
 }
 
 gboolean
@@ -76,6 +92,10 @@ sv_var_set_init (SvVarSet *s, SvRng *rng, GError **error)
 gboolean
 sv_var_set_zero_grad (SvVarSet *s, GError **error)
 {
+  if (!s->d) {
+    g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT, "an inference variable set has no gradients");
+    return FALSE;
+  }
   return sv_arena_zero (s->d, error);
 }
 

@@ -25,13 +25,15 @@ typedef enum {
 /* A pair of arenas for values and gradients. */
 typedef struct {
   SvArena *x;
-  SvArena *d;
+  SvArena *d; /* NULL for inference sets: gradients get shapes but no memory */
   GPtrArray *vars;  /* SvVar* in planning order (not owned) */
   GPtrArray *names; /* char* (owned) */
   GArray *inits;    /* SvInit per var */
 } SvVarSet;
 
 SvVarSet *sv_var_set_new (SvBackend *backend);
+/* values only (inference): every var's d has its shape but no storage (data NULL) */
+SvVarSet *sv_var_set_new_inference (SvBackend *backend);
 void sv_var_set_free (SvVarSet *set);
 /* plans var with the given shape; name is copied (printf-style) */
 gboolean sv_var_plan (SvVarSet *set, SvVar *var, SvInit init, int ndim, const int64_t *shape,

@@ -134,3 +134,24 @@ void sv_cpu_softmax_xent_backward (float *dlogits, const float *dloss, const flo
 void sv_cpu_mse_forward (float *loss, const float *a, const float *b, size_t n);
 void sv_cpu_mse_backward (float *da, float *db, const float *dloss, const float *a,
                           const float *b, size_t n);
+
+/* ---- STGT graph attention, block-banded (method.md section 9; cpu/stgraph.c).
+ * Tokens [B,N,*] with N = Tf*S: Tf temporal slices of S spatial tokens, token n in
+ * slice n/S.  Query i of slice t sees the band of W = 3S keys of slices t-1, t, t+1:
+ * band column jb <-> key (t-1+jb/S)*S + jb%S; columns of slices outside [0,Tf)
+ * are out of range (graph 0, att 0, never read by the kernels).
+ * build: band_graph[B,N,3S] = M over the band, M[i][j] = Sim if Sim >= theta else 0,
+ *   Sim = cos(u_i, u_j) of the graph features u[B,N,Cg] (no gradient), Sim[i][i] = 1.
+ * attention: as sv_cpu_attention_forward with the dense graph M restricted to the
+ *   band: logits = (q_i.k_j / sqrt(C/H)) * M, -inf where M == 0 (graph NULL: M = 1
+ *   in range, the plain temporal band); att[B,H,N,3S] cache; out[B,N,C].
+ *   Backward needs scratch of B*H*N*3S floats. ---- */
+void sv_cpu_stgraph_build (float *band_graph, const float *u, int B, int Tf, int S, int Cg,
+                           float theta);
+void sv_cpu_stgraph_attention_forward (float *out, float *att, const float *q, const float *k,
+                                       const float *v, const float *graph, int B, int Tf, int S,
+                                       int C, int H);
+void sv_cpu_stgraph_attention_backward (float *dq, float *dk, float *dv, float *scratch,
+                                        const float *dout, const float *att, const float *q,
+                                        const float *k, const float *v, const float *graph, int B,
+                                        int Tf, int S, int C, int H);

@@ -1,0 +1,636 @@
+/* svilm: GstSvilmFilter, base class of the analysis elements. */
+#include "config.h"
+
+#include "gstsvilmfilter.h"
+
+#include <glib/gi18n-lib.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+GST_DEBUG_CATEGORY_STATIC (gst_svilm_filter_debug);
+#define GST_CAT_DEFAULT gst_svilm_filter_debug
+
+#define SVILM_FORMATS "{ RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, ARGB, ABGR }"
+
+enum {
+  PROP_0,
+  PROP_MODEL,
+  PROP_DEVICE,
+  PROP_FRAMES_PER_CLIP,
+  PROP_STRIDE,
+  PROP_INFERENCE_INTERVAL,
+  PROP_POST_MESSAGES,
+  PROP_LOCATION,
+};
+
+typedef struct {
+  /* properties (object lock) */
+  char *model_path, *device, *location;
+  guint frames_per_clip, stride, interval;
+  gboolean post_messages;
+
+  /* streaming state */
+  SvilmModel *model;
+  guint fpc, step;       /* effective window and stride in frames */
+  gfloat **ring;         /* fpc prepared frames */
+  GstClockTime *ring_ts; /* PTS of each */
+  guint n;               /* frames in the window */
+  guint skip;            /* frames to skip before the next window (stride > window) */
+  guint64 windows;
+  GstClockTime last_end;
+  guint pixel_stride, r_off, g_off, b_off;
+  GstClockTime latency; /* slowest inference so far */
+  FILE *json;
+  gboolean draws; /* map frames writable */
+} GstSvilmFilterPrivate;
+
+G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (GstSvilmFilter, gst_svilm_filter, GST_TYPE_VIDEO_FILTER)
+
+#define PRIV(self) ((GstSvilmFilterPrivate *) gst_svilm_filter_get_instance_private (self))
+
+const char *
+gst_svilm_default_model (void)
+{
+  static char *path;
+  if (g_once_init_enter (&path)) {
+    const char *env = g_getenv ("SVILM_MODEL");
+    char *p;
+    if (env && *env)
+      p = g_strdup (env);
+    else {
+      p = g_build_filename (SVILM_MODELS_DIR, "default.safetensors", NULL);
+      if (!g_file_test (p, G_FILE_TEST_EXISTS)) {
+        /* running from the build tree */
+        g_free (p);
+        p = g_build_filename (SVILM_SOURCE_DIR, "models", "default.safetensors", NULL);
+      }
+    }
+    g_once_init_leave (&path, p);
+  }
+  return path;
+}
+
+static void
+free_ring (GstSvilmFilterPrivate *p)
+{
+  if (p->ring)
+    for (guint i = 0; i < p->fpc; i++)
+      g_free (p->ring[i]);
+  g_clear_pointer (&p->ring, g_free);
+  g_clear_pointer (&p->ring_ts, g_free);
+  p->n = p->skip = 0;
+}
+
+static void
+gst_svilm_filter_set_property (GObject *object, guint prop_id, const GValue *value,
+                               GParamSpec *pspec)
+{
+  GstSvilmFilterPrivate *p = PRIV (GST_SVILM_FILTER (object));
+  GST_OBJECT_LOCK (object);
+  switch (prop_id) {
+  case PROP_MODEL:
+    g_free (p->model_path);
+    p->model_path = g_value_dup_string (value);
+    break;
+  case PROP_DEVICE:
+    g_free (p->device);
+    p->device = g_value_dup_string (value);
+    break;
+  case PROP_FRAMES_PER_CLIP:
+    p->frames_per_clip = g_value_get_uint (value);
+    break;
+  case PROP_STRIDE:
+    p->stride = g_value_get_uint (value);
+    break;
+  case PROP_INFERENCE_INTERVAL:
+    p->interval = g_value_get_uint (value);
+    break;
+  case PROP_POST_MESSAGES:
+    p->post_messages = g_value_get_boolean (value);
+    break;
+  case PROP_LOCATION:
+    g_free (p->location);
+    p->location = g_value_dup_string (value);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    break;
+  }
+  GST_OBJECT_UNLOCK (object);
+}
+
+static void
+gst_svilm_filter_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  GstSvilmFilterPrivate *p = PRIV (GST_SVILM_FILTER (object));
+  GST_OBJECT_LOCK (object);
+  switch (prop_id) {
+  case PROP_MODEL:
+    g_value_set_string (value, p->model_path ? p->model_path : gst_svilm_default_model ());
+    break;
+  case PROP_DEVICE:
+    g_value_set_string (value, p->device);
+    break;
+  case PROP_FRAMES_PER_CLIP:
+    g_value_set_uint (value, p->frames_per_clip);
+    break;
+  case PROP_STRIDE:
+    g_value_set_uint (value, p->stride);
+    break;
+  case PROP_INFERENCE_INTERVAL:
+    g_value_set_uint (value, p->interval);
+    break;
+  case PROP_POST_MESSAGES:
+    g_value_set_boolean (value, p->post_messages);
+    break;
+  case PROP_LOCATION:
+    g_value_set_string (value, p->location);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    break;
+  }
+  GST_OBJECT_UNLOCK (object);
+}
+
+static gboolean
+gst_svilm_filter_start (GstBaseTransform *trans)
+{
+  GstSvilmFilter *self = GST_SVILM_FILTER (trans);
+  GstSvilmFilterPrivate *p = PRIV (self);
+  GST_OBJECT_LOCK (self);
+  char *path = g_strdup (p->model_path ? p->model_path : gst_svilm_default_model ());
+  char *device = g_strdup (p->device);
+  char *location = g_strdup (p->location);
+  GST_OBJECT_UNLOCK (self);
+
+  GError *error = NULL;
+  p->model = svilm_model_load (path, device, &error);
+  if (!p->model) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+                       (_("Could not load the svilm model \"%s\"."), path), ("%s", error->message));
+    g_clear_error (&error);
+    g_free (path);
+    g_free (device);
+    g_free (location);
+    return FALSE;
+  }
+  GST_INFO_OBJECT (self, "model %s (id %s) on %s", path, svilm_model_get_id (p->model),
+                   svilm_model_get_device_name (p->model));
+  if (location && *location) {
+    p->json = g_str_equal (location, "-") ? stdout : fopen (location, "w");
+    if (!p->json) {
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+                         (_("Could not open \"%s\" for writing results."), location),
+                         ("%s", g_strerror (errno)));
+      g_clear_object (&p->model);
+      g_free (path);
+      g_free (device);
+      g_free (location);
+      return FALSE;
+    }
+  }
+  g_free (path);
+  g_free (device);
+  g_free (location);
+  p->windows = 0;
+  p->latency = 0;
+  GstSvilmFilterClass *klass = GST_SVILM_FILTER_GET_CLASS (self);
+  if (klass->model_changed && !klass->model_changed (self, p->model))
+    return FALSE;
+  return TRUE;
+}
+
+static gboolean
+gst_svilm_filter_stop (GstBaseTransform *trans)
+{
+  GstSvilmFilter *self = GST_SVILM_FILTER (trans);
+  GstSvilmFilterPrivate *p = PRIV (self);
+  GstSvilmFilterClass *klass = GST_SVILM_FILTER_GET_CLASS (self);
+  if (klass->model_changed)
+    klass->model_changed (self, NULL);
+  free_ring (p);
+  g_clear_object (&p->model);
+  if (p->json && p->json != stdout)
+    fclose (p->json);
+  else if (p->json)
+    fflush (p->json);
+  p->json = NULL;
+  return TRUE;
+}
+
+static gboolean
+gst_svilm_filter_set_info (GstVideoFilter *filter, GstCaps *incaps, GstVideoInfo *in_info,
+                           GstCaps *outcaps, GstVideoInfo *out_info)
+{
+  GstSvilmFilter *self = GST_SVILM_FILTER (filter);
+  GstSvilmFilterPrivate *p = PRIV (self);
+  const GstVideoFormatInfo *f = in_info->finfo;
+  p->pixel_stride = (guint) GST_VIDEO_FORMAT_INFO_PSTRIDE (f, GST_VIDEO_COMP_R);
+  p->r_off = (guint) GST_VIDEO_FORMAT_INFO_POFFSET (f, GST_VIDEO_COMP_R);
+  p->g_off = (guint) GST_VIDEO_FORMAT_INFO_POFFSET (f, GST_VIDEO_COMP_G);
+  p->b_off = (guint) GST_VIDEO_FORMAT_INFO_POFFSET (f, GST_VIDEO_COMP_B);
+
+  /* a new format or size starts a new window: frames of two sizes are not one clip */
+  free_ring (p);
+  GST_OBJECT_LOCK (self);
+  guint clip_frames = p->model ? svilm_model_get_clip_frames (p->model) : 8;
+  p->fpc = p->frames_per_clip ? p->frames_per_clip : clip_frames;
+  p->step = p->stride ? p->stride : p->fpc;
+  GST_OBJECT_UNLOCK (self);
+  gsize floats = p->model ? svilm_model_get_frame_floats (p->model) : 0;
+  p->ring = g_new0 (gfloat *, p->fpc);
+  p->ring_ts = g_new0 (GstClockTime, p->fpc);
+  for (guint i = 0; i < p->fpc; i++)
+    p->ring[i] = g_new0 (gfloat, MAX (floats, 1));
+  GST_INFO_OBJECT (self, "%dx%d %s, windows of %u frames every %u", in_info->width,
+                   in_info->height, gst_video_format_to_string (in_info->finfo->format), p->fpc,
+                   p->step);
+  return TRUE;
+}
+
+static void
+update_latency (GstSvilmFilter *self, GstClockTime took)
+{
+  GstSvilmFilterPrivate *p = PRIV (self);
+  /* the buffer completing a window waits for the encoder: that is our latency; tell the
+   * pipeline when it grows by more than a quarter */
+  if (took > p->latency + p->latency / 4) {
+    p->latency = took;
+    GST_INFO_OBJECT (self, "latency now %" GST_TIME_FORMAT, GST_TIME_ARGS (took));
+    gst_element_post_message (GST_ELEMENT (self), gst_message_new_latency (GST_OBJECT (self)));
+  }
+}
+
+static GstFlowReturn
+finish_window (GstSvilmFilter *self, GstVideoFrame *frame, gboolean partial)
+{
+  GstSvilmFilterPrivate *p = PRIV (self);
+  GstSvilmFilterClass *klass = GST_SVILM_FILTER_GET_CLASS (self);
+  GstSvilmWindow w = { NULL, p->windows++, p->ring_ts[0], p->last_end, partial };
+  GST_OBJECT_LOCK (self);
+  guint interval = MAX (p->interval, 1);
+  GST_OBJECT_UNLOCK (self);
+  if (w.index % interval == 0) {
+    GError *error = NULL;
+    gint64 t0 = g_get_monotonic_time ();
+    w.clip = svilm_model_encode_prepared (p->model, (const gfloat *const *) p->ring, p->n, &error);
+    if (!w.clip) {
+      GST_ELEMENT_ERROR (self, STREAM, FAILED, (_("The svilm model failed on a clip.")),
+                         ("%s", error->message));
+      g_clear_error (&error);
+      return GST_FLOW_ERROR;
+    }
+    update_latency (self, (GstClockTime) (g_get_monotonic_time () - t0) * GST_USECOND);
+  }
+  GstFlowReturn ret = klass->window_done ? klass->window_done (self, &w, frame) : GST_FLOW_OK;
+  g_clear_object (&w.clip);
+  return ret;
+}
+
+static GstFlowReturn
+process_frame (GstSvilmFilter *self, GstVideoFrame *frame)
+{
+  GstSvilmFilterPrivate *p = PRIV (self);
+  GstSvilmFilterClass *klass = GST_SVILM_FILTER_GET_CLASS (self);
+  GstFlowReturn ret = GST_FLOW_OK;
+  GstBuffer *buf = frame->buffer;
+
+  if (p->skip > 0) {
+    p->skip--;
+  } else {
+    guint i = p->n++;
+    svilm_model_prepare_frame (p->model, GST_VIDEO_FRAME_PLANE_DATA (frame, 0),
+                               (guint) GST_VIDEO_FRAME_WIDTH (frame),
+                               (guint) GST_VIDEO_FRAME_HEIGHT (frame),
+                               (guint) GST_VIDEO_FRAME_PLANE_STRIDE (frame, 0), p->pixel_stride,
+                               p->r_off, p->g_off, p->b_off, p->ring[i]);
+    p->ring_ts[i] = GST_BUFFER_PTS (buf);
+    p->last_end = GST_BUFFER_PTS (buf);
+    if (GST_CLOCK_TIME_IS_VALID (p->last_end) && GST_BUFFER_DURATION_IS_VALID (buf))
+      p->last_end += GST_BUFFER_DURATION (buf);
+    if (p->n == p->fpc) {
+      ret = finish_window (self, frame, FALSE);
+      if (p->step < p->fpc) {
+        /* overlapping windows: keep the last fpc - step frames, rotating the buffers */
+        gfloat *tmp[p->step];
+        memcpy (tmp, p->ring, p->step * sizeof (gfloat *));
+        memmove (p->ring, p->ring + p->step, (p->fpc - p->step) * sizeof (gfloat *));
+        memcpy (p->ring + (p->fpc - p->step), tmp, p->step * sizeof (gfloat *));
+        memmove (p->ring_ts, p->ring_ts + p->step, (p->fpc - p->step) * sizeof (GstClockTime));
+        p->n = p->fpc - p->step;
+      } else {
+        p->n = 0;
+        p->skip = p->step - p->fpc;
+      }
+    }
+  }
+  if (ret == GST_FLOW_OK && klass->frame_done)
+    ret = klass->frame_done (self, frame);
+  return ret;
+}
+
+/* Our own in-place entry point instead of GstVideoFilter's: the buffer is writable
+ * (metas), but the pixels are mapped read-only unless the subclass draws, so
+ * analysis never forces a copy of shared video memory. */
+static GstFlowReturn
+gst_svilm_filter_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
+{
+  GstSvilmFilter *self = GST_SVILM_FILTER (trans);
+  GstSvilmFilterPrivate *p = PRIV (self);
+  GstVideoFilter *filter = GST_VIDEO_FILTER (trans);
+  if (!filter->negotiated || !p->ring) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL), ("no format negotiated before a buffer"));
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  if (gst_base_transform_is_passthrough (trans))
+    return GST_FLOW_OK;
+  GstVideoFrame frame;
+  /* NO_REF: a mapped frame must not hold a second ref, or the buffer stops being writable */
+  GstMapFlags flags = (p->draws ? GST_MAP_READWRITE : GST_MAP_READ) | GST_VIDEO_FRAME_MAP_FLAG_NO_REF;
+  if (!gst_video_frame_map (&frame, &filter->in_info, buf, flags)) {
+    GST_ELEMENT_ERROR (self, STREAM, FAILED, (_("Could not read a video frame.")),
+                       ("buffer of %" G_GSIZE_FORMAT " bytes does not fit %dx%d",
+                        gst_buffer_get_size (buf), filter->in_info.width,
+                        filter->in_info.height));
+    return GST_FLOW_ERROR;
+  }
+  GstFlowReturn ret = process_frame (self, &frame);
+  gst_video_frame_unmap (&frame);
+  return ret;
+}
+
+void
+gst_svilm_filter_set_draws (GstSvilmFilter *self, gboolean draws)
+{
+  PRIV (self)->draws = draws;
+}
+
+static gboolean
+gst_svilm_filter_sink_event (GstBaseTransform *trans, GstEvent *event)
+{
+  GstSvilmFilter *self = GST_SVILM_FILTER (trans);
+  GstSvilmFilterPrivate *p = PRIV (self);
+  switch (GST_EVENT_TYPE (event)) {
+  case GST_EVENT_EOS:
+    /* a partial window at the end of the stream still gets its results */
+    if (p->model && p->ring && p->n > 0)
+      finish_window (self, NULL, TRUE);
+    p->n = 0;
+    if (p->json)
+      fflush (p->json);
+    break;
+  case GST_EVENT_FLUSH_STOP:
+    p->n = p->skip = 0;
+    break;
+  default:
+    break;
+  }
+  return GST_BASE_TRANSFORM_CLASS (gst_svilm_filter_parent_class)->sink_event (trans, event);
+}
+
+static gboolean
+gst_svilm_filter_query (GstBaseTransform *trans, GstPadDirection direction, GstQuery *query)
+{
+  gboolean ret =
+      GST_BASE_TRANSFORM_CLASS (gst_svilm_filter_parent_class)->query (trans, direction, query);
+  if (ret && direction == GST_PAD_SRC && GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
+    gboolean live;
+    GstClockTime min, max, ours = PRIV (GST_SVILM_FILTER (trans))->latency;
+    gst_query_parse_latency (query, &live, &min, &max);
+    min += ours;
+    if (GST_CLOCK_TIME_IS_VALID (max))
+      max += ours;
+    gst_query_set_latency (query, live, min, max);
+    GST_DEBUG_OBJECT (trans, "latency: ours %" GST_TIME_FORMAT ", total min %" GST_TIME_FORMAT,
+                      GST_TIME_ARGS (ours), GST_TIME_ARGS (min));
+  }
+  return ret;
+}
+
+SvilmModel *
+gst_svilm_filter_get_model (GstSvilmFilter *self)
+{
+  return PRIV (self)->model;
+}
+
+gboolean
+gst_svilm_filter_post_messages (GstSvilmFilter *self)
+{
+  GST_OBJECT_LOCK (self);
+  gboolean post = PRIV (self)->post_messages;
+  GST_OBJECT_UNLOCK (self);
+  return post;
+}
+
+GstStructure *
+gst_svilm_filter_new_result (GstSvilmFilter *self, const char *name, GstClockTime start,
+                             GstClockTime end)
+{
+  GstSegment *seg = &GST_BASE_TRANSFORM (self)->segment;
+  GstClockTime stream = GST_CLOCK_TIME_NONE, running = GST_CLOCK_TIME_NONE;
+  if (seg->format == GST_FORMAT_TIME && GST_CLOCK_TIME_IS_VALID (start)) {
+    stream = gst_segment_to_stream_time (seg, GST_FORMAT_TIME, start);
+    running = gst_segment_to_running_time (seg, GST_FORMAT_TIME, start);
+  }
+  GstClockTime duration = GST_CLOCK_TIME_IS_VALID (start) && GST_CLOCK_TIME_IS_VALID (end) &&
+                                  end >= start
+                              ? end - start
+                              : GST_CLOCK_TIME_NONE;
+  return gst_structure_new (name, "timestamp", G_TYPE_UINT64, (guint64) start, "stream-time",
+                            G_TYPE_UINT64, (guint64) stream, "running-time", G_TYPE_UINT64,
+                            (guint64) running, "duration", G_TYPE_UINT64, (guint64) duration,
+                            NULL);
+}
+
+void
+gst_svilm_filter_post (GstSvilmFilter *self, GstStructure *s)
+{
+  gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
+}
+
+static gboolean
+json_field (GQuark field, const GValue *v, gpointer user)
+{
+  JsonBuilder *b = user;
+  json_builder_set_member_name (b, g_quark_to_string (field));
+  GType t = G_VALUE_TYPE (v);
+  if (t == G_TYPE_STRING)
+    json_builder_add_string_value (b, g_value_get_string (v));
+  else if (t == G_TYPE_BOOLEAN)
+    json_builder_add_boolean_value (b, g_value_get_boolean (v));
+  else if (t == G_TYPE_INT || t == G_TYPE_UINT || t == G_TYPE_INT64) {
+    GValue i = G_VALUE_INIT;
+    g_value_init (&i, G_TYPE_INT64);
+    g_value_transform (v, &i);
+    json_builder_add_int_value (b, g_value_get_int64 (&i));
+  } else if (t == G_TYPE_UINT64) {
+    guint64 x = g_value_get_uint64 (v);
+    if (x == GST_CLOCK_TIME_NONE)
+      json_builder_add_null_value (b);
+    else
+      json_builder_add_int_value (b, (gint64) x);
+  } else if (t == G_TYPE_DOUBLE || t == G_TYPE_FLOAT) {
+    GValue d = G_VALUE_INIT;
+    g_value_init (&d, G_TYPE_DOUBLE);
+    g_value_transform (v, &d);
+    json_builder_add_double_value (b, g_value_get_double (&d));
+  } else if (t == G_TYPE_BYTES) {
+    /* float32 arrays (embeddings) */
+    gsize n = 0;
+    const gfloat *f = g_bytes_get_data (g_value_get_boxed (v), &n);
+    json_builder_begin_array (b);
+    for (gsize i = 0; i < n / sizeof (gfloat); i++)
+      json_builder_add_double_value (b, f[i]);
+    json_builder_end_array (b);
+  } else if (GST_VALUE_HOLDS_ARRAY (v) || GST_VALUE_HOLDS_LIST (v)) {
+    json_builder_begin_array (b);
+    guint n = GST_VALUE_HOLDS_ARRAY (v) ? gst_value_array_get_size (v) : gst_value_list_get_size (v);
+    for (guint i = 0; i < n; i++) {
+      const GValue *e = GST_VALUE_HOLDS_ARRAY (v) ? gst_value_array_get_value (v, i)
+                                                  : gst_value_list_get_value (v, i);
+      if (G_VALUE_HOLDS_STRING (e))
+        json_builder_add_string_value (b, g_value_get_string (e));
+      else if (G_VALUE_HOLDS_DOUBLE (e))
+        json_builder_add_double_value (b, g_value_get_double (e));
+      else if (G_VALUE_HOLDS_FLOAT (e))
+        json_builder_add_double_value (b, g_value_get_float (e));
+      else {
+        char *str = gst_value_serialize (e);
+        json_builder_add_string_value (b, str);
+        g_free (str);
+      }
+    }
+    json_builder_end_array (b);
+  } else {
+    char *str = gst_value_serialize (v);
+    json_builder_add_string_value (b, str ? str : "");
+    g_free (str);
+  }
+  return TRUE;
+}
+
+void
+gst_svilm_filter_write_json (GstSvilmFilter *self, const GstStructure *s)
+{
+  GstSvilmFilterPrivate *p = PRIV (self);
+  if (!p->json)
+    return;
+  JsonBuilder *b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, gst_structure_get_name (s));
+  json_builder_set_member_name (b, "element");
+  json_builder_add_string_value (b, GST_OBJECT_NAME (self));
+  gst_structure_foreach (s, json_field, b);
+  json_builder_end_object (b);
+  JsonGenerator *gen = json_generator_new ();
+  JsonNode *root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  char *line = json_generator_to_data (gen, NULL);
+  if (fprintf (p->json, "%s\n", line) < 0)
+    GST_ELEMENT_WARNING (self, RESOURCE, WRITE, (_("Could not write results.")),
+                         ("%s", g_strerror (errno)));
+  g_free (line);
+  json_node_unref (root);
+  g_object_unref (gen);
+  g_object_unref (b);
+}
+
+static void
+gst_svilm_filter_finalize (GObject *object)
+{
+  GstSvilmFilterPrivate *p = PRIV (GST_SVILM_FILTER (object));
+  free_ring (p);
+  g_free (p->model_path);
+  g_free (p->device);
+  g_free (p->location);
+  G_OBJECT_CLASS (gst_svilm_filter_parent_class)->finalize (object);
+}
+
+static void
+gst_svilm_filter_class_init (GstSvilmFilterClass *klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
+  GstVideoFilterClass *filter_class = GST_VIDEO_FILTER_CLASS (klass);
+
+  GST_DEBUG_CATEGORY_INIT (gst_svilm_filter_debug, "svilmfilter", 0, "svilm base class");
+
+  gobject_class->set_property = gst_svilm_filter_set_property;
+  gobject_class->get_property = gst_svilm_filter_get_property;
+  gobject_class->finalize = gst_svilm_filter_finalize;
+
+  GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS;
+  g_object_class_install_property (
+      gobject_class, PROP_MODEL,
+      g_param_spec_string ("model", "Model",
+                           "Path of the svilm model (safetensors checkpoint); default: the "
+                           "bundled model, or $SVILM_MODEL",
+                           NULL, rw | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (
+      gobject_class, PROP_DEVICE,
+      g_param_spec_string ("device", "Device",
+                           "Where to run: auto (a GPU through Vulkan if there is one, else the "
+                           "CPU), cpu, vulkan, vulkan:N; $SVILM_DEVICE overrides",
+                           "auto", rw | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (
+      gobject_class, PROP_FRAMES_PER_CLIP,
+      g_param_spec_uint ("frames-per-clip", "Frames per clip",
+                         "Frames in a clip window (0 = the model's clip length); the model "
+                         "samples its clip length uniformly from the window",
+                         0, 4096, 0, rw | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (
+      gobject_class, PROP_STRIDE,
+      g_param_spec_uint ("stride", "Stride",
+                         "Frames from one window's start to the next (0 = frames-per-clip: "
+                         "windows side by side; smaller overlaps them)",
+                         0, 4096, 0, rw | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (
+      gobject_class, PROP_INFERENCE_INTERVAL,
+      g_param_spec_uint ("inference-interval", "Inference interval",
+                         "Run the model on every Nth clip window only", 1, G_MAXUINT, 1,
+                         rw | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (
+      gobject_class, PROP_POST_MESSAGES,
+      g_param_spec_boolean ("post-messages", "Post messages",
+                            "Post results as element messages on the bus", TRUE,
+                            rw | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (
+      gobject_class, PROP_LOCATION,
+      g_param_spec_string ("location", "Location",
+                           "Write results as JSON lines to this file (\"-\" for stdout)", NULL,
+                           rw | GST_PARAM_MUTABLE_READY));
+
+  GstCaps *caps = gst_caps_from_string (GST_VIDEO_CAPS_MAKE (SVILM_FORMATS));
+  gst_element_class_add_pad_template (element_class,
+                                      gst_pad_template_new ("sink", GST_PAD_SINK,
+                                                            GST_PAD_ALWAYS, caps));
+  gst_element_class_add_pad_template (element_class,
+                                      gst_pad_template_new ("src", GST_PAD_SRC, GST_PAD_ALWAYS,
+                                                            caps));
+  gst_caps_unref (caps);
+
+  trans_class->start = GST_DEBUG_FUNCPTR (gst_svilm_filter_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR (gst_svilm_filter_stop);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_svilm_filter_sink_event);
+  trans_class->query = GST_DEBUG_FUNCPTR (gst_svilm_filter_query);
+  filter_class->set_info = GST_DEBUG_FUNCPTR (gst_svilm_filter_set_info);
+  trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_svilm_filter_transform_ip);
+  gst_type_mark_as_plugin_api (GST_TYPE_SVILM_FILTER, 0);
+}
+
+static void
+gst_svilm_filter_init (GstSvilmFilter *self)
+{
+  GstSvilmFilterPrivate *p = PRIV (self);
+  p->device = g_strdup ("auto");
+  p->interval = 1;
+  p->post_messages = TRUE;
+  gst_base_transform_set_qos_enabled (GST_BASE_TRANSFORM (self), TRUE);
+  /* not passthrough: the base class makes each buffer writable (a cheap copy of the
+   * buffer, not of its memory) so that results can be attached as metas */
+  gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
+}

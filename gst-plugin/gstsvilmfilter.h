@@ -1,0 +1,70 @@
+/* svilm: GstSvilmFilter, the base class of the svilm analysis elements.
+ *
+ * An in-place GstVideoFilter that
+ * - loads the model (`model`, `device`) when going READY->PAUSED, sharing it
+ *   with every element of the process that uses the same file, and reports a
+ *   missing, corrupt or incompatible file as a GST_ELEMENT_ERROR;
+ * - prepares each incoming frame straight into the model's input resolution and
+ *   groups frames into clip windows (`frames-per-clip`, `stride`), running the
+ *   encoder on every `inference-interval`-th window and handing the clip to the
+ *   subclass together with the buffer that completed the window;
+ * - answers the LATENCY query with the window it adds, posts LATENCY when that
+ *   changes, and takes part in QoS (late buffers are dropped by the base class,
+ *   which posts QOS messages);
+ * - offers the three result channels: element messages with the standard fields,
+ *   JSON lines (`location`), and metas (subclasses).
+ */
+#pragma once
+
+#include "svilm-model.h"
+
+#include <gst/video/gstvideofilter.h>
+#include <gst/video/video.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+#define GST_TYPE_SVILM_FILTER (gst_svilm_filter_get_type ())
+G_DECLARE_DERIVABLE_TYPE (GstSvilmFilter, gst_svilm_filter, GST, SVILM_FILTER, GstVideoFilter)
+
+/* A finished clip window. */
+typedef struct {
+  SvilmClip *clip;    /* NULL when the window was skipped by inference-interval */
+  guint64 index;      /* windows since start/flush */
+  GstClockTime start; /* PTS of the first frame of the window */
+  GstClockTime end;   /* PTS + duration of the last frame */
+  gboolean partial;   /* flushed at EOS with fewer frames than a window */
+} GstSvilmWindow;
+
+struct _GstSvilmFilterClass {
+  GstVideoFilterClass parent_class;
+  /* A window is complete.  `frame` is the frame that completed it (NULL at EOS for
+   * a partial window); writable only if the subclass is not in passthrough. */
+  GstFlowReturn (*window_done) (GstSvilmFilter *self, GstSvilmWindow *window,
+                                GstVideoFrame *frame);
+  /* Every frame after it was added to the window (for per-frame drawing); optional. */
+  GstFlowReturn (*frame_done) (GstSvilmFilter *self, GstVideoFrame *frame);
+  /* Model loaded (start) or released (stop, model == NULL); optional. */
+  gboolean (*model_changed) (GstSvilmFilter *self, SvilmModel *model);
+};
+
+/* Subclasses that draw on frames: map them writable (default read-only). */
+void gst_svilm_filter_set_draws (GstSvilmFilter *self, gboolean draws);
+
+/* The model in use (NULL before start); (transfer none). */
+SvilmModel *gst_svilm_filter_get_model (GstSvilmFilter *self);
+
+/* A GstStructure for an element message about [start, end): name plus
+ * timestamp, stream-time, running-time and duration; add fields, then post. */
+GstStructure *gst_svilm_filter_new_result (GstSvilmFilter *self, const char *name,
+                                           GstClockTime start, GstClockTime end);
+void gst_svilm_filter_post (GstSvilmFilter *self, GstStructure *s);
+gboolean gst_svilm_filter_post_messages (GstSvilmFilter *self);
+
+/* Writes the structure as one JSON object line when `location` is set. */
+void gst_svilm_filter_write_json (GstSvilmFilter *self, const GstStructure *s);
+
+/* The bundled default model's path (SVILM_MODEL in the environment overrides it). */
+const char *gst_svilm_default_model (void);
+
+G_END_DECLS

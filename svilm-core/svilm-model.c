@@ -1,0 +1,579 @@
+/* svilm: the public inference API. */
+#include "config.h"
+
+#include "svilm-model.h"
+
+#include "sv-backend.h"
+#include "sv-error.h"
+#include "sv-frames.h"
+#include "sv-model.h"
+#include "sv-nouns.h"
+#include "sv-ops.h"
+
+#include <glib/gi18n-lib.h>
+#include <math.h>
+#include <string.h>
+
+/* Activations for one clip and one text (batch 1), borrowed per call. */
+typedef struct {
+  SvVarSet *acts;
+  SvVideoActs video;
+  SvTextActs text;
+  float *clip; /* host [T,H,W,3] */
+} InferPass;
+
+struct _SvilmModel {
+  GObject parent;
+  char *path, *key, *id;
+  SvBackend *backend;
+  SvModel *model;
+  GMutex lock;     /* guards idle */
+  GPtrArray *idle; /* InferPass* */
+};
+
+struct _SvilmClip {
+  GObject parent;
+  guint E, M, Nv, Nt, D, S, gh, gw;
+  float tau;
+  float *embedding; /* [E] */
+  float *groups;    /* [M, E] projected group tokens */
+  float *assign;    /* [M, Nv] soft assignment of the last grouping block */
+  float *temporal;  /* [Nt, D] */
+};
+
+G_DEFINE_TYPE (SvilmModel, svilm_model, G_TYPE_OBJECT)
+G_DEFINE_TYPE (SvilmClip, svilm_clip, G_TYPE_OBJECT)
+G_DEFINE_BOXED_TYPE (SvilmGrounding, svilm_grounding, svilm_grounding_copy, svilm_grounding_free)
+
+/* ---- process-wide sharing of loaded models ---- */
+
+static GMutex shared_lock;
+static GHashTable *shared; /* key -> GWeakRef* */
+
+static void
+weak_ref_free (gpointer p)
+{
+  g_weak_ref_clear (p);
+  g_free (p);
+}
+
+static void
+infer_pass_free (gpointer p)
+{
+  InferPass *ip = p;
+  sv_var_set_free (ip->acts);
+  g_free (ip->clip);
+  g_free (ip);
+}
+
+static void
+svilm_model_finalize (GObject *object)
+{
+  SvilmModel *self = SVILM_MODEL (object);
+  g_mutex_lock (&shared_lock);
+  if (shared && self->key) {
+    GWeakRef *ref = g_hash_table_lookup (shared, self->key);
+    GObject *cur = ref ? g_weak_ref_get (ref) : NULL;
+    if (cur)
+      g_object_unref (cur); /* someone else's model under the same key */
+    else if (ref)
+      g_hash_table_remove (shared, self->key);
+  }
+  g_mutex_unlock (&shared_lock);
+  g_ptr_array_unref (self->idle);
+  sv_model_free (self->model);
+  sv_backend_unref (self->backend);
+  g_mutex_clear (&self->lock);
+  g_free (self->path);
+  g_free (self->key);
+  g_free (self->id);
+  G_OBJECT_CLASS (svilm_model_parent_class)->finalize (object);
+}
+
+static void
+svilm_model_class_init (SvilmModelClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = svilm_model_finalize;
+}
+
+static void
+svilm_model_init (SvilmModel *self)
+{
+  g_mutex_init (&self->lock);
+  self->idle = g_ptr_array_new_with_free_func (infer_pass_free);
+}
+
+static char *
+file_id (const char *path, GError **error)
+{
+  GMappedFile *f = g_mapped_file_new (path, FALSE, error);
+  if (!f)
+    return NULL;
+  char *sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256,
+                                           (const guchar *) g_mapped_file_get_contents (f),
+                                           g_mapped_file_get_length (f));
+  g_mapped_file_unref (f);
+  sum[12] = '\0';
+  return sum;
+}
+
+static SvilmModel *
+model_open (const char *path, const char *device, const char *key, GError **error)
+{
+  SvBackend *be = sv_backend_open (device, error);
+  if (!be)
+    return NULL;
+  SvModel *m = sv_model_load_full (path, be, FALSE, error);
+  if (!m) {
+    sv_backend_unref (be);
+    return NULL;
+  }
+  SvilmModel *self = g_object_new (SVILM_TYPE_MODEL, NULL);
+  self->backend = be;
+  self->model = m;
+  self->path = g_strdup (path);
+  self->key = g_strdup (key);
+  self->id = file_id (path, NULL);
+  if (!self->id)
+    self->id = g_strdup ("unknown");
+  return self;
+}
+
+SvilmModel *
+svilm_model_load (const char *path, const char *device, GError **error)
+{
+  g_return_val_if_fail (path != NULL, NULL);
+  char *abs = g_canonicalize_filename (path, NULL);
+  char *key = g_strdup_printf ("%s|%s", abs, device ? device : "auto");
+  SvilmModel *self = NULL;
+  g_mutex_lock (&shared_lock);
+  if (!shared)
+    shared = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, weak_ref_free);
+  GWeakRef *ref = g_hash_table_lookup (shared, key);
+  if (ref)
+    self = g_weak_ref_get (ref);
+  if (!self) {
+    self = model_open (abs, device, key, error);
+    if (self) {
+      GWeakRef *r = g_new0 (GWeakRef, 1);
+      g_weak_ref_init (r, self);
+      g_hash_table_replace (shared, g_strdup (key), r);
+    }
+  }
+  g_mutex_unlock (&shared_lock);
+  g_free (abs);
+  g_free (key);
+  return self;
+}
+
+const char *
+svilm_model_get_path (SvilmModel *self)
+{
+  return self->path;
+}
+
+const char *
+svilm_model_get_id (SvilmModel *self)
+{
+  return self->id;
+}
+
+const char *
+svilm_model_get_device_name (SvilmModel *self)
+{
+  return self->backend->device_name;
+}
+
+guint
+svilm_model_get_clip_frames (SvilmModel *self)
+{
+  return (guint) self->model->cfg.frames;
+}
+
+void
+svilm_model_get_clip_size (SvilmModel *self, guint *width, guint *height)
+{
+  if (width)
+    *width = (guint) self->model->cfg.width;
+  if (height)
+    *height = (guint) self->model->cfg.height;
+}
+
+void
+svilm_model_get_grid (SvilmModel *self, guint *t, guint *h, guint *w)
+{
+  const SvModelConfig *c = &self->model->cfg;
+  if (t)
+    *t = (guint) sv_model_config_grid_t (c);
+  if (h)
+    *h = (guint) sv_model_config_grid_h (c);
+  if (w)
+    *w = (guint) sv_model_config_grid_w (c);
+}
+
+guint
+svilm_model_get_embed_dim (SvilmModel *self)
+{
+  return (guint) self->model->cfg.embed_dim;
+}
+
+gboolean
+svilm_model_has_tokenizer (SvilmModel *self)
+{
+  return self->model->tokenizer != NULL;
+}
+
+/* ---- the pool of activation buffers ---- */
+
+static InferPass *
+pass_borrow (SvilmModel *self, GError **error)
+{
+  g_mutex_lock (&self->lock);
+  InferPass *ip = self->idle->len ? g_ptr_array_steal_index_fast (self->idle, self->idle->len - 1)
+                                  : NULL;
+  g_mutex_unlock (&self->lock);
+  if (ip)
+    return ip;
+  const SvModelConfig *c = &self->model->cfg;
+  ip = g_new0 (InferPass, 1);
+  ip->acts = sv_var_set_new_inference (self->backend);
+  ip->clip = g_new (float, (size_t) c->frames * c->height * c->width * 3);
+  if (!sv_video_acts_plan (ip->acts, &ip->video, c, 1, FALSE, error) ||
+      !sv_text_acts_plan (ip->acts, &ip->text, c, 1, error) ||
+      !sv_var_set_commit (ip->acts, error) || !sv_video_acts_init (&ip->video, c, error) ||
+      !sv_text_acts_init (&ip->text, c, error)) {
+    infer_pass_free (ip);
+    return NULL;
+  }
+  return ip;
+}
+
+static void
+pass_return (SvilmModel *self, InferPass *ip)
+{
+  g_mutex_lock (&self->lock);
+  g_ptr_array_add (self->idle, ip);
+  g_mutex_unlock (&self->lock);
+}
+
+static gboolean
+download (const SvTensor *t, float *dst, GError **error)
+{
+  return sv_tensor_download (t, dst, t->numel * sizeof (float), error);
+}
+
+/* ---- clips ---- */
+
+static void
+svilm_clip_finalize (GObject *object)
+{
+  SvilmClip *clip = SVILM_CLIP (object);
+  g_free (clip->embedding);
+  g_free (clip->groups);
+  g_free (clip->assign);
+  g_free (clip->temporal);
+  G_OBJECT_CLASS (svilm_clip_parent_class)->finalize (object);
+}
+
+static void
+svilm_clip_class_init (SvilmClipClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = svilm_clip_finalize;
+}
+
+static void
+svilm_clip_init (SvilmClip *clip)
+{
+}
+
+static void
+normalize_rows (float *x, int rows, int dim)
+{
+  for (int r = 0; r < rows; r++) {
+    double s = 0.0;
+    for (int i = 0; i < dim; i++)
+      s += (double) x[r * dim + i] * x[r * dim + i];
+    float inv = (float) (1.0 / MAX (sqrt (s), 1e-12));
+    for (int i = 0; i < dim; i++)
+      x[r * dim + i] *= inv;
+  }
+}
+
+void
+svilm_model_prepare_frame (SvilmModel *self, const guint8 *data, guint width, guint height,
+                           guint stride, guint pixel_stride, guint r_offset, guint g_offset,
+                           guint b_offset, gfloat *out)
+{
+  const SvModelConfig *c = &self->model->cfg;
+  sv_frame_resize_normalize_packed (data, (int) width, (int) height, (int) stride,
+                                    (int) pixel_stride, (int) r_offset, (int) g_offset,
+                                    (int) b_offset, c->height, c->width, out);
+}
+
+gsize
+svilm_model_get_frame_floats (SvilmModel *self)
+{
+  const SvModelConfig *c = &self->model->cfg;
+  return (gsize) c->height * c->width * 3;
+}
+
+static SvilmClip *encode_pass (SvilmModel *self, InferPass *ip, GError **error);
+
+SvilmClip *
+svilm_model_encode_clip (SvilmModel *self, const guint8 *const *frames, guint n_frames,
+                         guint width, guint height, guint stride, GError **error)
+{
+  g_return_val_if_fail (SVILM_IS_MODEL (self), NULL);
+  const SvModelConfig *c = &self->model->cfg;
+  if (n_frames == 0 || !frames || width == 0 || height == 0 || width > 16384 ||
+      height > 16384 || stride < width * 3) {
+    g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT,
+                 _("Cannot encode a clip of %u frames of %ux%u pixels."), n_frames, width, height);
+    return NULL;
+  }
+  InferPass *ip = pass_borrow (self, error);
+  if (!ip)
+    return NULL;
+  SvilmClip *clip = NULL;
+  if (sv_frames_to_clip (frames, (int) n_frames, (int) width, (int) height, (int) stride,
+                         c->frames, c->height, c->width, ip->clip, error))
+    clip = encode_pass (self, ip, error);
+  pass_return (self, ip);
+  return clip;
+}
+
+SvilmClip *
+svilm_model_encode_prepared (SvilmModel *self, const gfloat *const *frames, guint n_frames,
+                             GError **error)
+{
+  g_return_val_if_fail (SVILM_IS_MODEL (self), NULL);
+  const SvModelConfig *c = &self->model->cfg;
+  if (n_frames == 0 || !frames) {
+    g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT, _("Cannot encode a clip of no frames."));
+    return NULL;
+  }
+  InferPass *ip = pass_borrow (self, error);
+  if (!ip)
+    return NULL;
+  gsize per = svilm_model_get_frame_floats (self);
+  for (int t = 0; t < c->frames; t++) {
+    /* the centre of each of T equal segments, as sv_frames_to_clip samples */
+    guint src = MIN ((guint) (((double) t + 0.5) * n_frames / c->frames), n_frames - 1);
+    memcpy (ip->clip + (size_t) t * per, frames[src], per * sizeof (float));
+  }
+  SvilmClip *clip = encode_pass (self, ip, error);
+  pass_return (self, ip);
+  return clip;
+}
+
+/* runs the video encoder on ip->clip and collects what a clip carries */
+static SvilmClip *
+encode_pass (SvilmModel *self, InferPass *ip, GError **error)
+{
+  const SvModelConfig *c = &self->model->cfg;
+  SvVideoActs *a = &ip->video;
+  SvilmClip *clip = NULL;
+  if (!sv_tensor_upload (&a->video, ip->clip, a->video.numel * 4, error) ||
+      !sv_video_forward (&self->model->video, a, c, FALSE, error))
+    return NULL;
+
+  clip = g_object_new (SVILM_TYPE_CLIP, NULL);
+  clip->E = (guint) c->embed_dim;
+  clip->M = (guint) c->n_groups;
+  clip->Nv = (guint) a->Nv;
+  clip->Nt = (guint) sv_model_config_grid_t (c);
+  clip->gh = (guint) sv_model_config_grid_h (c);
+  clip->gw = (guint) sv_model_config_grid_w (c);
+  clip->S = clip->gh * clip->gw;
+  clip->D = (guint) c->v_width;
+  clip->tau = c->tau_ground;
+  clip->embedding = g_new (float, clip->E);
+  clip->groups = g_new (float, (size_t) clip->M * clip->E);
+  clip->assign = g_new (float, (size_t) clip->M * clip->Nv);
+  clip->temporal = g_new0 (float, (size_t) clip->Nt * clip->D);
+  float *z = g_new (float, (size_t) clip->Nv * clip->D);
+  gboolean ok = download (&a->fv.x, clip->embedding, error) &&
+                download (&a->gp.x, clip->groups, error) &&
+                download (&a->gblocks[a->last_group].y, clip->assign, error) &&
+                download (&a->z.x, z, error);
+  if (ok) {
+    /* temporal features: final tokens averaged over each slice's space, unit length */
+    for (guint n = 0; n < clip->Nv; n++) {
+      float *dst = clip->temporal + (size_t) (n / clip->S) * clip->D;
+      for (guint d = 0; d < clip->D; d++)
+        dst[d] += z[(size_t) n * clip->D + d];
+    }
+    normalize_rows (clip->temporal, (int) clip->Nt, (int) clip->D);
+  }
+  g_free (z);
+  if (!ok)
+    g_clear_object (&clip);
+  return clip;
+}
+
+gfloat *
+svilm_model_encode_text (SvilmModel *self, const char *text, gsize *n_out, GError **error)
+{
+  g_return_val_if_fail (SVILM_IS_MODEL (self), NULL);
+  const SvModelConfig *c = &self->model->cfg;
+  if (!self->model->tokenizer) {
+    g_set_error (error, SV_ERROR, SV_ERROR_FORMAT,
+                 _("The model %s has no tokenizer, so it cannot encode text."), self->path);
+    return NULL;
+  }
+  char *trimmed = g_strstrip (g_strdup (text ? text : ""));
+  gboolean empty = *trimmed == '\0';
+  g_free (trimmed);
+  if (empty) {
+    g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT, _("The text to encode is empty."));
+    return NULL;
+  }
+  InferPass *ip = pass_borrow (self, error);
+  if (!ip)
+    return NULL;
+  int32_t *ids = g_new (int32_t, c->max_len);
+  float *mask = g_new (float, c->max_len);
+  gfloat *out = g_new (gfloat, c->embed_dim);
+  sv_tokenizer_encode (self->model->tokenizer, text, ids, mask, c->max_len);
+  gboolean ok = sv_text_set_input (&ip->text, ids, mask, error) &&
+                sv_text_forward (&self->model->text, &ip->text, c, error) &&
+                download (&ip->text.f.x, out, error);
+  pass_return (self, ip);
+  g_free (ids);
+  g_free (mask);
+  if (!ok) {
+    g_free (out);
+    return NULL;
+  }
+  if (n_out)
+    *n_out = (gsize) c->embed_dim;
+  return out;
+}
+
+const gfloat *
+svilm_clip_get_embedding (SvilmClip *clip, gsize *n_out)
+{
+  if (n_out)
+    *n_out = clip->E;
+  return clip->embedding;
+}
+
+const gfloat *
+svilm_clip_get_temporal_features (SvilmClip *clip, guint *n_slices, guint *dim)
+{
+  if (n_slices)
+    *n_slices = clip->Nt;
+  if (dim)
+    *dim = clip->D;
+  return clip->temporal;
+}
+
+static float
+dot (const float *a, const float *b, guint n)
+{
+  double s = 0.0;
+  for (guint i = 0; i < n; i++)
+    s += (double) a[i] * b[i];
+  return (float) s;
+}
+
+gfloat
+svilm_clip_similarity (SvilmClip *clip, const gfloat *text_embedding, gsize n)
+{
+  g_return_val_if_fail (SVILM_IS_CLIP (clip) && n == clip->E, 0.0f);
+  return dot (clip->embedding, text_embedding, clip->E);
+}
+
+SvilmGrounding *
+svilm_clip_ground (SvilmClip *clip, SvilmModel *model, const char *phrase, GError **error)
+{
+  g_return_val_if_fail (SVILM_IS_CLIP (clip) && SVILM_IS_MODEL (model), NULL);
+  char *trimmed = g_strstrip (g_strdup (phrase ? phrase : ""));
+  gboolean empty = *trimmed == '\0';
+  g_free (trimmed);
+  if (empty) {
+    g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT, _("The phrase to ground is empty."));
+    return NULL;
+  }
+  /* the phrase as the model saw noun phrases in training: in a prompt template */
+  char *prompt = sv_prompt_fill (0, phrase);
+  gsize E = 0;
+  gfloat *n = svilm_model_encode_text (model, prompt, &E, error);
+  g_free (prompt);
+  if (!n)
+    return NULL;
+  guint M = clip->M, Nv = clip->Nv, S = clip->S;
+  /* w = softmax over groups of cos(g_m, n) / tau; pooled = sum_m w_m g_m (method.md sec. 6) */
+  float *w = g_new (float, M), *g = g_new (float, (size_t) M * E), *pooled = g_new0 (float, E);
+  memcpy (g, clip->groups, (size_t) M * E * sizeof (float));
+  normalize_rows (g, (int) M, (int) E);
+  float best = -INFINITY, wmax = -INFINITY, wsum = 0.0f;
+  guint best_m = 0;
+  for (guint m = 0; m < M; m++) {
+    w[m] = dot (g + (size_t) m * E, n, (guint) E);
+    if (w[m] > best) {
+      best = w[m];
+      best_m = m;
+    }
+    wmax = MAX (wmax, w[m] / clip->tau);
+  }
+  for (guint m = 0; m < M; m++)
+    wsum += (w[m] = expf (w[m] / clip->tau - wmax));
+  for (guint m = 0; m < M; m++) {
+    w[m] /= wsum;
+    for (gsize e = 0; e < E; e++)
+      pooled[e] += w[m] * clip->groups[(size_t) m * E + e];
+  }
+  normalize_rows (pooled, 1, (int) E);
+
+  SvilmGrounding *res = g_new0 (SvilmGrounding, 1);
+  res->score = dot (pooled, n, (guint) E);
+  res->group = best_m;
+  res->grid_width = clip->gw;
+  res->grid_height = clip->gh;
+  res->n_heatmap = S;
+  res->heatmap = g_new0 (gfloat, S);
+  /* heat of a token = the phrase-weighted probability of its assignment, averaged over time */
+  for (guint t = 0; t < Nv; t++)
+    for (guint m = 0; m < M; m++)
+      res->heatmap[t % S] += w[m] * clip->assign[(size_t) m * Nv + t];
+  float hmax = 0.0f;
+  for (guint s = 0; s < S; s++)
+    hmax = MAX (hmax, res->heatmap[s]);
+  guint x0 = clip->gw, y0 = clip->gh, x1 = 0, y1 = 0;
+  for (guint s = 0; s < S; s++) {
+    res->heatmap[s] = hmax > 0.0f ? res->heatmap[s] / hmax : 0.0f;
+    if (res->heatmap[s] >= 0.5f) {
+      guint x = s % clip->gw, y = s / clip->gw;
+      x0 = MIN (x0, x), y0 = MIN (y0, y), x1 = MAX (x1, x + 1), y1 = MAX (y1, y + 1);
+    }
+  }
+  if (x1 > x0 && y1 > y0) {
+    res->x = (float) x0 / clip->gw;
+    res->y = (float) y0 / clip->gh;
+    res->width = (float) (x1 - x0) / clip->gw;
+    res->height = (float) (y1 - y0) / clip->gh;
+  }
+  g_free (w);
+  g_free (g);
+  g_free (pooled);
+  g_free (n);
+  return res;
+}
+
+SvilmGrounding *
+svilm_grounding_copy (const SvilmGrounding *g)
+{
+  SvilmGrounding *c = g_memdup2 (g, sizeof *g);
+  c->heatmap = g_memdup2 (g->heatmap, g->n_heatmap * sizeof (gfloat));
+  return c;
+}
+
+void
+svilm_grounding_free (SvilmGrounding *g)
+{
+  if (!g)
+    return;
+  g_free (g->heatmap);
+  g_free (g);
+}

@@ -1,0 +1,137 @@
+/* svilm: the public inference API (GObject, introspectable).
+ *
+ * SvilmModel loads a trained S-ViLM checkpoint once per process and device
+ * (two users loading the same file share it) and is safe to use from several
+ * threads: each call borrows one of a pool of activation buffers.
+ *
+ *   SvilmModel *m = svilm_model_load ("model.safetensors", "auto", &error);
+ *   SvilmClip *clip = svilm_model_encode_clip (m, frames, n, width, height, stride, &error);
+ *   const float *emb = svilm_clip_get_embedding (clip, &dim);       // 256-d, unit length
+ *   SvilmGrounding *g = svilm_clip_ground (clip, m, "red ball", &error);
+ */
+#pragma once
+
+#include <glib-object.h>
+
+G_BEGIN_DECLS
+
+#define SVILM_TYPE_MODEL (svilm_model_get_type ())
+G_DECLARE_FINAL_TYPE (SvilmModel, svilm_model, SVILM, MODEL, GObject)
+
+#define SVILM_TYPE_CLIP (svilm_clip_get_type ())
+G_DECLARE_FINAL_TYPE (SvilmClip, svilm_clip, SVILM, CLIP, GObject)
+
+/**
+ * SvilmGrounding:
+ * @score: G(v, c) of the paper: cosine between the phrase and its attention-pooled
+ *   group tokens, in [-1, 1]
+ * @group: the group token most similar to the phrase
+ * @x: box left edge, as a fraction of the frame width
+ * @y: box top edge, as a fraction of the frame height
+ * @width: box width (fraction)
+ * @height: box height (fraction)
+ * @grid_width: heatmap columns (token grid)
+ * @grid_height: heatmap rows
+ * @heatmap: (array length=n_heatmap): grid_height x grid_width values in [0, 1], row-major
+ * @n_heatmap: number of heatmap values
+ *
+ * Where a phrase is in a clip (App. C of the paper: the video tokens assigned to
+ * the groups that match the phrase, averaged over time).
+ */
+typedef struct {
+  gfloat score;
+  guint group;
+  gfloat x, y, width, height;
+  guint grid_width, grid_height;
+  gfloat *heatmap;
+  guint n_heatmap;
+} SvilmGrounding;
+
+#define SVILM_TYPE_GROUNDING (svilm_grounding_get_type ())
+GType svilm_grounding_get_type (void);
+SvilmGrounding *svilm_grounding_copy (const SvilmGrounding *g);
+void svilm_grounding_free (SvilmGrounding *g);
+
+SvilmModel *svilm_model_load (const char *path, const char *device, GError **error);
+const char *svilm_model_get_path (SvilmModel *self);
+/* short stable identifier of the weights (hash of the file) */
+const char *svilm_model_get_id (SvilmModel *self);
+const char *svilm_model_get_device_name (SvilmModel *self);
+guint svilm_model_get_clip_frames (SvilmModel *self);
+void svilm_model_get_clip_size (SvilmModel *self, guint *width, guint *height);
+/* token grid: temporal slices, rows, columns */
+void svilm_model_get_grid (SvilmModel *self, guint *t, guint *h, guint *w);
+guint svilm_model_get_embed_dim (SvilmModel *self);
+gboolean svilm_model_has_tokenizer (SvilmModel *self);
+
+/**
+ * svilm_model_encode_clip:
+ * @frames: (array length=n_frames): packed RGB frames (3 bytes a pixel)
+ * @n_frames: number of frames (sampled uniformly to the model's clip length)
+ * @width: frame width, @height: frame height, @stride: bytes between rows
+ * Returns: (transfer full): the clip's features, or %NULL with @error set
+ */
+SvilmClip *svilm_model_encode_clip (SvilmModel *self, const guint8 *const *frames, guint n_frames,
+                                    guint width, guint height, guint stride, GError **error);
+
+/**
+ * svilm_model_prepare_frame:
+ * @data: (array): the frame's pixels, 8-bit packed RGB in any byte order
+ * @pixel_stride: bytes a pixel (3 or 4)
+ * @r_offset: byte of red within a pixel, @g_offset: green, @b_offset: blue
+ * @out: (array): room for one prepared frame: svilm_model_get_frame_floats() floats
+ *
+ * Resizes and normalises one frame into the model's input (for streaming users
+ * that prepare each frame as it arrives instead of keeping whole frames).
+ */
+void svilm_model_prepare_frame (SvilmModel *self, const guint8 *data, guint width, guint height,
+                                guint stride, guint pixel_stride, guint r_offset, guint g_offset,
+                                guint b_offset, gfloat *out);
+/* floats in one prepared frame (height x width x 3 of the model's input) */
+gsize svilm_model_get_frame_floats (SvilmModel *self);
+
+/**
+ * svilm_model_encode_prepared:
+ * @frames: (array length=n_frames): prepared frames (svilm_model_prepare_frame)
+ * @n_frames: how many (sampled uniformly to the model's clip length)
+ * Returns: (transfer full): the clip's features, or %NULL with @error set
+ */
+SvilmClip *svilm_model_encode_prepared (SvilmModel *self, const gfloat *const *frames,
+                                        guint n_frames, GError **error);
+
+/**
+ * svilm_model_encode_text:
+ * @n_out: (out): the embedding size
+ * Returns: (array length=n_out) (transfer full): the unit-length text embedding
+ */
+gfloat *svilm_model_encode_text (SvilmModel *self, const char *text, gsize *n_out,
+                                 GError **error);
+
+/* cosine of the clip's embedding and a text embedding */
+gfloat svilm_clip_similarity (SvilmClip *clip, const gfloat *text_embedding, gsize n);
+
+/**
+ * svilm_clip_get_embedding:
+ * @n_out: (out): size
+ * Returns: (array length=n_out) (transfer none): the unit-length clip embedding
+ */
+const gfloat *svilm_clip_get_embedding (SvilmClip *clip, gsize *n_out);
+
+/**
+ * svilm_clip_get_temporal_features:
+ * @n_slices: (out): temporal slices of the clip
+ * @dim: (out): feature size
+ * Returns: (transfer none): [n_slices x dim] unit-length features of each temporal slice
+ *   (final video tokens averaged over space): what temporal grouping trains to
+ *   separate across scene changes
+ */
+const gfloat *svilm_clip_get_temporal_features (SvilmClip *clip, guint *n_slices, guint *dim);
+
+/**
+ * svilm_clip_ground:
+ * Returns: (transfer full): where @phrase is in the clip
+ */
+SvilmGrounding *svilm_clip_ground (SvilmClip *clip, SvilmModel *model, const char *phrase,
+                                   GError **error);
+
+G_END_DECLS

@@ -1,0 +1,250 @@
+/* The public inference API (svilm-model.h): sharing, clips of any size, text,
+ * grounding, concurrency and bad input. */
+#include "svilm-model.h"
+
+#include "sv-model.h"
+#include "sv-test.h"
+
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+static char *model_path;
+
+static const char *captions[] = {
+  "a red ball rolls to the left past a small blue car",
+  "a green triangle spins on a striped background",
+  "a dog runs to the right",
+  "two yellow stars grow in the middle",
+  "a big purple square moves up then a cat bounces",
+};
+
+/* a small random model with a tokenizer, written once for all tests */
+static void
+make_model (void)
+{
+  GError *error = NULL;
+  SvModelConfig c;
+  g_assert_true (sv_model_config_preset (&c, "tiny", &error));
+  c.v_depth = 2;
+  memset (c.group_after, 0, sizeof c.group_after);
+  c.group_after[0] = c.group_after[1] = TRUE;
+  c.t_depth = 1;
+  c.vocab = 64;
+  SvModel *m = sv_model_new (&c, sv_backend_cpu (), 9, &error);
+  g_assert_no_error (error);
+  SvTokenizer *tok = sv_tokenizer_train (captions, G_N_ELEMENTS (captions), 64, &error);
+  g_assert_no_error (error);
+  sv_model_set_tokenizer (m, tok);
+  char *dir = g_dir_make_tmp ("svilm-infer-XXXXXX", &error);
+  g_assert_no_error (error);
+  model_path = g_build_filename (dir, "model.safetensors", NULL);
+  sv_model_save (m, model_path, &error);
+  g_assert_no_error (error);
+  sv_model_free (m);
+  g_free (dir);
+}
+
+static guint8 **
+make_frames (guint n, guint w, guint h, guint stride, guint seed)
+{
+  guint8 **f = g_new (guint8 *, n);
+  GRand *r = g_rand_new_with_seed (seed);
+  for (guint i = 0; i < n; i++) {
+    f[i] = g_new (guint8, (gsize) stride * h);
+    for (gsize j = 0; j < (gsize) stride * h; j++)
+      f[i][j] = (guint8) g_rand_int_range (r, 0, 256);
+  }
+  g_rand_free (r);
+  return f;
+}
+
+static void
+free_frames (guint8 **f, guint n)
+{
+  for (guint i = 0; i < n; i++)
+    g_free (f[i]);
+  g_free (f);
+}
+
+static void
+test_shared (void)
+{
+  GError *error = NULL;
+  SvilmModel *a = svilm_model_load (model_path, "cpu", &error);
+  g_assert_no_error (error);
+  SvilmModel *b = svilm_model_load (model_path, "cpu", &error);
+  g_assert_true (a == b);
+  g_assert_cmpuint (svilm_model_get_embed_dim (a), ==, 256);
+  g_assert_cmpuint (strlen (svilm_model_get_id (a)), ==, 12);
+  g_object_unref (b);
+  g_object_unref (a);
+  /* after the last unref a new load gives a fresh object that works */
+  SvilmModel *c = svilm_model_load (model_path, "cpu", &error);
+  g_assert_no_error (error);
+  g_assert_true (svilm_model_has_tokenizer (c));
+  g_object_unref (c);
+}
+
+static void
+test_clip_any_size (void)
+{
+  GError *error = NULL;
+  SvilmModel *m = svilm_model_load (model_path, "cpu", &error);
+  g_assert_no_error (error);
+  struct {
+    guint n, w, h, stride;
+  } sizes[] = { { 8, 64, 64, 192 }, { 3, 37, 23, 120 }, { 1, 1, 1, 3 }, { 20, 640, 480, 1920 } };
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++) {
+    guint8 **f = make_frames (sizes[i].n, sizes[i].w, sizes[i].h, sizes[i].stride, i);
+    SvilmClip *clip = svilm_model_encode_clip (m, (const guint8 *const *) f, sizes[i].n,
+                                               sizes[i].w, sizes[i].h, sizes[i].stride, &error);
+    g_assert_no_error (error);
+    gsize E = 0;
+    const float *e = svilm_clip_get_embedding (clip, &E);
+    double norm = 0;
+    for (gsize j = 0; j < E; j++)
+      norm += (double) e[j] * e[j];
+    g_assert_cmpfloat_with_epsilon (norm, 1.0, 1e-4);
+    guint nt = 0, dim = 0;
+    const float *tf = svilm_clip_get_temporal_features (clip, &nt, &dim);
+    g_assert_cmpuint (nt, ==, 4);
+    g_assert_cmpuint (dim, ==, 128);
+    g_assert_true (isfinite (tf[0]));
+    /* the same frames again give the same clip, bit for bit */
+    SvilmClip *again = svilm_model_encode_clip (m, (const guint8 *const *) f, sizes[i].n,
+                                                sizes[i].w, sizes[i].h, sizes[i].stride, &error);
+    g_assert_cmpmem (e, E * 4, svilm_clip_get_embedding (again, NULL), E * 4);
+    g_object_unref (again);
+    g_object_unref (clip);
+    free_frames (f, sizes[i].n);
+  }
+  g_object_unref (m);
+}
+
+static void
+test_text_and_grounding (void)
+{
+  GError *error = NULL;
+  SvilmModel *m = svilm_model_load (model_path, "cpu", &error);
+  g_assert_no_error (error);
+  gsize E = 0;
+  gfloat *t = svilm_model_encode_text (m, "a red ball", &E, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (E, ==, 256);
+  guint8 **f = make_frames (8, 64, 64, 192, 3);
+  SvilmClip *clip = svilm_model_encode_clip (m, (const guint8 *const *) f, 8, 64, 64, 192, &error);
+  g_assert_no_error (error);
+  float s = svilm_clip_similarity (clip, t, E);
+  g_assert_true (s >= -1.0001f && s <= 1.0001f);
+  SvilmGrounding *g = svilm_clip_ground (clip, m, "red ball", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g->n_heatmap, ==, 64);
+  g_assert_cmpuint (g->grid_width, ==, 8);
+  float hmax = 0;
+  for (guint i = 0; i < g->n_heatmap; i++) {
+    g_assert_true (g->heatmap[i] >= 0.0f && g->heatmap[i] <= 1.0f);
+    hmax = MAX (hmax, g->heatmap[i]);
+  }
+  g_assert_cmpfloat (hmax, ==, 1.0f);
+  g_assert_true (g->width > 0 && g->x + g->width <= 1.0001f && g->y + g->height <= 1.0001f);
+  SvilmGrounding *copy = svilm_grounding_copy (g);
+  g_assert_cmpmem (copy->heatmap, copy->n_heatmap * 4, g->heatmap, g->n_heatmap * 4);
+  svilm_grounding_free (copy);
+  svilm_grounding_free (g);
+
+  /* bad input: clear errors */
+  g_assert_null (svilm_model_encode_text (m, "   ", &E, &error));
+  sv_test_expect_error (&error, SV_ERROR_ARGUMENT);
+  g_assert_null (svilm_clip_ground (clip, m, "", &error));
+  sv_test_expect_error (&error, SV_ERROR_ARGUMENT);
+  g_assert_null (svilm_model_encode_clip (m, (const guint8 *const *) f, 0, 64, 64, 192, &error));
+  sv_test_expect_error (&error, SV_ERROR_ARGUMENT);
+  g_assert_null (svilm_model_encode_clip (m, (const guint8 *const *) f, 8, 64, 64, 100, &error));
+  sv_test_expect_error (&error, SV_ERROR_ARGUMENT);
+  /* odd UTF-8 still encodes */
+  gfloat *odd = svilm_model_encode_text (m, "\xff\xfe dog \xf0\x9f\x90\x95 ☃", &E, &error);
+  g_assert_no_error (error);
+  g_free (odd);
+  g_free (t);
+  g_object_unref (clip);
+  free_frames (f, 8);
+  g_object_unref (m);
+}
+
+typedef struct {
+  SvilmModel *m;
+  guint8 **frames;
+  float out[256];
+} Job;
+
+static gpointer
+encode_thread (gpointer p)
+{
+  Job *j = p;
+  for (int i = 0; i < 3; i++) {
+    SvilmClip *clip = svilm_model_encode_clip (j->m, (const guint8 *const *) j->frames, 8, 64,
+                                               64, 192, NULL);
+    g_assert_nonnull (clip);
+    memcpy (j->out, svilm_clip_get_embedding (clip, NULL), sizeof j->out);
+    g_object_unref (clip);
+  }
+  return NULL;
+}
+
+static void
+test_threads (void)
+{
+  GError *error = NULL;
+  SvilmModel *m = svilm_model_load (model_path, "cpu", &error);
+  g_assert_no_error (error);
+  guint8 **f = make_frames (8, 64, 64, 192, 5);
+  SvilmClip *ref = svilm_model_encode_clip (m, (const guint8 *const *) f, 8, 64, 64, 192, &error);
+  g_assert_no_error (error);
+  Job jobs[4];
+  GThread *th[4];
+  for (int i = 0; i < 4; i++) {
+    jobs[i].m = m;
+    jobs[i].frames = f;
+    th[i] = g_thread_new ("encode", encode_thread, &jobs[i]);
+  }
+  for (int i = 0; i < 4; i++) {
+    g_thread_join (th[i]);
+    g_assert_cmpmem (jobs[i].out, sizeof jobs[i].out, svilm_clip_get_embedding (ref, NULL),
+                     sizeof jobs[i].out);
+  }
+  g_object_unref (ref);
+  free_frames (f, 8);
+  g_object_unref (m);
+}
+
+static void
+test_bad_files (void)
+{
+  GError *error = NULL;
+  g_assert_null (svilm_model_load ("/nonexistent/model.safetensors", "cpu", &error));
+  g_assert_nonnull (error);
+  g_test_message ("missing: %s", error->message);
+  g_clear_error (&error);
+  g_assert_null (svilm_model_load (model_path, "tpu", &error));
+  sv_test_expect_error (&error, SV_ERROR_ARGUMENT);
+}
+
+int
+main (int argc, char **argv)
+{
+  sv_test_init (&argc, &argv);
+  make_model ();
+  g_test_add_func ("/inference/shared", test_shared);
+  g_test_add_func ("/inference/clip-any-size", test_clip_any_size);
+  g_test_add_func ("/inference/text-and-grounding", test_text_and_grounding);
+  g_test_add_func ("/inference/threads", test_threads);
+  g_test_add_func ("/inference/bad-files", test_bad_files);
+  int rc = g_test_run ();
+  g_remove (model_path);
+  char *dir = g_path_get_dirname (model_path);
+  g_rmdir (dir);
+  g_free (dir);
+  g_free (model_path);
+  return rc;
+}
