@@ -12,10 +12,18 @@
 static SvBackend *
 open_vulkan (int index, gboolean from_auto, GError **error)
 {
-  /* The Vulkan backend (issue 4) plugs in here. */
+#if SVILM_HAVE_VULKAN
+  /* declared in vulkan/sv-backend-vulkan.h */
+  extern SvBackend *sv_backend_vulkan_open (int index, gboolean allow_cpu_driver,
+                                            GError **error);
+  /* "auto" (index -1) takes a discrete or integrated GPU, never a CPU driver such
+   * as lavapipe; "vulkan" / "vulkan:N" take device N whatever its kind */
+  return sv_backend_vulkan_open (from_auto ? -1 : index, !from_auto, error);
+#else
   g_set_error (error, SV_ERROR, SV_ERROR_UNSUPPORTED,
                _("This build of svilm has no Vulkan backend; use device=cpu."));
   return NULL;
+#endif
 }
 
 SvBackend *

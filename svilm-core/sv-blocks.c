@@ -61,10 +61,12 @@ sv_block_params_plan (SvVarSet *ps, SvBlockParams *p, int D, int F, const char *
 }
 
 gboolean
-sv_block_acts_plan (SvVarSet *as, SvBlockActs *a, int B, int N, int D, int H, int F,
-                    GError **error)
+sv_block_acts_plan (SvVarSet *as, SvBlockActs *a, int B, int N, int D, int H, int F, int tf,
+                    float theta, GError **error)
 {
   a->B = B, a->N = N, a->D = D, a->H = H, a->F = F;
+  a->tf = tf;
+  a->theta = theta;
   SvVar *bnd[] = { &a->ln1, &a->q, &a->k, &a->v, &a->a, &a->o, &a->res1, &a->ln2, &a->fc2,
                    &a->out };
   for (guint i = 0; i < G_N_ELEMENTS (bnd); i++)
@@ -74,7 +76,18 @@ sv_block_acts_plan (SvVarSet *as, SvBlockActs *a, int B, int N, int D, int H, in
   SvTensor *stats[] = { &a->ln1_mean, &a->ln1_rstd, &a->ln2_mean, &a->ln2_rstd };
   for (guint i = 0; i < G_N_ELEMENTS (stats); i++)
     TRY (sv_arena_alloc (as->x, stats[i], SV_F32, SV_SHAPE (B * N), "block.ln-stats", error));
+  if (tf > 0) {
+    int S3 = 3 * (N / tf);
+    TRY (sv_arena_alloc (as->x, &a->graph, SV_F32, SV_SHAPE (B, N, S3), "block.graph", error));
+    return sv_arena_alloc (as->x, &a->att, SV_F32, SV_SHAPE (B, H, N, S3), "block.att", error);
+  }
   return sv_arena_alloc (as->x, &a->att, SV_F32, SV_SHAPE (B, H, N, N), "block.att", error);
+}
+
+int64_t
+sv_block_scratch_floats (const SvBlockActs *a)
+{
+  return (int64_t) a->att.numel;
 }
 
 gboolean
@@ -87,7 +100,14 @@ sv_block_forward (SvBlockParams *p, SvBlockActs *a, SvVar *x, const SvTensor *gr
   TRY (sv_linear_forward (&a->q.x, &a->ln1.x, &p->q_w.x, &p->q_b.x, error));
   TRY (sv_linear_forward (&a->k.x, &a->ln1.x, &p->k_w.x, &p->k_b.x, error));
   TRY (sv_linear_forward (&a->v.x, &a->ln1.x, &p->v_w.x, &p->v_b.x, error));
-  TRY (sv_attention_forward (&a->a.x, &a->att, &a->q.x, &a->k.x, &a->v.x, graph, a->H, error));
+  if (a->tf > 0) {
+    // STGT: the graph from the layer's normalised tokens, attention over the temporal band
+    TRY (sv_stgraph_build (&a->graph, &a->ln1.x, a->tf, a->theta, error));
+    TRY (sv_stgraph_attention_forward (&a->a.x, &a->att, &a->q.x, &a->k.x, &a->v.x, &a->graph,
+                                       a->tf, a->H, error));
+  } else {
+    TRY (sv_attention_forward (&a->a.x, &a->att, &a->q.x, &a->k.x, &a->v.x, graph, a->H, error));
+  }
   TRY (sv_linear_forward (&a->o.x, &a->a.x, &p->o_w.x, &p->o_b.x, error));
   TRY (sv_add_forward (&a->res1.x, &x->x, &a->o.x, error));
   // MLP sub-layer: out = res1 + W2 gelu(W1 LN2(res1))
@@ -115,8 +135,12 @@ sv_block_backward (SvBlockParams *p, SvBlockActs *a, SvVar *x, const SvTensor *g
   TRY (sv_linear_backward (&a->a.d, &p->o_w.d, &p->o_b.d, &a->o.d, &a->a.x, &p->o_w.x, error));
   SvTensor scratch;
   TRY (scratch_view (&scratch, &s->att, 4, a->att.shape, error));
-  TRY (sv_attention_backward (&a->q.d, &a->k.d, &a->v.d, &scratch, &a->a.d, &a->att, &a->q.x,
-                              &a->k.x, &a->v.x, graph, a->H, error));
+  if (a->tf > 0)
+    TRY (sv_stgraph_attention_backward (&a->q.d, &a->k.d, &a->v.d, &scratch, &a->a.d, &a->att,
+                                        &a->q.x, &a->k.x, &a->v.x, &a->graph, a->tf, a->H, error));
+  else
+    TRY (sv_attention_backward (&a->q.d, &a->k.d, &a->v.d, &scratch, &a->a.d, &a->att, &a->q.x,
+                                &a->k.x, &a->v.x, graph, a->H, error));
   TRY (sv_linear_backward (&a->ln1.d, &p->q_w.d, &p->q_b.d, &a->q.d, &a->ln1.x, &p->q_w.x, error));
   TRY (sv_linear_backward (&a->ln1.d, &p->k_w.d, &p->k_b.d, &a->k.d, &a->ln1.x, &p->k_w.x, error));
   TRY (sv_linear_backward (&a->ln1.d, &p->v_w.d, &p->v_b.d, &a->v.d, &a->ln1.x, &p->v_w.x, error));

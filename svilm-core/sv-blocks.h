@@ -20,8 +20,12 @@ typedef struct {
 
 typedef struct {
   int B, N, D, H, F;
+  int tf;      /* STGT graph attention over tf temporal slices (0: full attention) */
+  float theta; /* its similarity threshold */
   SvVar ln1, q, k, v, a, o, res1, ln2, fc1, gelu, fc2, out;
-  SvTensor ln1_mean, ln1_rstd, ln2_mean, ln2_rstd, att;
+  SvTensor ln1_mean, ln1_rstd, ln2_mean, ln2_rstd;
+  SvTensor att;   /* [B,H,N,N], or [B,H,N,3S] over the band with STGT */
+  SvTensor graph; /* STGT: [B,N,3S] graph of the layer, built from LN1(x) (detached) */
 } SvBlockActs;
 
 typedef struct {
@@ -44,9 +48,12 @@ typedef struct {
 
 gboolean sv_block_params_plan (SvVarSet *params, SvBlockParams *p, int D, int F,
                                const char *prefix, GError **error);
+/* tf > 0: STGT spatio-temporal graph attention over tf slices of N/tf tokens */
 gboolean sv_block_acts_plan (SvVarSet *acts, SvBlockActs *a, int B, int N, int D, int H, int F,
-                             GError **error);
-/* x [B,N,D] -> a->out; graph [B,N,N] or NULL */
+                             int tf, float theta, GError **error);
+/* scratch floats the block's backward needs */
+int64_t sv_block_scratch_floats (const SvBlockActs *a);
+/* x [B,N,D] -> a->out; graph [B,N,N] (dense attention mask) or NULL */
 gboolean sv_block_forward (SvBlockParams *p, SvBlockActs *a, SvVar *x, const SvTensor *graph,
                            float eps, GError **error);
 /* from a->out.d, accumulates parameter grads and x->d */

@@ -66,14 +66,11 @@ sv_video_acts_plan (SvVarSet *as, SvVideoActs *a, const SvModelConfig *c, int B,
   TRY (sv_var_plan (as, &a->pos, SV_INIT_ZERO, SV_SHAPE (Nv, D), error, "video.pos"));
   TRY (sv_var_plan (as, &a->x0, SV_INIT_ZERO, SV_SHAPE (B, Nv, D), error, "video.x0"));
   TRY (sv_var_plan (as, &a->g0, SV_INIT_ZERO, SV_SHAPE (B, M, D), error, "video.g0"));
-  if (c->attention == SV_ATTENTION_STGRAPH) {
-    g_set_error (error, SV_ERROR, SV_ERROR_UNSUPPORTED,
-                 "stgraph attention is not wired into the video encoder yet");
-    return FALSE;
-  }
+  int tf = c->attention == SV_ATTENTION_STGRAPH ? sv_model_config_grid_t (c) : 0;
   a->last_group = -1;
   for (int l = 0; l < c->v_depth; l++) {
-    TRY (sv_block_acts_plan (as, &a->blocks[l], B, Nv, D, c->v_heads, c->v_mlp, error));
+    TRY (sv_block_acts_plan (as, &a->blocks[l], B, Nv, D, c->v_heads, c->v_mlp, tf,
+                             c->stgraph_theta, error));
     if (c->group_after[l]) {
       TRY (sv_group_block_acts_plan (as, &a->gblocks[l], B, M, Nv, D, c->v_mlp, error));
       if (training)
@@ -228,7 +225,7 @@ sv_text_acts_plan (SvVarSet *as, SvTextActs *a, const SvModelConfig *c, int B, G
   TRY (sv_var_plan (as, &a->pos, SV_INIT_ZERO, SV_SHAPE (L, D), error, "text.pos"));
   TRY (sv_var_plan (as, &a->x0, SV_INIT_ZERO, SV_SHAPE (B, L, D), error, "text.x0"));
   for (int l = 0; l < c->t_depth; l++)
-    TRY (sv_block_acts_plan (as, &a->blocks[l], B, L, D, c->t_heads, c->t_mlp, error));
+    TRY (sv_block_acts_plan (as, &a->blocks[l], B, L, D, c->t_heads, c->t_mlp, 0, 0.0f, error));
   TRY (sv_var_plan (as, &a->xf, SV_INIT_ZERO, SV_SHAPE (B, L, D), error, "text.xf"));
   TRY (sv_var_plan (as, &a->cls, SV_INIT_ZERO, SV_SHAPE (B, D), error, "text.cls"));
   TRY (sv_var_plan (as, &a->proj, SV_INIT_ZERO, SV_SHAPE (B, E), error, "text.proj"));

@@ -186,7 +186,7 @@ sv_train_pass_new (SvModel *m, int B, GError **error)
   SvTrainPass *p = g_new0 (SvTrainPass, 1);
   int K = c->n_nouns, Nt = sv_model_config_grid_t (c);
   int S = sv_model_config_grid_h (c) * sv_model_config_grid_w (c);
-  int Nv = sv_model_config_video_tokens (c), Bt = B * (1 + K);
+  int Bt = B * (1 + K);
   p->model = m;
   p->B = B;
   p->K = K;
@@ -197,8 +197,9 @@ sv_train_pass_new (SvModel *m, int B, GError **error)
   TRY (sv_grounding_loss_plan (p->acts, &p->lg, B, c->n_groups, K, c->embed_dim, error));
   TRY (sv_contrast_loss_plan (p->acts, &p->lc, B, c->embed_dim, error));
   /* backward scratch: the largest attention map and assignment normaliser */
-  int64_t att = MAX ((int64_t) B * c->v_heads * Nv * Nv, (int64_t) Bt * c->t_heads * c->max_len *
-                                                               c->max_len);
+  int64_t att = sv_block_scratch_floats (&p->text.blocks[0]);
+  for (int l = 0; l < c->v_depth; l++)
+    att = MAX (att, sv_block_scratch_floats (&p->video.blocks[l]));
   TRY (sv_arena_alloc (p->acts->x, &p->scratch.att, SV_F32, 1, &att, "scratch.att", error));
   TRY (sv_arena_alloc (p->acts->x, &p->scratch.assign, SV_F32, SV_SHAPE (B * c->n_groups),
                        "scratch.assign", error));

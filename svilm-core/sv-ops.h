@@ -153,7 +153,7 @@ gboolean sv_mse_backward (SvTensor *da, SvTensor *db, const SvTensor *dloss, con
  * sv_stgraph_attention_*: q, k, v, out [B, N, C], n_heads dividing C, att[B, H, N, 3S]
  * cache; equals sv_attention_* with the dense graph M (0 outside the band); graph may be
  * NULL (plain temporal band).  Backward: scratch holds B*H*N*3S floats (needed for dq
- * or dk). */
+ * or dk).  A backend without these ops fails them with SV_ERROR_UNSUPPORTED. */
 gboolean sv_stgraph_build (SvTensor *graph, const SvTensor *u, int frames, float theta,
                            GError **error);
 gboolean sv_stgraph_attention_forward (SvTensor *out, SvTensor *att, const SvTensor *q,

@@ -484,10 +484,10 @@ svilm_clip_similarity (SvilmClip *clip, const gfloat *text_embedding, gsize n)
   return dot (clip->embedding, text_embedding, clip->E);
 }
 
-SvilmGrounding *
-svilm_clip_ground (SvilmClip *clip, SvilmModel *model, const char *phrase, GError **error)
+gfloat *
+svilm_model_encode_phrase (SvilmModel *self, const char *phrase, gsize *n_out, GError **error)
 {
-  g_return_val_if_fail (SVILM_IS_CLIP (clip) && SVILM_IS_MODEL (model), NULL);
+  g_return_val_if_fail (SVILM_IS_MODEL (self), NULL);
   char *trimmed = g_strstrip (g_strdup (phrase ? phrase : ""));
   gboolean empty = *trimmed == '\0';
   g_free (trimmed);
@@ -497,11 +497,38 @@ svilm_clip_ground (SvilmClip *clip, SvilmModel *model, const char *phrase, GErro
   }
   /* the phrase as the model saw noun phrases in training: in a prompt template */
   char *prompt = sv_prompt_fill (0, phrase);
-  gsize E = 0;
-  gfloat *n = svilm_model_encode_text (model, prompt, &E, error);
+  gfloat *n = svilm_model_encode_text (self, prompt, n_out, error);
   g_free (prompt);
+  return n;
+}
+
+SvilmGrounding *
+svilm_clip_ground (SvilmClip *clip, SvilmModel *model, const char *phrase, GError **error)
+{
+  g_return_val_if_fail (SVILM_IS_CLIP (clip) && SVILM_IS_MODEL (model), NULL);
+  gsize E = 0;
+  gfloat *n = svilm_model_encode_phrase (model, phrase, &E, error);
   if (!n)
     return NULL;
+  SvilmGrounding *res = svilm_clip_ground_embedding (clip, n, E, error);
+  g_free (n);
+  return res;
+}
+
+SvilmGrounding *
+svilm_clip_ground_embedding (SvilmClip *clip, const gfloat *phrase_embedding, gsize n_embedding,
+                             GError **error)
+{
+  g_return_val_if_fail (SVILM_IS_CLIP (clip), NULL);
+  if (!phrase_embedding || n_embedding != clip->E) {
+    g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT,
+                 _("A phrase embedding of %" G_GSIZE_FORMAT " values does not fit clips of "
+                   "%u values."),
+                 phrase_embedding ? n_embedding : 0, clip->E);
+    return NULL;
+  }
+  const gfloat *n = phrase_embedding;
+  gsize E = clip->E;
   guint M = clip->M, Nv = clip->Nv, S = clip->S;
   /* w = softmax over groups of cos(g_m, n) / tau; pooled = sum_m w_m g_m (method.md sec. 6) */
   float *w = g_new (float, M), *g = g_new (float, (size_t) M * E), *pooled = g_new0 (float, E);
@@ -557,7 +584,6 @@ svilm_clip_ground (SvilmClip *clip, SvilmModel *model, const char *phrase, GErro
   g_free (w);
   g_free (g);
   g_free (pooled);
-  g_free (n);
   return res;
 }
 

@@ -134,4 +134,24 @@ const gfloat *svilm_clip_get_temporal_features (SvilmClip *clip, guint *n_slices
 SvilmGrounding *svilm_clip_ground (SvilmClip *clip, SvilmModel *model, const char *phrase,
                                    GError **error);
 
+/**
+ * svilm_model_encode_phrase:
+ * @n_out: (out): the embedding size
+ * Returns: (array length=n_out) (transfer full): the unit-length embedding of @phrase as
+ *   grounding encodes it (in the model's prompt template), for svilm_clip_ground_embedding():
+ *   encode a phrase once and ground it in many clips
+ */
+gfloat *svilm_model_encode_phrase (SvilmModel *self, const char *phrase, gsize *n_out,
+                                   GError **error);
+
+/**
+ * svilm_clip_ground_embedding:
+ * @phrase_embedding: (array length=n_embedding): from svilm_model_encode_phrase()
+ * @n_embedding: its size (the model's embedding size)
+ * Returns: (transfer full): where the phrase is in the clip; the same as svilm_clip_ground()
+ *   without encoding the phrase again
+ */
+SvilmGrounding *svilm_clip_ground_embedding (SvilmClip *clip, const gfloat *phrase_embedding,
+                                             gsize n_embedding, GError **error);
+
 G_END_DECLS

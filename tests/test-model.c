@@ -132,7 +132,7 @@ static const char *ref_script;
 
 /* full pre-training loss and every parameter gradient against PyTorch */
 static void
-check_against_torch (const SvLossWeights *w, guint64 seed)
+check_against_torch (const SvLossWeights *w, guint64 seed, SvAttentionKind attention)
 {
   if (!ref_script) {
     g_test_skip ("no reference script given");
@@ -146,6 +146,8 @@ check_against_torch (const SvLossWeights *w, guint64 seed)
   GError *error = NULL;
   SvModelConfig c;
   test_config (&c);
+  c.attention = attention;
+  c.stgraph_theta = 0.0f; /* random tokens: keep about half of the band */
   SvModel *m = sv_model_new (&c, sv_backend_cpu (), seed, &error);
   g_assert_no_error (error);
   int B = 3;
@@ -247,14 +249,21 @@ static void
 test_torch_full_loss (void)
 {
   SvLossWeights w = { 1.0f, 1.0f, 1.0f };
-  check_against_torch (&w, 11);
+  check_against_torch (&w, 11, SV_ATTENTION_FULL);
+}
+
+static void
+test_torch_stgraph (void)
+{
+  SvLossWeights w = { 1.0f, 1.0f, 1.0f };
+  check_against_torch (&w, 31, SV_ATTENTION_STGRAPH);
 }
 
 static void
 test_torch_weighted_loss (void)
 {
   SvLossWeights w = { 0.5f, 2.0f, 0.0f };
-  check_against_torch (&w, 23);
+  check_against_torch (&w, 23, SV_ATTENTION_FULL);
 }
 
 /* save -> load gives bit-identical parameters and config */
@@ -346,5 +355,6 @@ main (int argc, char **argv)
   g_test_add_func ("/model/bad-batch", test_bad_batch);
   g_test_add_func ("/torch/model-full-loss", test_torch_full_loss);
   g_test_add_func ("/torch/model-weighted-loss", test_torch_weighted_loss);
+  g_test_add_func ("/torch/model-stgraph", test_torch_stgraph);
   return g_test_run ();
 }

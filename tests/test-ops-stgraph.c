@@ -304,7 +304,8 @@ check_vs_dense (int B, int Tf, int S, int C, int H, gboolean with_graph, float t
   g_snprintf (what, sizeof what, "stgraph B=%d Tf=%d S=%d C=%d H=%d graph=%d theta=%g", B, Tf, S, C,
               H, with_graph, (double) theta);
 
-  /* band */
+  /* band (att starts as NaN: every entry, out-of-range ones included, must be written) */
+  fill_const (c.att, NAN);
   g_assert_true (
       sv_stgraph_attention_forward (c.out, c.att, c.q, c.k, c.v, c.graph, Tf, H, &error));
   g_assert_no_error (error);
@@ -400,8 +401,9 @@ test_stgraph_large (void)
   sv_rng_seed (&rng, 31);
   check_vs_dense (2, 8, 49, 96, 3, TRUE, 0.5f, &rng);
   check_vs_dense (1, 6, 33, 64, 2, TRUE, -1.0f, &rng);
-  /* one big block per task: the threaded-BLAS plan */
+  /* few, big tasks (fewer than threads when there are more than 2): threaded BLAS */
   check_vs_dense (1, 2, 400, 64, 1, TRUE, 0.0f, &rng);
+  check_vs_dense (1, 1, 300, 64, 1, TRUE, 0.5f, &rng);
 }
 
 static void

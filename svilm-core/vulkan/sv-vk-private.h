@@ -230,7 +230,8 @@ struct _SvVk {
 #define SV_VK(be) ((SvVk *) (be))
 
 /* ---- sv-vk-device.c ---- */
-void sv_vk_destroy (SvBackend *be);
+gboolean sv_vk_device_init (SvVk *vk, int index, gboolean allow_cpu_driver, GError **error);
+void sv_vk_device_cleanup (SvVk *vk);
 
 /* ---- sv-vk-memory.c ---- */
 gboolean sv_vk_memory_init (SvVk *vk, GError **error);
@@ -327,7 +328,7 @@ void sv_vk_init_ops_more (SvBackendClass *klass);
 /* strided batched GEMM on tensors (sv-vk-ops-linear.c): see shaders/gemm.comp */
 typedef struct {
   const SvTensor *t;
-  size_t b1, b2, m, k; /* element strides: batch outer, batch inner, rows, columns */
+  size_t b1, b2, rs, cs; /* element strides: batch outer, batch inner, row, column */
 } SvVkMat;
 void sv_vk_gemm (SvVk *vk, const SvVkMat *c, const SvVkMat *a, const SvVkMat *b,
                  const SvTensor *bias, int batch, int batch_inner, int M, int N, int K,

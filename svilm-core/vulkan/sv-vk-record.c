@@ -26,8 +26,6 @@
 #define MAX_PENDING 256
 #define WAIT_TIMEOUT_NS (600ull * 1000000000ull)
 
-static const SvVkAccess no_access;
-
 gboolean
 sv_vk_record_init (SvVk *vk, GError **error)
 {

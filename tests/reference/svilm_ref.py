@@ -45,8 +45,23 @@ def attention(q, k, v, H, graph=None):
     return (att @ v).transpose(1, 2).reshape(B, Nq, C)
 
 
-def block(x, P, pre, H, eps, graph=None):
+def stgraph(h, tf, theta):
+    """STGT graph (method.md section 9) from the layer's normalised tokens, detached:
+    cosine similarity kept where >= theta, diagonal 1, within adjacent temporal slices."""
+    B, N, _ = h.shape
+    u = F.normalize(h.detach(), dim=-1)
+    sim = u @ u.transpose(1, 2)
+    sim = torch.where(sim >= theta, sim, torch.zeros_like(sim))
+    sim = sim * (1 - torch.eye(N)) + torch.eye(N)
+    slot = torch.arange(N) // (N // tf)
+    band = ((slot[:, None] - slot[None, :]).abs() <= 1).to(sim.dtype)
+    return sim * band
+
+
+def block(x, P, pre, H, eps, graph=None, stgraph_tf=0, theta=0.5):
     h = ln(x, P, pre + ".ln1", eps)
+    if stgraph_tf:
+        graph = stgraph(h, stgraph_tf, theta)
     a = attention(lin(h, P, pre + ".attn.q"), lin(h, P, pre + ".attn.k"),
                   lin(h, P, pre + ".attn.v"), H, graph)
     x = x + lin(a, P, pre + ".attn.o")
@@ -87,7 +102,9 @@ def video_encoder(P, c, video, noises):
     eps = c["ln_eps"]
     gi = 0
     for l in range(c["v_depth"]):
-        x = block(x, P, "video.blocks.%d" % l, c["v_heads"], eps)
+        tf = Tp if c.get("attention") == "stgraph" else 0
+        x = block(x, P, "video.blocks.%d" % l, c["v_heads"], eps, stgraph_tf=tf,
+                  theta=c["stgraph_theta"])
         if (l + 1) in c["group_after"]:
             g = group_block(g, x, P, "video.grouping.%d" % l, noises[gi], c["tau_gumbel"], eps)
             gi += 1
