@@ -10,6 +10,7 @@ BUILD=(
   libopenblas-dev
   libvulkan-dev glslc spirv-tools
   libcairo2-dev libsqlite3-dev liblink-grammar-dev
+  gobject-introspection libgirepository1.0-dev
 )
 RUNTIME=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
@@ -17,7 +18,7 @@ RUNTIME=(
   mesa-vulkan-drivers vulkan-tools link-grammar-dictionaries-en
 )
 TEST=(
-  python3 python3-numpy python3-torch
+  python3 python3-numpy python3-torch python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
   libclang-rt-14-dev clang valgrind
 )
 

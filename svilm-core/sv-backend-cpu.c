@@ -355,8 +355,11 @@ sv_backend_cpu (void)
     be->is_host = TRUE;
     if (num_threads == 0)
       sv_set_num_threads (0);
-    be->device_name = g_strdup_printf ("CPU (OpenBLAS %s, %d threads)", openblas_get_config (),
-                                       sv_get_num_threads ());
+    /* "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH ..." -> "OpenBLAS 0.3.21" */
+    char **words = g_strsplit (openblas_get_config (), " ", 3);
+    be->device_name = g_strdup_printf ("CPU (%s %s, %d threads)", words[0] ? words[0] : "BLAS",
+                                       words[0] && words[1] ? words[1] : "", sv_get_num_threads ());
+    g_strfreev (words);
     g_once_init_leave (&cpu, be);
   }
   return cpu;

@@ -343,6 +343,29 @@ svilm_model_encode_clip (SvilmModel *self, const guint8 *const *frames, guint n_
 }
 
 SvilmClip *
+svilm_model_encode_clip_packed (SvilmModel *self, GBytes *pixels, guint n_frames, guint width,
+                                guint height, guint stride, GError **error)
+{
+  g_return_val_if_fail (SVILM_IS_MODEL (self) && pixels != NULL, NULL);
+  gsize size = 0;
+  const guint8 *data = g_bytes_get_data (pixels, &size);
+  guint64 frame_bytes = (guint64) stride * height;
+  if (n_frames == 0 || frame_bytes == 0 || size / frame_bytes < n_frames) {
+    g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT,
+                 _("%" G_GSIZE_FORMAT " bytes do not hold %u frames of %ux%u (stride %u)."),
+                 size, n_frames, width, height, stride);
+    return NULL;
+  }
+  const guint8 **frames = g_new (const guint8 *, n_frames);
+  for (guint i = 0; i < n_frames; i++)
+    frames[i] = data + i * frame_bytes;
+  SvilmClip *clip =
+      svilm_model_encode_clip (self, frames, n_frames, width, height, stride, error);
+  g_free (frames);
+  return clip;
+}
+
+SvilmClip *
 svilm_model_encode_prepared (SvilmModel *self, const gfloat *const *frames, guint n_frames,
                              GError **error)
 {

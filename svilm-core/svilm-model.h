@@ -52,6 +52,12 @@ GType svilm_grounding_get_type (void);
 SvilmGrounding *svilm_grounding_copy (const SvilmGrounding *g);
 void svilm_grounding_free (SvilmGrounding *g);
 
+/**
+ * svilm_model_load: (constructor)
+ * @path: a checkpoint written by svilm-train
+ * @device: (nullable): "auto" (default), "cpu", "vulkan" or "vulkan:N"
+ * Returns: (transfer full): the model, shared with other users of the same file and device
+ */
 SvilmModel *svilm_model_load (const char *path, const char *device, GError **error);
 const char *svilm_model_get_path (SvilmModel *self);
 /* short stable identifier of the weights (hash of the file) */
@@ -65,7 +71,7 @@ guint svilm_model_get_embed_dim (SvilmModel *self);
 gboolean svilm_model_has_tokenizer (SvilmModel *self);
 
 /**
- * svilm_model_encode_clip:
+ * svilm_model_encode_clip: (skip)
  * @frames: (array length=n_frames): packed RGB frames (3 bytes a pixel)
  * @n_frames: number of frames (sampled uniformly to the model's clip length)
  * @width: frame width, @height: frame height, @stride: bytes between rows
@@ -73,6 +79,17 @@ gboolean svilm_model_has_tokenizer (SvilmModel *self);
  */
 SvilmClip *svilm_model_encode_clip (SvilmModel *self, const guint8 *const *frames, guint n_frames,
                                     guint width, guint height, guint stride, GError **error);
+
+/**
+ * svilm_model_encode_clip_packed:
+ * @pixels: n_frames frames of packed RGB, one after the other (stride x height bytes each)
+ * Returns: (transfer full): the clip's features, or %NULL with @error set
+ *
+ * svilm_model_encode_clip() for bindings: the frames in one buffer.
+ */
+SvilmClip *svilm_model_encode_clip_packed (SvilmModel *self, GBytes *pixels, guint n_frames,
+                                           guint width, guint height, guint stride,
+                                           GError **error);
 
 /**
  * svilm_model_prepare_frame:
