@@ -5,6 +5,7 @@
  *   test-model [REFERENCE_SCRIPT]   (the /torch/ case needs the script and python3-torch)
  */
 #include "sv-model.h"
+#include "sv-test-batch.h"
 #include "sv-test.h"
 
 #include <glib/gstdio.h>
@@ -41,93 +42,6 @@ test_config (SvModelConfig *c)
   c->tau_temporal = 1.0f;
 }
 
-typedef struct {
-  int B, Bt, L, Nt, G, M, Nv;
-  float *video, *mask, *fg, *Wv, *noise;
-  int32_t *ids;
-  SvTrainBatch batch;
-} Batch;
-
-/* random clips, captions of random length, a cut-and-paste of video i onto i+1 */
-static void
-batch_make (Batch *b, const SvModelConfig *c, int B, int n_group_blocks, guint64 seed)
-{
-  SvRng rng;
-  sv_rng_seed (&rng, seed);
-  b->B = B;
-  b->Bt = B * (1 + c->n_nouns);
-  b->L = c->max_len;
-  b->Nt = sv_model_config_grid_t (c);
-  b->G = n_group_blocks;
-  b->M = c->n_groups;
-  b->Nv = sv_model_config_video_tokens (c);
-  size_t nvid = (size_t) B * c->frames * c->height * c->width * 3;
-  b->video = g_new (float, nvid);
-  sv_rng_fill_uniform (&rng, b->video, nvid, -1, 1);
-  b->ids = g_new0 (int32_t, (size_t) b->Bt * b->L);
-  b->mask = g_new0 (float, (size_t) b->Bt * b->L);
-  for (int r = 0; r < b->Bt; r++) {
-    int len = 3 + (int) sv_rng_below (&rng, (uint32_t) (b->L - 2)); /* 3..L */
-    b->ids[r * b->L] = SV_TOKEN_CLS;
-    for (int t = 1; t < len - 1; t++)
-      b->ids[r * b->L + t] = 4 + (int32_t) sv_rng_below (&rng, (uint32_t) (c->vocab - 4));
-    b->ids[r * b->L + len - 1] = SV_TOKEN_SEP;
-    for (int t = 0; t < len; t++)
-      b->mask[r * b->L + t] = 1.0f;
-  }
-  b->fg = g_new0 (float, (size_t) B * b->Nt);
-  b->Wv = g_new0 (float, (size_t) B * B);
-  for (int i = 0; i < B; i++) {
-    /* method.md section 3: d in [Nt/2, Nt), s in [0, Nt - d) */
-    int d = b->Nt / 2 + (int) sv_rng_below (&rng, (uint32_t) (b->Nt - b->Nt / 2));
-    d = MAX (d, 1);
-    int s = (int) sv_rng_below (&rng, (uint32_t) MAX (b->Nt - d, 1));
-    for (int j = s; j < s + d; j++)
-      b->fg[i * b->Nt + j] = 1.0f;
-    float beta = (float) d / (float) b->Nt;
-    b->Wv[i * B + i] = beta;
-    b->Wv[i * B + (i + 1) % B] = 1.0f - beta;
-  }
-  size_t nn = (size_t) b->G * B * b->M * b->Nv;
-  b->noise = g_new (float, MAX (nn, 1));
-  sv_rng_fill_gumbel (seed, 99, b->noise, nn);
-  b->batch = (SvTrainBatch){ .video = b->video, .ids = b->ids, .mask = b->mask, .fg = b->fg,
-                             .Wv = b->Wv, .noise = b->noise };
-}
-
-static void
-batch_free (Batch *b)
-{
-  g_free (b->video);
-  g_free (b->ids);
-  g_free (b->mask);
-  g_free (b->fg);
-  g_free (b->Wv);
-  g_free (b->noise);
-}
-
-static void
-batch_save (Batch *b, const SvModelConfig *c, const SvLossWeights *w, const char *path)
-{
-  GError *error = NULL;
-  SvSafetensorsWriter *wr = sv_safetensors_writer_new ();
-  float weights[3] = { w->temporal, w->grounding, w->contrast };
-  sv_safetensors_writer_add (wr, "video", SV_F32, 5,
-                             (int64_t[]) { b->B, c->frames, c->height, c->width, 3 }, b->video,
-                             &error);
-  sv_safetensors_writer_add (wr, "ids", SV_I32, 2, (int64_t[]) { b->Bt, b->L }, b->ids, &error);
-  sv_safetensors_writer_add (wr, "mask", SV_F32, 2, (int64_t[]) { b->Bt, b->L }, b->mask, &error);
-  sv_safetensors_writer_add (wr, "fg", SV_F32, 2, (int64_t[]) { b->B, b->Nt }, b->fg, &error);
-  sv_safetensors_writer_add (wr, "Wv", SV_F32, 2, (int64_t[]) { b->B, b->B }, b->Wv, &error);
-  sv_safetensors_writer_add (wr, "noise", SV_F32, 4, (int64_t[]) { b->G, b->B, b->M, b->Nv },
-                             b->noise, &error);
-  sv_safetensors_writer_add (wr, "weights", SV_F32, 1, (int64_t[]) { 3 }, weights, &error);
-  g_assert_no_error (error);
-  sv_safetensors_writer_write (wr, path, &error);
-  g_assert_no_error (error);
-  sv_safetensors_writer_free (wr);
-}
-
 static const char *ref_script;
 
 /* full pre-training loss and every parameter gradient against PyTorch */
@@ -151,8 +65,8 @@ check_against_torch (const SvLossWeights *w, guint64 seed, SvAttentionKind atten
   SvModel *m = sv_model_new (&c, sv_backend_cpu (), seed, &error);
   g_assert_no_error (error);
   int B = 3;
-  Batch b;
-  batch_make (&b, &c, B, sv_model_n_group_blocks (m), seed + 1);
+  SvTestBatch b;
+  sv_test_batch_make (&b, &c, B, sv_model_n_group_blocks (m), seed + 1);
 
   char *dir = g_dir_make_tmp ("svilm-model-XXXXXX", &error);
   g_assert_no_error (error);
@@ -161,7 +75,7 @@ check_against_torch (const SvLossWeights *w, guint64 seed, SvAttentionKind atten
   char *opath = g_build_filename (dir, "ref.safetensors", NULL);
   sv_model_save (m, mpath, &error);
   g_assert_no_error (error);
-  batch_save (&b, &c, w, bpath);
+  sv_test_batch_save (&b, &c, w, bpath);
   const char *argv[] = { "/usr/bin/python3", ref_script, mpath, bpath, opath, NULL };
   int status = 0;
   g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &status,
@@ -234,7 +148,7 @@ check_against_torch (const SvLossWeights *w, guint64 seed, SvAttentionKind atten
   sv_safetensors_close (st);
   sv_train_pass_free (pass);
   sv_model_free (m);
-  batch_free (&b);
+  sv_test_batch_free (&b);
   g_remove (mpath);
   g_remove (bpath);
   g_remove (opath);
@@ -329,8 +243,8 @@ test_bad_batch (void)
   SvModelConfig c;
   test_config (&c);
   SvModel *m = sv_model_new (&c, sv_backend_cpu (), 3, &error);
-  Batch b;
-  batch_make (&b, &c, 2, sv_model_n_group_blocks (m), 4);
+  SvTestBatch b;
+  sv_test_batch_make (&b, &c, 2, sv_model_n_group_blocks (m), 4);
   for (int j = 0; j < b.Nt; j++)
     b.fg[j] = 1.0f;
   SvTrainPass *pass = sv_train_pass_new (m, 2, &error);
@@ -341,7 +255,7 @@ test_bad_batch (void)
   g_assert_null (sv_train_pass_new (m, 1, &error));
   sv_test_expect_error (&error, SV_ERROR_ARGUMENT);
   sv_train_pass_free (pass);
-  batch_free (&b);
+  sv_test_batch_free (&b);
   sv_model_free (m);
 }
 

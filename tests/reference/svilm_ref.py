@@ -21,6 +21,10 @@ from svref import load, save  # noqa: E402
 
 torch.set_default_dtype(torch.float64)
 
+# The C model picks its argmax in float32: the tests require a clear winner so both
+# agree.  Benchmarks (random weights, no noise) switch the check off.
+CHECK_TIES = True
+
 
 def ln(x, P, name, eps):
     return F.layer_norm(x, (x.shape[-1],), P[name + ".weight"], P[name + ".bias"], eps)
@@ -78,9 +82,9 @@ def group_block(g, x, P, pre, noise, tau, eps):
     v = lin(xn, P, pre + ".assign.v")
     logits = q @ k.transpose(1, 2) / math.sqrt(D)  # [B, M, N]
     y = torch.softmax((logits + noise) / tau, dim=1)  # over groups
-    # the C model picks its argmax in float32; require a clear winner so both agree
-    top2 = y.topk(2, dim=1).values
-    assert (top2[:, 0] - top2[:, 1]).min() > 1e-5, "near-tie in the hard assignment"
+    if CHECK_TIES and y.shape[1] > 1:
+        top2 = y.topk(2, dim=1).values
+        assert (top2[:, 0] - top2[:, 1]).min() > 1e-5, "near-tie in the hard assignment"
     hard = torch.zeros_like(y).scatter_(1, y.argmax(dim=1, keepdim=True), 1.0)
     A = hard - y.detach() + y
     A = A / (A.sum(dim=-1, keepdim=True) + 1.0)

@@ -1,0 +1,236 @@
+/* Benchmark: the S-ViLM model against PyTorch (same weights, inputs and thread
+ * count, in the same run) and against the machine's sgemm peak.
+ *
+ *   bench-model [--threads N] [--seconds S] [--configs tiny,small,base] [--no-torch]
+ *
+ * Video encoder forward (inference, clips/s, model GFLOP/s, ratio to sgemm and to
+ * PyTorch), text encoder forward, and the training step (forward, backward, SGD
+ * step) with its loss next to PyTorch's.  Prints figures; never fails on speed.
+ */
+#include "sv-backend.h"
+#include "sv-encoders.h"
+#include "sv-model.h"
+#include "sv-optim.h"
+#include "sv-test-batch.h"
+
+#include <cblas.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+#include <string.h>
+
+static double min_seconds = 1.0;
+static int threads = 0;
+static gboolean no_torch = FALSE;
+static const char *torch_script;
+
+static double
+now (void)
+{
+  return (double) g_get_monotonic_time () / 1e6;
+}
+
+/* model FLOPs of one video encoder forward for B clips (matmuls only; the rest is
+ * memory-bound and small) */
+static double
+video_flops (const SvModelConfig *c, int B)
+{
+  double N = sv_model_config_video_tokens (c), D = c->v_width, F = c->v_mlp, M = c->n_groups;
+  double P = (double) c->tubelet_t * c->patch * c->patch * 3;
+  double per_layer = 2 * N * D * D * 4 + 2 * N * D * F * 2 + 4 * N * N * D;
+  double groups = 0;
+  for (int l = 0; l < c->v_depth; l++)
+    if (c->group_after[l])
+      groups += 2 * (M * D * D * 2 + N * D * D * 2) + 4 * M * N * D + 2 * M * D * F * 2;
+  return B * (2 * N * P * D + c->v_depth * per_layer + groups + 2 * M * D * c->embed_dim);
+}
+
+static double
+sgemm_peak (int M, int N, int K)
+{
+  float *a = g_new0 (float, (size_t) M * K), *b = g_new0 (float, (size_t) K * N);
+  float *cm = g_new0 (float, (size_t) M * N);
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1, a, K, b, K, 0, cm, N);
+  int iters = 0;
+  double t0 = now (), el;
+  do {
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1, a, K, b, K, 0, cm, N);
+    iters++;
+    el = now () - t0;
+  } while (el < min_seconds / 2);
+  g_free (a);
+  g_free (b);
+  g_free (cm);
+  return 2.0 * M * N * K * iters / el / 1e9;
+}
+
+/* runs the PyTorch side; returns seconds per call (and the loss) or -1 */
+static double
+torch_time (const char *model, const char *batch, const char *mode, double *loss)
+{
+  if (no_torch || !torch_script)
+    return -1;
+  char *thr = g_strdup_printf ("%d", sv_get_num_threads ());
+  char *sec = g_strdup_printf ("%g", min_seconds);
+  const char *argv[] = { "/usr/bin/python3", torch_script, model, batch, mode, thr, sec, NULL };
+  char *out = NULL, *err = NULL;
+  int status = 0;
+  double t = -1;
+  if (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status,
+                    NULL) &&
+      g_spawn_check_wait_status (status, NULL)) {
+    JsonParser *p = json_parser_new ();
+    if (json_parser_load_from_data (p, out, -1, NULL)) {
+      JsonObject *o = json_node_get_object (json_parser_get_root (p));
+      t = json_object_get_double_member (o, "seconds");
+      if (loss && json_object_has_member (o, "loss"))
+        *loss = json_object_get_double_member (o, "loss");
+    }
+    g_object_unref (p);
+  } else {
+    fprintf (stderr, "bench-model: PyTorch side failed: %s\n", err ? err : "");
+  }
+  g_free (out);
+  g_free (err);
+  g_free (thr);
+  g_free (sec);
+  return t;
+}
+
+static void
+bench_config (const char *name, int B_video, int B_train, const char *dir)
+{
+  GError *error = NULL;
+  SvModelConfig c;
+  sv_model_config_preset (&c, name, NULL);
+  SvModel *m = sv_model_new (&c, sv_backend_cpu (), 1, &error);
+  g_assert_no_error (error);
+  char *mpath = g_build_filename (dir, "model.safetensors", NULL);
+  char *bpath = g_build_filename (dir, "batch.safetensors", NULL);
+  sv_model_save (m, mpath, &error);
+  g_assert_no_error (error);
+
+  /* ---- video encoder forward (inference) ---- */
+  SvTestBatch b;
+  sv_test_batch_make (&b, &c, B_video, sv_model_n_group_blocks (m), 7);
+  SvLossWeights w = { 1, 1, 1 };
+  sv_test_batch_save (&b, &c, &w, bpath);
+  SvVarSet *acts = sv_var_set_new_inference (sv_backend_cpu ());
+  SvVideoActs va;
+  if (!sv_video_acts_plan (acts, &va, &c, B_video, FALSE, &error) ||
+      !sv_var_set_commit (acts, &error) || !sv_video_acts_init (&va, &c, &error))
+    g_error ("%s", error->message);
+  sv_tensor_upload (&va.video, b.video, va.video.numel * 4, NULL);
+  sv_video_forward (&m->video, &va, &c, FALSE, NULL);
+  int iters = 0;
+  double t0 = now (), el;
+  do {
+    sv_video_forward (&m->video, &va, &c, FALSE, NULL);
+    iters++;
+    el = now () - t0;
+  } while (el < min_seconds);
+  double t_c = el / iters, flops = video_flops (&c, B_video);
+  int Nv = sv_model_config_video_tokens (&c);
+  double peak = sgemm_peak (B_video * Nv, c.v_mlp, c.v_width);
+  double t_torch = torch_time (mpath, bpath, "video", NULL);
+  printf ("%-5s video forward  B=%-2d %5d tokens: %8.2f ms  %7.1f clips/s  %6.1f GFLOP/s  "
+          "%.0f%% of sgemm (%0.1f GFLOP/s)",
+          name, B_video, Nv, t_c * 1e3, B_video / t_c, flops / t_c / 1e9,
+          100 * flops / t_c / 1e9 / peak, peak);
+  if (t_torch > 0)
+    printf ("  PyTorch %8.2f ms  speed-up x%.2f", t_torch * 1e3, t_torch / t_c);
+  printf ("\n");
+  sv_var_set_free (acts);
+  sv_test_batch_free (&b);
+
+  /* ---- training step ---- */
+  if (B_train > 0) {
+    sv_test_batch_make (&b, &c, B_train, sv_model_n_group_blocks (m), 9);
+    sv_test_batch_save (&b, &c, &w, bpath);
+    SvTrainPass *pass = sv_train_pass_new (m, B_train, &error);
+    g_assert_no_error (error);
+    SvOptimConfig oc;
+    sv_optim_config_init (&oc, SV_OPTIM_SGD);
+    SvOptimizer *opt = sv_optim_new (m->params, &oc, &error);
+    g_assert_no_error (error);
+    float first_loss = 0;
+    iters = 0;
+    double warm = 0;
+    t0 = now ();
+    do {
+      if (iters == 1)
+        warm = now ();
+      sv_var_set_zero_grad (m->params, NULL);
+      if (!sv_train_pass_forward (pass, &b.batch, &w, &error) ||
+          !sv_train_pass_backward (pass, &w, &error))
+        g_error ("%s", error->message);
+      double gn;
+      sv_optim_step (opt, 0.0f, &gn, NULL); /* lr 0: weights stay, every step is the same */
+      if (iters == 0)
+        first_loss = pass->loss;
+      iters++;
+      el = now () - t0;
+    } while (el < min_seconds || iters < 3);
+    double t_step = (now () - warm) / (iters - 1);
+    double torch_loss = 0;
+    double t_torch_step = torch_time (mpath, bpath, "train", &torch_loss);
+    printf ("%-5s train step     B=%-2d: %8.1f ms  %6.1f clips/s  loss %.5f", name, B_train,
+            t_step * 1e3, B_train / t_step, first_loss);
+    if (t_torch_step > 0)
+      printf ("  PyTorch %8.1f ms (loss %.5f)  speed-up x%.2f", t_torch_step * 1e3, torch_loss,
+              t_torch_step / t_step);
+    printf ("\n");
+    sv_optim_free (opt);
+    sv_train_pass_free (pass);
+    sv_test_batch_free (&b);
+  }
+  g_remove (mpath);
+  g_remove (bpath);
+  g_free (mpath);
+  g_free (bpath);
+  sv_model_free (m);
+}
+
+int
+main (int argc, char **argv)
+{
+  char *configs = g_strdup ("tiny,small");
+  GOptionEntry entries[] = {
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "threads (0 = all cores)", "N" },
+    { "seconds", 's', 0, G_OPTION_ARG_DOUBLE, &min_seconds, "seconds per measurement", "S" },
+    { "configs", 'c', 0, G_OPTION_ARG_STRING, &configs, "tiny,small,base", "LIST" },
+    { "no-torch", 0, 0, G_OPTION_ARG_NONE, &no_torch, "skip the PyTorch comparison", NULL },
+    { NULL },
+  };
+  GOptionContext *ctx = g_option_context_new ("[BENCH_TORCH_SCRIPT] - svilm model benchmark");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  GError *error = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
+    fprintf (stderr, "bench-model: %s\n", error->message);
+    return 2;
+  }
+  g_option_context_free (ctx);
+  if (argc > 1)
+    torch_script = argv[1];
+  if (!g_file_test ("/usr/bin/python3", G_FILE_TEST_IS_EXECUTABLE) ||
+      system ("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0)
+    no_torch = TRUE;
+  sv_set_num_threads (threads);
+  printf ("svilm model benchmark on %s%s\n", sv_backend_cpu ()->device_name,
+          no_torch ? " (no PyTorch comparison)" : "");
+  char *dir = g_dir_make_tmp ("svilm-bench-XXXXXX", NULL);
+  char **names = g_strsplit (configs, ",", -1);
+  for (char **n = names; *n; n++) {
+    if (g_str_equal (*n, "tiny"))
+      bench_config ("tiny", 8, 8, dir);
+    else if (g_str_equal (*n, "small"))
+      bench_config ("small", 2, 4, dir);
+    else if (g_str_equal (*n, "base"))
+      bench_config ("base", 1, 0, dir);
+  }
+  g_strfreev (names);
+  g_rmdir (dir);
+  g_free (dir);
+  g_free (configs);
+  return 0;
+}

@@ -1,0 +1,19 @@
+/* A random pre-training batch (clips, captions of random length, a cut-and-paste
+ * of video i onto i+1, Gumbel noise) for tests and benchmarks, and its safetensors
+ * form for the PyTorch reference. */
+#pragma once
+
+#include "sv-model.h"
+
+typedef struct {
+  int B, Bt, L, Nt, G, M, Nv;
+  float *video, *mask, *fg, *Wv, *noise;
+  int32_t *ids;
+  SvTrainBatch batch;
+} SvTestBatch;
+
+void sv_test_batch_make (SvTestBatch *b, const SvModelConfig *c, int B, int n_group_blocks,
+                         guint64 seed);
+void sv_test_batch_free (SvTestBatch *b);
+void sv_test_batch_save (SvTestBatch *b, const SvModelConfig *c, const SvLossWeights *w,
+                         const char *path);
