@@ -14,8 +14,7 @@ open_vulkan (int index, gboolean from_auto, GError **error)
 {
 #if SVILM_HAVE_VULKAN
   /* declared in vulkan/sv-backend-vulkan.h */
-  extern SvBackend *sv_backend_vulkan_open (int index, gboolean allow_cpu_driver,
-                                            GError **error);
+  extern SvBackend *sv_backend_vulkan_open (int index, gboolean allow_cpu_driver, GError **error);
   /* "auto" (index -1) takes a discrete or integrated GPU, never a CPU driver such
    * as lavapipe; "vulkan" / "vulkan:N" take device N whatever its kind */
   return sv_backend_vulkan_open (from_auto ? -1 : index, !from_auto, error);

@@ -7,40 +7,40 @@
 #include "sv-vk-private.h"
 
 /* every op entry of SvBackendClass: checked at open, so none is ever NULL */
-#define SV_VK_OPS(X)                                                                              \
-  X (linear_forward)                                                                              \
-  X (linear_backward)                                                                             \
-  X (matmul_forward)                                                                              \
-  X (matmul_backward)                                                                             \
-  X (layernorm_forward)                                                                           \
-  X (layernorm_backward)                                                                          \
-  X (gelu_forward)                                                                                \
-  X (gelu_backward)                                                                               \
-  X (add_forward)                                                                                 \
-  X (add_backward)                                                                                \
-  X (scale_forward)                                                                               \
-  X (scale_backward)                                                                              \
-  X (softmax_forward)                                                                             \
-  X (softmax_backward)                                                                            \
-  X (attention_forward)                                                                           \
-  X (attention_backward)                                                                          \
-  X (transpose_forward)                                                                           \
-  X (transpose_backward)                                                                          \
-  X (embedding_forward)                                                                           \
-  X (embedding_backward)                                                                          \
-  X (patchify_forward)                                                                            \
-  X (patchify_backward)                                                                           \
-  X (mean_forward)                                                                                \
-  X (mean_backward)                                                                               \
-  X (l2norm_forward)                                                                              \
-  X (l2norm_backward)                                                                             \
-  X (cosine_sim_forward)                                                                          \
-  X (cosine_sim_backward)                                                                         \
-  X (assign_forward)                                                                              \
-  X (assign_backward)                                                                             \
-  X (softmax_xent_forward)                                                                        \
-  X (softmax_xent_backward)                                                                       \
-  X (mse_forward)                                                                                 \
+#define SV_VK_OPS(X)                                                                               \
+  X (linear_forward)                                                                               \
+  X (linear_backward)                                                                              \
+  X (matmul_forward)                                                                               \
+  X (matmul_backward)                                                                              \
+  X (layernorm_forward)                                                                            \
+  X (layernorm_backward)                                                                           \
+  X (gelu_forward)                                                                                 \
+  X (gelu_backward)                                                                                \
+  X (add_forward)                                                                                  \
+  X (add_backward)                                                                                 \
+  X (scale_forward)                                                                                \
+  X (scale_backward)                                                                               \
+  X (softmax_forward)                                                                              \
+  X (softmax_backward)                                                                             \
+  X (attention_forward)                                                                            \
+  X (attention_backward)                                                                           \
+  X (transpose_forward)                                                                            \
+  X (transpose_backward)                                                                           \
+  X (embedding_forward)                                                                            \
+  X (embedding_backward)                                                                           \
+  X (patchify_forward)                                                                             \
+  X (patchify_backward)                                                                            \
+  X (mean_forward)                                                                                 \
+  X (mean_backward)                                                                                \
+  X (l2norm_forward)                                                                               \
+  X (l2norm_backward)                                                                              \
+  X (cosine_sim_forward)                                                                           \
+  X (cosine_sim_backward)                                                                          \
+  X (assign_forward)                                                                               \
+  X (assign_backward)                                                                              \
+  X (softmax_xent_forward)                                                                         \
+  X (softmax_xent_backward)                                                                        \
+  X (mse_forward)                                                                                  \
   X (mse_backward)
 
 static void
@@ -88,16 +88,16 @@ vk_class (GError **error)
     sv_vk_init_ops_linear (&klass);
     sv_vk_init_ops_misc (&klass);
     sv_vk_init_ops_more (&klass);
-#define SV_VK_CHECK_OP(op)                                                                        \
-  if (!klass.op && !missing)                                                                      \
+#define SV_VK_CHECK_OP(op)                                                                         \
+  if (!klass.op && !missing)                                                                       \
     missing = #op;
     SV_VK_OPS (SV_VK_CHECK_OP)
 #undef SV_VK_CHECK_OP
     g_once_init_leave (&once, 1);
   }
   if (missing) {
-    g_set_error (error, SV_ERROR, SV_ERROR_UNSUPPORTED,
-                 "vulkan backend: op %s not implemented", missing);
+    g_set_error (error, SV_ERROR, SV_ERROR_UNSUPPORTED, "vulkan backend: op %s not implemented",
+                 missing);
     return NULL;
   }
   return &klass;

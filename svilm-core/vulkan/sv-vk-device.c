@@ -22,6 +22,7 @@ type_str (VkPhysicalDeviceType t)
   }
 }
 
+#ifdef VK_KHR_portability_enumeration
 static gboolean
 has_instance_extension (SvVk *vk, const char *name)
 {
@@ -36,6 +37,7 @@ has_instance_extension (SvVk *vk, const char *name)
   g_free (ext);
   return found;
 }
+#endif
 
 static gboolean
 create_instance (SvVk *vk, GError **error)
@@ -106,8 +108,8 @@ pick_device (SvVk *vk, int index, gboolean allow_cpu, GError **error)
   uint32_t n = 0;
   VkResult r = vk->fn.vkEnumeratePhysicalDevices (vk->instance, &n, NULL);
   if (r != VK_SUCCESS && r != VK_INCOMPLETE) {
-    g_set_error (error, SV_ERROR, SV_ERROR_BACKEND,
-                 "vulkan: vkEnumeratePhysicalDevices failed: %s", sv_vk_result_str (r));
+    g_set_error (error, SV_ERROR, SV_ERROR_BACKEND, "vulkan: vkEnumeratePhysicalDevices failed: %s",
+                 sv_vk_result_str (r));
     return FALSE;
   }
   if (n == 0) {
@@ -150,8 +152,8 @@ pick_device (SvVk *vk, int index, gboolean allow_cpu, GError **error)
       g_set_error (error, SV_ERROR, SV_ERROR_BACKEND,
                    "vulkan: device %d (%s) is a CPU implementation", i, vk->props.deviceName);
     } else if (fam < 0) {
-      g_set_error (error, SV_ERROR, SV_ERROR_BACKEND,
-                   "vulkan: device %d (%s) has no compute queue", i, vk->props.deviceName);
+      g_set_error (error, SV_ERROR, SV_ERROR_BACKEND, "vulkan: device %d (%s) has no compute queue",
+                   i, vk->props.deviceName);
     } else {
       vk->queue_family = (uint32_t) fam;
       ok = TRUE;

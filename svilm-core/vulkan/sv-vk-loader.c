@@ -67,11 +67,11 @@ sv_vk_load_global (SvVkFuncs *fn, GError **error)
   }
   memset (fn, 0, sizeof *fn);
   fn->vkGetInstanceProcAddr = (PFN_vkGetInstanceProcAddr) gipa;
-#define SV_VK_LOAD_GLOBAL(name)                                                                   \
-  fn->name = (PFN_##name) fn->vkGetInstanceProcAddr (NULL, #name);                                \
-  if (!fn->name) {                                                                                \
-    g_set_error (error, SV_ERROR, SV_ERROR_BACKEND, "vulkan: the loader lacks %s", #name);       \
-    return FALSE;                                                                                 \
+#define SV_VK_LOAD_GLOBAL(name)                                                                    \
+  fn->name = (PFN_##name) fn->vkGetInstanceProcAddr (NULL, #name);                                 \
+  if (!fn->name) {                                                                                 \
+    g_set_error (error, SV_ERROR, SV_ERROR_BACKEND, "vulkan: the loader lacks %s", #name);         \
+    return FALSE;                                                                                  \
   }
   SV_VK_GLOBAL_FUNCS (SV_VK_LOAD_GLOBAL)
 #undef SV_VK_LOAD_GLOBAL
@@ -81,11 +81,11 @@ sv_vk_load_global (SvVkFuncs *fn, GError **error)
 gboolean
 sv_vk_load_instance (SvVkFuncs *fn, VkInstance instance, GError **error)
 {
-#define SV_VK_LOAD_INSTANCE(name)                                                                 \
-  fn->name = (PFN_##name) fn->vkGetInstanceProcAddr (instance, #name);                            \
-  if (!fn->name) {                                                                                \
-    g_set_error (error, SV_ERROR, SV_ERROR_BACKEND, "vulkan: the instance lacks %s", #name);     \
-    return FALSE;                                                                                 \
+#define SV_VK_LOAD_INSTANCE(name)                                                                  \
+  fn->name = (PFN_##name) fn->vkGetInstanceProcAddr (instance, #name);                             \
+  if (!fn->name) {                                                                                 \
+    g_set_error (error, SV_ERROR, SV_ERROR_BACKEND, "vulkan: the instance lacks %s", #name);       \
+    return FALSE;                                                                                  \
   }
   SV_VK_INSTANCE_FUNCS (SV_VK_LOAD_INSTANCE)
 #undef SV_VK_LOAD_INSTANCE
@@ -95,11 +95,11 @@ sv_vk_load_instance (SvVkFuncs *fn, VkInstance instance, GError **error)
 gboolean
 sv_vk_load_device (SvVkFuncs *fn, VkDevice device, GError **error)
 {
-#define SV_VK_LOAD_DEVICE(name)                                                                   \
-  fn->name = (PFN_##name) fn->vkGetDeviceProcAddr (device, #name);                                \
-  if (!fn->name) {                                                                                \
-    g_set_error (error, SV_ERROR, SV_ERROR_BACKEND, "vulkan: the device lacks %s", #name);       \
-    return FALSE;                                                                                 \
+#define SV_VK_LOAD_DEVICE(name)                                                                    \
+  fn->name = (PFN_##name) fn->vkGetDeviceProcAddr (device, #name);                                 \
+  if (!fn->name) {                                                                                 \
+    g_set_error (error, SV_ERROR, SV_ERROR_BACKEND, "vulkan: the device lacks %s", #name);         \
+    return FALSE;                                                                                  \
   }
   SV_VK_DEVICE_FUNCS (SV_VK_LOAD_DEVICE)
 #undef SV_VK_LOAD_DEVICE
@@ -110,8 +110,8 @@ const char *
 sv_vk_result_str (VkResult r)
 {
   switch (r) {
-#define CASE(x)                                                                                   \
-  case x:                                                                                         \
+#define CASE(x)                                                                                    \
+  case x:                                                                                          \
     return #x;
     CASE (VK_SUCCESS)
     CASE (VK_NOT_READY)

@@ -67,8 +67,8 @@ mem_error (VkResult r, const char *what, VkDeviceSize size, GError **error)
     g_set_error (error, SV_ERROR, SV_ERROR_BACKEND, "vulkan: out of %s memory allocating %s (%s)",
                  r == VK_ERROR_OUT_OF_DEVICE_MEMORY ? "device" : "host", sz, what);
   else
-    g_set_error (error, SV_ERROR, SV_ERROR_BACKEND, "vulkan: cannot allocate %s (%s): %s", sz,
-                 what, sv_vk_result_str (r));
+    g_set_error (error, SV_ERROR, SV_ERROR_BACKEND, "vulkan: cannot allocate %s (%s): %s", sz, what,
+                 sv_vk_result_str (r));
   g_free (sz);
   return FALSE;
 }
@@ -181,7 +181,7 @@ sv_vk_alloc (SvVk *vk, VkDeviceSize bytes, GError **error)
     VkDeviceSize off = block_take (b, size);
     if (off != G_MAXUINT64) {
       SvVkAlloc *a = g_new0 (SvVkAlloc, 1);
-      *a = (SvVkAlloc) { b, off, size };
+      *a = (SvVkAlloc){ b, off, size };
       return a;
     }
   }
@@ -191,7 +191,7 @@ sv_vk_alloc (SvVk *vk, VkDeviceSize bytes, GError **error)
     return NULL;
   g_ptr_array_add (vk->blocks, b);
   SvVkAlloc *a = g_new0 (SvVkAlloc, 1);
-  *a = (SvVkAlloc) { b, block_take (b, size), size };
+  *a = (SvVkAlloc){ b, block_take (b, size), size };
   return a;
 }
 
@@ -266,17 +266,20 @@ sv_vk_staging_rewind (SvVk *vk)
 SvVkAlloc *
 sv_vk_scratch (SvVk *vk, VkDeviceSize bytes)
 {
-  if (vk->scratch && vk->scratch->size >= bytes)
-    return vk->scratch;
+  /* a replaced scratch is freed after the batch: recorded commands keep using it */
   GError *error = NULL;
-  SvVkAlloc *a = sv_vk_alloc (vk, MAX (bytes, SCRATCH_MIN), &error);
-  if (!a) {
+  SvVkAlloc *s;
+  g_rec_mutex_lock (&vk->lock);
+  if (vk->scratch && vk->scratch->size >= bytes) {
+    s = vk->scratch;
+  } else if ((s = sv_vk_alloc (vk, MAX (bytes, SCRATCH_MIN), &error))) {
+    sv_vk_free (vk, vk->scratch);
+    vk->scratch = s;
+  } else {
     sv_vk_fail_error (vk, error);
-    return NULL;
   }
-  sv_vk_free (vk, vk->scratch);
-  vk->scratch = a;
-  return a;
+  g_rec_mutex_unlock (&vk->lock);
+  return s;
 }
 
 gboolean
@@ -466,8 +469,10 @@ sv_vk_zero (SvBackend *be, SvTensor *t, GError **error)
     g_set_error (error, SV_ERROR, SV_ERROR_BACKEND, "vulkan: the device was lost");
     ok = FALSE;
   } else if (t->numel > 0) {
-    ok = sv_vk_begin (vk, error);
-    if (ok)
+    SvVkAlloc *a = t->storage->handle;
+    if (a->block->map && vk->n_commands == 0) /* the device is idle */
+      memset ((char *) a->block->map + a->offset + t->offset, 0, t->numel * 4);
+    else if ((ok = sv_vk_begin (vk, error)))
       sv_vk_fill_zero (vk, t);
   }
   g_rec_mutex_unlock (&vk->lock);

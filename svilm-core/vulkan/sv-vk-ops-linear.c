@@ -20,7 +20,7 @@ pick_tiles (SvVk *vk, int batch, int M, int N)
   GemmTiles t = { 64, 64, 16, 4, 4 };
   double tiles = (double) batch * ((M + 63) / 64) * ((N + 63) / 64);
   if (tiles < 64 || M < 48 || N < 48)
-    t = (GemmTiles) { 32, 32, 16, 2, 2 };
+    t = (GemmTiles){ 32, 32, 16, 2, 2 };
   /* fewer invocations per workgroup where the device allows fewer than 256 */
   while ((t.bm / t.tm) * (t.bn / t.tn) > vk->wg_max) {
     if (t.tn <= t.tm)
@@ -50,10 +50,23 @@ sv_vk_gemm (SvVk *vk, const SvVkMat *c, const SvVkMat *a, const SvVkMat *b, cons
   sv_vk_call_t (&call, c->t, TRUE);
   sv_vk_call_t (&call, bias, FALSE);
   const uint32_t u[] = {
-    (uint32_t) M,  (uint32_t) N,  (uint32_t) K, (uint32_t) batch, (uint32_t) MAX (batch_inner, 1),
-    (uint32_t) a->b1, (uint32_t) a->b2, (uint32_t) a->rs, (uint32_t) a->cs, (uint32_t) b->b1,
-    (uint32_t) b->b2, (uint32_t) b->rs, (uint32_t) b->cs, (uint32_t) c->b1, (uint32_t) c->b2,
-    (uint32_t) c->rs, (uint32_t) c->cs,
+    (uint32_t) M,
+    (uint32_t) N,
+    (uint32_t) K,
+    (uint32_t) batch,
+    (uint32_t) MAX (batch_inner, 1),
+    (uint32_t) a->b1,
+    (uint32_t) a->b2,
+    (uint32_t) a->rs,
+    (uint32_t) a->cs,
+    (uint32_t) b->b1,
+    (uint32_t) b->b2,
+    (uint32_t) b->rs,
+    (uint32_t) b->cs,
+    (uint32_t) c->b1,
+    (uint32_t) c->b2,
+    (uint32_t) c->rs,
+    (uint32_t) c->cs,
   };
   for (guint i = 0; i < G_N_ELEMENTS (u); i++)
     sv_vk_call_u (&call, u[i]);
@@ -208,8 +221,8 @@ att_softmax (SvVk *vk, SvTensor *out, cT *inp, cT *graph, int rows, int Nk, int 
 }
 
 static void
-vk_attention_forward (SvBackend *be, SvTensor *out, SvTensor *att, cT *q, cT *k, cT *v,
-                      cT *graph, int B, int Nq, int Nk, int C, int H)
+vk_attention_forward (SvBackend *be, SvTensor *out, SvTensor *att, cT *q, cT *k, cT *v, cT *graph,
+                      int B, int Nq, int Nk, int C, int H)
 {
   SvVk *vk = SV_VK (be);
   if (B == 0 || Nq == 0 || C == 0 || !sv_vk_ok (vk))
@@ -231,9 +244,9 @@ vk_attention_forward (SvBackend *be, SvTensor *out, SvTensor *att, cT *q, cT *k,
 }
 
 static void
-vk_attention_backward (SvBackend *be, SvTensor *dq, SvTensor *dk, SvTensor *dv,
-                       SvTensor *scratch, cT *dout, cT *att, cT *q, cT *k, cT *v, cT *graph,
-                       int B, int Nq, int Nk, int C, int H)
+vk_attention_backward (SvBackend *be, SvTensor *dq, SvTensor *dk, SvTensor *dv, SvTensor *scratch,
+                       cT *dout, cT *att, cT *q, cT *k, cT *v, cT *graph, int B, int Nq, int Nk,
+                       int C, int H)
 {
   SvVk *vk = SV_VK (be);
   if (B == 0 || Nq == 0 || Nk == 0 || C == 0 || (!dq && !dk && !dv))

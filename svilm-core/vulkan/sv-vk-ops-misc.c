@@ -126,8 +126,8 @@ vk_layernorm_forward (SvBackend *be, SvTensor *out, SvTensor *mean, SvTensor *rs
 }
 
 static void
-vk_layernorm_backward (SvBackend *be, SvTensor *dinp, SvTensor *dweight, SvTensor *dbias,
-                       cT *dout, cT *inp, cT *weight, cT *mean, cT *rstd, int N, int C)
+vk_layernorm_backward (SvBackend *be, SvTensor *dinp, SvTensor *dweight, SvTensor *dbias, cT *dout,
+                       cT *inp, cT *weight, cT *mean, cT *rstd, int N, int C)
 {
   SvVk *vk = SV_VK (be);
   SvVkCall c;
@@ -212,8 +212,7 @@ vk_l2norm_backward (SvBackend *be, SvTensor *dinp, cT *dout, cT *out, cT *norm, 
 /* ---- softmax ---- */
 
 static void
-vk_softmax_forward (SvBackend *be, SvTensor *out, cT *inp, cT *mask, int N, int C,
-                    float inv_temp)
+vk_softmax_forward (SvBackend *be, SvTensor *out, cT *inp, cT *mask, int N, int C, float inv_temp)
 {
   SvVk *vk = SV_VK (be);
   SvVkCall c;
@@ -232,8 +231,7 @@ vk_softmax_forward (SvBackend *be, SvTensor *out, cT *inp, cT *mask, int N, int 
 }
 
 static void
-vk_softmax_backward (SvBackend *be, SvTensor *dinp, cT *dout, cT *out, int N, int C,
-                     float inv_temp)
+vk_softmax_backward (SvBackend *be, SvTensor *dinp, cT *dout, cT *out, int N, int C, float inv_temp)
 {
   SvVk *vk = SV_VK (be);
   if (!dinp)

@@ -152,8 +152,8 @@ vk_assign_forward (SvBackend *be, SvTensor *out, SvTensor *y, SvTensor *denom, c
 }
 
 static void
-vk_assign_backward (SvBackend *be, SvTensor *dlogits, SvTensor *scratch, cT *dout, cT *out,
-                    cT *y, cT *denom, int B, int M, int N, float inv_tau)
+vk_assign_backward (SvBackend *be, SvTensor *dlogits, SvTensor *scratch, cT *dout, cT *out, cT *y,
+                    cT *denom, int B, int M, int N, float inv_tau)
 {
   SvVk *vk = SV_VK (be);
   if (!dlogits || B <= 0 || M <= 0 || N <= 0)

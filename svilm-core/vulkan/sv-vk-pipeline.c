@@ -45,7 +45,7 @@ sv_vk_pipelines_init (SvVk *vk, GError **error)
 
   VkDescriptorSetLayoutBinding b[SV_VK_MAX_BINDINGS];
   for (uint32_t i = 0; i < SV_VK_MAX_BINDINGS; i++)
-    b[i] = (VkDescriptorSetLayoutBinding) {
+    b[i] = (VkDescriptorSetLayoutBinding){
       .binding = i,
       .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
       .descriptorCount = 1,
@@ -111,7 +111,7 @@ sv_vk_pipeline (SvVk *vk, SvVkKernel k, const uint32_t *spec, guint n_spec, GErr
   if (r == VK_SUCCESS) {
     VkSpecializationMapEntry map[SV_VK_MAX_SPEC];
     for (guint i = 0; i < n_spec; i++)
-      map[i] = (VkSpecializationMapEntry) { i, i * 4, 4 };
+      map[i] = (VkSpecializationMapEntry){ i, i * 4, 4 };
     VkSpecializationInfo si = { n_spec, map, n_spec * 4, spec };
     VkComputePipelineCreateInfo ci = {
       .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,

@@ -9,7 +9,8 @@
  *   sv-vk-ops-*.c     the ops of the backend interface
  *   sv-backend-vulkan.c  the SvBackendClass table
  *
- * The backend is not reentrant: every entry point takes vk->lock.
+ * Entry points and recording steps take vk->lock (recursive), so several threads
+ * may use one backend; the order of their ops is theirs to arrange.
  */
 #pragma once
 
@@ -23,63 +24,63 @@ G_BEGIN_DECLS
 
 /* ---- function tables (loaded at run time, sv-vk-loader.c) ---- */
 
-#define SV_VK_GLOBAL_FUNCS(X)                                                                     \
-  X (vkCreateInstance)                                                                            \
+#define SV_VK_GLOBAL_FUNCS(X)                                                                      \
+  X (vkCreateInstance)                                                                             \
   X (vkEnumerateInstanceExtensionProperties)
 
-#define SV_VK_INSTANCE_FUNCS(X)                                                                   \
-  X (vkDestroyInstance)                                                                           \
-  X (vkEnumeratePhysicalDevices)                                                                  \
-  X (vkGetPhysicalDeviceProperties)                                                               \
-  X (vkGetPhysicalDeviceQueueFamilyProperties)                                                    \
-  X (vkGetPhysicalDeviceMemoryProperties)                                                         \
-  X (vkCreateDevice)                                                                              \
+#define SV_VK_INSTANCE_FUNCS(X)                                                                    \
+  X (vkDestroyInstance)                                                                            \
+  X (vkEnumeratePhysicalDevices)                                                                   \
+  X (vkGetPhysicalDeviceProperties)                                                                \
+  X (vkGetPhysicalDeviceQueueFamilyProperties)                                                     \
+  X (vkGetPhysicalDeviceMemoryProperties)                                                          \
+  X (vkCreateDevice)                                                                               \
   X (vkGetDeviceProcAddr)
 
-#define SV_VK_DEVICE_FUNCS(X)                                                                     \
-  X (vkDestroyDevice)                                                                             \
-  X (vkGetDeviceQueue)                                                                            \
-  X (vkDeviceWaitIdle)                                                                            \
-  X (vkCreateBuffer)                                                                              \
-  X (vkDestroyBuffer)                                                                             \
-  X (vkGetBufferMemoryRequirements)                                                               \
-  X (vkAllocateMemory)                                                                            \
-  X (vkFreeMemory)                                                                                \
-  X (vkBindBufferMemory)                                                                          \
-  X (vkMapMemory)                                                                                 \
-  X (vkUnmapMemory)                                                                               \
-  X (vkCreateShaderModule)                                                                        \
-  X (vkDestroyShaderModule)                                                                       \
-  X (vkCreatePipelineCache)                                                                       \
-  X (vkDestroyPipelineCache)                                                                      \
-  X (vkCreateComputePipelines)                                                                    \
-  X (vkDestroyPipeline)                                                                           \
-  X (vkCreateDescriptorSetLayout)                                                                 \
-  X (vkDestroyDescriptorSetLayout)                                                                \
-  X (vkCreatePipelineLayout)                                                                      \
-  X (vkDestroyPipelineLayout)                                                                     \
-  X (vkCreateDescriptorPool)                                                                      \
-  X (vkDestroyDescriptorPool)                                                                     \
-  X (vkResetDescriptorPool)                                                                       \
-  X (vkAllocateDescriptorSets)                                                                    \
-  X (vkUpdateDescriptorSets)                                                                      \
-  X (vkCreateCommandPool)                                                                         \
-  X (vkDestroyCommandPool)                                                                        \
-  X (vkResetCommandPool)                                                                          \
-  X (vkAllocateCommandBuffers)                                                                    \
-  X (vkBeginCommandBuffer)                                                                        \
-  X (vkEndCommandBuffer)                                                                          \
-  X (vkCmdBindPipeline)                                                                           \
-  X (vkCmdBindDescriptorSets)                                                                     \
-  X (vkCmdPushConstants)                                                                          \
-  X (vkCmdDispatch)                                                                               \
-  X (vkCmdPipelineBarrier)                                                                        \
-  X (vkCmdCopyBuffer)                                                                             \
-  X (vkCmdFillBuffer)                                                                             \
-  X (vkQueueSubmit)                                                                               \
-  X (vkCreateFence)                                                                               \
-  X (vkDestroyFence)                                                                              \
-  X (vkWaitForFences)                                                                             \
+#define SV_VK_DEVICE_FUNCS(X)                                                                      \
+  X (vkDestroyDevice)                                                                              \
+  X (vkGetDeviceQueue)                                                                             \
+  X (vkDeviceWaitIdle)                                                                             \
+  X (vkCreateBuffer)                                                                               \
+  X (vkDestroyBuffer)                                                                              \
+  X (vkGetBufferMemoryRequirements)                                                                \
+  X (vkAllocateMemory)                                                                             \
+  X (vkFreeMemory)                                                                                 \
+  X (vkBindBufferMemory)                                                                           \
+  X (vkMapMemory)                                                                                  \
+  X (vkUnmapMemory)                                                                                \
+  X (vkCreateShaderModule)                                                                         \
+  X (vkDestroyShaderModule)                                                                        \
+  X (vkCreatePipelineCache)                                                                        \
+  X (vkDestroyPipelineCache)                                                                       \
+  X (vkCreateComputePipelines)                                                                     \
+  X (vkDestroyPipeline)                                                                            \
+  X (vkCreateDescriptorSetLayout)                                                                  \
+  X (vkDestroyDescriptorSetLayout)                                                                 \
+  X (vkCreatePipelineLayout)                                                                       \
+  X (vkDestroyPipelineLayout)                                                                      \
+  X (vkCreateDescriptorPool)                                                                       \
+  X (vkDestroyDescriptorPool)                                                                      \
+  X (vkResetDescriptorPool)                                                                        \
+  X (vkAllocateDescriptorSets)                                                                     \
+  X (vkUpdateDescriptorSets)                                                                       \
+  X (vkCreateCommandPool)                                                                          \
+  X (vkDestroyCommandPool)                                                                         \
+  X (vkResetCommandPool)                                                                           \
+  X (vkAllocateCommandBuffers)                                                                     \
+  X (vkBeginCommandBuffer)                                                                         \
+  X (vkEndCommandBuffer)                                                                           \
+  X (vkCmdBindPipeline)                                                                            \
+  X (vkCmdBindDescriptorSets)                                                                      \
+  X (vkCmdPushConstants)                                                                           \
+  X (vkCmdDispatch)                                                                                \
+  X (vkCmdPipelineBarrier)                                                                         \
+  X (vkCmdCopyBuffer)                                                                              \
+  X (vkCmdFillBuffer)                                                                              \
+  X (vkQueueSubmit)                                                                                \
+  X (vkCreateFence)                                                                                \
+  X (vkDestroyFence)                                                                               \
+  X (vkWaitForFences)                                                                              \
   X (vkResetFences)
 
 #define SV_VK_DECLARE_FN(name) PFN_##name name;
@@ -100,35 +101,35 @@ const char *sv_vk_result_str (VkResult r);
 
 /* ---- kernels (shaders/meson.build names them) ---- */
 
-#define SV_VK_KERNELS(X)                                                                          \
-  X (GEMM, "gemm")                                                                                \
-  X (GELU_FWD, "gelu_fwd")                                                                        \
-  X (GELU_BWD, "gelu_bwd")                                                                        \
-  X (AXPBY, "axpby")                                                                              \
-  X (ADD, "add")                                                                                  \
-  X (SOFTMAX_FWD, "softmax_fwd")                                                                  \
-  X (SOFTMAX_BWD, "softmax_bwd")                                                                  \
-  X (LN_FWD, "ln_fwd")                                                                            \
-  X (LN_BWD_DX, "ln_bwd_dx")                                                                      \
-  X (LN_BWD_DWDB, "ln_bwd_dwdb")                                                                  \
-  X (L2_FWD, "l2_fwd")                                                                            \
-  X (L2_BWD, "l2_bwd")                                                                            \
-  X (COLSUM, "colsum")                                                                            \
-  X (SUM_FINAL, "sum_final")                                                                      \
-  X (MEAN_FWD_WG, "mean_fwd_wg")                                                                  \
-  X (MEAN_FWD_SER, "mean_fwd_ser")                                                                \
-  X (MEAN_BWD, "mean_bwd")                                                                        \
-  X (TRANSPOSE, "transpose")                                                                      \
-  X (PATCHIFY, "patchify")                                                                        \
-  X (EMB_FWD, "emb_fwd")                                                                          \
-  X (EMB_BWD, "emb_bwd")                                                                          \
-  X (ASSIGN_COL_FWD, "assign_col_fwd")                                                            \
-  X (ASSIGN_ROW_FWD, "assign_row_fwd")                                                            \
-  X (ASSIGN_ROW_BWD, "assign_row_bwd")                                                            \
-  X (ASSIGN_COL_BWD, "assign_col_bwd")                                                            \
-  X (XENT_FWD, "xent_fwd")                                                                        \
-  X (XENT_BWD, "xent_bwd")                                                                        \
-  X (MSE_PARTIAL, "mse_partial")                                                                  \
+#define SV_VK_KERNELS(X)                                                                           \
+  X (GEMM, "gemm")                                                                                 \
+  X (GELU_FWD, "gelu_fwd")                                                                         \
+  X (GELU_BWD, "gelu_bwd")                                                                         \
+  X (AXPBY, "axpby")                                                                               \
+  X (ADD, "add")                                                                                   \
+  X (SOFTMAX_FWD, "softmax_fwd")                                                                   \
+  X (SOFTMAX_BWD, "softmax_bwd")                                                                   \
+  X (LN_FWD, "ln_fwd")                                                                             \
+  X (LN_BWD_DX, "ln_bwd_dx")                                                                       \
+  X (LN_BWD_DWDB, "ln_bwd_dwdb")                                                                   \
+  X (L2_FWD, "l2_fwd")                                                                             \
+  X (L2_BWD, "l2_bwd")                                                                             \
+  X (COLSUM, "colsum")                                                                             \
+  X (SUM_FINAL, "sum_final")                                                                       \
+  X (MEAN_FWD_WG, "mean_fwd_wg")                                                                   \
+  X (MEAN_FWD_SER, "mean_fwd_ser")                                                                 \
+  X (MEAN_BWD, "mean_bwd")                                                                         \
+  X (TRANSPOSE, "transpose")                                                                       \
+  X (PATCHIFY, "patchify")                                                                         \
+  X (EMB_FWD, "emb_fwd")                                                                           \
+  X (EMB_BWD, "emb_bwd")                                                                           \
+  X (ASSIGN_COL_FWD, "assign_col_fwd")                                                             \
+  X (ASSIGN_ROW_FWD, "assign_row_fwd")                                                             \
+  X (ASSIGN_ROW_BWD, "assign_row_bwd")                                                             \
+  X (ASSIGN_COL_BWD, "assign_col_bwd")                                                             \
+  X (XENT_FWD, "xent_fwd")                                                                         \
+  X (XENT_BWD, "xent_bwd")                                                                         \
+  X (MSE_PARTIAL, "mse_partial")                                                                   \
   X (MSE_BWD, "mse_bwd")
 
 #define SV_VK_KERNEL_ENUM(id, name) SV_VK_K_##id,
@@ -251,8 +252,7 @@ SvStorage *sv_vk_storage_new (SvBackend *be, size_t bytes, GError **error);
 void sv_vk_storage_free (SvBackend *be, SvStorage *s);
 void *sv_vk_storage_host_ptr (SvBackend *be, SvStorage *s);
 gboolean sv_vk_upload (SvBackend *be, SvTensor *t, const void *src, size_t bytes, GError **error);
-gboolean sv_vk_download (SvBackend *be, const SvTensor *t, void *dst, size_t bytes,
-                         GError **error);
+gboolean sv_vk_download (SvBackend *be, const SvTensor *t, void *dst, size_t bytes, GError **error);
 gboolean sv_vk_zero (SvBackend *be, SvTensor *t, GError **error);
 
 /* ---- sv-vk-pipeline.c ---- */
@@ -302,8 +302,7 @@ void sv_vk_call_spec (SvVkCall *c, uint32_t value);
 /* binds a tensor (NULL: unused), numel * 4 bytes from its offset */
 void sv_vk_call_t (SvVkCall *c, const SvTensor *t, gboolean write);
 /* binds `elems` floats at element `first` of a tensor */
-void sv_vk_call_part (SvVkCall *c, const SvTensor *t, size_t first, size_t elems,
-                      gboolean write);
+void sv_vk_call_part (SvVkCall *c, const SvTensor *t, size_t first, size_t elems, gboolean write);
 void sv_vk_call_alloc (SvVkCall *c, SvVkAlloc *a, VkDeviceSize offset, VkDeviceSize size,
                        gboolean write);
 void sv_vk_call_u (SvVkCall *c, uint32_t v);
@@ -331,14 +330,14 @@ typedef struct {
   size_t b1, b2, rs, cs; /* element strides: batch outer, batch inner, row, column */
 } SvVkMat;
 void sv_vk_gemm (SvVk *vk, const SvVkMat *c, const SvVkMat *a, const SvVkMat *b,
-                 const SvTensor *bias, int batch, int batch_inner, int M, int N, int K,
-                 float alpha, float beta);
+                 const SvTensor *bias, int batch, int batch_inner, int M, int N, int K, float alpha,
+                 float beta);
 
 /* l2norm rows (shared by l2norm and cosine_sim, sv-vk-ops-misc.c) */
 void sv_vk_l2norm_fwd (SvVk *vk, const SvTensor *out, const SvTensor *norm, const SvTensor *inp,
                        int N, int C, float eps);
-void sv_vk_l2norm_bwd (SvVk *vk, const SvTensor *dinp, const SvTensor *dout,
-                       const SvTensor *out, const SvTensor *norm, int N, int C, float eps);
+void sv_vk_l2norm_bwd (SvVk *vk, const SvTensor *dinp, const SvTensor *dout, const SvTensor *out,
+                       const SvTensor *norm, int N, int C, float eps);
 
 /* a view of `count` elements of t from element `first`, flat */
 SvTensor sv_vk_view (const SvTensor *t, size_t first, size_t count);

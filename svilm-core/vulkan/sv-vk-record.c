@@ -14,6 +14,9 @@
  * than one binding, an op not implemented) cannot be returned by the op entry
  * (it returns void): the first one is kept ("sticky") and returned by the next
  * finish() or download(); ops recorded after it are skipped.
+ *
+ * Every recording step takes vk->lock, so ops of several threads on one backend
+ * are safe; the order between threads is theirs to arrange.
  */
 #include "config.h"
 
@@ -55,8 +58,8 @@ sv_vk_record_init (SvVk *vk, GError **error)
       vk->fence = VK_NULL_HANDLE;
   }
   if (r != VK_SUCCESS) {
-    g_set_error (error, SV_ERROR, SV_ERROR_BACKEND,
-                 "vulkan: cannot create the command buffer: %s", sv_vk_result_str (r));
+    g_set_error (error, SV_ERROR, SV_ERROR_BACKEND, "vulkan: cannot create the command buffer: %s",
+                 sv_vk_result_str (r));
     return FALSE;
   }
   return TRUE;
@@ -67,9 +70,8 @@ sv_vk_record_cleanup (SvVk *vk)
 {
   if (vk->desc_pools) {
     for (guint i = 0; i < vk->desc_pools->len; i++)
-      vk->fn.vkDestroyDescriptorPool (vk->device,
-                                      *(VkDescriptorPool *) g_ptr_array_index (vk->desc_pools, i),
-                                      NULL);
+      vk->fn.vkDestroyDescriptorPool (
+          vk->device, *(VkDescriptorPool *) g_ptr_array_index (vk->desc_pools, i), NULL);
     g_ptr_array_unref (vk->desc_pools);
     vk->desc_pools = NULL;
   }
@@ -88,10 +90,12 @@ sv_vk_record_cleanup (SvVk *vk)
 void
 sv_vk_fail_error (SvVk *vk, GError *error)
 {
+  g_rec_mutex_lock (&vk->lock);
   if (!vk->error)
     vk->error = error;
   else
     g_error_free (error);
+  g_rec_mutex_unlock (&vk->lock);
 }
 
 void
@@ -279,8 +283,8 @@ alloc_set (SvVk *vk, GError **error)
       g_ptr_array_add (vk->desc_pools, g_memdup2 (&pool, sizeof pool));
       vk->desc_sets_in_cur = 0;
     }
-    VkDescriptorPool pool = *(VkDescriptorPool *) g_ptr_array_index (vk->desc_pools,
-                                                                     vk->desc_pool_cur);
+    VkDescriptorPool pool =
+        *(VkDescriptorPool *) g_ptr_array_index (vk->desc_pools, vk->desc_pool_cur);
     if (vk->desc_sets_in_cur < DESC_POOL_SETS) {
       VkDescriptorSetAllocateInfo ai = {
         .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
@@ -324,8 +328,7 @@ sv_vk_call_spec (SvVkCall *c, uint32_t value)
 }
 
 void
-sv_vk_call_alloc (SvVkCall *c, SvVkAlloc *a, VkDeviceSize offset, VkDeviceSize size,
-                  gboolean write)
+sv_vk_call_alloc (SvVkCall *c, SvVkAlloc *a, VkDeviceSize offset, VkDeviceSize size, gboolean write)
 {
   g_assert (c->n_bind < SV_VK_MAX_BINDINGS);
   c->bind[c->n_bind].alloc = a;
@@ -365,8 +368,18 @@ sv_vk_call_f (SvVkCall *c, float v)
   c->param[c->n_param++].f = v;
 }
 
+static void record_dispatch (SvVk *vk, SvVkCall *c, uint32_t gx, uint32_t gy, uint32_t gz);
+
 void
 sv_vk_call_dispatch (SvVk *vk, SvVkCall *c, uint32_t gx, uint32_t gy, uint32_t gz)
+{
+  g_rec_mutex_lock (&vk->lock);
+  record_dispatch (vk, c, gx, gy, gz);
+  g_rec_mutex_unlock (&vk->lock);
+}
+
+static void
+record_dispatch (SvVk *vk, SvVkCall *c, uint32_t gx, uint32_t gy, uint32_t gz)
 {
   GError *error = NULL;
   if (!sv_vk_ok (vk) || gx == 0 || gy == 0 || gz == 0)
@@ -405,14 +418,16 @@ sv_vk_call_dispatch (SvVk *vk, SvVkCall *c, uint32_t gx, uint32_t gy, uint32_t g
                     (guint64) size, vk->props.deviceName, vk->props.limits.maxStorageBufferRange);
         return;
       }
-      info[i] = (VkDescriptorBufferInfo) { a->block->buffer, base, range };
+      info[i] = (VkDescriptorBufferInfo){ a->block->buffer, base, range };
       push[i] = (uint32_t) ((abs - base) / 4);
+      /* the whole bound range counts (as for the validation layers): a view that
+       * shares an aligned chunk with its neighbour is ordered after it */
       if (size > 0)
-        acc[n_acc++] = (SvVkAccess) { a->block->buffer, abs, size, c->bind[i].write };
+        acc[n_acc++] = (SvVkAccess){ a->block->buffer, base, range, c->bind[i].write };
     } else {
-      info[i] = (VkDescriptorBufferInfo) { vk->dummy->block->buffer, vk->dummy->offset, 256 };
+      info[i] = (VkDescriptorBufferInfo){ vk->dummy->block->buffer, vk->dummy->offset, 256 };
     }
-    w[i] = (VkWriteDescriptorSet) {
+    w[i] = (VkWriteDescriptorSet){
       .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
       .dstSet = set,
       .dstBinding = i,
@@ -425,8 +440,8 @@ sv_vk_call_dispatch (SvVk *vk, SvVkCall *c, uint32_t gx, uint32_t gy, uint32_t g
   memcpy (push + SV_VK_MAX_BINDINGS, c->param, c->n_param * 4);
   sv_vk_hazard (vk, acc, n_acc);
   vk->fn.vkCmdBindPipeline (vk->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline);
-  vk->fn.vkCmdBindDescriptorSets (vk->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, vk->pipeline_layout,
-                                  0, 1, &set, 0, NULL);
+  vk->fn.vkCmdBindDescriptorSets (vk->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, vk->pipeline_layout, 0,
+                                  1, &set, 0, NULL);
   vk->fn.vkCmdPushConstants (vk->cmd, vk->pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0,
                              sizeof push, push);
   vk->fn.vkCmdDispatch (vk->cmd, gx, gy, gz);
@@ -454,14 +469,16 @@ sv_vk_fill_zero (SvVk *vk, const SvTensor *t)
   GError *error = NULL;
   if (bytes == 0)
     return;
-  if (!sv_vk_begin (vk, &error)) {
+  g_rec_mutex_lock (&vk->lock);
+  if (sv_vk_begin (vk, &error)) {
+    SvVkAccess acc = { a->block->buffer, abs, bytes, TRUE };
+    sv_vk_hazard (vk, &acc, 1);
+    vk->fn.vkCmdFillBuffer (vk->cmd, a->block->buffer, abs, bytes, 0);
+    vk->n_commands++;
+  } else {
     sv_vk_fail_error (vk, error);
-    return;
   }
-  SvVkAccess acc = { a->block->buffer, abs, bytes, TRUE };
-  sv_vk_hazard (vk, &acc, 1);
-  vk->fn.vkCmdFillBuffer (vk->cmd, a->block->buffer, abs, bytes, 0);
-  vk->n_commands++;
+  g_rec_mutex_unlock (&vk->lock);
 }
 
 uint32_t
