@@ -197,8 +197,14 @@ gst_svilm_filter_start (GstBaseTransform *trans)
   p->windows = 0;
   p->latency = 0;
   GstSvilmFilterClass *klass = GST_SVILM_FILTER_GET_CLASS (self);
-  if (klass->model_changed && !klass->model_changed (self, p->model))
+  if (klass->model_changed && !klass->model_changed (self, p->model)) {
+    /* stop() is not called after a failed start(): release here */
+    g_clear_object (&p->model);
+    if (p->json && p->json != stdout)
+      fclose (p->json);
+    p->json = NULL;
     return FALSE;
+  }
   return TRUE;
 }
 
@@ -344,8 +350,11 @@ gst_svilm_filter_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL), ("no format negotiated before a buffer"));
     return GST_FLOW_NOT_NEGOTIATED;
   }
-  if (gst_base_transform_is_passthrough (trans))
+  if (gst_base_transform_is_passthrough (trans)) {
+    /* frames before and after a passthrough stretch are not one clip */
+    p->n = p->skip = 0;
     return GST_FLOW_OK;
+  }
   GstVideoFrame frame;
   /* NO_REF: a mapped frame must not hold a second ref, or the buffer stops being writable */
   GstMapFlags flags = (p->draws ? GST_MAP_READWRITE : GST_MAP_READ) | GST_VIDEO_FRAME_MAP_FLAG_NO_REF;

@@ -30,7 +30,7 @@ G_DECLARE_DERIVABLE_TYPE (GstSvilmFilter, gst_svilm_filter, GST, SVILM_FILTER, G
 /* A finished clip window. */
 typedef struct {
   SvilmClip *clip;    /* NULL when the window was skipped by inference-interval */
-  guint64 index;      /* windows since start/flush */
+  guint64 index;      /* windows since the element started (flushes do not reset it) */
   GstClockTime start; /* PTS of the first frame of the window */
   GstClockTime end;   /* PTS + duration of the last frame */
   gboolean partial;   /* flushed at EOS with fewer frames than a window */

@@ -2,7 +2,10 @@
 #include "config.h"
 
 #include "gstsvilmencode.h"
+#include "gstsvilmground.h"
 #include "gstsvilmmeta.h"
+#include "gstsvilmretrieve.h"
+#include "gstsvilmscenecut.h"
 
 #include <glib/gi18n-lib.h>
 #include <gst/gst.h>
@@ -15,6 +18,9 @@ plugin_init (GstPlugin *plugin)
   gst_svilm_embedding_meta_register ();
   gboolean ok = FALSE;
   ok |= GST_ELEMENT_REGISTER (svilmencode, plugin);
+  ok |= GST_ELEMENT_REGISTER (svilmground, plugin);
+  ok |= GST_ELEMENT_REGISTER (svilmretrieve, plugin);
+  ok |= GST_ELEMENT_REGISTER (svilmscenecut, plugin);
   return ok;
 }
 

@@ -16,6 +16,7 @@
 
 static const char *program;
 static char *tmp_root;
+static char **child_env;
 static char *corpus_a, *corpus_b; /* the same corpus made twice, with different --jobs */
 
 typedef struct {
@@ -45,7 +46,7 @@ run_program (const char *first, ...)
   Run r = { 0 };
   int wait = 0;
   g_autoptr (GError) error = NULL;
-  g_spawn_sync (NULL, (char **) args->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err,
+  g_spawn_sync (NULL, (char **) args->pdata, child_env, G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err,
                 &wait, &error);
   g_assert_no_error (error);
   g_assert_true (WIFEXITED (wait));
@@ -112,6 +113,54 @@ rm_rf (const char *path)
   }
 }
 
+/* ---- sanitizer builds --------------------------------------------------------------------
+ * GLib's constructor allocates its first quark table and drops it, by design, once more
+ * than 2048 quarks exist, which loading GStreamer's encoders and decoders reaches.  Leak
+ * checking can only tell that block apart by a full stack (through _dl_init), so this
+ * process and the programs it runs unwind fully and suppress it; nothing else is hidden. */
+const char *__asan_default_options (void);
+const char *__lsan_default_suppressions (void);
+
+const char *
+__asan_default_options (void)
+{
+  return "fast_unwind_on_malloc=0";
+}
+
+const char *
+__lsan_default_suppressions (void)
+{
+  return "leak:_dl_init\n";
+}
+
+/* the environment for svilm-train: the same, with the above added to any sanitizer options */
+static char **
+make_child_env (void)
+{
+  char **env = g_get_environ ();
+  const char *asan = g_environ_getenv (env, "ASAN_OPTIONS");
+  if (!asan)
+    return env;
+  g_autofree char *asan2 = g_strconcat (asan, ":fast_unwind_on_malloc=0", NULL);
+  env = g_environ_setenv (env, "ASAN_OPTIONS", asan2, TRUE);
+  g_autoptr (GString) supp = g_string_new ("leak:_dl_init\n");
+  g_autoptr (GString) lsan = g_string_new (NULL);
+  g_auto (GStrv) opts = g_strsplit (g_environ_getenv (env, "LSAN_OPTIONS") ?: "", ":", -1);
+  for (char **o = opts; *o; o++) {
+    if (g_str_has_prefix (*o, "suppressions=")) {
+      g_autofree char *text = NULL;
+      if (g_file_get_contents (*o + strlen ("suppressions="), &text, NULL, NULL))
+        g_string_append (supp, text);
+    } else if (**o) {
+      g_string_append_printf (lsan, "%s:", *o);
+    }
+  }
+  g_autofree char *path = g_build_filename (tmp_root, "lsan.supp", NULL);
+  g_assert_true (g_file_set_contents (path, supp->str, -1, NULL));
+  g_string_append_printf (lsan, "suppressions=%s", path);
+  return g_environ_setenv (env, "LSAN_OPTIONS", lsan->str, TRUE);
+}
+
 /* ---- decoding --------------------------------------------------------------------------- */
 
 typedef struct {
@@ -129,10 +178,10 @@ static Decoded
 decode (const char *path)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GstElement) pipe = gst_parse_launch (
-      "filesrc name=src ! decodebin ! videoconvert ! video/x-raw,format=RGB ! "
-      "appsink name=sink sync=false",
-      &error);
+  g_autoptr (GstElement) pipe =
+      gst_parse_launch ("filesrc name=src ! decodebin ! videoconvert ! video/x-raw,format=RGB ! "
+                        "appsink name=sink sync=false",
+                        &error);
   g_assert_no_error (error);
   g_autoptr (GstElement) src = gst_bin_get_by_name (GST_BIN (pipe), "src");
   g_autoptr (GstElement) sink = gst_bin_get_by_name (GST_BIN (pipe), "sink");
@@ -193,13 +242,22 @@ test_deterministic (void)
     g_autofree char *tb = read_text (corpus_b, files[i]);
     g_assert_cmpstr (ta, ==, tb);
   }
+  /* truth and videos too, byte for byte */
   g_autoptr (GPtrArray) m = read_manifest (corpus_a);
   g_assert_cmpuint (m->len, ==, 12);
   for (guint i = 0; i < m->len; i++) {
-    const char *truth = json_object_get_string_member (json_node_get_object (m->pdata[i]), "truth");
-    g_autofree char *ta = read_text (corpus_a, truth);
-    g_autofree char *tb = read_text (corpus_b, truth);
-    g_assert_cmpstr (ta, ==, tb);
+    JsonObject *e = json_node_get_object (m->pdata[i]);
+    const char *names[] = { json_object_get_string_member (e, "truth"),
+                            json_object_get_string_member (e, "path") };
+    for (guint k = 0; k < G_N_ELEMENTS (names); k++) {
+      g_autofree char *pa = g_build_filename (corpus_a, names[k], NULL);
+      g_autofree char *pb = g_build_filename (corpus_b, names[k], NULL);
+      g_autofree char *da = NULL, *db = NULL;
+      gsize la = 0, lb = 0;
+      g_assert_true (g_file_get_contents (pa, &da, &la, NULL));
+      g_assert_true (g_file_get_contents (pb, &db, &lb, NULL));
+      g_assert_cmpmem (da, la, db, lb);
+    }
   }
 
   /* another seed gives another corpus */
@@ -284,15 +342,12 @@ test_videos (void)
     g_assert_cmpint (H, ==, 64);
     g_assert_cmpuint (F, ==, 16);
 
-    g_autofree char *pa = g_build_filename (corpus_a, json_object_get_string_member (e, "path"), NULL);
-    g_autofree char *pb = g_build_filename (corpus_b, json_object_get_string_member (e, "path"), NULL);
-    Decoded da = decode (pa), db = decode (pb);
+    g_autofree char *pa =
+        g_build_filename (corpus_a, json_object_get_string_member (e, "path"), NULL);
+    Decoded da = decode (pa);
     g_assert_cmpint (da.frames, ==, (int) F);
     g_assert_cmpint (da.width, ==, W);
     g_assert_cmpint (da.height, ==, H);
-    /* the pictures are the same whatever the number of workers */
-    g_assert_cmpint (db.frames, ==, da.frames);
-    g_assert_true (memcmp (da.rgb, db.rgb, (size_t) F * W * H * 3) == 0);
 
     JsonArray *scenes = json_object_get_array_member (t, "scenes");
     JsonArray *objs = json_object_get_array_member (t, "objects");
@@ -300,7 +355,8 @@ test_videos (void)
       JsonObject *o = json_array_get_object_element (objs, k);
       JsonObject *s =
           json_array_get_object_element (scenes, json_object_get_int_member (o, "scene"));
-      guint start = json_object_get_int_member (s, "start"), end = json_object_get_int_member (s, "end");
+      guint start = json_object_get_int_member (s, "start"),
+            end = json_object_get_int_member (s, "end");
       JsonArray *boxes = json_object_get_array_member (o, "boxes");
       g_assert_cmpuint (json_array_get_length (boxes), ==, F);
       for (guint f = 0; f < F; f++) {
@@ -336,7 +392,6 @@ test_videos (void)
       }
     }
     decoded_clear (&da);
-    decoded_clear (&db);
   }
   g_test_message ("%u of %u unoccluded object boxes hold their colour", coloured, checked);
   g_assert_cmpuint (checked, >, 50);
@@ -448,8 +503,8 @@ expect_error (int want, const char *needle, const char *first, ...)
   g_autofree char *out = NULL, *err = NULL;
   int wait = 0;
   g_autoptr (GError) error = NULL;
-  g_spawn_sync (NULL, (char **) args->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &wait,
-                &error);
+  g_spawn_sync (NULL, (char **) args->pdata, child_env, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
+                &wait, &error);
   g_assert_no_error (error);
   g_autofree char *cmd = g_strjoinv (" ", (char **) args->pdata);
   g_test_message ("%s -> %d: %s", cmd, WEXITSTATUS (wait), err);
@@ -499,6 +554,7 @@ main (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   tmp_root = g_dir_make_tmp ("svilm-synth-XXXXXX", &error);
   g_assert_no_error (error);
+  child_env = make_child_env ();
 
   g_test_add_func ("/synth/deterministic", test_deterministic);
   g_test_add_func ("/synth/videos", test_videos);
@@ -510,6 +566,7 @@ main (int argc, char **argv)
 
   rm_rf (tmp_root);
   g_free (tmp_root);
+  g_strfreev (child_env);
   g_free (corpus_a);
   g_free (corpus_b);
   gst_deinit ();

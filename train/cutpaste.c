@@ -13,8 +13,8 @@ sv_cutpaste_new (int B, int Nt)
   cp->p = g_new0 (uint32_t, B);
   cp->s = g_new0 (int, B);
   cp->d = g_new0 (int, B);
-  cp->fg = g_new0 (float, (size_t) B * Nt);
-  cp->Wv = g_new0 (float, (size_t) B * B);
+  cp->fg = g_new0 (float, (size_t) B *Nt);
+  cp->Wv = g_new0 (float, (size_t) B *B);
   return cp;
 }
 
@@ -57,7 +57,7 @@ sv_cutpaste_sample (SvCutPaste *cp, SvRng *rng)
   int dmin = MAX (Nt / 2, 1);
   for (int i = 0; i < B; i++) {
     int d = dmin + (int) sv_rng_below (rng, (uint32_t) (Nt - dmin)); /* [dmin, Nt) */
-    int s = (int) sv_rng_below (rng, (uint32_t) (Nt - d));            /* [0, Nt - d) */
+    int s = (int) sv_rng_below (rng, (uint32_t) (Nt - d));           /* [0, Nt - d) */
     cp->d[i] = d;
     cp->s[i] = s;
   }

@@ -395,9 +395,13 @@ sv_dataset_load (const char *path, const SvDatasetOptions *opt, GError **error)
     /* JSON lines if the first line is a whole object, else one JSON document */
     const char *nl = memchr (text + i, '\n', len - i);
     JsonParser *p = json_parser_new ();
-    gboolean line_ok = text[i] == '{' &&
-                       json_parser_load_from_data (p, text + i, (nl ? nl : text + len) - (text + i),
-                                                   NULL);
+    gboolean line_ok =
+        text[i] == '{' &&
+        json_parser_load_from_data (p, text + i, (nl ? nl : text + len) - (text + i), NULL);
+    /* a one-line MSR-VTT file is a whole document */
+    if (line_ok &&
+        json_object_has_member (json_node_get_object (json_parser_get_root (p)), "sentences"))
+      line_ok = FALSE;
     if (line_ok) {
       ds->kind = SV_MANIFEST_JSONL;
       load_jsonl (&l, text + i, len - i);
@@ -459,7 +463,9 @@ char *
 sv_swap_left_right (const char *text)
 {
   static const char *const pairs[][2] = {
-    { "left", "right" },         { "leftward", "rightward" }, { "leftwards", "rightwards" },
+    { "left", "right" },
+    { "leftward", "rightward" },
+    { "leftwards", "rightwards" },
     { "leftmost", "rightmost" },
   };
   GString *out = g_string_new (NULL);

@@ -32,6 +32,7 @@
 #include "sv-tokenizer.h"
 
 #include <glib.h>
+#include <signal.h>
 #include <stdint.h>
 
 G_BEGIN_DECLS
@@ -56,11 +57,11 @@ typedef struct {
 typedef struct {
   char *path;
   SvManifestKind kind;
-  GPtrArray *items;       /* SvDataItem* */
-  guint n_entries;        /* entries read */
-  guint n_empty_caption;  /* skipped: empty caption */
-  guint n_malformed;      /* skipped: no video, or a line that does not parse */
-  guint n_other_split;    /* left out: another split */
+  GPtrArray *items;      /* SvDataItem* */
+  guint n_entries;       /* entries read */
+  guint n_empty_caption; /* skipped: empty caption */
+  guint n_malformed;     /* skipped: no video, or a line that does not parse */
+  guint n_other_split;   /* left out: another split */
 } SvDataset;
 
 typedef struct {
@@ -81,10 +82,10 @@ typedef struct {
   uint64_t position;
   guint item;
   gboolean ok;
-  char *error;      /* when !ok */
-  float *clip;      /* [T, H, W, 3] */
-  int32_t *ids;     /* [1 + K, L]: the caption, then its K prompted noun phrases */
-  float *mask;      /* [1 + K, L] */
+  char *error;  /* when !ok */
+  float *clip;  /* [T, H, W, 3] */
+  int32_t *ids; /* [1 + K, L]: the caption, then its K prompted noun phrases */
+  float *mask;  /* [1 + K, L] */
   gboolean flipped;
 } SvSample;
 
@@ -106,7 +107,7 @@ typedef struct _SvPrefetch SvPrefetch;
 SvPrefetch *sv_prefetch_new (const SvPrefetchConfig *cfg, uint64_t start);
 /* The sample at the next position (ok or not), or NULL once *stop is non-zero while
  * waiting.  wait_s (may be NULL) accumulates the seconds spent waiting. */
-SvSample *sv_prefetch_next (SvPrefetch *pf, const volatile int *stop, double *wait_s);
+SvSample *sv_prefetch_next (SvPrefetch *pf, const volatile sig_atomic_t *stop, double *wait_s);
 /* stops and joins the workers */
 void sv_prefetch_free (SvPrefetch *pf);
 

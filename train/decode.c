@@ -26,9 +26,9 @@ pad_added_cb (GstElement *src, GstPad *pad, gpointer data)
   GstCaps *caps = gst_pad_get_current_caps (pad);
   if (!caps)
     caps = gst_pad_query_caps (pad, NULL);
-  const char *name =
-      caps && !gst_caps_is_empty (caps) ? gst_structure_get_name (gst_caps_get_structure (caps, 0))
-                                        : "";
+  const char *name = caps && !gst_caps_is_empty (caps)
+                         ? gst_structure_get_name (gst_caps_get_structure (caps, 0))
+                         : "";
   gboolean linked = FALSE;
   if (g_str_has_prefix (name, "video/") && !g_atomic_int_get (&p->video_linked)) {
     GstPad *sinkpad = gst_element_get_static_pad (p->convert, "sink");
@@ -238,8 +238,7 @@ pull_frames (Pipe *p, const SvClipSpec *spec, const GstClockTime *targets, GPtrA
       if (eos)
         break;
       if (g_get_monotonic_time () - last > (gint64) (spec->timeout_s * G_USEC_PER_SEC)) {
-        g_set_error (error, SV_ERROR, SV_ERROR_IO, "decoding stalled for %.0f s",
-                     spec->timeout_s);
+        g_set_error (error, SV_ERROR, SV_ERROR_IO, "decoding stalled for %.0f s", spec->timeout_s);
         goto out;
       }
       continue;
@@ -326,8 +325,8 @@ random_crop (SvRng *rng, int w0, int h0, const SvClipSpec *spec, double aspect, 
   double area = (double) w0 * h0;
   double lr0 = log (0.75 * aspect), lr1 = log (4.0 / 3.0 * aspect);
   for (int attempt = 0; attempt < 10; attempt++) {
-    double target = area * (spec->crop_min + (spec->crop_max - spec->crop_min) *
-                                                 (double) sv_rng_uniform (rng));
+    double target =
+        area * (spec->crop_min + (spec->crop_max - spec->crop_min) * (double) sv_rng_uniform (rng));
     double ar = exp (lr0 + (lr1 - lr0) * (double) sv_rng_uniform (rng));
     int cw = (int) lround (sqrt (target * ar)), ch = (int) lround (sqrt (target / ar));
     if (cw > 0 && cw <= w0 && ch > 0 && ch <= h0) {
@@ -407,8 +406,9 @@ sv_decode_clip (const char *uri, double start, double end, const SvClipSpec *spe
       a = 0.0, b = d;
   }
   if (a > 0 || (b > 0 && dur > 0 && b < (double) dur / GST_SECOND - 1e-6)) {
-    if (!gst_element_seek (p.pipe, 1.0, GST_FORMAT_TIME, GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE,
-                           GST_SEEK_TYPE_SET, (gint64) (a * GST_SECOND),
+    if (!gst_element_seek (p.pipe, 1.0, GST_FORMAT_TIME,
+                           GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE, GST_SEEK_TYPE_SET,
+                           (gint64) (a * GST_SECOND),
                            b > 0 ? GST_SEEK_TYPE_SET : GST_SEEK_TYPE_NONE,
                            b > 0 ? (gint64) (b * GST_SECOND) : -1)) {
       g_set_error (&err, SV_ERROR, SV_ERROR_IO, "cannot seek to %.3f s", a);

@@ -86,6 +86,20 @@ item_nouns (const SvPrefetchConfig *cfg, SvDataItem *it)
   return ph;
 }
 
+/* The templates bring their own article ("A video of the {}."), so a leading article of the
+ * phrase is dropped: "a red ball" -> "A video of the red ball." */
+static const char *
+skip_article (const char *phrase)
+{
+  static const char *const articles[] = { "a ", "an ", "the ", "one " };
+  for (guint i = 0; i < G_N_ELEMENTS (articles); i++) {
+    size_t n = strlen (articles[i]);
+    if (g_ascii_strncasecmp (phrase, articles[i], n) == 0 && phrase[n] != '\0')
+      return phrase + n;
+  }
+  return phrase;
+}
+
 /* the caption without trailing punctuation, for the no-noun fallback prompt */
 static char *
 caption_phrase (const char *caption)
@@ -113,7 +127,7 @@ sample_text (const SvPrefetchConfig *cfg, SvDataItem *it, SvRng *rng, SvSample *
     const char *phrase = n > 0 ? ph[(guint) k % n] : fallback;
     char *swapped = s->flipped && n > 0 ? sv_swap_left_right (phrase) : NULL;
     guint t = sv_rng_below (rng, SV_N_PROMPT_TEMPLATES);
-    char *prompt = sv_prompt_fill (t, swapped ? swapped : phrase);
+    char *prompt = sv_prompt_fill (t, skip_article (swapped ? swapped : phrase));
     sv_tokenizer_encode (cfg->tok, prompt, s->ids + (size_t) (1 + k) * L,
                          s->mask + (size_t) (1 + k) * L, L);
     g_free (prompt);
@@ -139,8 +153,7 @@ sample_make (const SvPrefetchConfig *cfg, uint64_t pos, guint item)
   const SvModelConfig *c = cfg->cfg;
   s->clip = g_new (float, (size_t) c->frames * c->height * c->width * 3);
   GError *err = NULL;
-  if (!sv_decode_clip (it->uri, it->start, it->end, &cfg->clip, &rng, s->clip, &s->flipped,
-                       &err)) {
+  if (!sv_decode_clip (it->uri, it->start, it->end, &cfg->clip, &rng, s->clip, &s->flipped, &err)) {
     g_atomic_int_set (&it->bad, 1);
     s->error = g_strdup (err->message);
     g_error_free (err);
@@ -200,7 +213,7 @@ sv_prefetch_new (const SvPrefetchConfig *cfg, uint64_t start)
 }
 
 SvSample *
-sv_prefetch_next (SvPrefetch *pf, const volatile int *stop, double *wait_s)
+sv_prefetch_next (SvPrefetch *pf, const volatile sig_atomic_t *stop, double *wait_s)
 {
   gint64 t0 = g_get_monotonic_time ();
   SvSample *s = NULL;

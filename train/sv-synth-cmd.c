@@ -31,8 +31,8 @@ static gboolean
 check_elements (GError **error)
 {
   static const char *const need[][2] = {
-    { "appsrc", "gstreamer1.0-plugins-base" },   { "videoconvert", "gstreamer1.0-plugins-base" },
-    { "x264enc", "gstreamer1.0-plugins-ugly" },  { "mp4mux", "gstreamer1.0-plugins-good" },
+    { "appsrc", "gstreamer1.0-plugins-base" },  { "videoconvert", "gstreamer1.0-plugins-base" },
+    { "x264enc", "gstreamer1.0-plugins-ugly" }, { "mp4mux", "gstreamer1.0-plugins-good" },
     { "filesink", "libgstreamer1.0-0" },
   };
   for (guint i = 0; i < G_N_ELEMENTS (need); i++) {
@@ -71,11 +71,13 @@ encoder_new (guint width, guint height, int fps_n, int fps_d, GError **error)
   e->height = height;
   e->fps_n = fps_n;
   e->fps_d = fps_d;
-  /* one encoder thread per worker: the frames are tiny and the workers run in parallel;
-   * constant quality (CRF 20) keeps small files without a bitrate to tune */
+  /* One encoder thread per worker: the frames are tiny and the workers run in parallel.
+   * Constant quality (CRF 20) keeps small files without a bitrate to tune.  No B-frames:
+   * x264's B-frame decision reads memory it never wrote on frames this small, which made
+   * the pictures differ from run to run; without them the output is reproducible. */
   e->pipeline = gst_parse_launch (
       "appsrc name=src format=time block=false ! videoconvert ! video/x-raw,format=I420 ! "
-      "x264enc threads=1 speed-preset=veryfast pass=qual quantizer=20 ! mp4mux ! "
+      "x264enc threads=1 speed-preset=veryfast pass=qual quantizer=20 bframes=0 ! mp4mux ! "
       "filesink name=sink",
       error);
   if (!e->pipeline) {
@@ -85,10 +87,9 @@ encoder_new (guint width, guint height, int fps_n, int fps_d, GError **error)
   e->src = gst_bin_get_by_name (GST_BIN (e->pipeline), "src");
   e->sink = gst_bin_get_by_name (GST_BIN (e->pipeline), "sink");
   e->bus = gst_element_get_bus (e->pipeline);
-  g_autoptr (GstCaps) caps =
-      gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING, "BGRx", "width", G_TYPE_INT,
-                           (int) width, "height", G_TYPE_INT, (int) height, "framerate",
-                           GST_TYPE_FRACTION, fps_n, fps_d, NULL);
+  g_autoptr (GstCaps) caps = gst_caps_new_simple (
+      "video/x-raw", "format", G_TYPE_STRING, "BGRx", "width", G_TYPE_INT, (int) width, "height",
+      G_TYPE_INT, (int) height, "framerate", GST_TYPE_FRACTION, fps_n, fps_d, NULL);
   g_object_set (e->src, "caps", caps, NULL);
   return e;
 }
@@ -162,6 +163,61 @@ encoder_finish (SynthEncoder *e, GError **error)
   return !failed;
 }
 
+/* mp4mux stamps the movie, track and media headers with the wall-clock time; setting those
+ * to zero (1904-01-01, "unknown") makes the files depend on the seed alone. */
+static guint64
+read_be (const guint8 *p, int n)
+{
+  guint64 v = 0;
+  for (int i = 0; i < n; i++)
+    v = v << 8 | p[i];
+  return v;
+}
+
+static void
+clear_times (guint8 *data, gsize size)
+{
+  gsize off = 0;
+  while (off + 8 <= size) {
+    guint64 len = read_be (data + off, 4);
+    guint32 type = GST_MAKE_FOURCC (data[off + 4], data[off + 5], data[off + 6], data[off + 7]);
+    gsize head = 8;
+    if (len == 1 && off + 16 <= size) {
+      len = read_be (data + off + 8, 8);
+      head = 16;
+    } else if (len == 0) {
+      len = size - off;
+    }
+    if (len < head || len > size - off)
+      return;
+    guint8 *body = data + off + head;
+    gsize body_len = len - head;
+    if (type == GST_MAKE_FOURCC ('m', 'o', 'o', 'v') ||
+        type == GST_MAKE_FOURCC ('t', 'r', 'a', 'k') ||
+        type == GST_MAKE_FOURCC ('m', 'd', 'i', 'a')) {
+      clear_times (body, body_len);
+    } else if (type == GST_MAKE_FOURCC ('m', 'v', 'h', 'd') ||
+               type == GST_MAKE_FOURCC ('t', 'k', 'h', 'd') ||
+               type == GST_MAKE_FOURCC ('m', 'd', 'h', 'd')) {
+      gsize n = body_len > 0 && body[0] == 1 ? 16 : 8; /* version 1: 64-bit times */
+      if (body_len >= 4 + n)
+        memset (body + 4, 0, n);
+    }
+    off += len;
+  }
+}
+
+static gboolean
+normalise_mp4 (const char *path, GError **error)
+{
+  g_autofree char *data = NULL;
+  gsize size = 0;
+  if (!g_file_get_contents (path, &data, &size, error))
+    return FALSE;
+  clear_times ((guint8 *) data, size);
+  return g_file_set_contents_full (path, data, size, G_FILE_SET_CONTENTS_NONE, 0644, error);
+}
+
 /* ---- workers ---------------------------------------------------------------------------- */
 
 typedef struct {
@@ -205,14 +261,13 @@ make_video (SynthJob *job, SynthEncoder *enc, SvSynthRenderer *r, cairo_surface_
     if (!encoder_push (enc, frame, f, error))
       return FALSE;
   }
-  if (!encoder_finish (enc, error))
+  if (!encoder_finish (enc, error) || !normalise_mp4 (path, error))
     return FALSE;
 
   g_autofree char *truth = sv_synth_truth_json (v, rel, (double) job->fps_n / job->fps_d);
   g_autofree char *truth_path = g_strdup_printf ("%s/truth/%s.json", job->out, v->id);
   g_autofree char *text = g_strconcat (truth, "\n", NULL);
-  if (!g_file_set_contents_full (truth_path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
-                                 error))
+  if (!g_file_set_contents_full (truth_path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, error))
     return FALSE;
   job->lines[index] = sv_synth_manifest_json (v, rel);
   return TRUE;
@@ -310,8 +365,8 @@ write_outputs (SynthJob *job, const double ratios[3], double fps)
   g_autoptr (GString) manifest = g_string_new (NULL);
   for (guint i = 0; i < job->count; i++)
     g_string_append_printf (manifest, "%s\n", job->lines[i]);
-  g_autofree char *corpus = sv_synth_corpus_json (job->seed, job->count, &job->fmt, fps, ratios,
-                                                  job->splits);
+  g_autofree char *corpus =
+      sv_synth_corpus_json (job->seed, job->count, &job->fmt, fps, ratios, job->splits);
   g_autofree char *corpus_text = g_strconcat (corpus, "\n", NULL);
   g_autofree char *mpath = g_build_filename (job->out, "manifest.jsonl", NULL);
   g_autofree char *cpath = g_build_filename (job->out, "corpus.json", NULL);
@@ -334,13 +389,12 @@ sv_train_cmd_synth (int argc, char **argv)
     { "count", 'n', 0, G_OPTION_ARG_INT64, &count, "Number of videos (default 1000)", "N" },
     { "seed", 's', 0, G_OPTION_ARG_STRING, &seed_s, "Random seed (default 0)", "S" },
     { "frames", 'f', 0, G_OPTION_ARG_INT, &frames, "Frames per video (default 16)", "F" },
-    { "size", 0, 0, G_OPTION_ARG_STRING, &size, "Frame size, even numbers (default 64x64)",
-      "WxH" },
+    { "size", 0, 0, G_OPTION_ARG_STRING, &size, "Frame size, even numbers (default 64x64)", "WxH" },
     { "fps", 0, 0, G_OPTION_ARG_STRING, &fps_s, "Frame rate, e.g. 8 or 30000/1001 (default 8)",
       "R" },
     { "split-ratios", 0, 0, G_OPTION_ARG_STRING, &ratios_s,
       "Train, val and test shares (default 80,10,10)", "T,V,E" },
-    { "jobs", 'j', 0, G_OPTION_ARG_INT, &jobs, "Worker threads (default: one per CPU)", "J" },
+    { "jobs", 'j', 0, G_OPTION_ARG_INT, &jobs, "Worker threads (default: two per CPU)", "J" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing but errors", NULL },
     { NULL },
   };
@@ -359,7 +413,7 @@ sv_train_cmd_synth (int argc, char **argv)
   SynthJob job = { 0 };
   guint64 seed = 0;
   double ratios[3] = { 80, 10, 10 };
-  job.fmt = (SvSynthFormat) { 64, 64, 0 };
+  job.fmt = (SvSynthFormat){ 64, 64, 0 };
   job.fps_n = 8;
   job.fps_d = 1;
   if (argc > 1)
@@ -414,7 +468,7 @@ sv_train_cmd_synth (int argc, char **argv)
   }
 
   if (jobs == 0)
-    jobs = (int) g_get_num_processors ();
+    jobs = (int) MIN (2 * g_get_num_processors (), 64); /* workers wait on their pipelines */
   jobs = MIN ((guint) jobs, job.count);
   g_autofree guint8 *splits = sv_synth_assign_splits (seed, job.count, ratios);
   job.splits = splits;

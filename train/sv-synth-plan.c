@@ -30,28 +30,26 @@ static const char *const noun_plurals[] = { "circles", "squares", "triangles", "
                                             "houses",  "fish",    "birds" };
 const char *const sv_synth_colours[] = { "red",    "green", "blue",  "yellow", "purple",
                                          "orange", "white", "black", NULL };
-const guint8 sv_synth_colour_rgb[][3] = { { 220, 30, 30 },  { 30, 170, 50 },  { 40, 80, 235 },
-                                          { 245, 215, 30 }, { 140, 50, 180 }, { 250, 135, 20 },
+const guint8 sv_synth_colour_rgb[][3] = { { 220, 30, 30 },   { 30, 170, 50 },  { 40, 80, 235 },
+                                          { 245, 215, 30 },  { 140, 50, 180 }, { 250, 135, 20 },
                                           { 250, 250, 250 }, { 15, 15, 15 } };
 const char *const sv_synth_sizes[] = { "small", "big", NULL };
-const char *const sv_synth_motions[] = { "left",     "right",   "up",       "down",
-                                         "still",    "rotating", "growing", "bouncing", NULL };
+const char *const sv_synth_motions[] = { "left",     "right",   "up",       "down", "still",
+                                         "rotating", "growing", "bouncing", NULL };
 const char *const sv_synth_transitions[] = { "cut", "dissolve", "fade", NULL };
-const char *const sv_synth_backgrounds[] = { "solid", "gradient", "stripes", "checker", "noise",
-                                             NULL };
+const char *const sv_synth_backgrounds[] = { "solid",   "gradient", "stripes",
+                                             "checker", "noise",    NULL };
 const char *const sv_synth_splits[] = { "train", "val", "test", NULL };
-const char *const sv_synth_bg_colour_names[] = { "grey",  "light grey", "dark grey", "beige",
-                                                 "brown", "teal",       "olive",     "pink",
-                                                 NULL };
+const char *const sv_synth_bg_colour_names[] = { "grey",  "light grey", "dark grey",
+                                                 "beige", "brown",      "teal",
+                                                 "olive", "pink",       NULL };
 const guint8 sv_synth_bg_rgb[][3] = { { 128, 128, 128 }, { 192, 192, 192 }, { 70, 70, 70 },
                                       { 214, 196, 150 }, { 115, 80, 50 },   { 40, 115, 115 },
-                                      { 128, 128, 64 },   { 235, 170, 190 } };
+                                      { 128, 128, 64 },  { 235, 170, 190 } };
 
-const SvSynthPair sv_synth_held_out[] = { { C_GREEN, N_TRIANGLE },
-                                          { C_PURPLE, N_CAR },
-                                          { C_YELLOW, N_DOG },
-                                          { C_WHITE, N_STAR },
-                                          { -1, -1 } };
+const SvSynthPair sv_synth_held_out[] = {
+  { C_GREEN, N_TRIANGLE }, { C_PURPLE, N_CAR }, { C_YELLOW, N_DOG }, { C_WHITE, N_STAR }, { -1, -1 }
+};
 
 guint
 sv_synth_n_nouns (void)
@@ -95,10 +93,10 @@ static const char *const vp_generic[SV_N_MOTIONS][5] = {
                         "rests|rest in place", NULL },
   [SV_MOTION_ROTATING] = { "spins|spin", "rotates|rotate", "turns|turn around",
                            "spins|spin in place", NULL },
-  [SV_MOTION_GROWING] = { "grows|grow", "gets|get bigger", "expands|expand",
-                          "grows|grow larger", NULL },
-  [SV_MOTION_BOUNCING] = { "bounces|bounce", "bounces|bounce up and down",
-                           "jumps|jump up and down", NULL, NULL },
+  [SV_MOTION_GROWING] = { "grows|grow", "gets|get bigger", "expands|expand", "grows|grow larger",
+                          NULL },
+  [SV_MOTION_BOUNCING] = { "bounces|bounce", "bounces|bounce up and down", "jumps|jump up and down",
+                           NULL, NULL },
 };
 
 typedef struct {
@@ -189,8 +187,7 @@ noun_phrase (SvRng *rng, const SvSynthObject *o)
   if (o->count > 1)
     return g_strdup_printf ("two %s %s %s", size, sv_synth_colours[o->colour],
                             noun_plurals[o->noun]);
-  return g_strdup_printf ("a %s %s %s", size, sv_synth_colours[o->colour],
-                          sv_synth_nouns[o->noun]);
+  return g_strdup_printf ("a %s %s %s", size, sv_synth_colours[o->colour], sv_synth_nouns[o->noun]);
 }
 
 static const char *
@@ -558,12 +555,13 @@ sv_synth_plan (uint64_t seed, guint index, SvSplit split, const SvSynthFormat *f
     Rect swept[SV_SYNTH_MAX_OBJECTS];
     s->n_objects = 0;
     /* tries a few more times if nothing fitted yet: a scene shows at least one object */
-    for (guint k = 0; (k < want || s->n_objects == 0) && k < want + 16 &&
-                      instances < SV_SYNTH_MAX_OBJECTS;
+    for (guint k = 0;
+         (k < want || s->n_objects == 0) && k < want + 16 && instances < SV_SYNTH_MAX_OBJECTS;
          k++) {
       SvSynthObject *o = &s->obj[s->n_objects];
       guint later = k + 1 < want ? want - k - 1 : 0;
-      guint room = SV_SYNTH_MAX_OBJECTS - instances - MIN (later, SV_SYNTH_MAX_OBJECTS - instances - 1);
+      guint room =
+          SV_SYNTH_MAX_OBJECTS - instances - MIN (later, SV_SYNTH_MAX_OBJECTS - instances - 1);
       if (!plan_attributes (&rng, v, s, o, room))
         continue;
       plan_geometry (&rng, fmt, o, &swept[s->n_objects], swept, s->n_objects);

@@ -77,8 +77,9 @@ poly (cairo_t *cr, const double *xy, guint n)
   cairo_fill (cr);
 }
 
-#define POLY(cr, ...)                                                                             \
-  poly (cr, (const double[]) { __VA_ARGS__ }, sizeof ((double[]) { __VA_ARGS__ }) / sizeof (double) / 2)
+#define POLY(cr, ...)                                                                              \
+  poly (cr, (const double[]){ __VA_ARGS__ },                                                       \
+        sizeof ((double[]){ __VA_ARGS__ }) / sizeof (double) / 2)
 
 static void
 draw_shape (cairo_t *cr, const char *noun, gboolean detail)
@@ -313,7 +314,7 @@ mask_box (cairo_surface_t *mask, guint W, guint H)
   }
   SvBox b = { 0, 0, 0, 0 };
   if (x1 >= 0)
-    b = (SvBox) { x0, y0, x1 - x0 + 1, y1 - y0 + 1 };
+    b = (SvBox){ x0, y0, x1 - x0 + 1, y1 - y0 + 1 };
   return b;
 }
 
@@ -326,7 +327,7 @@ box_union (SvBox a, SvBox b)
     return a;
   int x0 = MIN (a.x, b.x), y0 = MIN (a.y, b.y);
   int x1 = MAX (a.x + a.w, b.x + b.w), y1 = MAX (a.y + a.h, b.y + b.h);
-  return (SvBox) { x0, y0, x1 - x0, y1 - y0 };
+  return (SvBox){ x0, y0, x1 - x0, y1 - y0 };
 }
 
 static void

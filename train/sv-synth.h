@@ -17,12 +17,7 @@ G_BEGIN_DECLS
 #define SV_SYNTH_MAX_OBJECTS 3 /* noun phrases per scene (and instances per scene) */
 #define SV_SYNTH_MAX_INSTANCES 2
 
-typedef enum {
-  SV_SPLIT_TRAIN,
-  SV_SPLIT_VAL,
-  SV_SPLIT_TEST,
-  SV_N_SPLITS
-} SvSplit;
+typedef enum { SV_SPLIT_TRAIN, SV_SPLIT_VAL, SV_SPLIT_TEST, SV_N_SPLITS } SvSplit;
 
 typedef enum {
   SV_MOTION_LEFT,
@@ -83,12 +78,12 @@ typedef struct {
   /* geometry, in pixels; the centre of the group moves from (x0,y0) to (x1,y1) */
   double px; /* nominal diameter */
   double x0, y0, x1, y1;
-  double angle0, dangle;     /* rotation (radians) over the scene */
-  double scale0, scale1;     /* growth over the scene */
-  double bounce_amp;         /* bouncing: peak height */
-  guint bounces;             /* bouncing: hops over the scene */
-  double off_x, off_y;       /* instance i is at centre + (i - (count-1)/2) * off */
-  gboolean flip;             /* sprites face left */
+  double angle0, dangle; /* rotation (radians) over the scene */
+  double scale0, scale1; /* growth over the scene */
+  double bounce_amp;     /* bouncing: peak height */
+  guint bounces;         /* bouncing: hops over the scene */
+  double off_x, off_y;   /* instance i is at centre + (i - (count-1)/2) * off */
+  gboolean flip;         /* sprites face left */
   /* truth filled in by rendering: boxes[frame] (union) and inst[i][frame] */
   SvBox *boxes;
   SvBox *inst[SV_SYNTH_MAX_INSTANCES];
@@ -96,11 +91,11 @@ typedef struct {
 
 typedef struct {
   SvBackgroundKind kind;
-  guint c1, c2;    /* background palette indices */
-  guint orient;    /* 0 horizontal, 1 vertical, 2 diagonal */
-  guint period;    /* stripes / checker cell, pixels */
+  guint c1, c2; /* background palette indices */
+  guint orient; /* 0 horizontal, 1 vertical, 2 diagonal */
+  guint period; /* stripes / checker cell, pixels */
   uint64_t noise_seed;
-  char *phrase;    /* "a striped background" ... (not a grounded noun phrase) */
+  char *phrase; /* "a striped background" ... (not a grounded noun phrase) */
 } SvSynthBackground;
 
 typedef struct {

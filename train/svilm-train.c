@@ -6,6 +6,7 @@
  */
 #include "config.h"
 #include "sv-train-cmds.h"
+#include "pretrain.h"
 #include "sv-nouns.h"
 
 #include <locale.h>
@@ -23,6 +24,10 @@ typedef struct {
 static const SvTrainCommand commands[] = {
   { "synth", "Render a synthetic video-caption corpus with ground truth", sv_train_cmd_synth },
   { "nouns", "Print the noun phrases chosen from a caption", sv_train_cmd_nouns },
+  { "pretrain", "Pre-train a model (cut-and-paste, grouping, grounding, contrastive)",
+    sv_train_cmd_pretrain },
+  { "eval", "Measure a model: retrieval, grounding (pointing game), scene cuts",
+    sv_train_cmd_eval },
 };
 
 static void

@@ -1,0 +1,725 @@
+/* svilm: svilmscenecut, scene cuts from S-ViLM's temporal features.
+ *
+ * SECTION:element-svilmscenecut
+ * @title: svilmscenecut
+ *
+ * Detects scene changes (shot cuts) with S-ViLM's temporal-aware clip features.
+ * The model cuts each clip into token slices of tubelet_t model frames and gives
+ * one unit-length feature per slice; its temporal grouping loss trains the
+ * features of consecutive slices of different scenes to separate.  Each boundary
+ * between two consecutive slices is scored with 1 - cos (in [0, 2]) and mapped to
+ * the source frame where it falls.
+ *
+ * Windows: frames-per-clip defaults to the model's clip length and, unlike the
+ * other svilm elements, stride defaults to half a window (stride=0 means half),
+ * so that windows overlap and every frame transition lies inside some window.
+ * A boundary seen by two overlapping windows gets the mean of their scores.  With
+ * the bundled model (8-frame clips, tubelets 2 frames deep) on 30 fps input the
+ * boundaries fall every 2 frames: a cut is reported on its exact frame when it
+ * falls on a slice boundary and one frame off otherwise (tubelet_t x
+ * frames-per-clip / clip length frames between boundaries; an odd stride such as
+ * 3 puts every transition on a boundary of some window, at a third more work).
+ *
+ * A boundary becomes a cut when its score is at least `threshold` and it lies at
+ * least `min-scene-length` frames after the previous cut (or after the start of
+ * the stream or a flush); the first boundary that passes wins (as in
+ * PySceneDetect).  At each cut the element
+ *
+ * - posts an element message (when post-messages is set) and writes the same as a
+ *   JSON line (when location is set):
+ *
+ *     svilm-scenecut, timestamp=(guint64), stream-time=(guint64),
+ *       running-time=(guint64), duration=(guint64), score=(double),
+ *       frame=(guint64)
+ *
+ *   timestamp, stream-time and running-time are those of the first frame of the
+ *   new scene and duration is that frame's; frame is its index, from its stream
+ *   time and the frame rate (frames counted since the start when the rate is
+ *   variable);
+ * - pushes a downstream force-key-unit event (all-headers TRUE, count = number of
+ *   the cut) with the cut frame's timestamps, so that an encoder makes a keyframe
+ *   there and splitmuxsink can split there (splitmuxsink splits only when asked,
+ *   e.g. by its split-at-running-time signal with the message's running-time);
+ * - with `draw`, paints a red bar across the top of the first frames (a fifth of
+ *   a second) of the new scene.
+ *
+ * Look-ahead: a boundary is only known once the windows that contain it have
+ * been encoded, up to a window after the frame.  With `look-ahead` (default) the
+ * element holds buffers back until every boundary before them is decided (at
+ * most frames-per-clip - 1 frames, which it adds to its LATENCY answer) so that
+ * the force-key-unit event goes out right before the new scene's first buffer
+ * and the marker is drawn on it.  Without it buffers pass immediately and the
+ * event, with the cut's own timestamps, follows up to a window later: an encoder
+ * then makes its keyframe on the frame after the decision, not on the cut.
+ *
+ *   gst-launch-1.0 -m filesrc location=examples/data/sample.mp4 ! decodebin ! \
+ *     videoconvert ! svilmscenecut threshold=0.3 location=cuts.jsonl ! \
+ *     videoconvert ! x264enc ! mp4mux ! filesink location=out.mp4
+ */
+#include "config.h"
+
+#include "gstsvilmscenecut.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_svilm_scene_cut_debug);
+#define GST_CAT_DEFAULT gst_svilm_scene_cut_debug
+
+#define DEFAULT_THRESHOLD 0.3
+#define DEFAULT_MIN_SCENE_LENGTH 15
+#define DEFAULT_LOOK_AHEAD TRUE
+#define DEFAULT_DRAW FALSE
+#define MARKER_FRAMES_NO_RATE 6
+
+enum {
+  PROP_0,
+  PROP_THRESHOLD,
+  PROP_MIN_SCENE_LENGTH,
+  PROP_LOOK_AHEAD,
+  PROP_DRAW,
+};
+
+typedef struct {
+  GstClockTime pts, duration;
+} FrameInfo;
+
+/* a slice boundary: the frame where a new scene would start */
+typedef struct {
+  guint64 seq;
+  GstClockTime pts, duration;
+  gdouble sum;
+  guint count;
+} Boundary;
+
+/* a buffer held back (look-ahead), or a serialized event queued behind them */
+typedef struct {
+  GstBuffer *buffer;
+  GstEvent *event;
+  guint64 seq;
+  GstEvent *key_unit; /* goes out right before the buffer */
+  gboolean mark;      /* draw the marker on it */
+} Held;
+
+struct _GstSvilmSceneCut {
+  GstSvilmFilter parent;
+
+  /* properties (object lock) */
+  gdouble threshold;
+  guint min_scene_length;
+  gboolean look_ahead, draw;
+
+  /* streaming state */
+  gboolean holding;     /* look-ahead in effect (fixed at start) */
+  gboolean auto_stride; /* we set the base's stride to half a window */
+  guint fpc, step, clip_frames;
+  gint fps_n, fps_d;
+  guint marker_frames;
+  GstClockTime hold_latency;
+  FrameInfo *hist;       /* the last fpc frames, at seq % fpc */
+  guint in_window, skip; /* the base's window state, mirrored */
+  guint fresh;           /* frames new since the last full window */
+  guint64 seq;           /* frames seen since start */
+  guint64 final_end;     /* boundaries and frames before this seq are decided */
+  guint64 last_cut;      /* seq of the last cut, or of the start or flush */
+  guint64 mark_until;    /* draw the marker on frames before this seq */
+  guint64 cuts;
+  GstBuffer *ingested; /* the frame window_done already counted */
+  GArray *pending;     /* Boundary, ascending seq, all >= final_end */
+  GQueue held;         /* Held, in stream order */
+};
+
+G_DEFINE_TYPE (GstSvilmSceneCut, gst_svilm_scene_cut, GST_TYPE_SVILM_FILTER)
+GST_ELEMENT_REGISTER_DEFINE (svilmscenecut, "svilmscenecut", GST_RANK_NONE,
+                             GST_TYPE_SVILM_SCENE_CUT)
+
+static void
+held_free (Held *h)
+{
+  gst_clear_buffer (&h->buffer);
+  gst_clear_event (&h->event);
+  gst_clear_event (&h->key_unit);
+  g_free (h);
+}
+
+/* forget everything in flight: at start, stop and flushes */
+static void
+reset_stream (GstSvilmSceneCut *self)
+{
+  g_queue_clear_full (&self->held, (GDestroyNotify) held_free);
+  if (self->pending)
+    g_array_set_size (self->pending, 0);
+  self->in_window = self->skip = self->fresh = 0;
+  self->ingested = NULL;
+  self->final_end = self->seq + 1; /* a window never starts with a boundary */
+  self->last_cut = self->seq;
+  self->mark_until = 0;
+}
+
+/* The source frame of model frame t when the model samples its clip of T frames
+ * from a window of n (svilm_model_encode_prepared: the centre of each of T equal
+ * segments). */
+static guint
+sample_index (guint t, guint n, guint T)
+{
+  return MIN ((guint) (((double) t + 0.5) * n / T), n - 1);
+}
+
+static guint64
+frame_number (GstSvilmSceneCut *self, GstClockTime pts, guint64 seq)
+{
+  GstSegment *seg = &GST_BASE_TRANSFORM (self)->segment;
+  if (self->fps_n > 0 && self->fps_d > 0 && seg->format == GST_FORMAT_TIME &&
+      GST_CLOCK_TIME_IS_VALID (pts)) {
+    GstClockTime st = gst_segment_to_stream_time (seg, GST_FORMAT_TIME, pts);
+    if (GST_CLOCK_TIME_IS_VALID (st))
+      return gst_util_uint64_scale_round (st, (guint64) self->fps_n,
+                                          (guint64) self->fps_d * GST_SECOND);
+  }
+  return seq;
+}
+
+/* Paints the marker, a red bar across the top, on a packed RGB frame. */
+static void
+draw_bar (GstVideoFrame *frame)
+{
+  const GstVideoFormatInfo *f = frame->info.finfo;
+  guint ps = (guint) GST_VIDEO_FORMAT_INFO_PSTRIDE (f, GST_VIDEO_COMP_R);
+  guint r = (guint) GST_VIDEO_FORMAT_INFO_POFFSET (f, GST_VIDEO_COMP_R);
+  guint g = (guint) GST_VIDEO_FORMAT_INFO_POFFSET (f, GST_VIDEO_COMP_G);
+  guint b = (guint) GST_VIDEO_FORMAT_INFO_POFFSET (f, GST_VIDEO_COMP_B);
+  gboolean alpha = GST_VIDEO_FORMAT_INFO_HAS_ALPHA (f);
+  guint a = alpha ? (guint) GST_VIDEO_FORMAT_INFO_POFFSET (f, GST_VIDEO_COMP_A) : 0;
+  guint w = (guint) GST_VIDEO_FRAME_WIDTH (frame), h = (guint) GST_VIDEO_FRAME_HEIGHT (frame);
+  guint bar = MIN (h, MAX (2u, h / 12));
+  guint8 *data = GST_VIDEO_FRAME_PLANE_DATA (frame, 0);
+  gsize stride = (gsize) GST_VIDEO_FRAME_PLANE_STRIDE (frame, 0);
+  for (guint y = 0; y < bar; y++) {
+    guint8 *row = data + y * stride;
+    for (guint x = 0; x < w; x++) {
+      guint8 *p = row + (gsize) x * ps;
+      p[r] = 255;
+      p[g] = 32;
+      p[b] = 32;
+      if (alpha)
+        p[a] = 255;
+    }
+  }
+}
+
+static GstBuffer *
+draw_on_buffer (GstSvilmSceneCut *self, GstBuffer *buf)
+{
+  GstVideoFrame frame;
+  buf = gst_buffer_make_writable (buf);
+  if (gst_video_frame_map (&frame, &GST_VIDEO_FILTER (self)->in_info, buf,
+                           GST_MAP_READWRITE | GST_VIDEO_FRAME_MAP_FLAG_NO_REF)) {
+    draw_bar (&frame);
+    gst_video_frame_unmap (&frame);
+  } else {
+    GST_WARNING_OBJECT (self, "could not map a held frame to draw the marker");
+  }
+  return buf;
+}
+
+/* Counts a frame: its timestamps for the window, the mirrored window state and,
+ * with look-ahead, a ref to hold it back. */
+static void
+ingest (GstSvilmSceneCut *self, GstBuffer *buf)
+{
+  guint64 s = self->seq++;
+  FrameInfo *fi = &self->hist[s % self->fpc];
+  fi->pts = GST_BUFFER_PTS (buf);
+  fi->duration = GST_BUFFER_DURATION (buf);
+  if (self->skip > 0) {
+    self->skip--;
+  } else {
+    self->in_window++;
+    self->fresh++;
+  }
+  if (self->holding) {
+    Held *h = g_new0 (Held, 1);
+    h->buffer = gst_buffer_ref (buf);
+    h->seq = s;
+    h->mark = s < self->mark_until;
+    g_queue_push_tail (&self->held, h);
+  }
+}
+
+static void
+add_boundary (GstSvilmSceneCut *self, guint64 seq, gdouble score)
+{
+  guint i = 0;
+  while (i < self->pending->len && g_array_index (self->pending, Boundary, i).seq < seq)
+    i++;
+  if (i < self->pending->len && g_array_index (self->pending, Boundary, i).seq == seq) {
+    Boundary *b = &g_array_index (self->pending, Boundary, i);
+    b->sum += score;
+    b->count++;
+    return;
+  }
+  FrameInfo *fi = &self->hist[seq % self->fpc];
+  Boundary b = { seq, fi->pts, fi->duration, score, 1 };
+  g_array_insert_val (self->pending, i, b);
+}
+
+/* Scores the boundaries between consecutive token slices of a window whose first
+ * frame is `first` and which holds n frames. */
+static void
+score_window (GstSvilmSceneCut *self, SvilmClip *clip, guint64 first, guint n)
+{
+  guint ns = 0, dim = 0;
+  const gfloat *feat = svilm_clip_get_temporal_features (clip, &ns, &dim);
+  guint T = self->clip_frames;
+  if (!feat || ns < 2 || T % ns != 0)
+    return;
+  guint tt = T / ns;
+  for (guint j = 1; j < ns; j++) {
+    /* the new slice starts at model frame j * tt: the new scene begins after the
+     * last source frame of slice j - 1 and no later than the first of slice j */
+    guint a = sample_index (j * tt - 1, n, T), b = sample_index (j * tt, n, T);
+    if (b <= a)
+      continue; /* both slices show the same frame (windows shorter than a clip) */
+    guint64 seq = first + a + (b - a + 1) / 2;
+    if (seq < self->final_end)
+      continue;
+    double dot = 0.0;
+    for (guint k = 0; k < dim; k++)
+      dot += (double) feat[(gsize) (j - 1) * dim + k] * feat[(gsize) j * dim + k];
+    gdouble score = CLAMP (1.0 - dot, 0.0, 2.0);
+    GST_LOG_OBJECT (self, "boundary at frame %" G_GUINT64_FORMAT ": %.4f", seq, score);
+    add_boundary (self, seq, score);
+  }
+}
+
+static void
+emit_cut (GstSvilmSceneCut *self, const Boundary *b, gdouble score)
+{
+  GstSvilmFilter *filter = GST_SVILM_FILTER (self);
+  GstClockTime end = GST_CLOCK_TIME_IS_VALID (b->pts) && GST_CLOCK_TIME_IS_VALID (b->duration)
+                         ? b->pts + b->duration
+                         : GST_CLOCK_TIME_NONE;
+  GstStructure *s = gst_svilm_filter_new_result (filter, "svilm-scenecut", b->pts, end);
+  guint64 frame = frame_number (self, b->pts, b->seq);
+  guint64 stream = GST_CLOCK_TIME_NONE, running = GST_CLOCK_TIME_NONE;
+  gst_structure_get_uint64 (s, "stream-time", &stream);
+  gst_structure_get_uint64 (s, "running-time", &running);
+  gst_structure_set (s, "score", G_TYPE_DOUBLE, score, "frame", G_TYPE_UINT64, frame, NULL);
+  GST_INFO_OBJECT (self, "cut at frame %" G_GUINT64_FORMAT " (%" GST_TIME_FORMAT "), score %.4f",
+                   frame, GST_TIME_ARGS (b->pts), score);
+  gst_svilm_filter_write_json (filter, s);
+  if (gst_svilm_filter_post_messages (filter))
+    gst_svilm_filter_post (filter, s);
+  else
+    gst_structure_free (s);
+
+  GstEvent *ev = gst_video_event_new_downstream_force_key_unit (b->pts, stream, running, TRUE,
+                                                                (guint) ++self->cuts);
+  Held *target = NULL;
+  for (GList *l = self->held.head; l; l = l->next) {
+    Held *h = l->data;
+    if (h->buffer && h->seq >= b->seq && h->seq < b->seq + self->marker_frames)
+      h->mark = TRUE;
+    if (h->buffer && h->seq == b->seq)
+      target = h;
+  }
+  if (target) {
+    gst_event_replace (&target->key_unit, ev);
+    gst_event_unref (ev);
+    self->mark_until = MAX (self->mark_until, b->seq + self->marker_frames);
+  } else {
+    /* the frame is gone already (no look-ahead): the encoder keys the next one */
+    gst_pad_push_event (GST_BASE_TRANSFORM_SRC_PAD (self), ev);
+    self->mark_until = MAX (self->mark_until, self->seq - 1 + self->marker_frames);
+  }
+}
+
+/* Decides the boundaries before seq `end`, in order. */
+static void
+decide (GstSvilmSceneCut *self, guint64 end)
+{
+  GST_OBJECT_LOCK (self);
+  gdouble threshold = self->threshold;
+  guint min_len = self->min_scene_length;
+  GST_OBJECT_UNLOCK (self);
+  guint done = 0;
+  while (done < self->pending->len && g_array_index (self->pending, Boundary, done).seq < end) {
+    Boundary *b = &g_array_index (self->pending, Boundary, done++);
+    gdouble score = b->sum / b->count;
+    if (score >= threshold && b->seq >= self->last_cut + min_len) {
+      self->last_cut = b->seq;
+      emit_cut (self, b, score);
+    }
+  }
+  g_array_remove_range (self->pending, 0, done);
+  self->final_end = MAX (self->final_end, end);
+}
+
+/* Pushes the held buffers (and the events queued between them) whose boundaries
+ * are all decided. */
+static GstFlowReturn
+release (GstSvilmSceneCut *self)
+{
+  GstPad *src = GST_BASE_TRANSFORM_SRC_PAD (self);
+  GstFlowReturn ret = GST_FLOW_OK;
+  Held *h;
+  while (ret == GST_FLOW_OK && (h = g_queue_peek_head (&self->held))) {
+    if (h->buffer && h->seq >= self->final_end)
+      break;
+    g_queue_pop_head (&self->held);
+    if (h->event) {
+      gst_pad_push_event (src, g_steal_pointer (&h->event));
+    } else {
+      if (h->key_unit)
+        gst_pad_push_event (src, g_steal_pointer (&h->key_unit));
+      GstBuffer *buf = g_steal_pointer (&h->buffer);
+      GST_OBJECT_LOCK (self);
+      gboolean draw = self->draw;
+      GST_OBJECT_UNLOCK (self);
+      if (h->mark && draw)
+        buf = draw_on_buffer (self, buf);
+      ret = gst_pad_push (src, buf);
+    }
+    held_free (h);
+  }
+  if (ret != GST_FLOW_OK)
+    GST_DEBUG_OBJECT (self, "pushing held buffers: %s", gst_flow_get_name (ret));
+  return ret;
+}
+
+/* Decides everything pending and lets all held buffers go (end of stream, new
+ * caps or segment). */
+static GstFlowReturn
+drain (GstSvilmSceneCut *self)
+{
+  guint64 end = MAX (self->final_end, self->seq);
+  decide (self, G_MAXUINT64);
+  GstFlowReturn ret = release (self);
+  self->final_end = end;
+  return ret;
+}
+
+static GstFlowReturn
+gst_svilm_scene_cut_window_done (GstSvilmFilter *filter, GstSvilmWindow *w, GstVideoFrame *frame)
+{
+  GstSvilmSceneCut *self = GST_SVILM_SCENE_CUT (filter);
+  if (frame) {
+    /* the frame completing the window: frame_done comes right after */
+    ingest (self, frame->buffer);
+    self->ingested = frame->buffer;
+  }
+  guint n = self->in_window;
+  if (!w->partial && n != self->fpc) {
+    GST_WARNING_OBJECT (self, "window of %u frames, expected %u", n, self->fpc);
+    n = MIN (self->fpc, (guint) MIN (self->seq, G_MAXUINT));
+  }
+  guint64 first = self->seq - n;
+  /* at EOS the base class also encodes the overlap of the last window alone;
+   * those frames were scored already */
+  if (w->clip && n > 0 && (!w->partial || self->fresh > 0))
+    score_window (self, w->clip, first, n);
+  if (w->partial) {
+    GstFlowReturn ret = drain (self);
+    self->in_window = self->fresh = 0;
+    return ret == GST_FLOW_OK || ret == GST_FLOW_EOS ? GST_FLOW_OK : ret;
+  }
+  /* later windows start after first + step: every boundary up to there is final */
+  decide (self, first + self->step + 1);
+  self->in_window = self->step < self->fpc ? self->fpc - self->step : 0;
+  self->skip = self->step > self->fpc ? self->step - self->fpc : 0;
+  self->fresh = 0;
+  return GST_FLOW_OK;
+}
+
+static GstFlowReturn
+gst_svilm_scene_cut_frame_done (GstSvilmFilter *filter, GstVideoFrame *frame)
+{
+  GstSvilmSceneCut *self = GST_SVILM_SCENE_CUT (filter);
+  if (self->ingested == frame->buffer)
+    self->ingested = NULL;
+  else
+    ingest (self, frame->buffer);
+  if (!self->holding) {
+    GST_OBJECT_LOCK (self);
+    gboolean draw = self->draw;
+    GST_OBJECT_UNLOCK (self);
+    if (draw && self->seq - 1 < self->mark_until && (frame->map[0].flags & GST_MAP_WRITE))
+      draw_bar (frame);
+    return GST_FLOW_OK;
+  }
+  /* held: the base class drops its ref, release() pushes ours when decided */
+  GstFlowReturn ret = release (self);
+  return ret == GST_FLOW_OK ? GST_BASE_TRANSFORM_FLOW_DROPPED : ret;
+}
+
+static gboolean
+gst_svilm_scene_cut_model_changed (GstSvilmFilter *filter, SvilmModel *model)
+{
+  GstSvilmSceneCut *self = GST_SVILM_SCENE_CUT (filter);
+  if (!model) {
+    reset_stream (self);
+    g_clear_pointer (&self->hist, g_free);
+    if (self->auto_stride)
+      g_object_set (self, "stride", 0u, NULL);
+    self->auto_stride = FALSE;
+    return TRUE;
+  }
+  /* half-window stride by default: the base class reads it when caps arrive
+   * (FIXME: ask the base class for a per-element default instead) */
+  guint stride = 0, fpc = 0;
+  g_object_get (self, "stride", &stride, "frames-per-clip", &fpc, NULL);
+  if (stride == 0) {
+    fpc = fpc ? fpc : svilm_model_get_clip_frames (model);
+    self->auto_stride = TRUE;
+    g_object_set (self, "stride", MAX (1u, fpc / 2), NULL);
+  }
+  GST_OBJECT_LOCK (self);
+  self->holding = self->look_ahead;
+  gboolean draw_in_place = self->draw && !self->look_ahead;
+  GST_OBJECT_UNLOCK (self);
+  gst_svilm_filter_set_draws (filter, draw_in_place);
+  self->seq = 0;
+  self->cuts = 0;
+  reset_stream (self);
+  return TRUE;
+}
+
+static gboolean
+gst_svilm_scene_cut_set_info (GstVideoFilter *vf, GstCaps *incaps, GstVideoInfo *in_info,
+                              GstCaps *outcaps, GstVideoInfo *out_info)
+{
+  GstSvilmSceneCut *self = GST_SVILM_SCENE_CUT (vf);
+  if (!GST_VIDEO_FILTER_CLASS (gst_svilm_scene_cut_parent_class)
+           ->set_info (vf, incaps, in_info, outcaps, out_info))
+    return FALSE;
+  /* the same window as the base class computes from the same properties */
+  guint fpc = 0, stride = 0;
+  g_object_get (self, "frames-per-clip", &fpc, "stride", &stride, NULL);
+  SvilmModel *model = gst_svilm_filter_get_model (GST_SVILM_FILTER (vf));
+  self->clip_frames = model ? svilm_model_get_clip_frames (model) : 8;
+  self->fpc = fpc ? fpc : self->clip_frames;
+  self->step = stride ? stride : self->fpc;
+  g_free (self->hist);
+  self->hist = g_new0 (FrameInfo, self->fpc);
+  self->fps_n = in_info->fps_n;
+  self->fps_d = in_info->fps_d;
+  GstClockTime frame_dur = 0;
+  if (self->fps_n > 0 && self->fps_d > 0) {
+    frame_dur = gst_util_uint64_scale (GST_SECOND, (guint64) self->fps_d, (guint64) self->fps_n);
+    self->marker_frames = MAX (1u, (guint) (0.2 * self->fps_n / self->fps_d + 0.5));
+  } else {
+    self->marker_frames = MARKER_FRAMES_NO_RATE;
+  }
+  /* the base class restarts its windows: so do we (held frames went out before the caps) */
+  g_array_set_size (self->pending, 0);
+  self->in_window = self->skip = self->fresh = 0;
+  self->ingested = NULL;
+  self->final_end = self->seq + 1;
+  GstClockTime latency = self->holding ? (self->fpc - 1) * frame_dur : 0;
+  if (latency != self->hold_latency) {
+    self->hold_latency = latency;
+    GST_INFO_OBJECT (self, "look-ahead latency %" GST_TIME_FORMAT, GST_TIME_ARGS (latency));
+    gst_element_post_message (GST_ELEMENT (self), gst_message_new_latency (GST_OBJECT (self)));
+  }
+  GST_INFO_OBJECT (self,
+                   "windows of %u frames every %u (clips of %u model frames), marker %u frames",
+                   self->fpc, self->step, self->clip_frames, self->marker_frames);
+  return TRUE;
+}
+
+static gboolean
+gst_svilm_scene_cut_sink_event (GstBaseTransform *trans, GstEvent *event)
+{
+  GstSvilmSceneCut *self = GST_SVILM_SCENE_CUT (trans);
+  GstBaseTransformClass *parent = GST_BASE_TRANSFORM_CLASS (gst_svilm_scene_cut_parent_class);
+  switch (GST_EVENT_TYPE (event)) {
+  case GST_EVENT_FLUSH_STOP:
+    reset_stream (self);
+    break;
+  case GST_EVENT_EOS: {
+    /* with frames in the base class's window, it encodes them as a partial
+     * window first and window_done drains; otherwise drain now */
+    if (self->in_window == 0)
+      drain (self);
+    gboolean ret = parent->sink_event (trans, event);
+    self->in_window = self->fresh = 0;
+    return ret;
+  }
+  case GST_EVENT_CAPS:
+  case GST_EVENT_SEGMENT:
+  case GST_EVENT_GAP:
+  case GST_EVENT_STREAM_START:
+  case GST_EVENT_SEGMENT_DONE:
+    drain (self);
+    break;
+  default:
+    if (GST_EVENT_IS_SERIALIZED (event) && !g_queue_is_empty (&self->held)) {
+      GstEventType t = GST_EVENT_TYPE (event);
+      if (t == GST_EVENT_TAG || t == GST_EVENT_CUSTOM_DOWNSTREAM ||
+          t == GST_EVENT_CUSTOM_DOWNSTREAM_STICKY) {
+        /* keep its place among the held buffers */
+        Held *h = g_new0 (Held, 1);
+        h->event = event;
+        g_queue_push_tail (&self->held, h);
+        return TRUE;
+      }
+      drain (self);
+    }
+    break;
+  }
+  return parent->sink_event (trans, event);
+}
+
+static gboolean
+gst_svilm_scene_cut_query (GstBaseTransform *trans, GstPadDirection direction, GstQuery *query)
+{
+  GstSvilmSceneCut *self = GST_SVILM_SCENE_CUT (trans);
+  gboolean ret =
+      GST_BASE_TRANSFORM_CLASS (gst_svilm_scene_cut_parent_class)->query (trans, direction, query);
+  if (ret && direction == GST_PAD_SRC && GST_QUERY_TYPE (query) == GST_QUERY_LATENCY &&
+      self->hold_latency > 0) {
+    gboolean live;
+    GstClockTime min, max;
+    gst_query_parse_latency (query, &live, &min, &max);
+    min += self->hold_latency;
+    if (GST_CLOCK_TIME_IS_VALID (max))
+      max += self->hold_latency;
+    gst_query_set_latency (query, live, min, max);
+  }
+  return ret;
+}
+
+static void
+gst_svilm_scene_cut_set_property (GObject *object, guint prop_id, const GValue *value,
+                                  GParamSpec *pspec)
+{
+  GstSvilmSceneCut *self = GST_SVILM_SCENE_CUT (object);
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+  case PROP_THRESHOLD:
+    self->threshold = g_value_get_double (value);
+    break;
+  case PROP_MIN_SCENE_LENGTH:
+    self->min_scene_length = g_value_get_uint (value);
+    break;
+  case PROP_LOOK_AHEAD:
+    self->look_ahead = g_value_get_boolean (value);
+    break;
+  case PROP_DRAW: {
+    self->draw = g_value_get_boolean (value);
+    gboolean in_place = self->draw && !self->holding;
+    GST_OBJECT_UNLOCK (self);
+    /* without look-ahead the marker is drawn in place: frames mapped writable
+     * from the next frame on */
+    gst_svilm_filter_set_draws (GST_SVILM_FILTER (self), in_place);
+    return;
+  }
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_svilm_scene_cut_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  GstSvilmSceneCut *self = GST_SVILM_SCENE_CUT (object);
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+  case PROP_THRESHOLD:
+    g_value_set_double (value, self->threshold);
+    break;
+  case PROP_MIN_SCENE_LENGTH:
+    g_value_set_uint (value, self->min_scene_length);
+    break;
+  case PROP_LOOK_AHEAD:
+    g_value_set_boolean (value, self->look_ahead);
+    break;
+  case PROP_DRAW:
+    g_value_set_boolean (value, self->draw);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_svilm_scene_cut_finalize (GObject *object)
+{
+  GstSvilmSceneCut *self = GST_SVILM_SCENE_CUT (object);
+  g_queue_clear_full (&self->held, (GDestroyNotify) held_free);
+  g_array_unref (self->pending);
+  g_free (self->hist);
+  G_OBJECT_CLASS (gst_svilm_scene_cut_parent_class)->finalize (object);
+}
+
+static void
+gst_svilm_scene_cut_class_init (GstSvilmSceneCutClass *klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
+  GstVideoFilterClass *vfilter_class = GST_VIDEO_FILTER_CLASS (klass);
+  GstSvilmFilterClass *filter_class = GST_SVILM_FILTER_CLASS (klass);
+
+  GST_DEBUG_CATEGORY_INIT (gst_svilm_scene_cut_debug, "svilmscenecut", 0,
+                           "svilm scene cut detection");
+
+  gobject_class->set_property = gst_svilm_scene_cut_set_property;
+  gobject_class->get_property = gst_svilm_scene_cut_get_property;
+  gobject_class->finalize = gst_svilm_scene_cut_finalize;
+
+  GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS;
+  g_object_class_install_property (
+      gobject_class, PROP_THRESHOLD,
+      g_param_spec_double ("threshold", "Threshold",
+                           "Cut where the score of a boundary between two token slices (1 - "
+                           "cosine of their features, 0 to 2) reaches this; above 2 never cuts",
+                           0.0, 3.0, DEFAULT_THRESHOLD, rw | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (
+      gobject_class, PROP_MIN_SCENE_LENGTH,
+      g_param_spec_uint ("min-scene-length", "Minimum scene length",
+                         "Frames from the previous cut (or the start of the stream) before "
+                         "another cut can be reported",
+                         0, G_MAXUINT, DEFAULT_MIN_SCENE_LENGTH, rw | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (
+      gobject_class, PROP_LOOK_AHEAD,
+      g_param_spec_boolean ("look-ahead", "Look-ahead",
+                            "Hold buffers back until the cuts before them are decided (up to "
+                            "frames-per-clip - 1 frames of latency) so that the force-key-unit "
+                            "event and the marker land on the first frame of a new scene; "
+                            "without it they follow up to a window late",
+                            DEFAULT_LOOK_AHEAD, rw | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (
+      gobject_class, PROP_DRAW,
+      g_param_spec_boolean ("draw", "Draw",
+                            "Paint a red bar across the top of the first frames of each new "
+                            "scene (a fifth of a second)",
+                            DEFAULT_DRAW, rw | GST_PARAM_MUTABLE_PLAYING));
+
+  gst_element_class_set_static_metadata (
+      element_class, "svilm scene cut detector", "Filter/Analyzer/Video",
+      "Detects scene cuts with S-ViLM's temporal-aware clip features; posts svilm-scenecut "
+      "messages, writes JSON lines, asks the encoder downstream for a keyframe at each cut "
+      "(force-key-unit event) and can mark cuts on the frames",
+      "svilm developers");
+
+  trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_svilm_scene_cut_sink_event);
+  trans_class->query = GST_DEBUG_FUNCPTR (gst_svilm_scene_cut_query);
+  vfilter_class->set_info = GST_DEBUG_FUNCPTR (gst_svilm_scene_cut_set_info);
+  filter_class->window_done = GST_DEBUG_FUNCPTR (gst_svilm_scene_cut_window_done);
+  filter_class->frame_done = GST_DEBUG_FUNCPTR (gst_svilm_scene_cut_frame_done);
+  filter_class->model_changed = GST_DEBUG_FUNCPTR (gst_svilm_scene_cut_model_changed);
+}
+
+static void
+gst_svilm_scene_cut_init (GstSvilmSceneCut *self)
+{
+  self->threshold = DEFAULT_THRESHOLD;
+  self->min_scene_length = DEFAULT_MIN_SCENE_LENGTH;
+  self->look_ahead = DEFAULT_LOOK_AHEAD;
+  self->draw = DEFAULT_DRAW;
+  self->pending = g_array_new (FALSE, FALSE, sizeof (Boundary));
+  self->marker_frames = MARKER_FRAMES_NO_RATE;
+  g_queue_init (&self->held);
+}

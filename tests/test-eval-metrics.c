@@ -1,0 +1,535 @@
+/* svilm-train eval: the metrics on hand-made inputs with known answers, and (given the
+ * programs) each task end to end on a small synthetic corpus with an untrained model,
+ * checking the JSON it writes (the numbers of an untrained model mean nothing).
+ *
+ *   test-eval-metrics [SVILM_TRAIN MAKE_TEST_MODEL]
+ */
+#include "eval-metrics.h"
+
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <string.h>
+#include <sys/wait.h>
+
+static const char *train_exe, *make_model_exe;
+
+/* ---- retrieval ---- */
+
+static void
+identity_classes (guint *c, guint n)
+{
+  for (guint i = 0; i < n; i++)
+    c[i] = i;
+}
+
+static void
+test_ranks_perfect (void)
+{
+  enum { N = 12 };
+  float sim[N * N];
+  guint cls[N], ranks[N];
+  identity_classes (cls, N);
+  for (guint q = 0; q < N; q++)
+    for (guint i = 0; i < N; i++)
+      sim[q * N + i] = q == i ? 0.9f : 0.1f + 0.01f * i;
+  sv_eval_ranks (sim, N, N, cls, cls, ranks);
+  SvRankMetrics m;
+  sv_eval_rank_metrics (ranks, N, &m);
+  g_assert_cmpuint (m.n, ==, N);
+  g_assert_cmpfloat (m.r1, ==, 100.0);
+  g_assert_cmpfloat (m.r5, ==, 100.0);
+  g_assert_cmpfloat (m.r10, ==, 100.0);
+  g_assert_cmpfloat (m.medr, ==, 1.0);
+  g_assert_cmpfloat (m.mnr, ==, 1.0);
+
+  /* dual softmax keeps a perfect ranking perfect */
+  float dsl[N * N];
+  sv_eval_dual_softmax (sim, N, N, 100.0, dsl);
+  sv_eval_ranks (dsl, N, N, cls, cls, ranks);
+  sv_eval_rank_metrics (ranks, N, &m);
+  g_assert_cmpfloat (m.r1, ==, 100.0);
+  g_assert_cmpfloat (m.medr, ==, 1.0);
+}
+
+static void
+test_ranks_reversed (void)
+{
+  /* the correct item is always the least similar: rank N */
+  enum { N = 10 };
+  float sim[N * N];
+  guint cls[N], ranks[N];
+  identity_classes (cls, N);
+  for (guint q = 0; q < N; q++)
+    for (guint i = 0; i < N; i++)
+      sim[q * N + i] = q == i ? -0.5f : 0.5f + 0.01f * i;
+  sv_eval_ranks (sim, N, N, cls, cls, ranks);
+  for (guint q = 0; q < N; q++)
+    g_assert_cmpuint (ranks[q], ==, N);
+  SvRankMetrics m;
+  sv_eval_rank_metrics (ranks, N, &m);
+  g_assert_cmpfloat (m.r1, ==, 0.0);
+  g_assert_cmpfloat (m.r5, ==, 0.0);
+  g_assert_cmpfloat (m.r10, ==, 100.0);
+  g_assert_cmpfloat (m.medr, ==, N);
+  g_assert_cmpfloat (m.mnr, ==, N);
+}
+
+static void
+test_ranks_shuffled (void)
+{
+  /* query q puts its correct item at rank want[q] */
+  enum { N = 6 };
+  const guint want[N] = { 1, 3, 2, 6, 1, 4 };
+  float sim[N * N];
+  guint cls[N], ranks[N];
+  identity_classes (cls, N);
+  for (guint q = 0; q < N; q++) {
+    /* the wrong items get distinct scores 0.9, 0.8, ...; the correct one sits below
+     * want[q] - 1 of them */
+    guint k = 0;
+    for (guint i = 0; i < N; i++)
+      if (i != q)
+        sim[q * N + i] = 0.9f - 0.1f * k++;
+    sim[q * N + q] = 0.95f - 0.1f * (want[q] - 1);
+  }
+  sv_eval_ranks (sim, N, N, cls, cls, ranks);
+  for (guint q = 0; q < N; q++)
+    g_assert_cmpuint (ranks[q], ==, want[q]);
+  SvRankMetrics m;
+  sv_eval_rank_metrics (ranks, N, &m);
+  g_assert_cmpfloat_with_epsilon (m.r1, 100.0 * 2 / 6, 1e-9);
+  g_assert_cmpfloat_with_epsilon (m.r5, 100.0 * 5 / 6, 1e-9);
+  g_assert_cmpfloat (m.medr, ==, 2.5); /* 1 1 2 3 4 6 */
+  g_assert_cmpfloat_with_epsilon (m.mnr, 17.0 / 6, 1e-9);
+  g_assert_cmpfloat (sv_eval_median_rank (ranks, 5), ==, 2.0); /* 1 1 2 3 6 */
+}
+
+static void
+test_ranks_ties (void)
+{
+  /* a constant similarity ranks nothing: every correct item is last */
+  enum { N = 5 };
+  float sim[N * N];
+  guint cls[N], ranks[N];
+  identity_classes (cls, N);
+  for (guint i = 0; i < N * N; i++)
+    sim[i] = 0.25f;
+  sv_eval_ranks (sim, N, N, cls, cls, ranks);
+  for (guint q = 0; q < N; q++)
+    g_assert_cmpuint (ranks[q], ==, N);
+  g_assert_cmpfloat (sv_eval_recall_at (ranks, N, 1), ==, 0.0);
+}
+
+static void
+test_ranks_multi (void)
+{
+  /* 2 videos, 4 captions (0, 1 of video 0; 2, 3 of video 1); video->text ranks the best
+   * caption of the video; a query with no correct item is left out */
+  const float sim_vt[2 * 4] = {
+    0.1f, 0.8f, 0.9f, 0.2f, /* video 0: its best caption (1) is second */
+    0.3f, 0.2f, 0.1f, 0.9f, /* video 1: caption 3 first */
+  };
+  const guint vclass[2] = { 0, 1 }, tclass[4] = { 0, 0, 1, 1 };
+  guint ranks[3];
+  sv_eval_ranks (sim_vt, 2, 4, vclass, tclass, ranks);
+  g_assert_cmpuint (ranks[0], ==, 2);
+  g_assert_cmpuint (ranks[1], ==, 1);
+  const guint orphan[2] = { 0, 7 };
+  sv_eval_ranks (sim_vt, 2, 4, orphan, tclass, ranks);
+  g_assert_cmpuint (ranks[1], ==, 0);
+  SvRankMetrics m;
+  sv_eval_rank_metrics (ranks, 2, &m);
+  g_assert_cmpuint (m.n, ==, 1);
+  g_assert_cmpfloat (m.medr, ==, 2.0);
+
+  float t[8];
+  sv_eval_transpose (sim_vt, 2, 4, t);
+  g_assert_cmpfloat (t[2 * 2 + 0], ==, 0.9f);
+  g_assert_cmpfloat (t[3 * 2 + 1], ==, 0.9f);
+}
+
+static void
+test_dual_softmax (void)
+{
+  /* item 0 is a hub both queries like; the prior over the queries gives it to query 0
+   * and lets query 1 find its own item */
+  const float sim[4] = { 0.9f, 0.2f, 0.85f, 0.7f };
+  const guint cls[2] = { 0, 1 };
+  guint ranks[2];
+  sv_eval_ranks (sim, 2, 2, cls, cls, ranks);
+  g_assert_cmpuint (ranks[1], ==, 2);
+  float out[4];
+  sv_eval_dual_softmax (sim, 2, 2, 100.0, out);
+  sv_eval_ranks (out, 2, 2, cls, cls, ranks);
+  g_assert_cmpuint (ranks[0], ==, 1);
+  g_assert_cmpuint (ranks[1], ==, 1);
+  /* the value: sim x softmax over the column */
+  double w = exp (100.0 * 0.9) / (exp (100.0 * 0.9) + exp (100.0 * 0.85));
+  g_assert_cmpfloat_with_epsilon (out[0], 0.9 * w, 1e-6);
+  g_assert_cmpfloat_with_epsilon (out[2], 0.85 * (1 - w), 1e-6);
+  /* large similarities do not overflow; in place works */
+  float big[4] = { 30.0f, 29.0f, 29.0f, 30.0f };
+  sv_eval_dual_softmax (big, 2, 2, 100.0, big);
+  for (int i = 0; i < 4; i++)
+    g_assert_true (isfinite (big[i]));
+  g_assert_cmpfloat (big[0], >, big[1]);
+}
+
+/* ---- pointing game ---- */
+
+static void
+test_pointing (void)
+{
+  /* 4x3 grid, maximum at row 2, column 1: centre (1.5/4, 2.5/3) */
+  float heat[12] = { 0 };
+  heat[2 * 4 + 1] = 1.0f;
+  heat[0] = 0.5f;
+  double x, y;
+  g_assert_true (sv_eval_heatmap_peak (heat, 4, 3, &x, &y));
+  g_assert_cmpfloat_with_epsilon (x, 1.5 / 4, 1e-12);
+  g_assert_cmpfloat_with_epsilon (y, 2.5 / 3, 1e-12);
+  /* a tie goes to the first cell */
+  heat[3] = 1.0f;
+  g_assert_true (sv_eval_heatmap_peak (heat, 4, 3, &x, &y));
+  g_assert_cmpfloat_with_epsilon (x, 3.5 / 4, 1e-12);
+  g_assert_cmpfloat_with_epsilon (y, 0.5 / 3, 1e-12);
+  g_assert_false (sv_eval_heatmap_peak (NULL, 0, 0, &x, &y));
+
+  /* on a 64x64 frame: the point (24, 53.33) is inside [16, 32) x [48, 64), not inside
+   * [32, 48) x ... nor above */
+  heat[3] = 0.0f;
+  sv_eval_heatmap_peak (heat, 4, 3, &x, &y);
+  x *= 64;
+  y *= 64;
+  SvEvalBox hit = { 16, 48, 16, 16 }, right = { 32, 48, 16, 16 }, above = { 16, 30, 16, 16 };
+  g_assert_true (sv_eval_point_in_boxes (x, y, &hit, 1));
+  g_assert_false (sv_eval_point_in_boxes (x, y, &right, 1));
+  g_assert_false (sv_eval_point_in_boxes (x, y, &above, 1));
+  SvEvalBox two[2] = { right, hit };
+  g_assert_true (sv_eval_point_in_boxes (x, y, two, 2));
+  /* half-open edges: the left/top edge is in, the right/bottom edge is out */
+  SvEvalBox b = { 10, 10, 5, 5 };
+  g_assert_true (sv_eval_point_in_boxes (10, 10, &b, 1));
+  g_assert_false (sv_eval_point_in_boxes (15, 12, &b, 1));
+  g_assert_false (sv_eval_point_in_boxes (12, 15, &b, 1));
+  SvEvalBox empty = { 10, 10, 0, 0 };
+  g_assert_false (sv_eval_point_in_boxes (10, 10, &empty, 1));
+}
+
+static void
+test_union_fraction (void)
+{
+  SvEvalBox a = { 0, 0, 10, 10 }, b = { 5, 5, 10, 10 };
+  g_assert_cmpfloat_with_epsilon (sv_eval_union_fraction (&a, 1, 20, 20), 0.25, 1e-12);
+  SvEvalBox ab[2] = { a, b };
+  g_assert_cmpfloat_with_epsilon (sv_eval_union_fraction (ab, 2, 20, 20), 175.0 / 400, 1e-12);
+  /* clipped to the frame */
+  SvEvalBox out = { 15, 15, 10, 10 };
+  g_assert_cmpfloat_with_epsilon (sv_eval_union_fraction (&out, 1, 20, 20), 25.0 / 400, 1e-12);
+  SvEvalBox same[2] = { a, a };
+  g_assert_cmpfloat_with_epsilon (sv_eval_union_fraction (same, 2, 20, 20), 0.25, 1e-12);
+  g_assert_cmpfloat (sv_eval_union_fraction (NULL, 0, 20, 20), ==, 0.0);
+}
+
+/* ---- scene cuts ---- */
+
+static void
+test_cuts_tolerance (void)
+{
+  SvEvalTransition t[1] = { { 20, 2 } };
+  for (gint64 p = 14; p <= 26; p++) {
+    SvEvalCounts c = { 0 };
+    gboolean m[1];
+    sv_eval_match_cuts (&p, 1, t, 1, &c, m);
+    gboolean in = p >= 18 && p <= 22;
+    g_assert_cmpuint (c.tp, ==, in);
+    g_assert_cmpuint (c.fp, ==, !in);
+    g_assert_cmpuint (c.fn, ==, !in);
+    g_assert_cmpint (m[0], ==, in);
+  }
+  /* tolerance 0: exact frames only */
+  SvEvalTransition exact = { 20, 0 };
+  gint64 p = 21;
+  SvEvalCounts c = { 0 };
+  sv_eval_match_cuts (&p, 1, &exact, 1, &c, NULL);
+  g_assert_cmpuint (c.tp, ==, 0);
+}
+
+static void
+test_cuts_one_to_one (void)
+{
+  /* two predictions near one transition: one of them is a false positive */
+  SvEvalTransition t1[1] = { { 20, 2 } };
+  gint64 p2[2] = { 19, 21 };
+  SvEvalCounts c = { 0 };
+  sv_eval_match_cuts (p2, 2, t1, 1, &c, NULL);
+  g_assert_cmpuint (c.tp, ==, 1);
+  g_assert_cmpuint (c.fp, ==, 1);
+  g_assert_cmpuint (c.fn, ==, 0);
+
+  /* one prediction between two close transitions finds only one */
+  SvEvalTransition t2[2] = { { 20, 2 }, { 23, 2 } };
+  gint64 p1 = 21;
+  c = (SvEvalCounts){ 0 };
+  sv_eval_match_cuts (&p1, 1, t2, 2, &c, NULL);
+  g_assert_cmpuint (c.tp, ==, 1);
+  g_assert_cmpuint (c.fn, ==, 1);
+
+  /* the matching is maximum: 12 could go to either transition; giving it to the nearer
+   * (13) would leave 15 unmatched, the right pairing finds both */
+  SvEvalTransition t3[2] = { { 13, 2 }, { 10, 2 } };
+  gint64 p3[2] = { 15, 12 };
+  gboolean m[2];
+  c = (SvEvalCounts){ 0 };
+  sv_eval_match_cuts (p3, 2, t3, 2, &c, m);
+  g_assert_cmpuint (c.tp, ==, 2);
+  g_assert_cmpuint (c.fp, ==, 0);
+  g_assert_true (m[0] && m[1]);
+
+  /* nothing predicted; nothing to find */
+  c = (SvEvalCounts){ 0 };
+  sv_eval_match_cuts (NULL, 0, t2, 2, &c, NULL);
+  g_assert_cmpuint (c.fn, ==, 2);
+  sv_eval_match_cuts (p2, 2, NULL, 0, &c, NULL);
+  g_assert_cmpuint (c.fp, ==, 2);
+}
+
+static void
+test_prf (void)
+{
+  double p, r, f;
+  SvEvalCounts c = { 3, 1, 2 };
+  sv_eval_prf (&c, &p, &r, &f);
+  g_assert_cmpfloat_with_epsilon (p, 0.75, 1e-12);
+  g_assert_cmpfloat_with_epsilon (r, 0.6, 1e-12);
+  g_assert_cmpfloat_with_epsilon (f, 2 * 0.75 * 0.6 / 1.35, 1e-12);
+  c = (SvEvalCounts){ 0, 0, 4 };
+  sv_eval_prf (&c, &p, &r, &f);
+  g_assert_cmpfloat (p, ==, 0.0);
+  g_assert_cmpfloat (f, ==, 0.0);
+  c = (SvEvalCounts){ 0, 0, 0 };
+  sv_eval_prf (&c, &p, &r, &f);
+  g_assert_cmpfloat (f, ==, 1.0);
+}
+
+static void
+test_pick_cuts (void)
+{
+  const gint64 frames[] = { 1, 3, 4, 6, 9, 10, 14 };
+  const double scores[] = { 0.9, 0.1, 0.5, 0.6, 0.4, 0.7, 0.3 };
+  gint64 out[7];
+  /* threshold 0.5, gap 3: 1 is before frame 3 (the start counts as a cut); 4 passes,
+   * 6 is too close, 10 passes */
+  guint n = sv_eval_pick_cuts (frames, scores, 7, 0.5, 3, out);
+  g_assert_cmpuint (n, ==, 2);
+  g_assert_cmpint (out[0], ==, 4);
+  g_assert_cmpint (out[1], ==, 10);
+  n = sv_eval_pick_cuts (frames, scores, 7, 0.3, 0, out);
+  g_assert_cmpuint (n, ==, 6);
+  n = sv_eval_pick_cuts (frames, scores, 7, 1.5, 0, out);
+  g_assert_cmpuint (n, ==, 0);
+}
+
+static void
+test_transition (void)
+{
+  SvEvalTransition t = sv_eval_transition (10, 0, 2); /* a cut */
+  g_assert_cmpint (t.frame, ==, 10);
+  g_assert_cmpint (t.tolerance, ==, 2);
+  t = sv_eval_transition (10, 2, 2); /* frames 10, 11 mixed */
+  g_assert_cmpint (t.frame, ==, 11);
+  g_assert_cmpint (t.tolerance, ==, 2);
+  t = sv_eval_transition (10, 3, 2);
+  g_assert_cmpint (t.frame, ==, 12);
+  t = sv_eval_transition (10, 8, 2); /* long: half its length */
+  g_assert_cmpint (t.frame, ==, 14);
+  g_assert_cmpint (t.tolerance, ==, 4);
+}
+
+/* ---- end to end ---- */
+
+static char *tmpdir;
+
+static gboolean
+run (const char *const *argv, int *status, char **err)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean ok = g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                              NULL, err, status, &error);
+  if (!ok)
+    g_test_message ("cannot run %s: %s", argv[0], error->message);
+  return ok;
+}
+
+static JsonObject *
+member_object (JsonObject *o, const char *name)
+{
+  JsonNode *n = json_object_get_member (o, name);
+  g_assert_nonnull (n);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (n));
+  return json_node_get_object (n);
+}
+
+static void
+assert_numbers (JsonObject *o, const char *const *names)
+{
+  for (; *names; names++) {
+    JsonNode *n = json_object_get_member (o, *names);
+    if (!n)
+      g_error ("the JSON lacks \"%s\"", *names);
+    g_assert_true (JSON_NODE_HOLDS_VALUE (n));
+    g_assert_true (isfinite (json_node_get_double (n)));
+  }
+}
+
+static JsonObject *
+eval_task (JsonParser *parser, const char *model, const char *manifest, const char *task)
+{
+  g_autofree char *out = g_build_filename (tmpdir, task, NULL);
+  const char *argv[] = { train_exe, "eval",    "--model", model,    "--data", manifest,  "--task",
+                         task,      "--split", "all",     "--json", out,      "--quiet", NULL };
+  int status = 0;
+  g_autofree char *err = NULL;
+  g_assert_true (run (argv, &status, &err));
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("svilm-train eval --task %s failed: %s", task, err);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (json_parser_load_from_file (parser, out, &error));
+  JsonObject *root = json_node_get_object (json_parser_get_root (parser));
+  g_assert_cmpstr (json_object_get_string_member (root, "task"), ==, task);
+  g_assert_cmpint (json_object_get_int_member (root, "videos"), ==, 12);
+  return member_object (root, task);
+}
+
+static void
+test_end_to_end (void)
+{
+  if (!train_exe || !make_model_exe) {
+    g_test_skip ("needs SVILM_TRAIN and MAKE_TEST_MODEL");
+    return;
+  }
+  g_autofree char *model = g_build_filename (tmpdir, "model.safetensors", NULL);
+  g_autofree char *corpus = g_build_filename (tmpdir, "corpus", NULL);
+  g_autofree char *manifest = g_build_filename (corpus, "manifest.jsonl", NULL);
+  int status = 0;
+  const char *mk[] = { make_model_exe, model, "--small", NULL };
+  g_assert_true (run (mk, &status, NULL) && g_spawn_check_wait_status (status, NULL));
+  const char *synth[] = { train_exe, "synth",  "--out", corpus,    "--count",
+                          "12",      "--seed", "5",     "--quiet", NULL };
+  g_assert_true (run (synth, &status, NULL) && g_spawn_check_wait_status (status, NULL));
+
+  g_autoptr (JsonParser) p1 = json_parser_new ();
+  JsonObject *r = eval_task (p1, model, manifest, "retrieval");
+  const char *metrics[] = { "r1", "r5", "r10", "medr", "mnr", NULL };
+  const char *dirs[] = { "t2v", "v2t", "t2v_dsl", "v2t_dsl" };
+  for (int d = 0; d < 4; d++) {
+    JsonObject *m = member_object (r, dirs[d]);
+    assert_numbers (m, metrics);
+    g_assert_cmpfloat (json_object_get_double_member (m, "medr"), >=, 1.0);
+    g_assert_cmpfloat (json_object_get_double_member (m, "r10"), <=, 100.0);
+  }
+  g_assert_cmpint (json_object_get_int_member (r, "captions"), ==, 12);
+
+  g_autoptr (JsonParser) p2 = json_parser_new ();
+  JsonObject *g = eval_task (p2, model, manifest, "grounding");
+  const char *gm[] = { "phrases",         "pointing_game",   "pointing_game_middle",
+                       "centre_baseline", "random_baseline", NULL };
+  assert_numbers (g, gm);
+  g_assert_cmpint (json_object_get_int_member (g, "phrases"), >=, 6);
+  double rnd = json_object_get_double_member (g, "random_baseline");
+  g_assert_cmpfloat (rnd, >, 0.0);
+  g_assert_cmpfloat (rnd, <, 100.0);
+  member_object (g, "by_size");
+  member_object (g, "by_motion");
+
+  g_autoptr (JsonParser) p3 = json_parser_new ();
+  JsonObject *s = eval_task (p3, model, manifest, "scenecut");
+  const char *sm[] = { "transitions", "tolerance", "window", "stride", NULL };
+  assert_numbers (s, sm);
+  const char *pm[] = { "threshold", "precision", "recall", "f1", "tp", "fp", "fn", NULL };
+  JsonObject *sv = member_object (s, "svilm");
+  assert_numbers (member_object (sv, "default"), pm);
+  assert_numbers (member_object (sv, "best"), pm);
+  g_assert_cmpfloat (json_object_get_double_member (member_object (sv, "default"), "threshold"), ==,
+                     0.3);
+  /* scdet where ffmpeg is installed, else a reason */
+  JsonNode *sc = json_object_get_member (s, "scdet");
+  g_assert_nonnull (sc);
+  if (JSON_NODE_HOLDS_OBJECT (sc)) {
+    JsonObject *so = json_node_get_object (sc);
+    assert_numbers (member_object (so, "default"), pm);
+    assert_numbers (member_object (so, "best"), pm);
+    g_assert_cmpfloat (json_object_get_double_member (member_object (so, "default"), "threshold"),
+                       ==, 10.0);
+  } else {
+    g_test_message ("scdet: %s", json_object_get_string_member (s, "scdet_error"));
+  }
+}
+
+static void
+test_errors (void)
+{
+  if (!train_exe) {
+    g_test_skip ("needs SVILM_TRAIN");
+    return;
+  }
+  struct {
+    const char *args[8];
+    int code;
+  } cases[] = {
+    { { "--model", "/nonexistent.safetensors", "--data", "/nonexistent.jsonl", "--task",
+        "retrieval" },
+      1 },
+    { { "--model", "/nonexistent.safetensors", "--data", "x", "--task", "dance" }, 2 },
+    { { "--data", "x", "--task", "retrieval" }, 2 },
+    { { "--model", "m", "--data", "x" }, 2 },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    const char *argv[12] = { train_exe, "eval" };
+    guint k = 2;
+    for (guint j = 0; cases[i].args[j]; j++)
+      argv[k++] = cases[i].args[j];
+    int status = 0;
+    g_autofree char *err = NULL;
+    g_assert_true (run (argv, &status, &err));
+    g_assert_true (WIFEXITED (status));
+    g_assert_cmpint (WEXITSTATUS (status), ==, cases[i].code);
+    /* one sentence on one line */
+    g_assert_true (g_str_has_prefix (err, "svilm-train eval: "));
+  }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  if (argc > 1)
+    train_exe = argv[1];
+  if (argc > 2)
+    make_model_exe = argv[2];
+  g_test_add_func ("/eval/ranks/perfect", test_ranks_perfect);
+  g_test_add_func ("/eval/ranks/reversed", test_ranks_reversed);
+  g_test_add_func ("/eval/ranks/shuffled", test_ranks_shuffled);
+  g_test_add_func ("/eval/ranks/ties", test_ranks_ties);
+  g_test_add_func ("/eval/ranks/multi", test_ranks_multi);
+  g_test_add_func ("/eval/dual-softmax", test_dual_softmax);
+  g_test_add_func ("/eval/pointing/geometry", test_pointing);
+  g_test_add_func ("/eval/pointing/union", test_union_fraction);
+  g_test_add_func ("/eval/cuts/tolerance", test_cuts_tolerance);
+  g_test_add_func ("/eval/cuts/one-to-one", test_cuts_one_to_one);
+  g_test_add_func ("/eval/cuts/prf", test_prf);
+  g_test_add_func ("/eval/cuts/pick", test_pick_cuts);
+  g_test_add_func ("/eval/cuts/transition", test_transition);
+  g_test_add_func ("/eval/command/errors", test_errors);
+  g_test_add_func ("/eval/command/end-to-end", test_end_to_end);
+  tmpdir = g_dir_make_tmp ("test-eval-XXXXXX", NULL);
+  int rc = g_test_run ();
+  if (tmpdir) {
+    const char *rm[] = { "rm", "-rf", tmpdir, NULL };
+    g_spawn_sync (NULL, (char **) rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL,
+                  NULL);
+    g_free (tmpdir);
+  }
+  return rc;
+}

@@ -1,0 +1,795 @@
+/* svilm-train pretrain: cut-and-paste, manifests, clip decoding, and short training runs
+ * (finite falling losses, exact resume, skipped videos, errors, SIGINT, a full disk).
+ *
+ *   test-pretrain SVILM_TRAIN   (the path of the svilm-train program)
+ */
+#include "checkpoint.h"
+#include "cutpaste.h"
+#include "dataset.h"
+#include "sv-backend.h"
+#include "sv-model.h"
+
+#include <glib/gstdio.h>
+#include <gst/gst.h>
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct {
+  double v[5]; /* step, loss, temporal, grounding, contrast */
+} Metric;
+
+static const char *train_exe;
+static char *tmpdir, *corpus, *config;
+
+/* ---- cut-and-paste ---- */
+
+static void
+test_derangement (void)
+{
+  SvRng rng;
+  sv_rng_seed (&rng, 7);
+  uint32_t p[9];
+  for (int n = 2; n <= 9; n++)
+    for (int r = 0; r < 200; r++) {
+      sv_derangement (&rng, p, n);
+      guint seen = 0;
+      for (int i = 0; i < n; i++) {
+        g_assert_cmpuint (p[i], <, (guint) n);
+        g_assert_cmpuint (p[i], !=, (guint) i);
+        seen |= 1u << p[i];
+      }
+      g_assert_cmpuint (seen, ==, (1u << n) - 1);
+    }
+  /* n = 3 has two derangements, both drawn about equally often */
+  int first = 0;
+  for (int r = 0; r < 2000; r++) {
+    sv_derangement (&rng, p, 3);
+    first += p[0] == 1;
+  }
+  g_assert_cmpint (first, >, 850);
+  g_assert_cmpint (first, <, 1150);
+}
+
+static void
+test_cutpaste_plan (void)
+{
+  SvRng rng;
+  sv_rng_seed (&rng, 3);
+  const int B = 5;
+  for (int Nt = 2; Nt <= 8; Nt++) {
+    SvCutPaste *cp = sv_cutpaste_new (B, Nt);
+    int dmin = MAX (Nt / 2, 1);
+    gboolean saw_min = FALSE, saw_max = FALSE;
+    for (int r = 0; r < 100; r++) {
+      sv_cutpaste_sample (cp, &rng);
+      for (int i = 0; i < B; i++) {
+        int s = cp->s[i], d = cp->d[i];
+        g_assert_cmpint (d, >=, dmin);
+        g_assert_cmpint (d, <, Nt);
+        g_assert_cmpint (s, >=, 0);
+        g_assert_cmpint (s + d, <, Nt + (s == 0 && Nt - d == 0)); /* s in [0, Nt - d) */
+        saw_min |= d == dmin;
+        saw_max |= d == Nt - 1;
+        for (int j = 0; j < Nt; j++)
+          g_assert_cmpfloat (cp->fg[i * Nt + j], ==, j >= s && j < s + d ? 1.0f : 0.0f);
+        float beta = (float) d / Nt, sum = 0.0f;
+        for (int j = 0; j < B; j++)
+          sum += cp->Wv[i * B + j];
+        g_assert_cmpfloat_with_epsilon (sum, 1.0f, 1e-6);
+        g_assert_cmpfloat (cp->Wv[i * B + i], ==, beta);
+        g_assert_cmpfloat (cp->Wv[i * B + cp->p[i]], ==, 1.0f - beta);
+      }
+    }
+    g_assert_true (saw_min && saw_max);
+    sv_cutpaste_free (cp);
+  }
+}
+
+static void
+test_cutpaste_apply (void)
+{
+  const int B = 4, Nt = 4, pt = 2, T = Nt * pt;
+  const size_t fn = 6; /* floats per frame */
+  float *clips = g_new (float, (size_t) B *T *fn), *out = g_new (float, (size_t) B *T *fn);
+  for (int b = 0; b < B; b++)
+    for (int f = 0; f < T; f++)
+      for (size_t k = 0; k < fn; k++)
+        clips[((size_t) b * T + f) * fn + k] = (float) (b * 100 + f);
+  SvRng rng;
+  sv_rng_seed (&rng, 11);
+  SvCutPaste *cp = sv_cutpaste_new (B, Nt);
+  sv_cutpaste_sample (cp, &rng);
+  sv_cutpaste_apply (cp, clips, out, pt, fn);
+  for (int b = 0; b < B; b++)
+    for (int f = 0; f < T; f++) {
+      gboolean fg = f / pt >= cp->s[b] && f / pt < cp->s[b] + cp->d[b];
+      float want = (float) ((fg ? b : (int) cp->p[b]) * 100 + f);
+      for (size_t k = 0; k < fn; k++)
+        g_assert_cmpfloat (out[((size_t) b * T + f) * fn + k], ==, want);
+    }
+  sv_cutpaste_free (cp);
+  g_free (clips);
+  g_free (out);
+}
+
+static void
+test_swap_left_right (void)
+{
+  const char *cases[][2] = {
+    { "a cat moves left", "a cat moves right" },
+    { "Left of the Right box; LEFT", "Right of the Left box; RIGHT" },
+    { "leftward and rightwards, the leftmost", "rightward and leftwards, the rightmost" },
+    { "a lefty bright light", "a lefty bright light" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    char *s = sv_swap_left_right (cases[i][0]);
+    g_assert_cmpstr (s, ==, cases[i][1]);
+    g_free (s);
+  }
+}
+
+/* ---- manifests ---- */
+
+static SvDataset *
+load_text (const char *name, const char *text, const SvDatasetOptions *opt)
+{
+  char *path = g_build_filename (tmpdir, name, NULL);
+  GError *error = NULL;
+  g_assert_true (g_file_set_contents (path, text, -1, &error));
+  SvDataset *ds = sv_dataset_load (path, opt, &error);
+  g_assert_no_error (error);
+  g_free (path);
+  return ds;
+}
+
+static SvDataItem *
+item (SvDataset *ds, guint i)
+{
+  return g_ptr_array_index (ds->items, i);
+}
+
+static void
+test_manifests (void)
+{
+  SvDataset *ds = load_text (
+      "m.jsonl",
+      "{\"video\": \"v/a.mp4\", \"caption\": \"a dog\", \"start\": 1.5, \"end\": 3}\n"
+      "{\"path\": \"/abs/b.mp4\", \"caption\": \"a cat\", \"noun_phrases\": [\"a cat\"], "
+      "\"split\": \"train\"}\n"
+      "{\"video\": \"http://x/c.mp4\", \"caption\": \"\"}\n"
+      "{\"video\": \"v/d.mp4\", \"caption\": \"held out\", \"split\": \"test\"}\n"
+      "garbage\n\n",
+      &(SvDatasetOptions){ "train", NULL });
+  g_assert_cmpint (ds->kind, ==, SV_MANIFEST_JSONL);
+  g_assert_cmpuint (ds->items->len, ==, 2);
+  g_assert_cmpuint (ds->n_empty_caption, ==, 1);
+  g_assert_cmpuint (ds->n_malformed, ==, 1);
+  g_assert_cmpuint (ds->n_other_split, ==, 1);
+  char *want = g_strconcat ("file://", tmpdir, "/v/a.mp4", NULL);
+  g_assert_cmpstr (item (ds, 0)->uri, ==, want);
+  g_free (want);
+  g_assert_cmpfloat (item (ds, 0)->start, ==, 1.5);
+  g_assert_cmpfloat (item (ds, 0)->end, ==, 3.0);
+  g_assert_null (item (ds, 0)->nouns);
+  g_assert_cmpstr (item (ds, 1)->uri, ==, "file:///abs/b.mp4");
+  g_assert_cmpstr (item (ds, 1)->nouns[0], ==, "a cat");
+  sv_dataset_free (ds);
+
+  ds = load_text ("m.csv",
+                  "video,caption,start,end\n/a.mp4,\"a dog, running\",0,2\n"
+                  "http://h/b.webm,\"say \"\"hi\"\"\",,\n",
+                  NULL);
+  g_assert_cmpint (ds->kind, ==, SV_MANIFEST_CSV);
+  g_assert_cmpuint (ds->items->len, ==, 2);
+  g_assert_cmpstr (item (ds, 0)->caption, ==, "a dog, running");
+  g_assert_cmpfloat (item (ds, 0)->end, ==, 2.0);
+  g_assert_cmpstr (item (ds, 1)->uri, ==, "http://h/b.webm");
+  g_assert_cmpstr (item (ds, 1)->caption, ==, "say \"hi\"");
+  g_assert_cmpfloat (item (ds, 1)->end, <=, 0.0);
+  sv_dataset_free (ds);
+
+  ds = load_text ("headerless.csv", "/a.mp4,a dog\r\n/b.mp4,a cat\r\n", NULL);
+  g_assert_cmpuint (ds->items->len, ==, 2);
+  g_assert_cmpstr (item (ds, 1)->caption, ==, "a cat");
+  sv_dataset_free (ds);
+
+  ds = load_text ("webvid.csv",
+                  "videoid,contentUrl,duration,page_dir,name\n"
+                  "31353427,https://ak.picdn.net/x/1.mp4,PT00H00M15S,006001_006050,\"Aerial "
+                  "view, forest\"\n",
+                  &(SvDatasetOptions){ NULL, "/data/webvid" });
+  g_assert_cmpint (ds->kind, ==, SV_MANIFEST_WEBVID);
+  g_assert_cmpstr (item (ds, 0)->caption, ==, "Aerial view, forest");
+  g_assert_cmpstr (item (ds, 0)->uri, ==, "file:///data/webvid/006001_006050/31353427.mp4");
+  sv_dataset_free (ds);
+
+  ds = load_text ("msrvtt.json",
+                  "{\"videos\": [{\"video_id\": \"video0\", \"split\": \"train\"}, "
+                  "{\"video_id\": \"video9\", \"split\": \"test\"}], \"sentences\": "
+                  "[{\"video_id\": \"video0\", \"caption\": \"a man sings\", \"sen_id\": 0}, "
+                  "{\"video_id\": \"video0\", \"caption\": \"someone sings\", \"sen_id\": 1}, "
+                  "{\"video_id\": \"video9\", \"caption\": \"a car\", \"sen_id\": 2}]}",
+                  &(SvDatasetOptions){ "train", NULL });
+  g_assert_cmpint (ds->kind, ==, SV_MANIFEST_MSRVTT);
+  g_assert_cmpuint (ds->items->len, ==, 2);
+  g_assert_cmpuint (ds->n_other_split, ==, 1);
+  want = g_strconcat ("file://", tmpdir, "/video0.mp4", NULL);
+  g_assert_cmpstr (item (ds, 1)->uri, ==, want);
+  g_free (want);
+  sv_dataset_free (ds);
+
+  GError *error = NULL;
+  char *path = g_build_filename (tmpdir, "empty.jsonl", NULL);
+  g_file_set_contents (path, "{\"video\": \"a.mp4\", \"caption\": \" \"}\n", -1, NULL);
+  g_assert_null (sv_dataset_load (path, NULL, &error));
+  g_assert_nonnull (strstr (error->message, "no usable entry"));
+  g_clear_error (&error);
+  g_assert_null (sv_dataset_load ("/nonexistent/manifest.jsonl", NULL, &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  g_free (path);
+}
+
+/* ---- decoding ---- */
+
+static char *
+corpus_video (int i)
+{
+  char name[32];
+  g_snprintf (name, sizeof name, "%06d.mp4", i);
+  return g_build_filename (corpus, "videos", name, NULL);
+}
+
+static void
+test_decode (void)
+{
+  char *path = corpus_video (0);
+  char *uri = g_filename_to_uri (path, NULL, NULL);
+  SvClipSpec spec = { .T = 4,
+                      .H = 16,
+                      .W = 16,
+                      .augment = FALSE,
+                      .crop_min = 0.6f,
+                      .crop_max = 1.0f,
+                      .flip_prob = 0.5f,
+                      .timeout_s = 30 };
+  size_t n = 4 * 16 * 16 * 3;
+  float *a = g_new (float, n), *b = g_new (float, n);
+  SvRng r1, r2;
+  sv_rng_seed (&r1, 5);
+  sv_rng_seed (&r2, 5);
+  GError *error = NULL;
+  gboolean flipped = TRUE;
+  g_assert_true (sv_decode_clip (uri, 0, -1, &spec, &r1, a, &flipped, &error));
+  g_assert_no_error (error);
+  g_assert_false (flipped);
+  float lo = (0.0f - 0.45f) / 0.225f - 1e-4f, hi = (1.0f - 0.45f) / 0.225f + 1e-4f;
+  for (size_t i = 0; i < n; i++)
+    g_assert_true (a[i] >= lo && a[i] <= hi);
+  /* augmented: a function of the RNG state */
+  spec.augment = TRUE;
+  g_assert_true (sv_decode_clip (uri, 0, -1, &spec, &r1, a, NULL, &error));
+  g_assert_true (sv_decode_clip (uri, 0, -1, &spec, &r2, b, NULL, &error));
+  g_assert_cmpmem (a, n * 4, b, n * 4);
+  g_assert_true (sv_decode_clip (uri, 0.5, 1.0, &spec, &r2, b, NULL, &error));
+  g_assert_no_error (error);
+  /* unreadable */
+  g_assert_false (sv_decode_clip ("file:///nonexistent.mp4", 0, -1, &spec, &r1, a, NULL, &error));
+  g_assert_nonnull (strstr (error->message, "cannot decode"));
+  g_clear_error (&error);
+  g_free (a);
+  g_free (b);
+  g_free (uri);
+  g_free (path);
+}
+
+/* ---- the program ---- */
+
+typedef struct {
+  int status; /* exit code, or -signal */
+  char *out, *err;
+} Run;
+
+static void
+run_clear (Run *r)
+{
+  g_free (r->out);
+  g_free (r->err);
+}
+
+static void
+limit_file_size (gpointer data)
+{
+  struct rlimit rl = { GPOINTER_TO_UINT (data), GPOINTER_TO_UINT (data) };
+  signal (SIGXFSZ, SIG_IGN);
+  setrlimit (RLIMIT_FSIZE, &rl);
+}
+
+static GPtrArray *
+argv_new (const char *out, ...)
+{
+  GPtrArray *a = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (a, g_strdup (train_exe));
+  g_ptr_array_add (a, g_strdup ("pretrain"));
+  g_ptr_array_add (a, g_strdup ("--out"));
+  g_ptr_array_add (a, g_build_filename (tmpdir, out, NULL));
+  va_list ap;
+  va_start (ap, out);
+  const char *s;
+  while ((s = va_arg (ap, const char *)))
+    g_ptr_array_add (a, g_strdup (s));
+  va_end (ap);
+  g_ptr_array_add (a, NULL);
+  return a;
+}
+
+static void
+run_argv (Run *r, GPtrArray *argv, guint fsize_limit)
+{
+  GError *error = NULL;
+  int status = 0;
+  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT,
+                fsize_limit ? limit_file_size : NULL, GUINT_TO_POINTER (fsize_limit), &r->out,
+                &r->err, &status, &error);
+  g_assert_no_error (error);
+  r->status = WIFEXITED (status) ? WEXITSTATUS (status) : -WTERMSIG (status);
+  g_test_message ("%s exit %d\nstdout:\n%s\nstderr:\n%s", (char *) argv->pdata[3], r->status,
+                  r->out, r->err);
+  g_ptr_array_unref (argv);
+}
+
+#define RUN(r, limit, out, ...) run_argv (r, argv_new (out, __VA_ARGS__, NULL), limit)
+
+/* the metrics lines of DIR/metrics.jsonl as (step, loss terms) */
+static GArray *
+metrics (const char *out)
+{
+  char *path = g_build_filename (tmpdir, out, "metrics.jsonl", NULL), *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  GArray *a = g_array_new (FALSE, FALSE, sizeof (Metric));
+  char **lines = g_strsplit (text, "\n", -1);
+  for (char **l = lines; *l && **l; l++) {
+    JsonNode *n = json_from_string (*l, NULL);
+    g_assert_nonnull (n);
+    JsonObject *o = json_node_get_object (n);
+    Metric x = { { (double) json_object_get_int_member (o, "step"),
+                   json_object_get_double_member (o, "loss"),
+                   json_object_get_double_member (o, "loss_temporal"),
+                   json_object_get_double_member (o, "loss_grounding"),
+                   json_object_get_double_member (o, "loss_contrast") } };
+    g_array_append_val (a, x);
+    json_node_unref (n);
+  }
+  g_strfreev (lines);
+  g_free (text);
+  g_free (path);
+  return a;
+}
+
+static char *
+manifest (void)
+{
+  return g_build_filename (corpus, "manifest.jsonl", NULL);
+}
+
+static void
+test_run_train (void)
+{
+  Run r;
+  char *m = manifest ();
+  RUN (&r, 0, "train", "--config", config, "--data", m, "--steps", "10", "--keep", "2");
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "finished at step 10/10"));
+  GArray *a = metrics ("train");
+  g_assert_cmpuint (a->len, ==, 10);
+  for (guint i = 0; i < a->len; i++) {
+    double *v = g_array_index (a, Metric, i).v;
+    g_assert_cmpfloat (v[0], ==, i + 1);
+    for (int k = 1; k < 5; k++)
+      g_assert_true (isfinite (v[k]));
+  }
+  g_array_unref (a);
+  /* checkpoints every 4 steps and at the end, the last 2 kept; the model loads */
+  char *dir = g_build_filename (tmpdir, "train", NULL);
+  char **list = sv_checkpoint_list (dir);
+  g_assert_cmpuint (g_strv_length (list), ==, 2);
+  g_assert_true (g_str_has_suffix (list[0], "checkpoint-00000008.safetensors"));
+  g_assert_true (g_str_has_suffix (list[1], "checkpoint-00000010.safetensors"));
+  char *mpath = g_build_filename (dir, "model.safetensors", NULL);
+  GError *error = NULL;
+  SvModel *model = sv_model_load (mpath, sv_backend_cpu (), &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (model->tokenizer);
+  sv_model_free (model);
+  g_strfreev (list);
+  g_free (mpath);
+  g_free (dir);
+  run_clear (&r);
+  g_free (m);
+}
+
+/* The same 4 videos in every batch of 4 (no augmentation; cut-and-paste still changes): the
+ * total loss falls, and the grounding and contrastive terms go below chance (2 ln 4, where
+ * a collapsed model sits); the temporal term (trivial with 2 clips) stays finite and small. */
+static void
+test_run_loss_falls (void)
+{
+  char *all = manifest (), *text = NULL;
+  g_assert_true (g_file_get_contents (all, &text, NULL, NULL));
+  char **lines = g_strsplit (text, "\n", 5);
+  char *four = g_strjoinv ("\n", (char *[]){ lines[0], lines[1], lines[2], lines[3], "", NULL });
+  char *m = g_build_filename (corpus, "four.jsonl", NULL);
+  g_file_set_contents (m, four, -1, NULL);
+  Run r;
+  RUN (&r, 0, "falls", "--config", config, "--data", m, "--steps", "60", "--no-augment", "--optim",
+       "adamw", "--lr", "0.001", "--checkpoint-every", "100");
+  g_assert_cmpint (r.status, ==, 0);
+  GArray *a = metrics ("falls");
+  g_assert_cmpuint (a->len, ==, 60);
+  double mean[5][2] = { { 0 } }; /* term: first 10 steps, last 20 */
+  for (guint i = 0; i < a->len; i++)
+    for (int k = 1; k < 5; k++) {
+      double v = g_array_index (a, Metric, i).v[k];
+      g_assert_true (isfinite (v));
+      if (i < 10)
+        mean[k][0] += v / 10;
+      if (i >= a->len - 20)
+        mean[k][1] += v / 20;
+    }
+  for (int k = 1; k < 5; k++)
+    g_test_message ("term %d: mean of the first 10 steps %.4f, of the last 20 %.4f", k, mean[k][0],
+                    mean[k][1]);
+  double chance = 2 * log (4.0);
+  g_assert_cmpfloat (mean[1][1], <, mean[1][0]);
+  g_assert_cmpfloat (mean[2][1], <, 0.5);
+  g_assert_cmpfloat (mean[3][1], <, chance - 0.05);
+  g_assert_cmpfloat (mean[4][1], <, chance - 0.05);
+  g_array_unref (a);
+  run_clear (&r);
+  g_strfreev (lines);
+  g_free (four);
+  g_free (text);
+  g_free (all);
+  g_free (m);
+}
+
+/* a run resumed from a checkpoint gives the same losses and model as an uninterrupted one */
+static void
+test_run_resume (void)
+{
+  Run r;
+  char *m = manifest ();
+  RUN (&r, 0, "whole", "--config", config, "--data", m, "--steps", "10", "--keep", "5");
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  /* the second run starts from the first's step-4 checkpoint and its metrics lines up to
+   * step 6 (written past the checkpoint before a crash: they are dropped) */
+  char *dir = g_build_filename (tmpdir, "resumed", NULL);
+  g_mkdir (dir, 0777);
+  char *src = g_build_filename (tmpdir, "whole", "checkpoint-00000004.safetensors", NULL);
+  char *dst = g_build_filename (dir, "checkpoint-00000004.safetensors", NULL);
+  char *text = NULL, *mtext = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (src, &text, &len, NULL));
+  g_assert_true (g_file_set_contents (dst, text, (gssize) len, NULL));
+  char *msrc = g_build_filename (tmpdir, "whole", "metrics.jsonl", NULL);
+  char *mdst = g_build_filename (dir, "metrics.jsonl", NULL);
+  g_assert_true (g_file_get_contents (msrc, &mtext, NULL, NULL));
+  char **lines = g_strsplit (mtext, "\n", -1);
+  char *six = g_strjoinv (
+      "\n", (char *[]){ lines[0], lines[1], lines[2], lines[3], lines[4], lines[5], "", NULL });
+  g_assert_true (g_file_set_contents (mdst, six, -1, NULL));
+  char *stale = g_build_filename (dir, "checkpoint-00000005.safetensors.Ab12Cd", NULL);
+  g_file_set_contents (stale, "left by a killed write", -1, NULL);
+  RUN (&r, 0, "resumed", "--config", config, "--data", m, "--steps", "10", "--keep", "5",
+       "--resume");
+  g_assert_false (g_file_test (stale, G_FILE_TEST_EXISTS));
+  g_free (stale);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "steps 5..10"));
+  GArray *a = metrics ("whole"), *b = metrics ("resumed");
+  g_assert_cmpuint (a->len, ==, 10);
+  g_assert_cmpuint (b->len, ==, 10);
+  for (guint i = 0; i < a->len; i++)
+    for (int k = 0; k < 5; k++)
+      g_assert_cmpfloat (g_array_index (a, Metric, i).v[k], ==, g_array_index (b, Metric, i).v[k]);
+  /* bit-identical model */
+  char *pa = g_build_filename (tmpdir, "whole", "model.safetensors", NULL);
+  char *pb = g_build_filename (dir, "model.safetensors", NULL);
+  char *ta = NULL, *tb = NULL;
+  gsize la = 0, lb = 0;
+  g_assert_true (g_file_get_contents (pa, &ta, &la, NULL));
+  g_assert_true (g_file_get_contents (pb, &tb, &lb, NULL));
+  g_assert_cmpmem (ta, la, tb, lb);
+  g_free (ta);
+  g_free (tb);
+  g_free (pa);
+  g_free (pb);
+  g_array_unref (a);
+  g_array_unref (b);
+  g_strfreev (lines);
+  g_free (six);
+  g_free (text);
+  g_free (mtext);
+  g_free (src);
+  g_free (dst);
+  g_free (msrc);
+  g_free (mdst);
+  g_free (dir);
+  run_clear (&r);
+  g_free (m);
+}
+
+/* a missing file, an unreadable file and an empty caption are skipped and counted */
+static void
+test_run_skips (void)
+{
+  char *bad = g_build_filename (tmpdir, "corrupt.mp4", NULL);
+  char junk[4096];
+  for (guint i = 0; i < sizeof junk; i++)
+    junk[i] = (char) (i * 7919 % 251);
+  g_file_set_contents (bad, junk, sizeof junk, NULL);
+  char *m = g_build_filename (tmpdir, "bad.jsonl", NULL);
+  GString *s = g_string_new (NULL);
+  for (int i = 0; i < 5; i++) {
+    char *v = corpus_video (i);
+    g_string_append_printf (s, "{\"video\": \"%s\", \"caption\": \"a clip %d\"}\n", v, i);
+    g_free (v);
+  }
+  g_string_append_printf (s, "{\"video\": \"%s\", \"caption\": \"noise\"}\n", bad);
+  g_string_append (s, "{\"video\": \"missing.mp4\", \"caption\": \"gone\"}\n");
+  g_string_append (s, "{\"video\": \"missing2.mp4\", \"caption\": \"\"}\n");
+  g_file_set_contents (m, s->str, -1, NULL);
+  g_string_free (s, TRUE);
+  Run r;
+  RUN (&r, 0, "skips", "--config", config, "--data", m, "--steps", "4");
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "1 without a caption"));
+  g_assert_nonnull (strstr (r.out, "2 unreadable videos skipped"));
+  g_assert_nonnull (strstr (r.err, "skipping missing.mp4"));
+  g_assert_nonnull (strstr (r.err, "corrupt.mp4"));
+  run_clear (&r);
+  g_free (m);
+  g_free (bad);
+}
+
+static void
+assert_one_sentence (const Run *r, int status, const char *part)
+{
+  g_assert_cmpint (r->status, ==, status);
+  g_assert_true (g_str_has_prefix (r->err, "svilm-train pretrain: "));
+  g_assert_nonnull (strstr (r->err, part));
+}
+
+static void
+test_run_errors (void)
+{
+  Run r;
+  char *m = manifest ();
+  RUN (&r, 0, "e1", "--config", config, "--data", "/nonexistent/manifest.jsonl");
+  assert_one_sentence (&r, 1, "cannot read the manifest");
+  g_assert_cmpuint (strlen (r.err), ==, strcspn (r.err, "\n") + 1); /* one line */
+  run_clear (&r);
+  char *badcfg = g_build_filename (tmpdir, "bad-config.json", NULL);
+  g_file_set_contents (badcfg, "{\"frames\": 5}", -1, NULL);
+  RUN (&r, 0, "e2", "--config", badcfg, "--data", m);
+  assert_one_sentence (&r, 1, "frames");
+  run_clear (&r);
+  RUN (&r, 0, "e3", "--config", "/nonexistent.json", "--data", m);
+  assert_one_sentence (&r, 1, "cannot read the config");
+  run_clear (&r);
+  RUN (&r, 0, "e4", "--config", config, "--data", m, "--batch", "1");
+  assert_one_sentence (&r, 2, "--batch");
+  run_clear (&r);
+  RUN (&r, 0, "e5", "--config", config, "--data", m, "--bogus");
+  g_assert_cmpint (r.status, ==, 2);
+  run_clear (&r);
+  RUN (&r, 0, "e6", "--data", m);
+  assert_one_sentence (&r, 2, "--config");
+  run_clear (&r);
+  /* an output directory with checkpoints needs --resume */
+  RUN (&r, 0, "train", "--config", config, "--data", m, "--steps", "2");
+  assert_one_sentence (&r, 1, "--resume");
+  run_clear (&r);
+  g_free (badcfg);
+  g_free (m);
+}
+
+/* SIGINT during training saves a checkpoint that loads and resumes */
+static void
+test_run_sigint (void)
+{
+  char *m = manifest ();
+  GPtrArray *argv = argv_new ("sigint", "--config", config, "--data", m, "--steps", "100000",
+                              "--checkpoint-every", "100000", NULL);
+  GError *error = NULL;
+  GPid pid;
+  g_spawn_async (NULL, (char **) argv->pdata, NULL,
+                 G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, &pid, &error);
+  g_assert_no_error (error);
+  g_ptr_array_unref (argv);
+  char *mpath = g_build_filename (tmpdir, "sigint", "metrics.jsonl", NULL);
+  for (int i = 0; i < 600; i++) { /* until 3 steps are done */
+    char *text = NULL;
+    if (g_file_get_contents (mpath, &text, NULL, NULL)) {
+      int n = 0;
+      for (char *p = text; *p; p++)
+        n += *p == '\n';
+      g_free (text);
+      if (n >= 3)
+        break;
+    }
+    g_usleep (100000);
+  }
+  kill (pid, SIGINT);
+  int status = 0;
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_spawn_close_pid (pid);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+  char *dir = g_build_filename (tmpdir, "sigint", NULL);
+  char *latest = sv_checkpoint_latest (dir);
+  g_assert_nonnull (latest);
+  SvTrainState st = { 0 };
+  SvModel *model = sv_checkpoint_load (latest, sv_backend_cpu (), &st, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (st.step, >=, 3);
+  sv_model_free (model);
+  char *steps = g_strdup_printf ("%" G_GINT64_FORMAT, st.step + 2);
+  Run r;
+  RUN (&r, 0, "sigint", "--data", m, "--steps", steps, "--resume");
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "finished"));
+  run_clear (&r);
+  g_free (st.options);
+  g_free (steps);
+  g_free (latest);
+  g_free (dir);
+  g_free (mpath);
+  g_free (m);
+}
+
+/* a write that fails (file size limit: as a full disk) is an error that keeps the previous
+ * checkpoint */
+static void
+test_run_disk_full (void)
+{
+  Run r;
+  char *m = manifest ();
+  RUN (&r, 0, "full", "--config", config, "--data", m, "--steps", "4");
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  char *dir = g_build_filename (tmpdir, "full", NULL);
+  char *before = sv_checkpoint_latest (dir), *text = NULL, *after_text = NULL;
+  gsize len = 0, after_len = 0;
+  g_assert_true (g_file_get_contents (before, &text, &len, NULL));
+  /* room for the metrics, not for a checkpoint */
+  RUN (&r, (guint) (len / 2), "full", "--config", config, "--data", m, "--steps", "8", "--resume");
+  assert_one_sentence (&r, 1, "is intact");
+  char *latest = sv_checkpoint_latest (dir);
+  g_assert_cmpstr (latest, ==, before);
+  g_assert_true (g_file_get_contents (latest, &after_text, &after_len, NULL));
+  g_assert_cmpmem (text, len, after_text, after_len);
+  run_clear (&r);
+  g_free (text);
+  g_free (after_text);
+  g_free (latest);
+  g_free (before);
+  g_free (dir);
+  g_free (m);
+}
+
+/* ---- setup ---- */
+
+static gboolean
+make_corpus (void)
+{
+  corpus = g_build_filename (tmpdir, "corpus", NULL);
+  const char *argv[] = { train_exe, "synth", "--out",          corpus,
+                         "-n",      "24",    "--frames",       "8",
+                         "--size",  "32x32", "--split-ratios", "100,0,0",
+                         "-q",      NULL };
+  int status = 0;
+  GError *error = NULL;
+  if (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &status,
+                    &error) &&
+      g_spawn_check_wait_status (status, NULL))
+    return TRUE;
+  g_clear_error (&error);
+  /* no synth (or no H.264 encoder): test patterns with gst-launch-1.0 */
+  char *vdir = g_build_filename (corpus, "videos", NULL);
+  g_mkdir_with_parents (vdir, 0777);
+  GString *man = g_string_new (NULL);
+  for (int i = 0; i < 24; i++) {
+    char *v = corpus_video (i);
+    char *loc = g_strdup_printf ("location=%s", v);
+    char *pat = g_strdup_printf ("pattern=%d", i % 20);
+    const char *gl[] = { "gst-launch-1.0",
+                         "-q",
+                         "videotestsrc",
+                         pat,
+                         "num-buffers=8",
+                         "!",
+                         "video/x-raw,width=32,height=32,framerate=8/1",
+                         "!",
+                         "jpegenc",
+                         "!",
+                         "qtmux",
+                         "!",
+                         "filesink",
+                         loc,
+                         NULL };
+    if (!g_spawn_sync (NULL, (char **) gl, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
+                       &status, NULL) ||
+        !g_spawn_check_wait_status (status, NULL))
+      return FALSE;
+    g_string_append_printf (man,
+                            "{\"video\": \"videos/%06d.mp4\", \"caption\": \"test "
+                            "pattern %d moves left\"}\n",
+                            i, i);
+    g_free (v);
+    g_free (loc);
+    g_free (pat);
+  }
+  char *mpath = manifest ();
+  g_file_set_contents (mpath, man->str, -1, NULL);
+  g_string_free (man, TRUE);
+  g_free (mpath);
+  g_free (vdir);
+  return TRUE;
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  gst_init (NULL, NULL);
+  if (argc < 2) {
+    g_printerr ("usage: test-pretrain SVILM_TRAIN\n");
+    return 2;
+  }
+  train_exe = argv[1];
+  GError *error = NULL;
+  tmpdir = g_dir_make_tmp ("svilm-pretrain-XXXXXX", &error);
+  g_assert_no_error (error);
+  config = g_build_filename (tmpdir, "config.json", NULL);
+  g_file_set_contents (
+      config,
+      "{\"frames\": 4, \"height\": 32, \"width\": 32, \"tubelet_t\": 2, \"patch\": 8,\n"
+      " \"v_width\": 32, \"v_depth\": 2, \"v_heads\": 2, \"v_mlp\": 64, \"n_groups\": 4,\n"
+      " \"group_after\": [1, 2], \"vocab\": 128, \"max_len\": 16, \"t_width\": 32,\n"
+      " \"t_depth\": 1, \"t_heads\": 2, \"t_mlp\": 64, \"embed_dim\": 32,\n"
+      " \"train\": {\"batch\": 4, \"optim\": \"adamw\", \"lr\": 0.002, \"checkpoint_every\": 4,\n"
+      "           \"threads\": 2, \"workers\": 2, \"log_every\": 5}}\n",
+      -1, NULL);
+  g_assert_true (make_corpus ());
+
+  g_test_add_func ("/pretrain/cutpaste/derangement", test_derangement);
+  g_test_add_func ("/pretrain/cutpaste/plan", test_cutpaste_plan);
+  g_test_add_func ("/pretrain/cutpaste/apply", test_cutpaste_apply);
+  g_test_add_func ("/pretrain/swap-left-right", test_swap_left_right);
+  g_test_add_func ("/pretrain/manifests", test_manifests);
+  g_test_add_func ("/pretrain/decode", test_decode);
+  g_test_add_func ("/pretrain/run/train", test_run_train);
+  g_test_add_func ("/pretrain/run/loss-falls", test_run_loss_falls);
+  g_test_add_func ("/pretrain/run/resume", test_run_resume);
+  g_test_add_func ("/pretrain/run/skips", test_run_skips);
+  g_test_add_func ("/pretrain/run/errors", test_run_errors);
+  g_test_add_func ("/pretrain/run/sigint", test_run_sigint);
+  g_test_add_func ("/pretrain/run/disk-full", test_run_disk_full);
+  int rc = g_test_run ();
+
+  if (rc == 0) { /* keep the files of a failed run for a look */
+    char *rm[] = { (char *) "rm", (char *) "-rf", tmpdir, NULL };
+    g_spawn_sync (NULL, rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
+  }
+  g_free (config);
+  g_free (corpus);
+  g_free (tmpdir);
+  return rc;
+}

@@ -1,0 +1,263 @@
+/* svilm-train eval --task grounding: the pointing game.
+ *
+ * For every object of the truth, its noun phrase is grounded (svilm_clip_ground) in a clip
+ * of its scene's frames (--clip scene) or of the whole video (--clip video); the point is
+ * the centre of the heatmap's maximum token cell.  The heatmap is an average over the
+ * clip's time, so the point is checked against the object's box (each instance's own box
+ * for "two red balls") in every frame the model sampled for the clip where the object is
+ * visible, and the phrase scores the fraction of those frames it hits; "middle" scores the
+ * middle one of those frames alone.  The baselines get the same treatment: the frame's
+ * centre, and a uniformly random point (its expected hit rate: the boxes' area over the
+ * frame's).
+ */
+#include "eval.h"
+
+#include <stdio.h>
+
+typedef struct {
+  guint n;
+  double hit, middle, centre, random;
+} Acc;
+
+static void
+acc_add (Acc *a, const Acc *one)
+{
+  a->n += one->n;
+  a->hit += one->hit;
+  a->middle += one->middle;
+  a->centre += one->centre;
+  a->random += one->random;
+}
+
+static void
+group_add (GHashTable *groups, const char *key, const Acc *one)
+{
+  Acc *a = g_hash_table_lookup (groups, key);
+  if (!a) {
+    a = g_new0 (Acc, 1);
+    g_hash_table_insert (groups, g_strdup (key), a);
+  }
+  acc_add (a, one);
+}
+
+typedef struct {
+  Acc all;
+  GHashTable *by[4]; /* size, count, motion, noun */
+  guint videos, no_truth, unreadable, phrases_unseen;
+} Ground;
+
+static const char *const group_names[] = { "size", "count", "motion", "noun" };
+
+/* Scores one object grounded in the clip of frames [first, first + n). */
+static gboolean
+score_object (SvEval *ev, SvilmClip *clip, const SvEvalTruth *t, const SvEvalObject *ob,
+              guint first, guint n, Acc *out, GError **error)
+{
+  SvilmGrounding *g = svilm_clip_ground (clip, ev->model, ob->phrase, error);
+  if (!g)
+    return FALSE;
+  double px = 0.5, py = 0.5;
+  sv_eval_heatmap_peak (g->heatmap, g->grid_width, g->grid_height, &px, &py);
+  svilm_grounding_free (g);
+  px *= t->width;
+  py *= t->height;
+  double cx = 0.5 * t->width, cy = 0.5 * t->height;
+  guint T = svilm_model_get_clip_frames (ev->model), visible = 0;
+  guint *vis = g_new (guint, T);
+  *out = (Acc){ 0 };
+  for (guint k = 0; k < T; k++) {
+    guint f = first + sv_eval_sample_index (k, n, T);
+    if (f >= t->frames)
+      continue;
+    const SvEvalBox *all = ob->boxes + (gsize) f * ob->n_inst;
+    SvEvalBox boxes[16];
+    guint nb = 0;
+    for (guint i = 0; i < ob->n_inst; i++)
+      if (all[i].w > 0 && all[i].h > 0)
+        boxes[nb++] = all[i];
+    if (nb == 0)
+      continue;
+    vis[visible++] = f;
+    out->hit += sv_eval_point_in_boxes (px, py, boxes, nb);
+    out->centre += sv_eval_point_in_boxes (cx, cy, boxes, nb);
+    out->random += sv_eval_union_fraction (boxes, nb, t->width, t->height);
+  }
+  if (visible > 0) {
+    guint f = vis[visible / 2];
+    const SvEvalBox *all = ob->boxes + (gsize) f * ob->n_inst;
+    out->n = 1;
+    out->hit /= visible;
+    out->centre /= visible;
+    out->random /= visible;
+    out->middle = sv_eval_point_in_boxes (px, py, all, ob->n_inst);
+  }
+  g_free (vis);
+  return TRUE;
+}
+
+static gboolean
+ground_item (SvEval *ev, guint i, Ground *gr, GError **error)
+{
+  SvEvalItem *it = g_ptr_array_index (ev->items, i);
+  if (!it->truth) {
+    gr->no_truth++;
+    return TRUE;
+  }
+  g_autoptr (GError) e = NULL;
+  g_autoptr (SvEvalTruth) t = sv_eval_truth_load (it->truth, &e);
+  if (!t) {
+    if (!ev->quiet)
+      fprintf (stderr, "svilm-train eval: skipping %s: %s\n", it->video, e->message);
+    gr->no_truth++;
+    return TRUE;
+  }
+  SvEvalFrames fr;
+  if (!sv_eval_decode_item (ev, i, &fr)) {
+    gr->unreadable++;
+    return TRUE;
+  }
+  gboolean per_scene = g_str_equal (ev->ground_clip, "scene") && t->scenes->len > 0;
+  guint n_clips = per_scene ? t->scenes->len : 1;
+  gboolean ok = TRUE;
+  for (guint s = 0; ok && s < n_clips; s++) {
+    guint first = 0, n = fr.n;
+    if (per_scene) {
+      SvEvalScene *sc = &g_array_index (t->scenes, SvEvalScene, s);
+      first = MIN (sc->start, fr.n - 1);
+      n = MAX (MIN (sc->end, fr.n), first + 1) - first;
+    }
+    SvilmClip *clip = NULL;
+    for (guint o = 0; ok && o < t->objects->len; o++) {
+      SvEvalObject *ob = g_ptr_array_index (t->objects, o);
+      if (per_scene && ob->scene != s)
+        continue;
+      if (!clip && !(clip = svilm_model_encode_prepared (ev->model, fr.ptr + first, n, error))) {
+        ok = FALSE;
+        break;
+      }
+      Acc one;
+      ok = score_object (ev, clip, t, ob, first, n, &one, error);
+      if (ok && one.n == 0)
+        gr->phrases_unseen++;
+      if (!ok || one.n == 0)
+        continue;
+      acc_add (&gr->all, &one);
+      const char *keys[4] = { ob->size, ob->count > 1 ? "several" : "one", ob->motion, ob->noun };
+      for (int k = 0; k < 4; k++)
+        group_add (gr->by[k], keys[k], &one);
+    }
+    g_clear_object (&clip);
+  }
+  sv_eval_frames_clear (&fr);
+  gr->videos += ok;
+  if (!ok)
+    g_prefix_error (error, "grounding in %s: ", it->video);
+  return ok;
+}
+
+static void
+add_acc (JsonBuilder *b, const char *key, const Acc *a)
+{
+  json_builder_set_member_name (b, key);
+  json_builder_begin_object (b);
+  sv_eval_json_int (b, "phrases", a->n);
+  double d = a->n ? 100.0 / a->n : 0.0;
+  sv_eval_json_double (b, "pointing_game", a->hit * d);
+  sv_eval_json_double (b, "pointing_game_middle", a->middle * d);
+  sv_eval_json_double (b, "centre_baseline", a->centre * d);
+  sv_eval_json_double (b, "random_baseline", a->random * d);
+  json_builder_end_object (b);
+}
+
+static int
+cmp_str (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(char *const *) a, *(char *const *) b);
+}
+
+/* the group's keys, sorted */
+static GPtrArray *
+sorted_keys (GHashTable *h)
+{
+  GPtrArray *k = g_ptr_array_new ();
+  GHashTableIter it;
+  gpointer key;
+  g_hash_table_iter_init (&it, h);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    g_ptr_array_add (k, key);
+  g_ptr_array_sort (k, cmp_str);
+  return k;
+}
+
+static JsonNode *
+report (SvEval *ev, Ground *gr)
+{
+  double d = 100.0 / gr->all.n;
+  printf ("grounding (pointing game): %u phrases in %u videos (split %s, clips: %s)\n", gr->all.n,
+          gr->videos, ev->split, ev->ground_clip);
+  printf ("  %-24s %8s %8s\n", "", "accuracy", "middle");
+  printf ("  %-24s %7.1f%% %7.1f%%\n", "svilm heatmap maximum", gr->all.hit * d,
+          gr->all.middle * d);
+  printf ("  %-24s %7.1f%%\n", "centre point", gr->all.centre * d);
+  printf ("  %-24s %7.1f%%\n", "random point (expected)", gr->all.random * d);
+  printf ("  %-8s %-12s %6s %8s %8s %8s\n", "by", "", "n", "svilm", "centre", "random");
+  for (int k = 0; k < 3; k++) {
+    g_autoptr (GPtrArray) keys = sorted_keys (gr->by[k]);
+    for (guint j = 0; j < keys->len; j++) {
+      const Acc *a = g_hash_table_lookup (gr->by[k], keys->pdata[j]);
+      double da = 100.0 / a->n;
+      printf ("  %-8s %-12s %6u %7.1f%% %7.1f%% %7.1f%%\n", j == 0 ? group_names[k] : "",
+              (const char *) keys->pdata[j], a->n, a->hit * da, a->centre * da, a->random * da);
+    }
+  }
+  fflush (stdout);
+
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  sv_eval_json_string (b, "clip", ev->ground_clip);
+  sv_eval_json_int (b, "videos", gr->videos);
+  sv_eval_json_int (b, "videos_without_truth", gr->no_truth);
+  sv_eval_json_int (b, "videos_unreadable", gr->unreadable);
+  sv_eval_json_int (b, "phrases_not_visible", gr->phrases_unseen);
+  sv_eval_json_int (b, "phrases", gr->all.n);
+  sv_eval_json_double (b, "pointing_game", gr->all.hit * d);
+  sv_eval_json_double (b, "pointing_game_middle", gr->all.middle * d);
+  sv_eval_json_double (b, "centre_baseline", gr->all.centre * d);
+  sv_eval_json_double (b, "random_baseline", gr->all.random * d);
+  for (int k = 0; k < 4; k++) {
+    g_autofree char *key = g_strconcat ("by_", group_names[k], NULL);
+    json_builder_set_member_name (b, key);
+    json_builder_begin_object (b);
+    g_autoptr (GPtrArray) keys = sorted_keys (gr->by[k]);
+    for (guint j = 0; j < keys->len; j++)
+      add_acc (b, keys->pdata[j], g_hash_table_lookup (gr->by[k], keys->pdata[j]));
+    json_builder_end_object (b);
+  }
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+JsonNode *
+sv_eval_grounding (SvEval *ev, GError **error)
+{
+  Ground gr = { { 0 } };
+  for (int k = 0; k < 4; k++)
+    gr.by[k] = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  guint n = ev->items->len;
+  gboolean ok = TRUE;
+  for (guint i = 0; ok && i < n; i++) {
+    sv_eval_progress (ev, "grounding", i, n);
+    ok = ground_item (ev, i, &gr, error);
+  }
+  sv_eval_progress (ev, "grounding", n, n);
+  if (ok && gr.all.n == 0) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                 "no phrase with a box to ground (%u videos without ground truth, %u unreadable)",
+                 gr.no_truth, gr.unreadable);
+    ok = FALSE;
+  }
+  JsonNode *result = ok ? report (ev, &gr) : NULL;
+  for (int k = 0; k < 4; k++)
+    g_hash_table_unref (gr.by[k]);
+  return result;
+}

@@ -1,0 +1,169 @@
+/* svilm-train eval --task retrieval: text->video and video->text retrieval.
+ *
+ * One clip per video (its whole range, sampled uniformly to the model's clip length), one
+ * embedding per caption; similarity = cosine (the embeddings are unit length).
+ */
+#include "eval.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void
+add_metrics (JsonBuilder *b, const char *key, const SvRankMetrics *m)
+{
+  json_builder_set_member_name (b, key);
+  json_builder_begin_object (b);
+  sv_eval_json_int (b, "queries", m->n);
+  sv_eval_json_double (b, "r1", m->r1);
+  sv_eval_json_double (b, "r5", m->r5);
+  sv_eval_json_double (b, "r10", m->r10);
+  sv_eval_json_double (b, "medr", m->medr);
+  sv_eval_json_double (b, "mnr", m->mnr);
+  json_builder_end_object (b);
+}
+
+static void
+print_row (const char *name, const SvRankMetrics *m)
+{
+  printf ("  %-18s %6.1f %6.1f %6.1f %7.1f %8.2f\n", name, m->r1, m->r5, m->r10, m->medr, m->mnr);
+}
+
+/* metrics of both directions of sim [n_text x n_video] */
+static void
+directions (const float *sim, guint nt, guint nv, const guint *text_video, SvRankMetrics *t2v,
+            SvRankMetrics *v2t)
+{
+  guint *video_class = g_new (guint, nv), *ranks = g_new (guint, MAX (nt, nv));
+  float *simT = g_new (float, (gsize) nt *nv);
+  for (guint v = 0; v < nv; v++)
+    video_class[v] = v;
+  sv_eval_ranks (sim, nt, nv, text_video, video_class, ranks);
+  sv_eval_rank_metrics (ranks, nt, t2v);
+  sv_eval_transpose (sim, nt, nv, simT);
+  sv_eval_ranks (simT, nv, nt, video_class, text_video, ranks);
+  sv_eval_rank_metrics (ranks, nv, v2t);
+  g_free (simT);
+  g_free (ranks);
+  g_free (video_class);
+}
+
+typedef struct {
+  guint dim, nv, skipped;
+  float *video;       /* [nv x dim] */
+  GArray *text;       /* float [nt x dim] */
+  GArray *text_video; /* guint: the video of each caption */
+} Encoded;
+
+static gboolean
+encode_all (SvEval *ev, Encoded *enc, GError **error)
+{
+  guint n = ev->items->len, dim = enc->dim;
+  for (guint i = 0; i < n; i++) {
+    sv_eval_progress (ev, "encoding videos", i, n);
+    SvEvalItem *it = g_ptr_array_index (ev->items, i);
+    SvEvalFrames fr;
+    if (it->captions->len == 0 || !sv_eval_decode_item (ev, i, &fr)) {
+      enc->skipped++;
+      continue;
+    }
+    g_autoptr (GError) e = NULL;
+    g_autoptr (SvilmClip) clip = svilm_model_encode_prepared (ev->model, fr.ptr, fr.n, &e);
+    sv_eval_frames_clear (&fr);
+    if (!clip) {
+      g_propagate_prefixed_error (error, g_steal_pointer (&e), "encoding %s: ", it->video);
+      return FALSE;
+    }
+    gsize d = 0;
+    const float *emb = svilm_clip_get_embedding (clip, &d);
+    memcpy (enc->video + (gsize) enc->nv * dim, emb, MIN (d, dim) * sizeof (float));
+    for (guint c = 0; c < it->captions->len; c++) {
+      const char *caption = g_ptr_array_index (it->captions, c);
+      gsize dt = 0;
+      g_autofree float *temb = svilm_model_encode_text (ev->model, caption, &dt, &e);
+      if (!temb) {
+        g_propagate_prefixed_error (error, g_steal_pointer (&e), "encoding \"%s\": ", caption);
+        return FALSE;
+      }
+      g_array_set_size (enc->text, enc->text->len + dim);
+      memcpy (&g_array_index (enc->text, float, enc->text->len - dim), temb,
+              MIN (dt, dim) * sizeof (float));
+      g_array_append_val (enc->text_video, enc->nv);
+    }
+    enc->nv++;
+  }
+  sv_eval_progress (ev, "encoding videos", n, n);
+  if (enc->nv == 0) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "no video with a caption could be read");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static JsonNode *
+measure (SvEval *ev, const Encoded *enc)
+{
+  guint nt = enc->text_video->len, nv = enc->nv, dim = enc->dim;
+  float *sim = g_new (float, (gsize) nt *nv), *dsl = g_new (float, (gsize) nt *nv);
+  const float *T = (const float *) enc->text->data;
+  for (guint t = 0; t < nt; t++)
+    for (guint v = 0; v < nv; v++) {
+      double dot = 0.0;
+      for (guint k = 0; k < dim; k++)
+        dot += (double) T[(gsize) t * dim + k] * enc->video[(gsize) v * dim + k];
+      sim[(gsize) t * nv + v] = (float) dot;
+    }
+  const guint *tv = (const guint *) enc->text_video->data;
+  SvRankMetrics t2v, v2t, t2v_dsl, v2t_dsl, unused;
+  directions (sim, nt, nv, tv, &t2v, &v2t);
+  /* DSL: the prior is a softmax over the other axis than the one ranked: over the captions
+   * for text->video, over the videos for video->text */
+  sv_eval_dual_softmax (sim, nt, nv, ev->dsl_temperature, dsl);
+  directions (dsl, nt, nv, tv, &t2v_dsl, &unused);
+  float *simT = g_new (float, (gsize) nt *nv), *dslT = g_new (float, (gsize) nt *nv);
+  sv_eval_transpose (sim, nt, nv, simT);
+  sv_eval_dual_softmax (simT, nv, nt, ev->dsl_temperature, dslT);
+  sv_eval_transpose (dslT, nv, nt, dsl);
+  directions (dsl, nt, nv, tv, &unused, &v2t_dsl);
+  g_free (simT);
+  g_free (dslT);
+  g_free (sim);
+  g_free (dsl);
+
+  printf ("retrieval: %u videos, %u captions (split %s)", nv, nt, ev->split);
+  if (enc->skipped)
+    printf (", %u videos skipped", enc->skipped);
+  printf ("\n  %-18s %6s %6s %6s %7s %8s\n", "", "R@1", "R@5", "R@10", "MedR", "MnR");
+  print_row ("text->video", &t2v);
+  print_row ("video->text", &v2t);
+  print_row ("text->video +DSL", &t2v_dsl);
+  print_row ("video->text +DSL", &v2t_dsl);
+  fflush (stdout);
+
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  sv_eval_json_int (b, "videos", nv);
+  sv_eval_json_int (b, "captions", nt);
+  sv_eval_json_int (b, "skipped", enc->skipped);
+  sv_eval_json_double (b, "dsl_temperature", ev->dsl_temperature);
+  add_metrics (b, "t2v", &t2v);
+  add_metrics (b, "v2t", &v2t);
+  add_metrics (b, "t2v_dsl", &t2v_dsl);
+  add_metrics (b, "v2t_dsl", &v2t_dsl);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+JsonNode *
+sv_eval_retrieval (SvEval *ev, GError **error)
+{
+  Encoded enc = { 0 };
+  enc.dim = svilm_model_get_embed_dim (ev->model);
+  enc.video = g_new0 (float, (gsize) MAX (ev->items->len, 1) * enc.dim);
+  enc.text = g_array_new (FALSE, FALSE, sizeof (float));
+  enc.text_video = g_array_new (FALSE, FALSE, sizeof (guint));
+  JsonNode *result = encode_all (ev, &enc, error) ? measure (ev, &enc) : NULL;
+  g_free (enc.video);
+  g_array_unref (enc.text);
+  g_array_unref (enc.text_video);
+  return result;
+}

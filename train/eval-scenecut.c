@@ -1,0 +1,428 @@
+/* svilm-train eval --task scenecut: scene cuts against the truth, svilm and ffmpeg's scdet.
+ *
+ * svilm scores boundaries as the svilmscenecut element does: windows of the model's clip
+ * length (--window) every half window (--stride), the partial window at the end of the
+ * stream included; each boundary between consecutive token slices scores 1 - cos of their
+ * temporal features and falls on the source frame the element reports; a boundary seen by
+ * two windows gets the mean.  scdet (ffmpeg -vf scdet) scores every frame against the one
+ * before (0-100); one run per video gives all the scores, thresholds are applied here.
+ * Both detectors then pick cuts with the element's rule (a score >= threshold, at least
+ * --min-scene-length frames after the previous cut) and are matched to the truth's
+ * transitions with the tolerance (eval-metrics.h).
+ */
+#include "eval.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_THRESHOLDS 400
+
+enum { DET_SVILM, DET_SCDET, N_DETECTORS };
+static const char *const det_names[N_DETECTORS] = { "svilm", "scdet" };
+
+static const char *const kinds[] = { "cut", "dissolve", "fade", "other" };
+#define N_KINDS 4
+
+typedef struct {
+  GArray *frames; /* gint64, ascending */
+  GArray *scores; /* double */
+} Scores;
+
+typedef struct {
+  Scores det[N_DETECTORS];
+  SvEvalTransition *truth;
+  guint *kind;
+  guint n_truth;
+} Video;
+
+static void
+video_clear (gpointer data)
+{
+  Video *v = data;
+  for (int d = 0; d < N_DETECTORS; d++) {
+    g_clear_pointer (&v->det[d].frames, g_array_unref);
+    g_clear_pointer (&v->det[d].scores, g_array_unref);
+  }
+  g_free (v->truth);
+  g_free (v->kind);
+}
+
+static guint
+kind_index (const char *k)
+{
+  for (guint i = 0; i + 1 < N_KINDS; i++)
+    if (g_strcmp0 (k, kinds[i]) == 0)
+      return i;
+  return N_KINDS - 1;
+}
+
+/* ---- svilm ---- */
+
+static gboolean
+score_svilm (SvEval *ev, const SvEvalFrames *fr, Scores *out, GError **error)
+{
+  guint T = svilm_model_get_clip_frames (ev->model);
+  guint W = ev->window ? ev->window : T, step = ev->stride ? ev->stride : MAX (1u, W / 2);
+  guint n = fr->n;
+  double *sum = g_new0 (double, n);
+  guint *count = g_new0 (guint, n);
+  gboolean ok = TRUE;
+  /* the windows svilmscenecut encodes: full ones every step, then at the end of the
+   * stream what is left after the last full one (its overlap and the new frames) */
+  guint first = 0, last_full = 0;
+  gboolean any_full = FALSE;
+  for (;;) {
+    guint len;
+    if (first + W <= n) {
+      len = W;
+      any_full = TRUE;
+      last_full = first;
+    } else if (!any_full) {
+      len = n; /* shorter than a window */
+    } else if (last_full + W < n) {
+      first = last_full + step;
+      len = n - first;
+    } else {
+      break;
+    }
+    g_autoptr (SvilmClip) clip =
+        svilm_model_encode_prepared (ev->model, fr->ptr + first, len, error);
+    if (!clip) {
+      ok = FALSE;
+      break;
+    }
+    guint ns = 0, dim = 0;
+    const float *feat = svilm_clip_get_temporal_features (clip, &ns, &dim);
+    if (feat && ns >= 2 && T % ns == 0) {
+      guint tt = T / ns;
+      for (guint j = 1; j < ns; j++) {
+        guint a = sv_eval_sample_index (j * tt - 1, len, T);
+        guint b = sv_eval_sample_index (j * tt, len, T);
+        if (b <= a)
+          continue;
+        guint f = first + a + (b - a + 1) / 2;
+        double dot = 0.0;
+        for (guint k = 0; k < dim; k++)
+          dot += (double) feat[(gsize) (j - 1) * dim + k] * feat[(gsize) j * dim + k];
+        sum[f] += CLAMP (1.0 - dot, 0.0, 2.0);
+        count[f]++;
+      }
+    }
+    if (len < W)
+      break; /* the partial window is the last */
+    first += step;
+  }
+  for (guint f = 0; ok && f < n; f++)
+    if (count[f]) {
+      gint64 ff = f;
+      double s = sum[f] / count[f];
+      g_array_append_val (out->frames, ff);
+      g_array_append_val (out->scores, s);
+    }
+  g_free (sum);
+  g_free (count);
+  return ok;
+}
+
+/* ---- ffmpeg scdet ---- */
+
+static gboolean
+score_scdet (const char *ffmpeg, const char *input, Scores *out, GError **error)
+{
+  const char *argv[] = { ffmpeg,
+                         "-hide_banner",
+                         "-nostdin",
+                         "-nostats",
+                         "-loglevel",
+                         "error",
+                         "-i",
+                         input,
+                         "-an",
+                         "-sn",
+                         "-dn",
+                         "-vf",
+                         "scdet,metadata=mode=print:file=-",
+                         "-f",
+                         "null",
+                         "-",
+                         NULL };
+  g_autofree char *std_out = NULL, *std_err = NULL;
+  int status = 0;
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &std_out,
+                     &std_err, &status, error))
+    return FALSE;
+  if (!g_spawn_check_wait_status (status, NULL)) {
+    g_strstrip (std_err);
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s failed on %s: %s", ffmpeg, input,
+                 *std_err ? std_err : "no message");
+    return FALSE;
+  }
+  /* "frame:N    pts:..." then "lavfi.scd.mafd=..." and "lavfi.scd.score=S" */
+  gint64 frame = -1;
+  g_auto (GStrv) lines = g_strsplit (std_out, "\n", -1);
+  for (char **l = lines; *l; l++) {
+    if (g_str_has_prefix (*l, "frame:")) {
+      frame = g_ascii_strtoll (*l + 6, NULL, 10);
+    } else if (g_str_has_prefix (*l, "lavfi.scd.score=") && frame > 0) {
+      double s = g_ascii_strtod (*l + 16, NULL);
+      g_array_append_val (out->frames, frame);
+      g_array_append_val (out->scores, s);
+      frame = -1;
+    }
+  }
+  return TRUE;
+}
+
+/* ---- matching ---- */
+
+typedef struct {
+  double threshold, p, r, f1;
+  SvEvalCounts c;
+  guint found[N_KINDS];
+} Point;
+
+static void
+evaluate (SvEval *ev, GArray *videos, int det, double threshold, Point *pt)
+{
+  memset (pt, 0, sizeof *pt);
+  pt->threshold = threshold;
+  for (guint i = 0; i < videos->len; i++) {
+    Video *v = &g_array_index (videos, Video, i);
+    Scores *s = &v->det[det];
+    if (!s->frames)
+      continue;
+    gint64 *cuts = g_new (gint64, MAX (s->frames->len, 1));
+    gboolean *matched = g_new0 (gboolean, MAX (v->n_truth, 1));
+    guint nc =
+        sv_eval_pick_cuts ((const gint64 *) s->frames->data, (const double *) s->scores->data,
+                           s->frames->len, threshold, ev->min_scene_length, cuts);
+    sv_eval_match_cuts (cuts, nc, v->truth, v->n_truth, &pt->c, matched);
+    for (guint t = 0; t < v->n_truth; t++)
+      pt->found[v->kind[t]] += matched[t];
+    g_free (cuts);
+    g_free (matched);
+  }
+  sv_eval_prf (&pt->c, &pt->p, &pt->r, &pt->f1);
+}
+
+static int
+cmp_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+/* the operating points of a threshold sweep: every distinct score (at most
+ * MAX_THRESHOLDS of them, evenly spaced in rank) */
+static GArray *
+sweep (SvEval *ev, GArray *videos, int det, Point *best)
+{
+  GArray *all = g_array_new (FALSE, FALSE, sizeof (double));
+  for (guint i = 0; i < videos->len; i++) {
+    Scores *s = &g_array_index (videos, Video, i).det[det];
+    if (s->scores)
+      g_array_append_vals (all, s->scores->data, s->scores->len);
+  }
+  qsort (all->data, all->len, sizeof (double), cmp_double);
+  guint u = 0;
+  for (guint i = 0; i < all->len; i++)
+    if (u == 0 || g_array_index (all, double, i) != g_array_index (all, double, u - 1))
+      g_array_index (all, double, u++) = g_array_index (all, double, i);
+  GArray *curve = g_array_new (FALSE, FALSE, sizeof (Point));
+  guint m = MIN (u, MAX_THRESHOLDS);
+  memset (best, 0, sizeof *best);
+  best->f1 = -1.0;
+  for (guint k = 0; k < m; k++) {
+    guint idx = m == u ? k : (guint) ((guint64) k * (u - 1) / MAX (m - 1, 1));
+    Point pt;
+    evaluate (ev, videos, det, g_array_index (all, double, idx), &pt);
+    g_array_append_val (curve, pt);
+    if (pt.f1 > best->f1)
+      *best = pt;
+  }
+  g_array_unref (all);
+  return curve;
+}
+
+/* ---- report ---- */
+
+static void
+add_point (JsonBuilder *b, const char *key, const Point *pt, const guint *n_kind)
+{
+  if (key)
+    json_builder_set_member_name (b, key);
+  json_builder_begin_object (b);
+  sv_eval_json_double (b, "threshold", pt->threshold);
+  sv_eval_json_double (b, "precision", pt->p);
+  sv_eval_json_double (b, "recall", pt->r);
+  sv_eval_json_double (b, "f1", pt->f1);
+  if (n_kind) {
+    sv_eval_json_int (b, "tp", (gint64) pt->c.tp);
+    sv_eval_json_int (b, "fp", (gint64) pt->c.fp);
+    sv_eval_json_int (b, "fn", (gint64) pt->c.fn);
+    json_builder_set_member_name (b, "recall_by_kind");
+    json_builder_begin_object (b);
+    for (int k = 0; k < N_KINDS; k++)
+      if (n_kind[k])
+        sv_eval_json_double (b, kinds[k], (double) pt->found[k] / n_kind[k]);
+    json_builder_end_object (b);
+  }
+  json_builder_end_object (b);
+}
+
+static void
+print_point (const char *name, const Point *pt, const guint *n_kind)
+{
+  printf ("  %-16s %9.3f %9.3f %7.3f %7.3f", name, pt->threshold, pt->p, pt->r, pt->f1);
+  for (int k = 0; k < N_KINDS - 1; k++)
+    if (n_kind[k])
+      printf (" %8.3f", (double) pt->found[k] / n_kind[k]);
+    else
+      printf (" %8s", "-");
+  printf ("\n");
+}
+
+static void
+report_detector (SvEval *ev, GArray *videos, int det, double def, const guint *n_kind,
+                 JsonBuilder *b)
+{
+  Point at, best;
+  evaluate (ev, videos, det, def, &at);
+  g_autoptr (GArray) curve = sweep (ev, videos, det, &best);
+  g_autofree char *n1 = g_strdup_printf ("%s default", det_names[det]);
+  g_autofree char *n2 = g_strdup_printf ("%s best", det_names[det]);
+  print_point (n1, &at, n_kind);
+  if (best.f1 >= 0)
+    print_point (n2, &best, n_kind);
+  json_builder_set_member_name (b, det_names[det]);
+  json_builder_begin_object (b);
+  add_point (b, "default", &at, n_kind);
+  if (best.f1 >= 0)
+    add_point (b, "best", &best, n_kind);
+  json_builder_set_member_name (b, "curve");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < curve->len; i++)
+    add_point (b, NULL, &g_array_index (curve, Point, i), NULL);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+}
+
+static JsonNode *
+report (SvEval *ev, GArray *videos, guint frames, const char *scdet_error, guint unreadable)
+{
+  guint n_kind[N_KINDS] = { 0 }, n_truth = 0;
+  for (guint i = 0; i < videos->len; i++) {
+    Video *v = &g_array_index (videos, Video, i);
+    for (guint t = 0; t < v->n_truth; t++)
+      n_kind[v->kind[t]]++;
+    n_truth += v->n_truth;
+  }
+  guint T = svilm_model_get_clip_frames (ev->model);
+  guint W = ev->window ? ev->window : T, step = ev->stride ? ev->stride : MAX (1u, W / 2);
+  printf ("scene cuts: %u videos, %u frames, %u transitions (cut %u, dissolve %u, fade %u); "
+          "split %s\n",
+          videos->len, frames, n_truth, n_kind[0], n_kind[1], n_kind[2], ev->split);
+  printf ("  tolerance %u frames, min scene length %u; svilm windows of %u frames every %u\n",
+          ev->tolerance, ev->min_scene_length, W, step);
+  printf ("  %-16s %9s %9s %7s %7s %8s %8s %8s\n", "detector", "threshold", "precision", "recall",
+          "F1", "cut", "dissolve", "fade");
+
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  sv_eval_json_int (b, "videos", videos->len);
+  sv_eval_json_int (b, "videos_unreadable", unreadable);
+  sv_eval_json_int (b, "frames", frames);
+  sv_eval_json_int (b, "transitions", n_truth);
+  json_builder_set_member_name (b, "transitions_by_kind");
+  json_builder_begin_object (b);
+  for (int k = 0; k < N_KINDS; k++)
+    if (n_kind[k] || k < N_KINDS - 1)
+      sv_eval_json_int (b, kinds[k], n_kind[k]);
+  json_builder_end_object (b);
+  sv_eval_json_int (b, "tolerance", ev->tolerance);
+  sv_eval_json_int (b, "min_scene_length", ev->min_scene_length);
+  sv_eval_json_int (b, "window", W);
+  sv_eval_json_int (b, "stride", step);
+  report_detector (ev, videos, DET_SVILM, ev->threshold, n_kind, b);
+  if (scdet_error) {
+    printf ("  scdet: %s\n", scdet_error);
+    json_builder_set_member_name (b, "scdet");
+    json_builder_add_null_value (b);
+    sv_eval_json_string (b, "scdet_error", scdet_error);
+  } else {
+    report_detector (ev, videos, DET_SCDET, ev->scdet_threshold, n_kind, b);
+  }
+  printf ("  (the last three columns: recall by kind of transition)\n");
+  fflush (stdout);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+JsonNode *
+sv_eval_scenecut (SvEval *ev, GError **error)
+{
+  g_autoptr (GArray) videos = g_array_new (FALSE, TRUE, sizeof (Video));
+  g_array_set_clear_func (videos, video_clear);
+  g_autofree char *scdet_error = NULL;
+  if (g_strcmp0 (ev->ffmpeg, "none") == 0) {
+    scdet_error = g_strdup ("skipped (--ffmpeg none)");
+  } else {
+    g_autofree char *prog = g_find_program_in_path (ev->ffmpeg);
+    if (!prog)
+      scdet_error =
+          g_strdup_printf ("%s not found (install ffmpeg for the scdet baseline)", ev->ffmpeg);
+  }
+  guint n = ev->items->len, frames = 0, unreadable = 0, no_truth = 0;
+  for (guint i = 0; i < n; i++) {
+    sv_eval_progress (ev, "scene cuts", i, n);
+    SvEvalItem *it = g_ptr_array_index (ev->items, i);
+    g_autoptr (GError) e = NULL;
+    g_autoptr (SvEvalTruth) t = it->truth ? sv_eval_truth_load (it->truth, &e) : NULL;
+    if (!t) {
+      if (e && !ev->quiet)
+        fprintf (stderr, "svilm-train eval: skipping %s: %s\n", it->video, e->message);
+      no_truth++;
+      continue;
+    }
+    SvEvalFrames fr;
+    if (!sv_eval_decode_item (ev, i, &fr)) {
+      unreadable++;
+      continue;
+    }
+    Video v = { { { 0 } } };
+    for (int d = 0; d < N_DETECTORS; d++) {
+      v.det[d].frames = g_array_new (FALSE, FALSE, sizeof (gint64));
+      v.det[d].scores = g_array_new (FALSE, FALSE, sizeof (double));
+    }
+    v.n_truth = t->boundaries->len;
+    v.truth = g_new (SvEvalTransition, MAX (v.n_truth, 1));
+    v.kind = g_new (guint, MAX (v.n_truth, 1));
+    for (guint k = 0; k < v.n_truth; k++) {
+      SvEvalBoundary *bd = &g_array_index (t->boundaries, SvEvalBoundary, k);
+      v.truth[k] = sv_eval_transition (bd->frame, bd->length, ev->tolerance);
+      v.kind[k] = kind_index (bd->kind);
+    }
+    gboolean ok = score_svilm (ev, &fr, &v.det[DET_SVILM], error);
+    frames += fr.n;
+    sv_eval_frames_clear (&fr);
+    if (ok && !scdet_error &&
+        !score_scdet (ev->ffmpeg, it->path ? it->path : it->uri, &v.det[DET_SCDET], &e)) {
+      /* compare on the same videos: no scdet figures rather than figures on fewer videos */
+      scdet_error = g_strdup (e->message);
+    }
+    g_array_append_val (videos, v);
+    if (!ok) {
+      g_prefix_error (error, "scoring %s: ", it->video);
+      return NULL;
+    }
+  }
+  sv_eval_progress (ev, "scene cuts", n, n);
+  if (videos->len == 0) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                 "no video with ground truth could be read (%u without truth, %u unreadable)",
+                 no_truth, unreadable);
+    return NULL;
+  }
+  return report (ev, videos, frames, scdet_error, unreadable);
+}

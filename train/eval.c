@@ -1,0 +1,240 @@
+/* svilm-train eval: the paper's downstream tasks on a corpus with ground truth.
+ *
+ *   svilm-train eval --model M --data MANIFEST --task retrieval|grounding|scenecut
+ *                    [--split test] [--json OUT] [--limit N] [--device D]
+ *
+ * See docs/evaluation.md for the protocols and the JSON written.
+ */
+#include "config.h"
+#include "eval.h"
+#include "sv-train-cmds.h"
+
+#include <gst/gst.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#define CMD "eval"
+
+void
+sv_eval_json_double (JsonBuilder *b, const char *key, double v)
+{
+  json_builder_set_member_name (b, key);
+  json_builder_add_double_value (b, v);
+}
+
+void
+sv_eval_json_int (JsonBuilder *b, const char *key, gint64 v)
+{
+  json_builder_set_member_name (b, key);
+  json_builder_add_int_value (b, v);
+}
+
+void
+sv_eval_json_string (JsonBuilder *b, const char *key, const char *v)
+{
+  json_builder_set_member_name (b, key);
+  if (v)
+    json_builder_add_string_value (b, v);
+  else
+    json_builder_add_null_value (b);
+}
+
+void
+sv_eval_progress (SvEval *ev, const char *what, guint done, guint total)
+{
+  static gint64 last;
+  if (ev->quiet || !isatty (fileno (stderr)))
+    return;
+  gint64 now = g_get_monotonic_time ();
+  if (done < total && now - last < G_USEC_PER_SEC / 4)
+    return;
+  last = now;
+  fprintf (stderr, "\r%s: %u/%u", what, done, total);
+  if (done >= total)
+    fprintf (stderr, "\r\033[K");
+  fflush (stderr);
+}
+
+gboolean
+sv_eval_decode_item (SvEval *ev, guint i, SvEvalFrames *frames)
+{
+  SvEvalItem *it = g_ptr_array_index (ev->items, i);
+  g_autoptr (GError) error = NULL;
+  if (sv_eval_decode (ev->model, it->uri, frames, &error))
+    return TRUE;
+  if (!ev->quiet)
+    fprintf (stderr, "svilm-train eval: skipping %s: cannot decode it: %s\n", it->video,
+             error->message);
+  return FALSE;
+}
+
+static gboolean
+write_json (JsonNode *root, const char *path, GError **error)
+{
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  json_generator_set_root (gen, root);
+  json_generator_set_pretty (gen, TRUE);
+  g_autofree char *text = json_generator_to_data (gen, NULL);
+  g_autofree char *withnl = g_strconcat (text, "\n", NULL);
+  if (g_strcmp0 (path, "-") == 0) {
+    fputs (withnl, stdout);
+    return TRUE;
+  }
+  return g_file_set_contents (path, withnl, -1, error);
+}
+
+int
+sv_train_cmd_eval (int argc, char **argv)
+{
+  g_autofree char *model_path = NULL, *data = NULL, *task = NULL, *split = NULL, *json = NULL;
+  g_autofree char *device = NULL, *ffmpeg = NULL, *ground_clip = NULL;
+  int limit = 0, window = 0, stride = 0, tolerance = 2, min_scene = 3;
+  double threshold = 0.3, scdet_threshold = 10.0, dsl_temp = 100.0;
+  gboolean quiet = FALSE;
+  const GOptionEntry entries[] = {
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "The model (required)", "M" },
+    { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data,
+      "JSON-lines manifest, e.g. svilm-train synth's manifest.jsonl (required)", "MANIFEST" },
+    { "task", 't', 0, G_OPTION_ARG_STRING, &task, "retrieval, grounding or scenecut (required)",
+      "TASK" },
+    { "split", 's', 0, G_OPTION_ARG_STRING, &split,
+      "Evaluate the videos of this split (default test; \"all\": every video)", "SPLIT" },
+    { "json", 'o', 0, G_OPTION_ARG_FILENAME, &json, "Write the results as JSON to OUT (- : stdout)",
+      "OUT" },
+    { "limit", 'n', 0, G_OPTION_ARG_INT, &limit, "At most N videos (default: all)", "N" },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &device, "auto (default), cpu, vulkan or vulkan:N",
+      "D" },
+    { "dsl-temperature", 0, 0, G_OPTION_ARG_DOUBLE, &dsl_temp,
+      "retrieval: dual-softmax temperature (default 100)", "T" },
+    { "clip", 0, 0, G_OPTION_ARG_STRING, &ground_clip,
+      "grounding: ground each phrase in its scene's frames (scene, default) or in the whole "
+      "video (video)",
+      "scene|video" },
+    { "window", 0, 0, G_OPTION_ARG_INT, &window,
+      "scenecut: frames a window (default: the model's clip length)", "F" },
+    { "stride", 0, 0, G_OPTION_ARG_INT, &stride,
+      "scenecut: frames between windows (default: half a window, as svilmscenecut)", "F" },
+    { "threshold", 0, 0, G_OPTION_ARG_DOUBLE, &threshold,
+      "scenecut: the svilm operating point (default 0.3, svilmscenecut's default)", "X" },
+    { "scdet-threshold", 0, 0, G_OPTION_ARG_DOUBLE, &scdet_threshold,
+      "scenecut: ffmpeg scdet's operating point (default 10, its default)", "X" },
+    { "tolerance", 0, 0, G_OPTION_ARG_INT, &tolerance,
+      "scenecut: frames a cut may be off (default 2)", "F" },
+    { "min-scene-length", 0, 0, G_OPTION_ARG_INT, &min_scene,
+      "scenecut: frames from one predicted cut to the next (default 3)", "F" },
+    { "ffmpeg", 0, 0, G_OPTION_ARG_FILENAME, &ffmpeg,
+      "scenecut: the ffmpeg program for the scdet baseline (default ffmpeg; none: skip it)",
+      "PROG" },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing but the results and errors",
+      NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new (NULL);
+  g_option_context_set_summary (
+      ctx, "Measures a model on a corpus with ground truth (docs/evaluation.md):\n"
+           "  retrieval  text->video and video->text R@1/5/10, MedR, MnR, with and without\n"
+           "             dual-softmax re-ranking\n"
+           "  grounding  pointing game, with the centre-point and random baselines\n"
+           "  scenecut   precision, recall and F1 of scene cuts (2-frame tolerance), with\n"
+           "             ffmpeg's scdet filter on the same videos");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  int rc = sv_train_parse_options (ctx, &argc, &argv);
+  if (rc)
+    return rc;
+  if (argc > 1)
+    return sv_train_fail (CMD, SV_TRAIN_EXIT_USAGE, "unexpected argument '%s'.", argv[1]);
+  if (!task)
+    return sv_train_fail (CMD, SV_TRAIN_EXIT_USAGE,
+                          "--task is required: retrieval, grounding or scenecut.");
+  JsonNode *(*run) (SvEval *, GError **) = NULL;
+  if (g_str_equal (task, "retrieval"))
+    run = sv_eval_retrieval;
+  else if (g_str_equal (task, "grounding"))
+    run = sv_eval_grounding;
+  else if (g_str_equal (task, "scenecut"))
+    run = sv_eval_scenecut;
+  else
+    return sv_train_fail (CMD, SV_TRAIN_EXIT_USAGE,
+                          "unknown task '%s' (expected retrieval, grounding or scenecut).", task);
+  if (!model_path)
+    return sv_train_fail (CMD, SV_TRAIN_EXIT_USAGE, "--model is required.");
+  if (!data)
+    return sv_train_fail (CMD, SV_TRAIN_EXIT_USAGE, "--data (a manifest) is required.");
+  if (limit < 0 || window < 0 || stride < 0 || tolerance < 0 || min_scene < 0)
+    return sv_train_fail (CMD, SV_TRAIN_EXIT_USAGE,
+                          "--limit, --window, --stride, --tolerance and --min-scene-length "
+                          "cannot be negative.");
+  if (!(dsl_temp > 0))
+    return sv_train_fail (CMD, SV_TRAIN_EXIT_USAGE, "--dsl-temperature must be positive.");
+  if (ground_clip && !g_str_equal (ground_clip, "scene") && !g_str_equal (ground_clip, "video"))
+    return sv_train_fail (CMD, SV_TRAIN_EXIT_USAGE, "--clip must be scene or video (got '%s').",
+                          ground_clip);
+
+  gst_init (NULL, NULL);
+  g_autoptr (GError) error = NULL;
+  if (!g_file_test (model_path, G_FILE_TEST_EXISTS))
+    return sv_train_fail (CMD, SV_TRAIN_EXIT_FAILURE, "the model %s does not exist.", model_path);
+  guint n_other = 0;
+  g_autoptr (GPtrArray) items =
+      sv_eval_manifest_load (data, split ? split : "test", (guint) limit, &n_other, &error);
+  if (!items)
+    return sv_train_fail (CMD, SV_TRAIN_EXIT_FAILURE, "cannot read the manifest: %s.",
+                          error->message);
+  if (items->len == 0)
+    return sv_train_fail (
+        CMD, SV_TRAIN_EXIT_FAILURE, "the manifest %s has no video in split '%s'%s.", data,
+        split ? split : "test", n_other ? " (use --split all, or name another split)" : "");
+  g_autoptr (SvilmModel) model = svilm_model_load (model_path, device ? device : "auto", &error);
+  if (!model)
+    return sv_train_fail (CMD, SV_TRAIN_EXIT_FAILURE, "cannot load the model: %s", error->message);
+
+  SvEval ev = {
+    .model = model,
+    .model_path = model_path,
+    .manifest = data,
+    .split = split ? split : "test",
+    .items = items,
+    .quiet = quiet,
+    .dsl_temperature = dsl_temp,
+    .ground_clip = ground_clip ? ground_clip : "scene",
+    .window = (guint) window,
+    .stride = (guint) stride,
+    .tolerance = (guint) tolerance,
+    .min_scene_length = (guint) min_scene,
+    .threshold = threshold,
+    .scdet_threshold = scdet_threshold,
+    .ffmpeg = ffmpeg ? ffmpeg : "ffmpeg",
+  };
+  if (!quiet)
+    fprintf (stderr, "svilm-train eval: %s on %u videos of split '%s' of %s, model %s on %s\n",
+             task, items->len, ev.split, data, model_path, svilm_model_get_device_name (model));
+  gint64 t0 = g_get_monotonic_time ();
+  g_autoptr (JsonNode) result = run (&ev, &error);
+  if (!result)
+    return sv_train_fail (CMD, SV_TRAIN_EXIT_FAILURE, "%s", error->message);
+  double seconds = (g_get_monotonic_time () - t0) / 1e6;
+  if (!quiet)
+    fprintf (stderr, "svilm-train eval: %s done in %.1f s\n", task, seconds);
+
+  if (json) {
+    g_autoptr (JsonBuilder) b = json_builder_new ();
+    json_builder_begin_object (b);
+    sv_eval_json_string (b, "task", task);
+    sv_eval_json_string (b, "model", model_path);
+    sv_eval_json_string (b, "model_id", svilm_model_get_id (model));
+    sv_eval_json_string (b, "device", svilm_model_get_device_name (model));
+    sv_eval_json_string (b, "data", data);
+    sv_eval_json_string (b, "split", ev.split);
+    sv_eval_json_int (b, "videos", items->len);
+    sv_eval_json_double (b, "seconds", seconds);
+    sv_eval_json_string (b, "version", VERSION);
+    json_builder_set_member_name (b, task);
+    json_builder_add_value (b, g_steal_pointer (&result));
+    json_builder_end_object (b);
+    g_autoptr (JsonNode) root = json_builder_get_root (b);
+    if (!write_json (root, json, &error))
+      return sv_train_fail (CMD, SV_TRAIN_EXIT_FAILURE, "cannot write %s: %s", json,
+                            error->message);
+  }
+  return 0;
+}

@@ -1,0 +1,109 @@
+/* svilm-train eval: what the tasks share (docs/evaluation.md).
+ *
+ * eval.c parses the options, loads the model and the manifest and runs one task;
+ * eval-data.c reads manifests and ground truth and decodes videos; eval-retrieval.c,
+ * eval-ground.c and eval-scenecut.c are the tasks; eval-metrics.c the metrics.
+ */
+#pragma once
+
+#include "eval-metrics.h"
+#include "svilm-model.h"
+
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/* one video of the manifest, with all its captions */
+typedef struct {
+  char *id;    /* "id" or the video as written */
+  char *video; /* as written in the manifest */
+  char *uri;
+  char *path;          /* local file, or NULL for a URI that is not a file */
+  GPtrArray *captions; /* char* */
+  char **phrases;      /* "noun_phrases" (or "nouns") of the first entry, or NULL */
+  char *truth;         /* ground truth file, or NULL */
+} SvEvalItem;
+
+/* Reads a JSON-lines manifest (svilm-train synth's, or pretrain's JSON lines): entries of
+ * another split are left out (split NULL or "all": keep all), entries naming the same
+ * video are merged, at most limit videos (0: all) in order of first appearance. */
+GPtrArray *sv_eval_manifest_load (const char *path, const char *split, guint limit,
+                                  guint *n_other_split, GError **error);
+
+typedef struct {
+  char *phrase, *noun, *size, *motion;
+  guint scene, count;
+  guint n_inst;     /* boxes per frame: the instances, or the one box */
+  SvEvalBox *boxes; /* [frames x n_inst], pixels; w == 0: not visible */
+} SvEvalObject;
+
+typedef struct {
+  guint start, end; /* frames [start, end) */
+} SvEvalScene;
+
+typedef struct {
+  guint frame, length; /* first frame with the next scene; frames of the transition */
+  char *kind;          /* "cut", "dissolve", "fade" */
+} SvEvalBoundary;
+
+typedef struct {
+  guint width, height, frames;
+  double fps;
+  GArray *scenes;     /* SvEvalScene */
+  GArray *boundaries; /* SvEvalBoundary */
+  GPtrArray *objects; /* SvEvalObject* */
+} SvEvalTruth;
+
+/* svilm-train synth's truth/<id>.json (docs/synth.md) */
+SvEvalTruth *sv_eval_truth_load (const char *path, GError **error);
+void sv_eval_truth_free (SvEvalTruth *t);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SvEvalTruth, sv_eval_truth_free)
+
+/* every frame of a video, prepared for the model (svilm_model_prepare_frame) */
+typedef struct {
+  guint n, width, height; /* decoded frames and their size */
+  gsize floats;           /* floats a prepared frame */
+  float *data;            /* n x floats */
+  const float **ptr;      /* n pointers into data */
+} SvEvalFrames;
+
+gboolean sv_eval_decode (SvilmModel *model, const char *uri, SvEvalFrames *out, GError **error);
+void sv_eval_frames_clear (SvEvalFrames *f);
+
+/* the frame the model takes for clip frame t of n source frames (the centre of each of
+ * clip_frames equal segments, as svilm_model_encode_prepared samples) */
+guint sv_eval_sample_index (guint t, guint n, guint clip_frames);
+
+typedef struct {
+  SvilmModel *model;
+  const char *model_path, *manifest, *split;
+  GPtrArray *items; /* SvEvalItem* */
+  gboolean quiet;
+  /* retrieval */
+  double dsl_temperature;
+  /* grounding */
+  const char *ground_clip; /* "scene" or "video" */
+  /* scenecut */
+  guint window, stride, tolerance, min_scene_length;
+  double threshold, scdet_threshold;
+  const char *ffmpeg; /* program, or "none" */
+} SvEval;
+
+/* Each task prints its table to stdout and returns its results (a JSON object), or NULL
+ * with error set when nothing could be measured. */
+JsonNode *sv_eval_retrieval (SvEval *ev, GError **error);
+JsonNode *sv_eval_grounding (SvEval *ev, GError **error);
+JsonNode *sv_eval_scenecut (SvEval *ev, GError **error);
+
+/* progress on stderr (a line rewritten in place on a terminal) */
+void sv_eval_progress (SvEval *ev, const char *what, guint done, guint total);
+
+/* decodes item i, with a warning on stderr when it cannot */
+gboolean sv_eval_decode_item (SvEval *ev, guint i, SvEvalFrames *frames);
+
+/* JSON helpers */
+void sv_eval_json_double (JsonBuilder *b, const char *key, double v);
+void sv_eval_json_int (JsonBuilder *b, const char *key, gint64 v);
+void sv_eval_json_string (JsonBuilder *b, const char *key, const char *v);
+
+G_END_DECLS

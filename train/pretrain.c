@@ -1,0 +1,574 @@
+/* svilm-train pretrain: S-ViLM pre-training with cut-and-paste, temporal grouping, spatial
+ * grounding and the global contrastive loss (docs/training.md). */
+#include "pretrain.h"
+
+#include "checkpoint.h"
+#include "cutpaste.h"
+#include "dataset.h"
+#include "pretrain-options.h"
+#include "progress.h"
+#include "sv-backend.h"
+#include "sv-error.h"
+#include "sv-train-cmds.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <gst/gst.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CMD "pretrain"
+
+static volatile sig_atomic_t stop_signal = 0;
+
+static void
+on_signal (int sig)
+{
+  stop_signal = sig;
+}
+
+typedef struct {
+  SvTrainOptions o;
+  char *out, *metrics;
+  SvDataset *ds;
+  SvBackend *backend;
+  SvModel *model;
+  SvOptimizer *opt;
+  SvTrainPass *pass;
+  SvNounChunker *nc;
+  SvPrefetch *pf;
+  SvCutPaste *cp;
+  SvProgress *progress;
+  SvLrSchedule sched;
+  SvLossWeights w;
+  SvTrainState st;
+  int64_t start_step, saved_step;
+  float *clips, *video, *mask;
+  int32_t *ids;
+  size_t clip_numel;
+  GHashTable *unreadable; /* item index -> first error (owned) */
+  guint64 skip_events;
+  char *last_checkpoint;
+} Trainer;
+
+static void
+trainer_clear (Trainer *t)
+{
+  sv_progress_free (t->progress);
+  sv_prefetch_free (t->pf);
+  sv_cutpaste_free (t->cp);
+  sv_train_pass_free (t->pass);
+  if (t->opt)
+    sv_optim_free (t->opt);
+  sv_model_free (t->model);
+  if (t->nc)
+    sv_noun_chunker_free (t->nc);
+  sv_dataset_free (t->ds);
+  sv_backend_unref (t->backend);
+  if (t->unreadable)
+    g_hash_table_destroy (t->unreadable);
+  g_free (t->clips);
+  g_free (t->video);
+  g_free (t->mask);
+  g_free (t->ids);
+  g_free (t->out);
+  g_free (t->metrics);
+  g_free (t->st.options);
+  g_free (t->last_checkpoint);
+  sv_train_options_clear (&t->o);
+}
+
+/* the texts the tokenizer learns from: captions (at most 200 000, evenly spread), the
+ * manifest's noun phrases and the prompt templates */
+static SvTokenizer *
+train_tokenizer (Trainer *t, GError **error)
+{
+  GPtrArray *texts = g_ptr_array_new_with_free_func (g_free);
+  guint n = t->ds->items->len, stride = MAX (1u, n / 200000u);
+  for (guint i = 0; i < n; i += stride) {
+    SvDataItem *it = g_ptr_array_index (t->ds->items, i);
+    g_ptr_array_add (texts, g_strdup (it->caption));
+    for (char **p = it->nouns; p && *p; p++)
+      g_ptr_array_add (texts, g_strdup (*p));
+  }
+  for (guint k = 0; k < SV_N_PROMPT_TEMPLATES; k++)
+    g_ptr_array_add (texts, sv_prompt_fill (k, "right left"));
+  SvTokenizer *tok = sv_tokenizer_train ((const char *const *) texts->pdata, texts->len,
+                                         (guint) t->model->cfg.vocab, error);
+  g_ptr_array_unref (texts);
+  return tok;
+}
+
+static gboolean
+save_checkpoint (Trainer *t, int64_t step, GError **error)
+{
+  char *written = NULL;
+  t->st.step = step;
+  GError *err = NULL;
+  if (!sv_checkpoint_save (t->out, t->model, t->opt, &t->st, t->o.keep, &written, &err)) {
+    if (t->last_checkpoint)
+      g_set_error (error, err->domain, err->code, "%s; the previous checkpoint %s is intact",
+                   err->message, t->last_checkpoint);
+    else
+      g_propagate_error (error, g_steal_pointer (&err));
+    g_clear_error (&err);
+    return FALSE;
+  }
+  g_free (t->last_checkpoint);
+  t->last_checkpoint = written;
+  t->saved_step = step;
+  return TRUE;
+}
+
+/* B samples into clips/ids/mask; 1 ok, 0 stopped by a signal, -1 error */
+static int
+next_batch (Trainer *t, double *wait_s, GError **error)
+{
+  const SvModelConfig *c = &t->model->cfg;
+  int B = t->o.batch, K = c->n_nouns, L = c->max_len;
+  uint64_t start = t->st.data_position;
+  guint consecutive = 0;
+  for (int i = 0; i < B; i++) {
+    for (;;) {
+      SvSample *s = sv_prefetch_next (t->pf, &stop_signal, wait_s);
+      if (!s) {
+        t->st.data_position = start; /* the partial batch is read again on resume */
+        return 0;
+      }
+      t->st.data_position = s->position + 1;
+      if (!s->ok) {
+        t->skip_events++;
+        SvDataItem *it = g_ptr_array_index (t->ds->items, s->item);
+        if (!g_hash_table_contains (t->unreadable, GUINT_TO_POINTER (s->item))) {
+          g_hash_table_insert (t->unreadable, GUINT_TO_POINTER (s->item), NULL);
+          sv_progress_print (t->progress, stderr, "svilm-train pretrain: warning: skipping %s: %s",
+                             it->video, s->error);
+        }
+        sv_sample_free (s);
+        if (++consecutive >= t->ds->items->len) {
+          g_set_error (error, SV_ERROR, SV_ERROR_IO,
+                       "none of the %u videos of %s can be read (see the warnings above)",
+                       t->ds->items->len, t->ds->path);
+          return -1;
+        }
+        continue;
+      }
+      consecutive = 0;
+      memcpy (t->clips + (size_t) i * t->clip_numel, s->clip, t->clip_numel * sizeof (float));
+      memcpy (t->ids + (size_t) i * L, s->ids, (size_t) L * sizeof (int32_t));
+      memcpy (t->mask + (size_t) i * L, s->mask, (size_t) L * sizeof (float));
+      size_t row = (size_t) B + (size_t) i * K;
+      memcpy (t->ids + row * L, s->ids + L, (size_t) K * L * sizeof (int32_t));
+      memcpy (t->mask + row * L, s->mask + L, (size_t) K * L * sizeof (float));
+      sv_sample_free (s);
+      break;
+    }
+  }
+  return 1;
+}
+
+static uint64_t
+noise_seed (uint64_t seed, int64_t step)
+{
+  uint64_t z = seed ^ ((uint64_t) step * 0x9E3779B97F4A7C15ull) ^ 0x6A09E667F3BCC908ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+/* one optimiser step: 1 done, 0 stopped before it, -1 error */
+static int
+train_step (Trainer *t, int64_t step, GError **error)
+{
+  const SvModelConfig *c = &t->model->cfg;
+  gint64 t0 = g_get_monotonic_time ();
+  double wait = 0.0;
+  int r = next_batch (t, &wait, error);
+  if (r <= 0)
+    return r;
+  sv_cutpaste_sample (t->cp, &t->st.rng);
+  sv_cutpaste_apply (t->cp, t->clips, t->video, c->tubelet_t, (size_t) c->height * c->width * 3);
+  SvTrainBatch b = { .video = t->video,
+                     .ids = t->ids,
+                     .mask = t->mask,
+                     .fg = t->cp->fg,
+                     .Wv = t->cp->Wv,
+                     .noise = NULL,
+                     .noise_seed = noise_seed ((uint64_t) t->o.seed, step) };
+  float lr = sv_lr_at (&t->sched, step);
+  double gnorm = 0.0;
+  if (!sv_var_set_zero_grad (t->model->params, error) ||
+      !sv_train_pass_forward (t->pass, &b, &t->w, error))
+    return -1;
+  if (!isfinite (t->pass->loss)) {
+    g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT,
+                 "the loss is not finite at step %" G_GINT64_FORMAT
+                 " (t %g g %g c %g): lower --lr or set --clip-grad",
+                 step + 1, t->pass->loss_temporal, t->pass->loss_grounding, t->pass->loss_contrast);
+    return -1;
+  }
+  if (!sv_train_pass_backward (t->pass, &t->w, error))
+    return -1;
+  if (!sv_optim_step (t->opt, lr, &gnorm, error)) {
+    g_prefix_error (
+        error, "training diverged at step %" G_GINT64_FORMAT " (lower --lr or set --clip-grad): ",
+        step + 1);
+    return -1;
+  }
+  SvProgressStep ps = {
+    .step = step + 1,
+    .total = t->o.steps,
+    .loss = t->pass->loss,
+    .loss_temporal = t->pass->loss_temporal,
+    .loss_grounding = t->pass->loss_grounding,
+    .loss_contrast = t->pass->loss_contrast,
+    .lr = lr,
+    .grad_norm = gnorm,
+    .step_time = (double) (g_get_monotonic_time () - t0) / G_USEC_PER_SEC,
+    .data_wait = wait,
+    .batch = t->o.batch,
+  };
+  return sv_progress_step (t->progress, &ps, error) ? 1 : -1;
+}
+
+/* model, tokenizer, optimiser and state: fresh or from the newest checkpoint */
+static gboolean
+setup_model (Trainer *t, const char *config, gboolean resume, const SvTrainOptions *cli,
+             GError **error)
+{
+  char *latest = sv_checkpoint_latest (t->out);
+  SvModelConfig mc;
+  SvTrainOptions file;
+  sv_train_options_unset (&file);
+  gboolean ok = FALSE;
+  if (!resume && latest) {
+    g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT,
+                 "%s already has checkpoints (%s); use --resume to continue that run or choose "
+                 "another --out",
+                 t->out, latest);
+    goto out;
+  }
+  if (resume && latest) {
+    t->model = sv_checkpoint_load (latest, t->backend, &t->st, error);
+    if (!t->model)
+      goto out;
+    if (t->st.options && !sv_train_options_from_json (&t->o, t->st.options, latest, error))
+      goto out;
+    t->start_step = t->saved_step = t->st.step;
+    t->last_checkpoint = g_strdup (latest);
+  } else if (resume) {
+    g_printerr ("svilm-train pretrain: no checkpoint in %s yet: starting from scratch.\n", t->out);
+  }
+  if (config && !sv_train_read_config (config, &mc, &file, error))
+    goto out;
+  sv_train_options_merge (&t->o, &file);
+  sv_train_options_merge (&t->o, cli);
+  if (!t->o.data) {
+    g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT, "no manifest: --data MANIFEST is required");
+    goto out;
+  }
+  if (!t->model) {
+    if (!config) {
+      g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT, "--config is required to start a run");
+      goto out;
+    }
+    t->model = sv_model_new (&mc, t->backend, (guint64) t->o.seed, error);
+    if (!t->model)
+      goto out;
+    sv_rng_seed (&t->st.rng, (uint64_t) t->o.seed ^ 0xC0FFEEull);
+  } else if (config) {
+    char *a = sv_model_config_to_json (&mc), *b = sv_model_config_to_json (&t->model->cfg);
+    if (!g_str_equal (a, b))
+      g_printerr ("svilm-train pretrain: note: the model of %s differs from %s; continuing "
+                  "with the checkpoint's.\n",
+                  latest, config);
+    g_free (a);
+    g_free (b);
+  }
+  ok = TRUE;
+out:
+  sv_train_options_clear (&file);
+  g_free (latest);
+  return ok;
+}
+
+static gboolean
+setup (Trainer *t, const char *config, gboolean resume, const SvTrainOptions *cli, GError **error)
+{
+  sv_train_options_defaults (&t->o);
+  if (g_mkdir_with_parents (t->out, 0777) != 0 || access (t->out, W_OK) != 0) {
+    int e = errno;
+    g_set_error (error, SV_ERROR, SV_ERROR_IO, "cannot use the output directory %s: %s", t->out,
+                 g_strerror (e));
+    return FALSE;
+  }
+  /* the device is needed before the model: the command line's, else the config's */
+  SvTrainOptions early;
+  SvModelConfig unused;
+  sv_train_options_unset (&early);
+  if (config && !cli->device)
+    sv_train_read_config (config, &unused, &early, NULL); /* errors: reported below */
+  sv_checkpoint_remove_temporaries (t->out);
+  if (cli->threads != G_MININT)
+    sv_set_num_threads (cli->threads);
+  t->backend = sv_backend_open (cli->device    ? cli->device
+                                : early.device ? early.device
+                                               : "cpu",
+                                error);
+  sv_train_options_clear (&early);
+  if (!t->backend || !setup_model (t, config, resume, cli, error) ||
+      !sv_train_options_validate (&t->o, error))
+    return FALSE;
+  sv_set_num_threads (t->o.threads);
+  const SvModelConfig *c = &t->model->cfg;
+  if (sv_model_config_grid_t (c) < 2) {
+    g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT,
+                 "cut-and-paste needs at least 2 clips per video (frames / tubelet_t = %d)",
+                 sv_model_config_grid_t (c));
+    return FALSE;
+  }
+  SvDatasetOptions dopt = { t->o.split, t->o.video_dir };
+  t->ds = sv_dataset_load (t->o.data, &dopt, error);
+  if (!t->ds)
+    return FALSE;
+  int B = t->o.batch, K = c->n_nouns;
+  if (t->o.steps == 0)
+    t->o.steps = (gint64) ceil (t->o.epochs * t->ds->items->len / B);
+  if (t->start_step >= t->o.steps) {
+    g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT,
+                 "the checkpoint is at step %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT
+                 ": nothing left to train (raise --steps to continue)",
+                 t->start_step, t->o.steps);
+    return FALSE;
+  }
+  if (!t->model->tokenizer) {
+    SvTokenizer *tok = train_tokenizer (t, error);
+    if (!tok)
+      return FALSE;
+    sv_model_set_tokenizer (t->model, tok);
+  }
+  gboolean need_nc = FALSE;
+  for (guint i = 0; i < t->ds->items->len && !need_nc; i++)
+    need_nc = ((SvDataItem *) g_ptr_array_index (t->ds->items, i))->nouns == NULL;
+  if (need_nc) {
+    GError *err = NULL;
+    t->nc = sv_noun_chunker_new (&err);
+    if (!t->nc) {
+      g_printerr ("svilm-train pretrain: warning: %s; captions without \"nouns\" in the "
+                  "manifest are prompted whole.\n",
+                  err->message);
+      g_error_free (err);
+    }
+  }
+  SvOptimKind kind;
+  SvOptimConfig oc;
+  if (!sv_optim_kind_from_string (t->o.optim, &kind, error))
+    return FALSE;
+  sv_optim_config_init (&oc, kind);
+  if (!isnan (t->o.weight_decay))
+    oc.weight_decay = (float) t->o.weight_decay;
+  oc.momentum = (float) t->o.momentum;
+  oc.max_grad_norm = (float) t->o.clip_grad;
+  if (isnan (t->o.lr))
+    t->o.lr = kind == SV_OPTIM_SGD ? SV_OPTIM_SGD_DEFAULT_LR : SV_OPTIM_ADAMW_DEFAULT_LR;
+  t->opt = sv_optim_new (t->model->params, &oc, error);
+  if (!t->opt ||
+      (t->last_checkpoint && !sv_checkpoint_load_optim (t->last_checkpoint, t->opt, error)))
+    return FALSE;
+  if (sv_optim_get_step (t->opt) != t->start_step) {
+    g_set_error (error, SV_ERROR, SV_ERROR_FORMAT,
+                 "%s: the optimiser has done %" G_GINT64_FORMAT
+                 " steps but the run %" G_GINT64_FORMAT,
+                 t->last_checkpoint, sv_optim_get_step (t->opt), t->start_step);
+    return FALSE;
+  }
+  sv_lr_schedule_init (&t->sched, (float) t->o.lr, t->o.steps);
+  t->sched.min_lr = (float) t->o.min_lr;
+  t->sched.warmup_ratio = t->o.warmup_ratio;
+  t->w = (SvLossWeights){ (float) t->o.loss_temporal, (float) t->o.loss_grounding,
+                          (float) t->o.loss_contrast };
+  t->pass = sv_train_pass_new (t->model, B, error);
+  if (!t->pass)
+    return FALSE;
+  t->cp = sv_cutpaste_new (B, sv_model_config_grid_t (c));
+  t->clip_numel = (size_t) c->frames * c->height * c->width * 3;
+  t->clips = g_new (float, t->clip_numel *B);
+  t->video = g_new (float, t->clip_numel *B);
+  t->ids = g_new0 (int32_t, (size_t) B * (1 + K) * c->max_len);
+  t->mask = g_new0 (float, (size_t) B *(1 + K) * c->max_len);
+  t->unreadable = g_hash_table_new (g_direct_hash, g_direct_equal);
+  g_free (t->st.options);
+  t->st.options = sv_train_options_to_json (&t->o);
+  t->metrics = g_build_filename (t->out, "metrics.jsonl", NULL);
+  t->progress = sv_progress_new (t->metrics, t->last_checkpoint ? t->start_step : -1,
+                                 t->o.log_every, isatty (STDOUT_FILENO), error);
+  if (!t->progress)
+    return FALSE;
+  SvPrefetchConfig pc = {
+    .ds = t->ds,
+    .cfg = c,
+    .tok = t->model->tokenizer,
+    .nc = t->nc,
+    .seed = (uint64_t) t->o.seed,
+    .workers = t->o.workers,
+    .depth = t->o.prefetch > 0 ? t->o.prefetch : 2 * B,
+    .clip = { .T = c->frames,
+              .H = c->height,
+              .W = c->width,
+              .augment = t->o.augment,
+              .crop_min = 0.6f,
+              .crop_max = 1.0f,
+              .flip_prob = 0.5f,
+              .timeout_s = 30.0 },
+  };
+  t->pf = sv_prefetch_new (&pc, t->st.data_position);
+  return TRUE;
+}
+
+static void
+print_start (Trainer *t)
+{
+  const SvModelConfig *c = &t->model->cfg;
+  char *eps = g_strdup_printf ("%.2f", (double) t->o.steps * t->o.batch / t->ds->items->len);
+  printf ("svilm-train pretrain: %s of %u entries (%s; skipped: %u without a caption, %u "
+          "malformed, %u in other splits)\n",
+          t->ds->path, t->ds->items->len, sv_manifest_kind_name (t->ds->kind),
+          t->ds->n_empty_caption, t->ds->n_malformed, t->ds->n_other_split);
+  printf ("  model: %zu parameters, %d frames of %dx%d, %d clips, %d groups; %s\n",
+          sv_var_set_numel (t->model->params), c->frames, c->width, c->height,
+          sv_model_config_grid_t (c), c->n_groups, t->backend->device_name);
+  printf ("  %s steps %" G_GINT64_FORMAT "..%" G_GINT64_FORMAT " of batch %d (%s epochs), %s "
+          "lr %g, warm-up %" G_GINT64_FORMAT " steps, losses t %g g %g c %g\n",
+          t->start_step > 0 ? "resuming:" : "training:", t->start_step + 1, t->o.steps, t->o.batch,
+          eps, t->o.optim, t->o.lr, sv_lr_warmup_steps (&t->sched), t->w.temporal, t->w.grounding,
+          t->w.contrast);
+  fflush (stdout);
+  g_free (eps);
+}
+
+static int
+run (Trainer *t, const char *config, gboolean resume, const SvTrainOptions *cli)
+{
+  GError *error = NULL;
+  int rc = SV_TRAIN_EXIT_FAILURE;
+  if (!setup (t, config, resume, cli, &error))
+    goto out;
+  print_start (t);
+  struct sigaction sa, old_int, old_term;
+  memset (&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sa.sa_flags = SA_RESETHAND; /* a second signal stops at once */
+  sigemptyset (&sa.sa_mask);
+  sigaction (SIGINT, &sa, &old_int);
+  sigaction (SIGTERM, &sa, &old_term);
+  int64_t step = t->start_step;
+  gboolean failed = FALSE;
+  while (step < t->o.steps && !stop_signal) {
+    int r = train_step (t, step, &error);
+    if (r < 0) {
+      failed = TRUE;
+      break;
+    }
+    if (r == 0)
+      break;
+    step++;
+    if (step % t->o.checkpoint_every == 0 && step < t->o.steps &&
+        !save_checkpoint (t, step, &error)) {
+      failed = TRUE;
+      break;
+    }
+  }
+  if (!failed && step > t->saved_step && !save_checkpoint (t, step, &error))
+    failed = TRUE;
+  char *model_path = g_build_filename (t->out, "model.safetensors", NULL);
+  if (!failed && step > t->start_step && !sv_model_save (t->model, model_path, &error))
+    failed = TRUE;
+  sigaction (SIGINT, &old_int, NULL);
+  sigaction (SIGTERM, &old_term, NULL);
+  if (!failed) {
+    char *el = sv_format_duration (sv_progress_elapsed (t->progress));
+    sv_progress_print (
+        t->progress, stdout,
+        "svilm-train pretrain: %s at step %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT
+        " (%" G_GINT64_FORMAT " this run, %s, %.1f clips/s); %u unreadable "
+        "videos skipped (%" G_GUINT64_FORMAT " times)",
+        stop_signal ? (stop_signal == SIGINT ? "interrupted (SIGINT)" : "stopped (SIGTERM)")
+                    : "finished",
+        step, t->o.steps, step - t->start_step, el, sv_progress_clips_per_s (t->progress),
+        g_hash_table_size (t->unreadable), t->skip_events);
+    if (t->last_checkpoint)
+      printf ("  checkpoint: %s\n", t->last_checkpoint);
+    if (step > t->start_step)
+      printf ("  model: %s\n", model_path);
+    printf ("  metrics: %s\n", t->metrics);
+    g_free (el);
+    rc = 0;
+  }
+  g_free (model_path);
+out:
+  if (error) {
+    gboolean dot = g_str_has_suffix (error->message, ".");
+    sv_progress_print (t->progress, stderr, "svilm-train pretrain: %s%s", error->message,
+                       dot ? "" : ".");
+    g_error_free (error);
+  }
+  return rc;
+}
+
+int
+sv_train_cmd_pretrain (int argc, char **argv)
+{
+  char *config = NULL, *out = NULL;
+  gboolean resume = FALSE;
+  SvTrainOptions cli;
+  sv_train_options_unset (&cli);
+  const GOptionEntry main_entries[] = {
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config,
+      "Model and training config: tiny, small, base or a JSON file (docs/training.md)", "CONFIG" },
+    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out,
+      "Output directory: checkpoints, metrics.jsonl, model.safetensors", "DIR" },
+    { "resume", 0, 0, G_OPTION_ARG_NONE, &resume,
+      "Continue from the newest checkpoint in DIR (exactly: same losses as without a stop)", NULL },
+    { NULL },
+  };
+  GOptionEntry *entries = sv_train_options_entries (&cli);
+  GOptionContext *ctx = g_option_context_new ("- pre-train an S-ViLM model");
+  g_option_context_set_summary (
+      ctx, "Pre-trains a model on a video-caption manifest with cut-and-paste, temporal "
+           "grouping,\nspatial grounding and global contrastive losses.  SIGINT or SIGTERM saves "
+           "a checkpoint\nand exits; --resume continues it.");
+  g_option_context_add_main_entries (ctx, main_entries, NULL);
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  int rc = sv_train_parse_options (ctx, &argc, &argv);
+  g_option_context_free (ctx);
+  g_free (entries);
+  Trainer t = { 0 };
+  if (rc)
+    goto out;
+  if (argc > 1) {
+    rc = sv_train_fail (CMD, SV_TRAIN_EXIT_USAGE, "unexpected argument '%s'.", argv[1]);
+  } else if (!out) {
+    rc = sv_train_fail (CMD, SV_TRAIN_EXIT_USAGE, "--out DIR is required.");
+  } else if (!config && !resume) {
+    rc = sv_train_fail (CMD, SV_TRAIN_EXIT_USAGE, "--config CONFIG is required.");
+  } else if (!cli.data && !resume) {
+    rc = sv_train_fail (CMD, SV_TRAIN_EXIT_USAGE, "--data MANIFEST is required.");
+  } else if (cli.batch != G_MININT && cli.batch < 2) {
+    rc = sv_train_fail (CMD, SV_TRAIN_EXIT_USAGE, "--batch must be at least 2.");
+  } else if (cli.steps != G_MININT64 && cli.steps < 1) {
+    rc = sv_train_fail (CMD, SV_TRAIN_EXIT_USAGE, "--steps must be at least 1.");
+  } else {
+    gst_init (NULL, NULL);
+    t.out = g_strdup (out);
+    rc = run (&t, config, resume, &cli);
+  }
+out:
+  trainer_clear (&t);
+  sv_train_options_clear (&cli);
+  g_free (config);
+  g_free (out);
+  return rc;
+}
