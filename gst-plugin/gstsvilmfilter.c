@@ -43,6 +43,8 @@ typedef struct {
   GstClockTime latency; /* slowest inference so far */
   FILE *json;
   gboolean draws; /* map frames writable */
+  guint stride_divisor; /* default stride = fpc / stride_divisor */
+  guint fresh;          /* frames added since the last finished window */
 } GstSvilmFilterPrivate;
 
 G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (GstSvilmFilter, gst_svilm_filter, GST_TYPE_VIDEO_FILTER)
@@ -243,7 +245,7 @@ gst_svilm_filter_set_info (GstVideoFilter *filter, GstCaps *incaps, GstVideoInfo
   GST_OBJECT_LOCK (self);
   guint clip_frames = p->model ? svilm_model_get_clip_frames (p->model) : 8;
   p->fpc = p->frames_per_clip ? p->frames_per_clip : clip_frames;
-  p->step = p->stride ? p->stride : p->fpc;
+  p->step = p->stride ? p->stride : MAX (1u, p->fpc / MAX (p->stride_divisor, 1u));
   GST_OBJECT_UNLOCK (self);
   gsize floats = p->model ? svilm_model_get_frame_floats (p->model) : 0;
   p->ring = g_new0 (gfloat *, p->fpc);
@@ -313,10 +315,12 @@ process_frame (GstSvilmFilter *self, GstVideoFrame *frame)
                                (guint) GST_VIDEO_FRAME_PLANE_STRIDE (frame, 0), p->pixel_stride,
                                p->r_off, p->g_off, p->b_off, p->ring[i]);
     p->ring_ts[i] = GST_BUFFER_PTS (buf);
+    p->fresh++;
     p->last_end = GST_BUFFER_PTS (buf);
     if (GST_CLOCK_TIME_IS_VALID (p->last_end) && GST_BUFFER_DURATION_IS_VALID (buf))
       p->last_end += GST_BUFFER_DURATION (buf);
     if (p->n == p->fpc) {
+      p->fresh = 0;
       ret = finish_window (self, frame, FALSE);
       if (p->step < p->fpc) {
         /* overlapping windows: keep the last fpc - step frames, rotating the buffers */
@@ -352,7 +356,7 @@ gst_svilm_filter_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   }
   if (gst_base_transform_is_passthrough (trans)) {
     /* frames before and after a passthrough stretch are not one clip */
-    p->n = p->skip = 0;
+    p->n = p->skip = p->fresh = 0;
     return GST_FLOW_OK;
   }
   GstVideoFrame frame;
@@ -371,6 +375,22 @@ gst_svilm_filter_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
 }
 
 void
+gst_svilm_filter_set_default_stride_divisor (GstSvilmFilter *self, guint divisor)
+{
+  PRIV (self)->stride_divisor = MAX (divisor, 1u);
+}
+
+void
+gst_svilm_filter_get_window (GstSvilmFilter *self, guint *frames_per_clip, guint *stride)
+{
+  GstSvilmFilterPrivate *p = PRIV (self);
+  if (frames_per_clip)
+    *frames_per_clip = p->fpc;
+  if (stride)
+    *stride = p->step;
+}
+
+void
 gst_svilm_filter_set_draws (GstSvilmFilter *self, gboolean draws)
 {
   PRIV (self)->draws = draws;
@@ -383,15 +403,16 @@ gst_svilm_filter_sink_event (GstBaseTransform *trans, GstEvent *event)
   GstSvilmFilterPrivate *p = PRIV (self);
   switch (GST_EVENT_TYPE (event)) {
   case GST_EVENT_EOS:
-    /* a partial window at the end of the stream still gets its results */
-    if (p->model && p->ring && p->n > 0)
+    /* a partial window at the end of the stream still gets its results, unless it
+     * only holds frames an overlapping window already covered */
+    if (p->model && p->ring && p->n > 0 && p->fresh > 0)
       finish_window (self, NULL, TRUE);
-    p->n = 0;
+    p->n = p->fresh = 0;
     if (p->json)
       fflush (p->json);
     break;
   case GST_EVENT_FLUSH_STOP:
-    p->n = p->skip = 0;
+    p->n = p->skip = p->fresh = 0;
     break;
   default:
     break;
@@ -594,8 +615,9 @@ gst_svilm_filter_class_init (GstSvilmFilterClass *klass)
   g_object_class_install_property (
       gobject_class, PROP_STRIDE,
       g_param_spec_uint ("stride", "Stride",
-                         "Frames from one window's start to the next (0 = frames-per-clip: "
-                         "windows side by side; smaller overlaps them)",
+                         "Frames from one window's start to the next (0 = the element's default: "
+                         "frames-per-clip, windows side by side, for most elements; smaller "
+                         "overlaps them)",
                          0, 4096, 0, rw | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (
       gobject_class, PROP_INFERENCE_INTERVAL,
@@ -637,6 +659,7 @@ gst_svilm_filter_init (GstSvilmFilter *self)
   GstSvilmFilterPrivate *p = PRIV (self);
   p->device = g_strdup ("auto");
   p->interval = 1;
+  p->stride_divisor = 1;
   p->post_messages = TRUE;
   gst_base_transform_set_qos_enabled (GST_BASE_TRANSFORM (self), TRUE);
   /* not passthrough: the base class makes each buffer writable (a cheap copy of the

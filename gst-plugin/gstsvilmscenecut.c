@@ -108,7 +108,6 @@ struct _GstSvilmSceneCut {
 
   /* streaming state */
   gboolean holding;     /* look-ahead in effect (fixed at start) */
-  gboolean auto_stride; /* we set the base's stride to half a window */
   guint fpc, step, clip_frames;
   gint fps_n, fps_d;
   guint marker_frames;
@@ -411,9 +410,7 @@ gst_svilm_scene_cut_window_done (GstSvilmFilter *filter, GstSvilmWindow *w, GstV
     n = MIN (self->fpc, (guint) MIN (self->seq, G_MAXUINT));
   }
   guint64 first = self->seq - n;
-  /* at EOS the base class also encodes the overlap of the last window alone;
-   * those frames were scored already */
-  if (w->clip && n > 0 && (!w->partial || self->fresh > 0))
+  if (w->clip && n > 0)
     score_window (self, w->clip, first, n);
   if (w->partial) {
     GstFlowReturn ret = drain (self);
@@ -456,19 +453,7 @@ gst_svilm_scene_cut_model_changed (GstSvilmFilter *filter, SvilmModel *model)
   if (!model) {
     reset_stream (self);
     g_clear_pointer (&self->hist, g_free);
-    if (self->auto_stride)
-      g_object_set (self, "stride", 0u, NULL);
-    self->auto_stride = FALSE;
     return TRUE;
-  }
-  /* half-window stride by default: the base class reads it when caps arrive
-   * (FIXME: ask the base class for a per-element default instead) */
-  guint stride = 0, fpc = 0;
-  g_object_get (self, "stride", &stride, "frames-per-clip", &fpc, NULL);
-  if (stride == 0) {
-    fpc = fpc ? fpc : svilm_model_get_clip_frames (model);
-    self->auto_stride = TRUE;
-    g_object_set (self, "stride", MAX (1u, fpc / 2), NULL);
   }
   GST_OBJECT_LOCK (self);
   self->holding = self->look_ahead;
@@ -489,13 +474,10 @@ gst_svilm_scene_cut_set_info (GstVideoFilter *vf, GstCaps *incaps, GstVideoInfo 
   if (!GST_VIDEO_FILTER_CLASS (gst_svilm_scene_cut_parent_class)
            ->set_info (vf, incaps, in_info, outcaps, out_info))
     return FALSE;
-  /* the same window as the base class computes from the same properties */
-  guint fpc = 0, stride = 0;
-  g_object_get (self, "frames-per-clip", &fpc, "stride", &stride, NULL);
+  /* the base class's window */
   SvilmModel *model = gst_svilm_filter_get_model (GST_SVILM_FILTER (vf));
   self->clip_frames = model ? svilm_model_get_clip_frames (model) : 8;
-  self->fpc = fpc ? fpc : self->clip_frames;
-  self->step = stride ? stride : self->fpc;
+  gst_svilm_filter_get_window (GST_SVILM_FILTER (vf), &self->fpc, &self->step);
   g_free (self->hist);
   self->hist = g_new0 (FrameInfo, self->fpc);
   self->fps_n = in_info->fps_n;
@@ -534,9 +516,10 @@ gst_svilm_scene_cut_sink_event (GstBaseTransform *trans, GstEvent *event)
     reset_stream (self);
     break;
   case GST_EVENT_EOS: {
-    /* with frames in the base class's window, it encodes them as a partial
-     * window first and window_done drains; otherwise drain now */
-    if (self->in_window == 0)
+    /* with new frames in the base class's window, it encodes them as a partial
+     * window first and window_done drains; otherwise (nothing new since the last
+     * window) it encodes nothing, so drain now */
+    if (self->in_window == 0 || self->fresh == 0)
       drain (self);
     gboolean ret = parent->sink_event (trans, event);
     self->in_window = self->fresh = 0;
@@ -715,6 +698,8 @@ gst_svilm_scene_cut_class_init (GstSvilmSceneCutClass *klass)
 static void
 gst_svilm_scene_cut_init (GstSvilmSceneCut *self)
 {
+  /* overlapping windows: every slice boundary is seen by two windows */
+  gst_svilm_filter_set_default_stride_divisor (GST_SVILM_FILTER (self), 2);
   self->threshold = DEFAULT_THRESHOLD;
   self->min_scene_length = DEFAULT_MIN_SCENE_LENGTH;
   self->look_ahead = DEFAULT_LOOK_AHEAD;

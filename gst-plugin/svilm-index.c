@@ -46,9 +46,11 @@ struct _SvilmIndexMatrix {
 
 /* ---- errors ---------------------------------------------------------------------------- */
 
+typedef enum { DOING_READ, DOING_WRITE, DOING_CREATE } Doing;
+
 /* An SQLite failure on the index as a GError: damaged files say so. */
 static void
-set_db_error (SvilmIndex *idx, GError **error, int rc, const char *doing)
+set_db_error (SvilmIndex *idx, GError **error, int rc, Doing doing)
 {
   const char *msg = idx->db ? sqlite3_errmsg (idx->db) : sqlite3_errstr (rc);
   int primary = rc & 0xff;
@@ -61,9 +63,15 @@ set_db_error (SvilmIndex *idx, GError **error, int rc, const char *doing)
   else if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
     g_set_error (error, SVILM_INDEX_ERROR, SVILM_INDEX_ERROR_IO,
                  _ ("The index \"%s\" is locked by another program (%s)."), idx->path, msg);
+  else if (doing == DOING_CREATE)
+    g_set_error (error, SVILM_INDEX_ERROR, SVILM_INDEX_ERROR_IO,
+                 _ ("Could not create the index \"%s\" (%s)."), idx->path, msg);
+  else if (doing == DOING_WRITE)
+    g_set_error (error, SVILM_INDEX_ERROR, SVILM_INDEX_ERROR_IO,
+                 _ ("Could not write to the index \"%s\" (%s)."), idx->path, msg);
   else
     g_set_error (error, SVILM_INDEX_ERROR, SVILM_INDEX_ERROR_IO,
-                 _ ("Could not %s the index \"%s\" (%s)."), doing, idx->path, msg);
+                 _ ("Could not read the index \"%s\" (%s)."), idx->path, msg);
 }
 
 /* ---- opening --------------------------------------------------------------------------- */
@@ -119,7 +127,7 @@ validate (SvilmIndex *idx, GError **error)
   if (rc == SQLITE_OK)
     rc = query_int (idx->db, "SELECT count(*) FROM sqlite_master", &objects);
   if (rc != SQLITE_OK) {
-    set_db_error (idx, error, rc, "read");
+    set_db_error (idx, error, rc, DOING_READ);
     return FALSE;
   }
   if (app == 0 && version == 0 && objects == 0) {
@@ -130,7 +138,7 @@ validate (SvilmIndex *idx, GError **error)
     }
     rc = create_schema (idx->db);
     if (rc != SQLITE_OK) {
-      set_db_error (idx, error, rc, "create");
+      set_db_error (idx, error, rc, DOING_CREATE);
       return FALSE;
     }
     return TRUE;
@@ -155,7 +163,7 @@ validate (SvilmIndex *idx, GError **error)
   if (idx->writable) {
     rc = sqlite3_exec (idx->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
-      set_db_error (idx, error, rc, "write to");
+      set_db_error (idx, error, rc, DOING_WRITE);
       return FALSE;
     }
   }
@@ -172,7 +180,7 @@ prepare (SvilmIndex *idx, const char *sql, sqlite3_stmt **st, GError **error)
       g_set_error (error, SVILM_INDEX_ERROR, SVILM_INDEX_ERROR_FORMAT,
                    _ ("The index \"%s\" is damaged (%s)."), idx->path, sqlite3_errmsg (idx->db));
     else
-      set_db_error (idx, error, rc, "read");
+      set_db_error (idx, error, rc, DOING_READ);
     return FALSE;
   }
   return TRUE;
@@ -225,7 +233,7 @@ svilm_index_open (const char *path, gboolean writable, GError **error)
         !prepare (idx, "BEGIN IMMEDIATE", &idx->begin, error) ||
         !prepare (idx, "COMMIT", &idx->commit, error)))) {
     if (error && !*error)
-      set_db_error (idx, error, sqlite3_errcode (idx->db), "open");
+      set_db_error (idx, error, sqlite3_errcode (idx->db), writable ? DOING_WRITE : DOING_READ);
     svilm_index_close (idx);
     return NULL;
   }
@@ -274,7 +282,7 @@ svilm_index_set_model (SvilmIndex *idx, const char *model_id, guint dim, GError 
   int rc = sqlite3_step (st);
   sqlite3_finalize (st);
   if (rc != SQLITE_DONE) {
-    set_db_error (idx, error, rc, "write to");
+    set_db_error (idx, error, rc, DOING_WRITE);
     return FALSE;
   }
   if (!prepare (idx, "SELECT id, dim FROM models WHERE model_id = ?1", &st, error))
@@ -285,7 +293,7 @@ svilm_index_set_model (SvilmIndex *idx, const char *model_id, guint dim, GError 
   int stored = rc == SQLITE_ROW ? sqlite3_column_int (st, 1) : 0;
   sqlite3_finalize (st);
   if (rc != SQLITE_ROW) {
-    set_db_error (idx, error, rc, "read");
+    set_db_error (idx, error, rc, DOING_READ);
     return FALSE;
   }
   if (stored != (int) dim) {
@@ -320,7 +328,7 @@ svilm_index_add (SvilmIndex *idx, const char *uri, gint64 start_ns, gint64 end_n
     rc = sqlite3_step (idx->begin);
     sqlite3_reset (idx->begin);
     if (rc != SQLITE_DONE) {
-      set_db_error (idx, error, rc, "write to");
+      set_db_error (idx, error, rc, DOING_WRITE);
       return FALSE;
     }
     idx->in_txn = TRUE;
@@ -353,7 +361,7 @@ svilm_index_add (SvilmIndex *idx, const char *uri, gint64 start_ns, gint64 end_n
   sqlite3_reset (st);
   sqlite3_clear_bindings (st);
   if (rc != SQLITE_DONE) {
-    set_db_error (idx, error, rc, "write to");
+    set_db_error (idx, error, rc, DOING_WRITE);
     return FALSE;
   }
   idx->pending++;
@@ -371,7 +379,7 @@ svilm_index_commit (SvilmIndex *idx, GError **error)
   int rc = sqlite3_step (idx->commit);
   sqlite3_reset (idx->commit);
   if (rc != SQLITE_DONE) {
-    set_db_error (idx, error, rc, "write to");
+    set_db_error (idx, error, rc, DOING_WRITE);
     sqlite3_exec (idx->db, "ROLLBACK", NULL, NULL, NULL);
     idx->in_txn = FALSE;
     return FALSE;
@@ -419,7 +427,7 @@ svilm_index_count_clips (SvilmIndex *idx, const char *model_id, GError **error)
   gint64 n = rc == SQLITE_ROW ? sqlite3_column_int64 (st, 0) : -1;
   sqlite3_finalize (st);
   if (rc != SQLITE_ROW)
-    set_db_error (idx, error, rc, "read");
+    set_db_error (idx, error, rc, DOING_READ);
   return n;
 }
 
@@ -441,7 +449,7 @@ svilm_index_get_clip (SvilmIndex *idx, gint64 clip, char **uri, gint64 *start_ns
     g_set_error (error, SVILM_INDEX_ERROR, SVILM_INDEX_ERROR_FORMAT,
                  _ ("The index \"%s\" has no clip %" G_GINT64_FORMAT "."), idx->path, clip);
   } else {
-    set_db_error (idx, error, rc, "read");
+    set_db_error (idx, error, rc, DOING_READ);
   }
   sqlite3_reset (st);
   return rc == SQLITE_ROW;
@@ -493,7 +501,7 @@ svilm_index_load (SvilmIndex *idx, const char *model_id, GError **error)
   int dim = rc == SQLITE_ROW ? sqlite3_column_int (st, 1) : 0;
   sqlite3_finalize (st);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-    set_db_error (idx, error, rc, "read");
+    set_db_error (idx, error, rc, DOING_READ);
     return NULL;
   }
   if (rc == SQLITE_DONE || dim <= 0 || dim > 65536) {
@@ -553,7 +561,7 @@ svilm_index_load (SvilmIndex *idx, const char *model_id, GError **error)
   }
   sqlite3_finalize (st);
   if (rc != SQLITE_DONE) {
-    set_db_error (idx, error, rc, "read");
+    set_db_error (idx, error, rc, DOING_READ);
     svilm_index_matrix_free (m);
     return NULL;
   }
