@@ -1,12 +1,10 @@
 #!/usr/bin/env bash
 # The main job: builds svilm (build/), then runs the bundled sample video through
-# the most complete real pipeline that exists today and prints where the output is.
-#
-# Today (elements pending: issue 8): the plugin is loaded from the build tree,
-# the sample video is decoded and re-encoded through a GStreamer pipeline that
-# carries the svilm plugin's path, and the op benchmark of svilm-core runs at
-# the model's sizes.  As the elements and the default model land, this script
-# runs them (svilmscenecut ! svilmground ! svilmencode) on the same video.
+# svilmscenecut, svilmground and svilmencode with the bundled default model:
+#   out/annotated.mp4      the video with grounding overlays and cut markers
+#   out/scene-NN.mp4       one file per scene (split at the cuts' key frames)
+#   out/results.jsonl      cuts, groundings and clip embeddings as JSON lines
+# and prints where they are.  SVILM_MODEL=path overrides the model.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,19 +13,40 @@ if [ ! -d build ]; then
 fi
 ninja -C build >/dev/null
 
+model=${SVILM_MODEL:-$PWD/models/default.safetensors}
+if [ ! -f "$model" ]; then
+  echo "demo: no model at $model (train one: see models/README.md)" >&2
+  exit 1
+fi
+video=examples/data/sample.mp4
+phrases=${PHRASES:-"ball;square"}
 mkdir -p out
+rm -f out/scene-*.mp4 out/results-*.jsonl
 export GST_PLUGIN_PATH="$PWD/build/gst-plugin${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
 
-echo "== svilm plugin as GStreamer sees it =="
-gst-inspect-1.0 svilm | sed -n '1,12p'
+echo "== svilm on $video with $(basename "$model") =="
+# One pass: scene cuts (with key-unit events at each cut), phrase grounding drawn
+# on the frames, clip embeddings; the encoded stream goes both to one annotated
+# file and, split at the cuts' key frames, to one file per scene.
+gst-launch-1.0 -q filesrc location="$video" ! decodebin ! videoconvert \
+  ! svilmscenecut model="$model" draw=true location=out/results-cuts.jsonl \
+  ! svilmground model="$model" phrases="$phrases" location=out/results-ground.jsonl \
+  ! svilmencode model="$model" location=out/results-embed.jsonl \
+  ! videoconvert ! x264enc speed-preset=veryfast key-int-max=100000 option-string=scenecut=0 \
+  ! h264parse ! tee name=t \
+    t. ! queue ! mp4mux ! filesink location=out/annotated.mp4 \
+    t. ! queue ! splitmuxsink location=out/scene-%02d.mp4 max-size-time=1
 
-echo "== sample video -> decoded frames -> out/sample-decoded.mp4 =="
-gst-launch-1.0 -q filesrc location=examples/data/sample.mp4 ! decodebin ! videoconvert \
-  ! video/x-raw,format=I420 ! x264enc speed-preset=veryfast ! h264parse ! mp4mux \
-  ! filesink location=out/sample-decoded.mp4
+cat out/results-cuts.jsonl out/results-ground.jsonl out/results-embed.jsonl > out/results.jsonl
+rm -f out/results-*.jsonl
 
-echo "== svilm-core op speed at the model sizes (tiny/small) =="
-./build/bench/bench-ops --seconds 0.2 --skip-base
-
+cuts=$(grep -c '"svilm-scenecut"' out/results.jsonl || true)
+clips=$(grep -c '"svilm-embedding"' out/results.jsonl || true)
+echo "scene cuts: $cuts"
+grep '"svilm-scenecut"' out/results.jsonl | sed -E 's/.*"stream-time":([0-9]+).*"score":([0-9.e-]+).*/  cut at \1 ns (score \2)/' || true
+echo "clips embedded: $clips"
 echo
-echo "Output: $PWD/out/sample-decoded.mp4"
+echo "Output:"
+echo "  $PWD/out/annotated.mp4"
+ls "$PWD"/out/scene-*.mp4 | sed 's/^/  /'
+echo "  $PWD/out/results.jsonl"

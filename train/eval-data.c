@@ -8,6 +8,48 @@
 
 #define DECODE_STALL_S 30
 
+#define MAX_JSON_DEPTH 64
+
+/* A strict pre-scan for json-glib, whose parser recurses once per nesting level: FALSE
+ * for nesting deeper than MAX_JSON_DEPTH or for a string escape JSON does not have (where
+ * json-glib's scanner could disagree with this one on where a string ends). */
+static gboolean
+json_shape_ok (const char *text, gsize len, const char *what, GError **error)
+{
+  int depth = 0;
+  for (gsize i = 0; i < len; i++) {
+    char c = text[i];
+    if (c == '"') {
+      for (i++; i < len && text[i] != '"'; i++) {
+        if (text[i] != '\\')
+          continue;
+        if (++i >= len)
+          break;
+        if (text[i] == 'u') {
+          for (int k = 1; k <= 4; k++)
+            if (i + k >= len || !g_ascii_isxdigit (text[i + k]))
+              goto bad_escape;
+          i += 4;
+        } else if (!strchr ("\"\\/bfnrt", text[i]) || text[i] == '\0') {
+          goto bad_escape;
+        }
+      }
+    } else if (c == '[' || c == '{') {
+      if (++depth > MAX_JSON_DEPTH) {
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s nests deeper than %d levels",
+                     what, MAX_JSON_DEPTH);
+        return FALSE;
+      }
+    } else if (c == ']' || c == '}') {
+      depth--;
+    }
+  }
+  return TRUE;
+bad_escape:
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s has a bad string escape", what);
+  return FALSE;
+}
+
 /* ---- manifest ---- */
 
 static void
@@ -121,7 +163,8 @@ sv_eval_manifest_load (const char *path, const char *split, guint limit, guint *
     p++;
   if (*p == '[') {
     /* a JSON array of entries */
-    if (!json_parser_load_from_data (parser, text, (gssize) len, error))
+    if (!json_shape_ok (text, len, path, error) ||
+        !json_parser_load_from_data (parser, text, (gssize) len, error))
       goto fail;
     JsonArray *a = json_node_get_array (json_parser_get_root (parser));
     for (guint i = 0; i < json_array_get_length (a); i++) {
@@ -137,7 +180,8 @@ sv_eval_manifest_load (const char *path, const char *split, guint limit, guint *
       if (!**l)
         continue;
       g_autoptr (GError) e = NULL;
-      if (!json_parser_load_from_data (parser, *l, -1, &e) ||
+      if (!json_shape_ok (*l, strlen (*l), "the line", &e) ||
+          !json_parser_load_from_data (parser, *l, -1, &e) ||
           !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
         g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                      "%s line %u is not a JSON object%s%s", path, lineno, e ? ": " : "",
@@ -185,25 +229,54 @@ sv_eval_truth_free (SvEvalTruth *t)
   g_free (t);
 }
 
-static gint64
-member_int (JsonObject *o, const char *name, gint64 def)
+/* a JSON number (an integer or not), or FALSE */
+static gboolean
+node_number (JsonNode *n, double *out)
 {
-  JsonNode *n = json_object_get_member (o, name);
-  return n && JSON_NODE_HOLDS_VALUE (n) ? json_node_get_int (n) : def;
+  if (!n || !JSON_NODE_HOLDS_VALUE (n))
+    return FALSE;
+  GType t = json_node_get_value_type (n);
+  if (t == G_TYPE_INT64)
+    *out = (double) json_node_get_int (n);
+  else if (t == G_TYPE_DOUBLE)
+    *out = json_node_get_double (n);
+  else
+    return FALSE;
+  return TRUE;
 }
 
-/* [x, y, w, h] or null, for each frame, into boxes[f * stride] */
+/* an integer member in [0, G_MAXUINT], or def */
+static guint
+member_uint (JsonObject *o, const char *name, guint def)
+{
+  double v;
+  if (!node_number (json_object_get_member (o, name), &v) || !(v >= 0 && v <= G_MAXUINT))
+    return def;
+  return (guint) v;
+}
+
+/* an array of exactly n elements, or NULL */
+static JsonArray *
+array_of (JsonNode *n, guint len)
+{
+  if (!n || !JSON_NODE_HOLDS_ARRAY (n) || json_array_get_length (json_node_get_array (n)) != len)
+    return NULL;
+  return json_node_get_array (n);
+}
+
+/* [x, y, w, h] or null, for each frame, into boxes[f * stride] (a box that is not four
+ * numbers is a frame where the object is not visible) */
 static void
 read_boxes (JsonArray *a, guint frames, SvEvalBox *boxes, guint stride)
 {
-  for (guint f = 0; f < frames && f < json_array_get_length (a); f++) {
-    JsonNode *n = json_array_get_element (a, f);
-    if (!JSON_NODE_HOLDS_ARRAY (n) || json_array_get_length (json_node_get_array (n)) != 4)
-      continue;
-    JsonArray *b = json_node_get_array (n);
-    boxes[(gsize) f * stride] =
-        (SvEvalBox){ json_array_get_int_element (b, 0), json_array_get_int_element (b, 1),
-                     json_array_get_int_element (b, 2), json_array_get_int_element (b, 3) };
+  for (guint f = 0; f < frames; f++) {
+    JsonArray *b = array_of (json_array_get_element (a, f), 4);
+    double v[4];
+    gboolean ok = b != NULL;
+    for (guint k = 0; ok && k < 4; k++)
+      ok = node_number (json_array_get_element (b, k), &v[k]);
+    if (ok)
+      boxes[(gsize) f * stride] = (SvEvalBox){ v[0], v[1], v[2], v[3] };
   }
 }
 
@@ -211,7 +284,10 @@ SvEvalTruth *
 sv_eval_truth_load (const char *path, GError **error)
 {
   g_autoptr (JsonParser) parser = json_parser_new ();
-  if (!json_parser_load_from_file (parser, path, error))
+  g_autofree char *text = NULL;
+  gsize len = 0;
+  if (!g_file_get_contents (path, &text, &len, error) || !json_shape_ok (text, len, path, error) ||
+      !json_parser_load_from_data (parser, text, (gssize) len, error))
     return NULL;
   JsonNode *root = json_parser_get_root (parser);
   if (!root || !JSON_NODE_HOLDS_OBJECT (root)) {
@@ -220,11 +296,11 @@ sv_eval_truth_load (const char *path, GError **error)
   }
   JsonObject *o = json_node_get_object (root);
   g_autoptr (SvEvalTruth) t = g_new0 (SvEvalTruth, 1);
-  t->width = (guint) member_int (o, "width", 0);
-  t->height = (guint) member_int (o, "height", 0);
-  t->frames = (guint) member_int (o, "frames", 0);
-  JsonNode *fps = json_object_get_member (o, "fps");
-  t->fps = fps && JSON_NODE_HOLDS_VALUE (fps) ? json_node_get_double (fps) : 0.0;
+  t->width = member_uint (o, "width", 0);
+  t->height = member_uint (o, "height", 0);
+  t->frames = member_uint (o, "frames", 0);
+  if (!node_number (json_object_get_member (o, "fps"), &t->fps))
+    t->fps = 0.0;
   t->scenes = g_array_new (FALSE, FALSE, sizeof (SvEvalScene));
   t->boundaries = g_array_new (FALSE, FALSE, sizeof (SvEvalBoundary));
   t->objects = g_ptr_array_new_with_free_func (object_free);
@@ -241,8 +317,7 @@ sv_eval_truth_load (const char *path, GError **error)
     if (!JSON_NODE_HOLDS_OBJECT (e))
       continue;
     JsonObject *s = json_node_get_object (e);
-    SvEvalScene sc = { (guint) member_int (s, "start", 0),
-                       (guint) member_int (s, "end", t->frames) };
+    SvEvalScene sc = { member_uint (s, "start", 0), member_uint (s, "end", t->frames) };
     sc.end = MIN (sc.end, t->frames);
     g_array_append_val (t->scenes, sc);
   }
@@ -254,7 +329,7 @@ sv_eval_truth_load (const char *path, GError **error)
       continue;
     JsonObject *s = json_node_get_object (e);
     const char *kind = member_string (s, "kind");
-    SvEvalBoundary b = { (guint) member_int (s, "frame", 0), (guint) member_int (s, "length", 0),
+    SvEvalBoundary b = { member_uint (s, "frame", 0), member_uint (s, "length", 0),
                          g_strdup (kind ? kind : "cut") };
     g_array_append_val (t->boundaries, b);
   }
@@ -266,32 +341,34 @@ sv_eval_truth_load (const char *path, GError **error)
       continue;
     JsonObject *s = json_node_get_object (e);
     const char *phrase = member_string (s, "phrase");
-    JsonNode *bn = json_object_get_member (s, "boxes");
-    if (!phrase || !bn || !JSON_NODE_HOLDS_ARRAY (bn))
+    /* one box (or null) a frame; the instances' own boxes when there are several (the
+     * union box would also count the gap between them) */
+    JsonArray *boxes = array_of (json_object_get_member (s, "boxes"), t->frames);
+    if (!phrase || !boxes)
       continue;
+    JsonNode *in = json_object_get_member (s, "instances");
+    JsonArray *inst = in && JSON_NODE_HOLDS_ARRAY (in) ? json_node_get_array (in) : NULL;
+    guint n_inst = inst ? json_array_get_length (inst) : 0;
+    for (guint k = 0; k < n_inst && n_inst <= 16; k++)
+      if (!array_of (json_array_get_element (inst, k), t->frames))
+        n_inst = 0;
+    if (n_inst > 16)
+      n_inst = 0;
     SvEvalObject *ob = g_new0 (SvEvalObject, 1);
     ob->phrase = g_strdup (phrase);
     ob->noun = g_strdup (member_string (s, "noun") ? member_string (s, "noun") : "?");
     ob->size = g_strdup (member_string (s, "size") ? member_string (s, "size") : "?");
     ob->motion = g_strdup (member_string (s, "motion") ? member_string (s, "motion") : "?");
-    ob->scene = (guint) member_int (s, "scene", 0);
-    ob->count = (guint) member_int (s, "count", 1);
-    /* the instances' own boxes when there are several (the union box would also count
-     * the gap between them) */
-    JsonNode *in = json_object_get_member (s, "instances");
-    JsonArray *inst = in && JSON_NODE_HOLDS_ARRAY (in) ? json_node_get_array (in) : NULL;
-    ob->n_inst = inst && json_array_get_length (inst) > 0 ? json_array_get_length (inst) : 1;
-    ob->n_inst = MIN (ob->n_inst, 16);
+    ob->scene = member_uint (s, "scene", 0);
+    ob->count = member_uint (s, "count", 1);
+    ob->n_inst = MAX (n_inst, 1);
     ob->boxes = g_new0 (SvEvalBox, (gsize) t->frames * ob->n_inst);
-    if (inst && json_array_get_length (inst) > 0) {
-      for (guint k = 0; k < ob->n_inst; k++) {
-        JsonNode *kn = json_array_get_element (inst, k);
-        if (JSON_NODE_HOLDS_ARRAY (kn))
-          read_boxes (json_node_get_array (kn), t->frames, ob->boxes + k, ob->n_inst);
-      }
-    } else {
-      read_boxes (json_node_get_array (bn), t->frames, ob->boxes, 1);
-    }
+    if (n_inst > 0)
+      for (guint k = 0; k < n_inst; k++)
+        read_boxes (json_node_get_array (json_array_get_element (inst, k)), t->frames,
+                    ob->boxes + k, n_inst);
+    else
+      read_boxes (boxes, t->frames, ob->boxes, 1);
     g_ptr_array_add (t->objects, ob);
   }
   return g_steal_pointer (&t);

@@ -214,7 +214,8 @@ cmp_double (const void *a, const void *b)
 }
 
 /* the operating points of a threshold sweep: every distinct score (at most
- * MAX_THRESHOLDS of them, evenly spaced in rank) */
+ * MAX_THRESHOLDS of them, evenly spaced in rank); the best is the first of the highest F1,
+ * from the lowest threshold up */
 static GArray *
 sweep (SvEval *ev, GArray *videos, int det, Point *best)
 {
@@ -235,8 +236,13 @@ sweep (SvEval *ev, GArray *videos, int det, Point *best)
   best->f1 = -1.0;
   for (guint k = 0; k < m; k++) {
     guint idx = m == u ? k : (guint) ((guint64) k * (u - 1) / MAX (m - 1, 1));
+    /* halfway down to the next lower score: the same cuts as the score itself, and an
+     * operating point that does not sit on one video's score */
+    double th = g_array_index (all, double, idx);
+    if (idx > 0)
+      th = 0.5 * (th + g_array_index (all, double, idx - 1));
     Point pt;
-    evaluate (ev, videos, det, g_array_index (all, double, idx), &pt);
+    evaluate (ev, videos, det, th, &pt);
     g_array_append_val (curve, pt);
     if (pt.f1 > best->f1)
       *best = pt;

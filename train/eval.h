@@ -54,7 +54,9 @@ typedef struct {
   GPtrArray *objects; /* SvEvalObject* */
 } SvEvalTruth;
 
-/* svilm-train synth's truth/<id>.json (docs/synth.md) */
+/* svilm-train synth's truth/<id>.json (docs/synth.md).  An object's "boxes" (and each of
+ * its "instances", at most 16) hold one entry a frame ([x, y, w, h] or null); an object
+ * whose boxes do not is left out, instances that do not fall back to the boxes. */
 SvEvalTruth *sv_eval_truth_load (const char *path, GError **error);
 void sv_eval_truth_free (SvEvalTruth *t);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SvEvalTruth, sv_eval_truth_free)
