@@ -37,11 +37,11 @@ struct _SvilmIndexMatrix {
   guint dim;
   float *f;    /* rows x dim, unit rows */
   gint64 *ids; /* clips.id of each row */
-  gint8 *q8;   /* rows x stride int8 copy (NULL below SVILM_INDEX_EXACT_ROWS) */
+  guint8 *q8;  /* rows x stride 8-bit copy, q + 128 (NULL below SVILM_INDEX_EXACT_ROWS) */
   float *q8scale;
   guint stride; /* dim rounded up to 32 */
   float *scores, *qn;
-  gint8 *qq;
+  gint8 *qq; /* the query, 7 bits */
 };
 
 /* ---- errors ---------------------------------------------------------------------------- */
@@ -469,23 +469,25 @@ normalize (float *x, guint n)
     cblas_sscal ((int) n, 1.0f / sqrtf (ss), x, 1);
 }
 
-/* symmetric int8 with one scale: x ~ scale * q, |q| <= 127 (so the AVX2 kernel's
- * pairwise 16-bit sums cannot saturate); plain loops the compiler vectorises */
+/* Symmetric 8-bit quantisation with one scale: x ~ scale * q, |q| <= levels, stored as
+ * q + offset.  Rows: levels 127, offset 128 (unsigned bytes); the query: levels 63,
+ * offset 0, so that the AVX2 kernel's unsigned x signed pairwise 16-bit sums
+ * (2 * 255 * 63 < 2^15) cannot saturate.  Plain loops the compiler vectorises. */
 static float
-quantize (const float *x, guint n, guint stride, gint8 *q)
+quantize (const float *x, guint n, guint stride, int levels, int offset, guint8 *out)
 {
   float amax = 0.0f;
 #pragma omp simd reduction(max : amax)
   for (guint i = 0; i < n; i++)
     amax = fmaxf (amax, fabsf (x[i]));
-  float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+  float inv = amax > 0.0f ? (float) levels / amax : 0.0f;
 #pragma omp simd
   for (guint i = 0; i < n; i++) {
-    float v = x[i] * inv; /* in [-127, 127] */
-    q[i] = (gint8) (int) (v + (v >= 0.0f ? 0.5f : -0.5f));
+    float v = x[i] * inv; /* in [-levels, levels] */
+    out[i] = (guint8) ((int) (v + (v >= 0.0f ? 0.5f : -0.5f)) + offset);
   }
-  memset (q + n, 0, stride - n);
-  return amax / 127.0f;
+  memset (out + n, offset, stride - n);
+  return amax / (float) levels;
 }
 
 SvilmIndexMatrix *
@@ -556,7 +558,7 @@ svilm_index_load (SvilmIndex *idx, const char *model_id, GError **error)
         u[i] = GUINT32_FROM_LE (u[i]);
     }
     normalize (dst, m->dim);
-    m->q8scale[m->rows] = quantize (dst, m->dim, m->stride, m->q8 + m->rows * m->stride);
+    m->q8scale[m->rows] = quantize (dst, m->dim, m->stride, 127, 128, m->q8 + m->rows * m->stride);
     m->ids[m->rows++] = id;
   }
   sqlite3_finalize (st);
@@ -666,42 +668,92 @@ cmp_best_first (const void *a, const void *b)
 
 /* ---- int8 scan kernels ----------------------------------------------------------------- */
 
-typedef void (*ScoreBlock) (const gint8 *rows, guint stride, gsize n, const gint8 *q,
+/* Approximate scores of n rows: scale[r] * sum_i (rows[r][i] - 128) q[i].  All kernels
+ * compute the same integers, so results do not depend on the CPU. */
+typedef void (*ScoreBlock) (const guint8 *rows, guint stride, gsize n, const gint8 *q,
                             const float *scale, float *out);
 
 static void
-score_block_generic (const gint8 *rows, guint stride, gsize n, const gint8 *q, const float *scale,
+score_block_generic (const guint8 *rows, guint stride, gsize n, const gint8 *q, const float *scale,
                      float *out)
 {
   for (gsize r = 0; r < n; r++) {
-    const gint8 *x = rows + r * stride;
+    const guint8 *x = rows + r * stride;
     gint32 acc = 0;
     for (guint i = 0; i < stride; i++)
-      acc += (gint32) x[i] * q[i];
+      acc += ((gint32) x[i] - 128) * q[i];
     out[r] = (float) acc * scale[r];
   }
 }
 
 #ifdef SVILM_INDEX_X86
-__attribute__ ((target ("avx2"))) static void
-score_block_avx2 (const gint8 *rows, guint stride, gsize n, const gint8 *q, const float *scale,
-                  float *out)
+/* sum_i u[i] q[i] in 8 int32 lanes: unsigned x signed bytes, pairwise to 16 bits */
+__attribute__ ((target ("avx2"), always_inline)) static inline __m256i
+dot_avx2 (const guint8 *u, const __m256i *qv, guint chunks)
 {
   const __m256i ones = _mm256_set1_epi16 (1);
-  for (gsize r = 0; r < n; r++) {
-    const gint8 *x = rows + r * stride;
-    __m256i acc = _mm256_setzero_si256 ();
-    for (guint i = 0; i < stride; i += 32) {
-      __m256i a = _mm256_loadu_si256 ((const __m256i *) (x + i));
-      __m256i b = _mm256_loadu_si256 ((const __m256i *) (q + i));
-      /* |a| * (b with a's sign), pairwise summed to 16 bits (|a|,|b| <= 127: no saturation) */
-      __m256i p = _mm256_maddubs_epi16 (_mm256_sign_epi8 (a, a), _mm256_sign_epi8 (b, a));
-      acc = _mm256_add_epi32 (acc, _mm256_madd_epi16 (p, ones));
-    }
-    __m128i s = _mm_add_epi32 (_mm256_castsi256_si128 (acc), _mm256_extracti128_si256 (acc, 1));
+  __m256i acc = _mm256_setzero_si256 ();
+  for (guint c = 0; c < chunks; c++) {
+    __m256i a = _mm256_loadu_si256 ((const __m256i *) (u + 32 * c));
+    acc = _mm256_add_epi32 (acc, _mm256_madd_epi16 (_mm256_maddubs_epi16 (a, qv[c]), ones));
+  }
+  return acc;
+}
+
+/* four rows at a time (one reduction for the four); chunks = stride / 32 */
+__attribute__ ((target ("avx2"), always_inline)) static inline void
+score_avx2 (const guint8 *rows, guint stride, gsize n, const __m256i *qv, guint chunks, gint32 bias,
+            const float *scale, float *out)
+{
+  const __m128i b4 = _mm_set1_epi32 (bias);
+  gsize r = 0;
+  for (; r + 4 <= n; r += 4) {
+    const guint8 *x = rows + r * stride;
+    __m256i a0 = dot_avx2 (x, qv, chunks), a1 = dot_avx2 (x + stride, qv, chunks);
+    __m256i a2 = dot_avx2 (x + 2 * stride, qv, chunks);
+    __m256i a3 = dot_avx2 (x + 3 * stride, qv, chunks);
+    __m256i h = _mm256_hadd_epi32 (_mm256_hadd_epi32 (a0, a1), _mm256_hadd_epi32 (a2, a3));
+    __m128i s = _mm_add_epi32 (_mm256_castsi256_si128 (h), _mm256_extracti128_si256 (h, 1));
+    s = _mm_sub_epi32 (s, b4);
+    _mm_storeu_ps (out + r, _mm_mul_ps (_mm_cvtepi32_ps (s), _mm_loadu_ps (scale + r)));
+  }
+  for (; r < n; r++) {
+    __m256i a = dot_avx2 (rows + r * stride, qv, chunks);
+    __m128i s = _mm_add_epi32 (_mm256_castsi256_si128 (a), _mm256_extracti128_si256 (a, 1));
     s = _mm_add_epi32 (s, _mm_shuffle_epi32 (s, 0x4e));
     s = _mm_add_epi32 (s, _mm_shuffle_epi32 (s, 0xb1));
-    out[r] = (float) _mm_cvtsi128_si32 (s) * scale[r];
+    out[r] = (float) (_mm_cvtsi128_si32 (s) - bias) * scale[r];
+  }
+}
+
+/* the rows' bytes are q + 128: subtract 128 * sum (query) */
+__attribute__ ((target ("avx2"))) static gint32
+query_bias (const gint8 *q, guint stride)
+{
+  gint32 sum = 0;
+  for (guint i = 0; i < stride; i++)
+    sum += q[i];
+  return 128 * sum;
+}
+
+__attribute__ ((target ("avx2"))) static void
+score_block_avx2 (const guint8 *rows, guint stride, gsize n, const gint8 *q, const float *scale,
+                  float *out)
+{
+  gint32 bias = query_bias (q, stride);
+  if (stride == 256) {
+    /* the model's size: the query stays in registers */
+    __m256i qv[8];
+    for (guint c = 0; c < 8; c++)
+      qv[c] = _mm256_loadu_si256 ((const __m256i *) (q + 32 * c));
+    score_avx2 (rows, 256, n, qv, 8, bias, scale, out);
+  } else {
+    guint chunks = stride / 32;
+    __m256i *qv = g_aligned_alloc (chunks, sizeof (__m256i), 32);
+    for (guint c = 0; c < chunks; c++)
+      qv[c] = _mm256_loadu_si256 ((const __m256i *) (q + 32 * c));
+    score_avx2 (rows, stride, n, qv, chunks, bias, scale, out);
+    g_aligned_free (qv);
   }
 }
 #endif
@@ -724,7 +776,7 @@ static guint
 search_int8 (SvilmIndexMatrix *m, guint k, SvilmIndexHit *hits)
 {
   ScoreBlock kernel = pick_kernel ();
-  quantize (m->qn, m->dim, m->stride, m->qq);
+  quantize (m->qn, m->dim, m->stride, 63, 0, (guint8 *) m->qq);
   guint cap = (guint) MIN (m->rows, MAX ((gsize) k * 8, 256));
   int threads = 1;
 #ifdef _OPENMP

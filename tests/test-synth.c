@@ -12,7 +12,9 @@
 #include <gst/video/video.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
+#include <stdarg.h>
 #include <string.h>
+#include <sys/wait.h>
 
 static const char *program;
 static char *tmp_root;
