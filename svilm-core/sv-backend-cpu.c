@@ -8,6 +8,7 @@
 #include <cblas.h>
 #include <omp.h>
 #include <string.h>
+#include <unistd.h>
 
 #define F(t) ((t) ? (float *) (t)->data : NULL)
 #define IDS(t) ((t) ? (const int32_t *) (t)->data : NULL)
@@ -363,6 +364,16 @@ sv_backend_cpu (void)
     g_once_init_leave (&cpu, be);
   }
   return cpu;
+}
+
+void
+sv_prefer_passive_threads (char **argv)
+{
+  if (g_getenv ("OMP_WAIT_POLICY") || !argv || !argv[0])
+    return;
+  g_setenv ("OMP_WAIT_POLICY", "passive", TRUE);
+  execv ("/proc/self/exe", argv);
+  /* no /proc: carry on with the default policy */
 }
 
 void

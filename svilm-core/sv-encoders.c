@@ -40,10 +40,10 @@ sv_video_params_plan (SvVarSet *ps, SvVideoParams *p, const SvModelConfig *c, GE
   TRY (sv_var_plan (ps, &p->lnf_b, SV_INIT_ZERO, SV_SHAPE (D), error, "video.norm.bias"));
   TRY (sv_var_plan (ps, &p->lng_w, SV_INIT_ONE, SV_SHAPE (D), error, "video.norm_groups.weight"));
   TRY (sv_var_plan (ps, &p->lng_b, SV_INIT_ZERO, SV_SHAPE (D), error, "video.norm_groups.bias"));
-  TRY (sv_var_plan (ps, &p->proj_w, SV_INIT_NORMAL, SV_SHAPE (c->embed_dim, D), error,
-                    "video.proj.weight"));
-  return sv_var_plan (ps, &p->proj_b, SV_INIT_ZERO, SV_SHAPE (c->embed_dim), error,
-                      "video.proj.bias");
+  /* no bias: a bias after the final norm adds the same vector to every embedding,
+   * and in training it grew until all videos and captions collapsed onto it */
+  return sv_var_plan (ps, &p->proj_w, SV_INIT_NORMAL, SV_SHAPE (c->embed_dim, D), error,
+                      "video.proj.weight");
 }
 
 gboolean
@@ -154,7 +154,7 @@ sv_video_forward (SvVideoParams *p, SvVideoActs *a, const SvModelConfig *c, gboo
                              &p->lnf_w.x, &p->lnf_b.x, eps, error));
   TRY (sv_layernorm_forward (&a->gf.x, &a->gf_mean, &a->gf_rstd, &a->gblocks[a->last_group].out.x,
                              &p->lng_w.x, &p->lng_b.x, eps, error));
-  TRY (sv_linear_forward (&a->gp.x, &a->gf.x, &p->proj_w.x, &p->proj_b.x, error));
+  TRY (sv_linear_forward (&a->gp.x, &a->gf.x, &p->proj_w.x, NULL, error));
   TRY (sv_mean_forward (&a->gmean.x, &a->gp.x, 1u << 1, error));
   return sv_l2norm_forward (&a->fv.x, &a->fv_norm, &a->gmean.x, 1e-12f, error);
 }
@@ -165,8 +165,7 @@ sv_video_backward (SvVideoParams *p, SvVideoActs *a, const SvModelConfig *c, SvB
 {
   TRY (sv_l2norm_backward (&a->gmean.d, &a->fv.d, &a->fv.x, &a->fv_norm, 1e-12f, error));
   TRY (sv_mean_backward (&a->gp.d, &a->gmean.d, 1u << 1, error));
-  TRY (sv_linear_backward (&a->gf.d, &p->proj_w.d, &p->proj_b.d, &a->gp.d, &a->gf.x, &p->proj_w.x,
-                           error));
+  TRY (sv_linear_backward (&a->gf.d, &p->proj_w.d, NULL, &a->gp.d, &a->gf.x, &p->proj_w.x, error));
   TRY (sv_layernorm_backward (&a->gblocks[a->last_group].out.d, &p->lng_w.d, &p->lng_b.d,
                               &a->gf.d, &a->gblocks[a->last_group].out.x, &p->lng_w.x,
                               &a->gf_mean, &a->gf_rstd, error));
@@ -205,10 +204,9 @@ sv_text_params_plan (SvVarSet *ps, SvTextParams *p, const SvModelConfig *c, GErr
   }
   TRY (sv_var_plan (ps, &p->lnf_w, SV_INIT_ONE, SV_SHAPE (D), error, "text.norm.weight"));
   TRY (sv_var_plan (ps, &p->lnf_b, SV_INIT_ZERO, SV_SHAPE (D), error, "text.norm.bias"));
-  TRY (sv_var_plan (ps, &p->proj_w, SV_INIT_NORMAL, SV_SHAPE (c->embed_dim, D), error,
-                    "text.proj.weight"));
-  return sv_var_plan (ps, &p->proj_b, SV_INIT_ZERO, SV_SHAPE (c->embed_dim), error,
-                      "text.proj.bias");
+  /* no bias (see the video projection) */
+  return sv_var_plan (ps, &p->proj_w, SV_INIT_NORMAL, SV_SHAPE (c->embed_dim, D), error,
+                      "text.proj.weight");
 }
 
 gboolean
@@ -283,7 +281,7 @@ sv_text_forward (SvTextParams *p, SvTextActs *a, const SvModelConfig *c, GError 
   SvTensor rows;
   TRY (sv_tensor_reshape (&rows, &a->xf.x, 2, (int64_t[]) { a->B * a->L, c->t_width }, error));
   TRY (sv_embedding_forward (&a->cls.x, &a->ids_cls, &rows, error));
-  TRY (sv_linear_forward (&a->proj.x, &a->cls.x, &p->proj_w.x, &p->proj_b.x, error));
+  TRY (sv_linear_forward (&a->proj.x, &a->cls.x, &p->proj_w.x, NULL, error));
   return sv_l2norm_forward (&a->f.x, &a->f_norm, &a->proj.x, 1e-12f, error);
 }
 
@@ -292,8 +290,8 @@ sv_text_backward (SvTextParams *p, SvTextActs *a, const SvModelConfig *c, SvBloc
                   GError **error)
 {
   TRY (sv_l2norm_backward (&a->proj.d, &a->f.d, &a->f.x, &a->f_norm, 1e-12f, error));
-  TRY (sv_linear_backward (&a->cls.d, &p->proj_w.d, &p->proj_b.d, &a->proj.d, &a->cls.x,
-                           &p->proj_w.x, error));
+  TRY (sv_linear_backward (&a->cls.d, &p->proj_w.d, NULL, &a->proj.d, &a->cls.x, &p->proj_w.x,
+                           error));
   SvTensor drows;
   TRY (sv_tensor_reshape (&drows, &a->xf.d, 2, (int64_t[]) { a->B * a->L, c->t_width }, error));
   TRY (sv_embedding_backward (&drows, &a->cls.d, &a->ids_cls, error));

@@ -13,7 +13,7 @@ typedef struct {
   SvVar patch_w, patch_b, pos_t, pos_s, groups;
   SvBlockParams blocks[SV_MAX_LAYERS];
   SvGroupBlockParams gblocks[SV_MAX_LAYERS]; /* used where cfg->group_after[l] */
-  SvVar lnf_w, lnf_b, lng_w, lng_b, proj_w, proj_b;
+  SvVar lnf_w, lnf_b, lng_w, lng_b, proj_w; /* projection to the joint space: no bias */
 } SvVideoParams;
 
 typedef struct {
@@ -36,7 +36,7 @@ typedef struct {
 typedef struct {
   SvVar tok_emb, pos_emb;
   SvBlockParams blocks[SV_MAX_LAYERS];
-  SvVar lnf_w, lnf_b, proj_w, proj_b;
+  SvVar lnf_w, lnf_b, proj_w;
 } SvTextParams;
 
 typedef struct {

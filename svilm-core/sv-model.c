@@ -135,10 +135,19 @@ sv_model_load_full (const char *path, SvBackend *backend, gboolean with_grads, G
       goto fail;
     }
   }
-  if (sv_safetensors_n_tensors (st) != n) {
+  /* training checkpoints also hold optimiser and trainer state ("optim.*", "train.*");
+   * anything else is a model of another shape */
+  guint model_tensors = 0;
+  for (guint i = 0; i < sv_safetensors_n_tensors (st); i++) {
+    const char *name = sv_safetensors_entry (st, i)->name;
+    if (!g_str_has_prefix (name, "optim.") && !g_str_has_prefix (name, "train."))
+      model_tensors++;
+  }
+  if (model_tensors != n) {
     g_set_error (error, SV_ERROR, SV_ERROR_FORMAT,
-                 "%s has %u tensors but the model described by its config has %u parameters",
-                 path, sv_safetensors_n_tensors (st), n);
+                 "%s has %u model tensors but the model described by its config has %u "
+                 "parameters",
+                 path, model_tensors, n);
     goto fail;
   }
   if (tok) {

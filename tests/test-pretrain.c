@@ -273,8 +273,8 @@ test_manifests (void)
   g_assert_cmpint (ds->kind, ==, SV_MANIFEST_MSRVTT);
   g_assert_cmpuint (ds->items->len, ==, 2);
   g_assert_cmpuint (ds->n_other_split, ==, 1);
-  want = g_strconcat ("file://", tmpdir, "/video0.mp4", NULL);
-  g_assert_cmpstr (item (ds, 1)->uri, ==, want);
+  g_autofree char *want0 = g_strconcat ("file://", tmpdir, "/video0.mp4", NULL);
+  g_assert_cmpstr (item (ds, 1)->uri, ==, want0);
   sv_dataset_free (ds);
 
   GError *error = NULL;

@@ -18,6 +18,8 @@
  */
 #include "config.h"
 
+#include "sv-backend.h"
+
 #include "svilm-index.h"
 #include "svilm-model.h"
 
@@ -226,6 +228,7 @@ summary (const char *what, double *ms, guint n)
 int
 main (int argc, char **argv)
 {
+  sv_prefer_passive_threads (argv);
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");

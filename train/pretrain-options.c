@@ -49,7 +49,7 @@ static const Field fields[] = {
   F (augment, F_BOOL, NULL, NULL),
   F (threads, F_INT, "Compute threads, 0 = all cores (default 0)", "N"),
   F (workers, F_INT, "Video decoding threads (default 2)", "N"),
-  F (prefetch, F_INT, "Clips decoded ahead (default 2 batches)", "N"),
+  F (prefetch, F_INT, "Clips decoded ahead (default 2 batches, at most 512 MiB)", "N"),
   F (checkpoint_every, F_INT, "Save a checkpoint every N steps (default 500)", "N"),
   F (keep, F_INT, "Keep the last K checkpoints (default 3)", "K"),
   F (log_every, F_INT, "Print a line every N steps when not on a terminal (default 10)", "N"),

@@ -295,6 +295,14 @@ out:
   return ok;
 }
 
+/* two batches ahead, but at most about 512 MiB of decoded clips */
+static int
+default_prefetch (const Trainer *t)
+{
+  size_t cap = ((size_t) 512 << 20) / (t->clip_numel * sizeof (float));
+  return (int) MIN ((size_t) 2 * t->o.batch, MAX (cap, (size_t) 2 * t->o.workers));
+}
+
 static gboolean
 setup (Trainer *t, const char *config, gboolean resume, const SvTrainOptions *cli, GError **error)
 {
@@ -414,7 +422,7 @@ setup (Trainer *t, const char *config, gboolean resume, const SvTrainOptions *cl
     .nc = t->nc,
     .seed = (uint64_t) t->o.seed,
     .workers = t->o.workers,
-    .depth = t->o.prefetch > 0 ? t->o.prefetch : 2 * B,
+    .depth = t->o.prefetch > 0 ? t->o.prefetch : default_prefetch (t),
     .clip = { .T = c->frames,
               .H = c->height,
               .W = c->width,

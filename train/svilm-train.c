@@ -5,6 +5,7 @@
  * Each command parses its own options (GOptionContext); see `svilm-train --help`.
  */
 #include "config.h"
+#include "sv-backend.h"
 #include "sv-train-cmds.h"
 #include "pretrain.h"
 #include "sv-nouns.h"
@@ -107,6 +108,7 @@ sv_train_cmd_nouns (int argc, char **argv)
 int
 main (int argc, char **argv)
 {
+  sv_prefer_passive_threads (argv);
   setlocale (LC_ALL, "");
   if (argc < 2) {
     usage (stderr);

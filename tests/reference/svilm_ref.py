@@ -113,7 +113,7 @@ def video_encoder(P, c, video, noises):
             g = group_block(g, x, P, "video.grouping.%d" % l, noises[gi], c["tau_gumbel"], eps)
             gi += 1
     z = ln(x, P, "video.norm", eps)
-    gp = lin(ln(g, P, "video.norm_groups", eps), P, "video.proj")
+    gp = F.linear(ln(g, P, "video.norm_groups", eps), P["video.proj.weight"])
     fv = F.normalize(gp.mean(1), dim=-1, eps=1e-12)
     return z, gp, fv
 
@@ -125,7 +125,7 @@ def text_encoder(P, c, ids, mask):
     for l in range(c["t_depth"]):
         x = block(x, P, "text.blocks.%d" % l, c["t_heads"], c["ln_eps"], graph)
     cls = ln(x, P, "text.norm", c["ln_eps"])[:, 0]
-    return F.normalize(lin(cls, P, "text.proj"), dim=-1, eps=1e-12)
+    return F.normalize(F.linear(cls, P["text.proj.weight"]), dim=-1, eps=1e-12)
 
 
 def xent(logits, targets):
