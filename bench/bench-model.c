@@ -48,8 +48,8 @@ video_flops (const SvModelConfig *c, int B)
 static double
 sgemm_peak (int M, int N, int K)
 {
-  float *a = g_new0 (float, (size_t) M * K), *b = g_new0 (float, (size_t) K * N);
-  float *cm = g_new0 (float, (size_t) M * N);
+  float *a = g_new0 (float, (size_t) M *K), *b = g_new0 (float, (size_t) K *N);
+  float *cm = g_new0 (float, (size_t) M *N);
   cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1, a, K, b, K, 0, cm, N);
   int iters = 0;
   double t0 = now (), el;

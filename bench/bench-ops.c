@@ -17,8 +17,8 @@ typedef struct {
 } Size;
 
 static const Size sizes[] = {
-  { "tiny", 4 * 7 * 7, 192, 3, 768 },    /* 8 frames, 112x112 */
-  { "small", 8 * 10 * 10, 384, 6, 1536 }, /* 16 frames, 160x160 */
+  { "tiny", 4 * 7 * 7, 192, 3, 768 },      /* 8 frames, 112x112 */
+  { "small", 8 * 10 * 10, 384, 6, 1536 },  /* 16 frames, 160x160 */
   { "base", 16 * 14 * 14, 768, 12, 3072 }, /* 32 frames, 224x224 (paper) */
 };
 
@@ -75,13 +75,13 @@ bench_linear (const Size *s, int N, int C, int OC, const char *what)
   SvRng rng;
   sv_rng_seed (&rng, 1);
   LinearBench l = { 0 };
-  l.inp = sv_tensor_new (cpu, SV_F32, 2, (int64_t[]) { N, C }, NULL);
-  l.w = sv_tensor_new (cpu, SV_F32, 2, (int64_t[]) { OC, C }, NULL);
-  l.b = sv_tensor_new (cpu, SV_F32, 1, (int64_t[]) { OC }, NULL);
-  l.out = sv_tensor_new (cpu, SV_F32, 2, (int64_t[]) { N, OC }, NULL);
-  l.dinp = sv_tensor_new (cpu, SV_F32, 2, (int64_t[]) { N, C }, NULL);
-  l.dw = sv_tensor_new (cpu, SV_F32, 2, (int64_t[]) { OC, C }, NULL);
-  l.db = sv_tensor_new (cpu, SV_F32, 1, (int64_t[]) { OC }, NULL);
+  l.inp = sv_tensor_new (cpu, SV_F32, 2, (int64_t[]){ N, C }, NULL);
+  l.w = sv_tensor_new (cpu, SV_F32, 2, (int64_t[]){ OC, C }, NULL);
+  l.b = sv_tensor_new (cpu, SV_F32, 1, (int64_t[]){ OC }, NULL);
+  l.out = sv_tensor_new (cpu, SV_F32, 2, (int64_t[]){ N, OC }, NULL);
+  l.dinp = sv_tensor_new (cpu, SV_F32, 2, (int64_t[]){ N, C }, NULL);
+  l.dw = sv_tensor_new (cpu, SV_F32, 2, (int64_t[]){ OC, C }, NULL);
+  l.db = sv_tensor_new (cpu, SV_F32, 1, (int64_t[]){ OC }, NULL);
   sv_rng_fill_uniform (&rng, sv_tensor_f32 (l.inp), l.inp->numel, -1, 1);
   sv_rng_fill_uniform (&rng, sv_tensor_f32 (l.w), l.w->numel, -1, 1);
   l.A = sv_tensor_f32 (l.inp);
@@ -141,8 +141,8 @@ run_attn_sgemm (gpointer p)
   float *out = sv_tensor_f32 (a->out);
   for (int h = 0; h < a->heads; h++) {
     float *ah = att + (size_t) h * a->N * a->N;
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, a->N, a->N, a->hs, 1.0f, q + h * a->hs,
-                 C, q + h * a->hs, C, 0.0f, ah, a->N);
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, a->N, a->N, a->hs, 1.0f, q + h * a->hs, C,
+                 q + h * a->hs, C, 0.0f, ah, a->N);
     cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, a->N, a->hs, a->N, 1.0f, ah, a->N,
                  v + h * a->hs, C, 0.0f, out + h * a->hs, C);
   }

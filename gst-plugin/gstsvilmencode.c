@@ -47,16 +47,16 @@ gst_svilm_encode_window_done (GstSvilmFilter *filter, GstSvilmWindow *w, GstVide
   GstStructure *s = gst_svilm_filter_new_result (filter, "svilm-embedding", w->start, w->end);
   GBytes *bytes = g_bytes_new (emb, dim * sizeof (gfloat));
   gst_structure_set (s, "clip-index", G_TYPE_UINT64, w->index, "partial", G_TYPE_BOOLEAN,
-                     w->partial, "model-id", G_TYPE_STRING, svilm_model_get_id (model),
-                     "embedding", G_TYPE_BYTES, bytes, NULL);
+                     w->partial, "model-id", G_TYPE_STRING, svilm_model_get_id (model), "embedding",
+                     G_TYPE_BYTES, bytes, NULL);
   g_bytes_unref (bytes);
   gst_svilm_filter_write_json (filter, s);
   if (gst_svilm_filter_post_messages (filter))
     gst_svilm_filter_post (filter, s);
   else
     gst_structure_free (s);
-  GST_LOG_OBJECT (filter, "clip %" G_GUINT64_FORMAT " [%" GST_TIME_FORMAT ", %" GST_TIME_FORMAT
-                  ")", w->index, GST_TIME_ARGS (w->start), GST_TIME_ARGS (w->end));
+  GST_LOG_OBJECT (filter, "clip %" G_GUINT64_FORMAT " [%" GST_TIME_FORMAT ", %" GST_TIME_FORMAT ")",
+                  w->index, GST_TIME_ARGS (w->start), GST_TIME_ARGS (w->end));
   return GST_FLOW_OK;
 }
 

@@ -42,7 +42,7 @@ typedef struct {
   guint pixel_stride, r_off, g_off, b_off;
   GstClockTime latency; /* slowest inference so far */
   FILE *json;
-  gboolean draws; /* map frames writable */
+  gboolean draws;       /* map frames writable */
   guint stride_divisor; /* default stride = fpc / stride_divisor */
   guint fresh;          /* frames added since the last finished window */
 } GstSvilmFilterPrivate;
@@ -171,7 +171,8 @@ gst_svilm_filter_start (GstBaseTransform *trans)
   p->model = svilm_model_load (path, device, &error);
   if (!p->model) {
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-                       (_("Could not load the svilm model \"%s\"."), path), ("%s", error->message));
+                       (_ ("Could not load the svilm model \"%s\"."), path),
+                       ("%s", error->message));
     g_clear_error (&error);
     g_free (path);
     g_free (device);
@@ -184,7 +185,7 @@ gst_svilm_filter_start (GstBaseTransform *trans)
     p->json = g_str_equal (location, "-") ? stdout : fopen (location, "w");
     if (!p->json) {
       GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
-                         (_("Could not open \"%s\" for writing results."), location),
+                         (_ ("Could not open \"%s\" for writing results."), location),
                          ("%s", g_strerror (errno)));
       g_clear_object (&p->model);
       g_free (path);
@@ -252,9 +253,8 @@ gst_svilm_filter_set_info (GstVideoFilter *filter, GstCaps *incaps, GstVideoInfo
   p->ring_ts = g_new0 (GstClockTime, p->fpc);
   for (guint i = 0; i < p->fpc; i++)
     p->ring[i] = g_new0 (gfloat, MAX (floats, 1));
-  GST_INFO_OBJECT (self, "%dx%d %s, windows of %u frames every %u", in_info->width,
-                   in_info->height, gst_video_format_to_string (in_info->finfo->format), p->fpc,
-                   p->step);
+  GST_INFO_OBJECT (self, "%dx%d %s, windows of %u frames every %u", in_info->width, in_info->height,
+                   gst_video_format_to_string (in_info->finfo->format), p->fpc, p->step);
   return TRUE;
 }
 
@@ -285,7 +285,7 @@ finish_window (GstSvilmFilter *self, GstVideoFrame *frame, gboolean partial)
     gint64 t0 = g_get_monotonic_time ();
     w.clip = svilm_model_encode_prepared (p->model, (const gfloat *const *) p->ring, p->n, &error);
     if (!w.clip) {
-      GST_ELEMENT_ERROR (self, STREAM, FAILED, (_("The svilm model failed on a clip.")),
+      GST_ELEMENT_ERROR (self, STREAM, FAILED, (_ ("The svilm model failed on a clip.")),
                          ("%s", error->message));
       g_clear_error (&error);
       return GST_FLOW_ERROR;
@@ -309,11 +309,10 @@ process_frame (GstSvilmFilter *self, GstVideoFrame *frame)
     p->skip--;
   } else {
     guint i = p->n++;
-    svilm_model_prepare_frame (p->model, GST_VIDEO_FRAME_PLANE_DATA (frame, 0),
-                               (guint) GST_VIDEO_FRAME_WIDTH (frame),
-                               (guint) GST_VIDEO_FRAME_HEIGHT (frame),
-                               (guint) GST_VIDEO_FRAME_PLANE_STRIDE (frame, 0), p->pixel_stride,
-                               p->r_off, p->g_off, p->b_off, p->ring[i]);
+    svilm_model_prepare_frame (
+        p->model, GST_VIDEO_FRAME_PLANE_DATA (frame, 0), (guint) GST_VIDEO_FRAME_WIDTH (frame),
+        (guint) GST_VIDEO_FRAME_HEIGHT (frame), (guint) GST_VIDEO_FRAME_PLANE_STRIDE (frame, 0),
+        p->pixel_stride, p->r_off, p->g_off, p->b_off, p->ring[i]);
     p->ring_ts[i] = GST_BUFFER_PTS (buf);
     p->fresh++;
     p->last_end = GST_BUFFER_PTS (buf);
@@ -361,12 +360,12 @@ gst_svilm_filter_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   }
   GstVideoFrame frame;
   /* NO_REF: a mapped frame must not hold a second ref, or the buffer stops being writable */
-  GstMapFlags flags = (p->draws ? GST_MAP_READWRITE : GST_MAP_READ) | GST_VIDEO_FRAME_MAP_FLAG_NO_REF;
+  GstMapFlags flags =
+      (p->draws ? GST_MAP_READWRITE : GST_MAP_READ) | GST_VIDEO_FRAME_MAP_FLAG_NO_REF;
   if (!gst_video_frame_map (&frame, &filter->in_info, buf, flags)) {
-    GST_ELEMENT_ERROR (self, STREAM, FAILED, (_("Could not read a video frame.")),
+    GST_ELEMENT_ERROR (self, STREAM, FAILED, (_ ("Could not read a video frame.")),
                        ("buffer of %" G_GSIZE_FORMAT " bytes does not fit %dx%d",
-                        gst_buffer_get_size (buf), filter->in_info.width,
-                        filter->in_info.height));
+                        gst_buffer_get_size (buf), filter->in_info.width, filter->in_info.height));
     return GST_FLOW_ERROR;
   }
   GstFlowReturn ret = process_frame (self, &frame);
@@ -464,14 +463,13 @@ gst_svilm_filter_new_result (GstSvilmFilter *self, const char *name, GstClockTim
     stream = gst_segment_to_stream_time (seg, GST_FORMAT_TIME, start);
     running = gst_segment_to_running_time (seg, GST_FORMAT_TIME, start);
   }
-  GstClockTime duration = GST_CLOCK_TIME_IS_VALID (start) && GST_CLOCK_TIME_IS_VALID (end) &&
-                                  end >= start
-                              ? end - start
-                              : GST_CLOCK_TIME_NONE;
+  GstClockTime duration =
+      GST_CLOCK_TIME_IS_VALID (start) && GST_CLOCK_TIME_IS_VALID (end) && end >= start
+          ? end - start
+          : GST_CLOCK_TIME_NONE;
   return gst_structure_new (name, "timestamp", G_TYPE_UINT64, (guint64) start, "stream-time",
                             G_TYPE_UINT64, (guint64) stream, "running-time", G_TYPE_UINT64,
-                            (guint64) running, "duration", G_TYPE_UINT64, (guint64) duration,
-                            NULL);
+                            (guint64) running, "duration", G_TYPE_UINT64, (guint64) duration, NULL);
 }
 
 void
@@ -516,7 +514,8 @@ json_field (GQuark field, const GValue *v, gpointer user)
     json_builder_end_array (b);
   } else if (GST_VALUE_HOLDS_ARRAY (v) || GST_VALUE_HOLDS_LIST (v)) {
     json_builder_begin_array (b);
-    guint n = GST_VALUE_HOLDS_ARRAY (v) ? gst_value_array_get_size (v) : gst_value_list_get_size (v);
+    guint n =
+        GST_VALUE_HOLDS_ARRAY (v) ? gst_value_array_get_size (v) : gst_value_list_get_size (v);
     for (guint i = 0; i < n; i++) {
       const GValue *e = GST_VALUE_HOLDS_ARRAY (v) ? gst_value_array_get_value (v, i)
                                                   : gst_value_list_get_value (v, i);
@@ -560,7 +559,7 @@ gst_svilm_filter_write_json (GstSvilmFilter *self, const GstStructure *s)
   json_generator_set_root (gen, root);
   char *line = json_generator_to_data (gen, NULL);
   if (fprintf (p->json, "%s\n", line) < 0)
-    GST_ELEMENT_WARNING (self, RESOURCE, WRITE, (_("Could not write results.")),
+    GST_ELEMENT_WARNING (self, RESOURCE, WRITE, (_ ("Could not write results.")),
                          ("%s", g_strerror (errno)));
   g_free (line);
   json_node_unref (root);
@@ -619,11 +618,11 @@ gst_svilm_filter_class_init (GstSvilmFilterClass *klass)
                          "frames-per-clip, windows side by side, for most elements; smaller "
                          "overlaps them)",
                          0, 4096, 0, rw | GST_PARAM_MUTABLE_READY));
-  g_object_class_install_property (
-      gobject_class, PROP_INFERENCE_INTERVAL,
-      g_param_spec_uint ("inference-interval", "Inference interval",
-                         "Run the model on every Nth clip window only", 1, G_MAXUINT, 1,
-                         rw | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_INFERENCE_INTERVAL,
+                                   g_param_spec_uint ("inference-interval", "Inference interval",
+                                                      "Run the model on every Nth clip window only",
+                                                      1, G_MAXUINT, 1,
+                                                      rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (
       gobject_class, PROP_POST_MESSAGES,
       g_param_spec_boolean ("post-messages", "Post messages",
@@ -636,12 +635,10 @@ gst_svilm_filter_class_init (GstSvilmFilterClass *klass)
                            rw | GST_PARAM_MUTABLE_READY));
 
   GstCaps *caps = gst_caps_from_string (GST_VIDEO_CAPS_MAKE (SVILM_FORMATS));
-  gst_element_class_add_pad_template (element_class,
-                                      gst_pad_template_new ("sink", GST_PAD_SINK,
-                                                            GST_PAD_ALWAYS, caps));
-  gst_element_class_add_pad_template (element_class,
-                                      gst_pad_template_new ("src", GST_PAD_SRC, GST_PAD_ALWAYS,
-                                                            caps));
+  gst_element_class_add_pad_template (
+      element_class, gst_pad_template_new ("sink", GST_PAD_SINK, GST_PAD_ALWAYS, caps));
+  gst_element_class_add_pad_template (
+      element_class, gst_pad_template_new ("src", GST_PAD_SRC, GST_PAD_ALWAYS, caps));
   gst_caps_unref (caps);
 
   trans_class->start = GST_DEBUG_FUNCPTR (gst_svilm_filter_start);

@@ -40,8 +40,7 @@ struct _GstSvilmFilterClass {
   GstVideoFilterClass parent_class;
   /* A window is complete.  `frame` is the frame that completed it (NULL at EOS for
    * a partial window); writable only if the subclass is not in passthrough. */
-  GstFlowReturn (*window_done) (GstSvilmFilter *self, GstSvilmWindow *window,
-                                GstVideoFrame *frame);
+  GstFlowReturn (*window_done) (GstSvilmFilter *self, GstSvilmWindow *window, GstVideoFrame *frame);
   /* Every frame after it was added to the window (for per-frame drawing); optional. */
   GstFlowReturn (*frame_done) (GstSvilmFilter *self, GstVideoFrame *frame);
   /* Model loaded (start) or released (stop, model == NULL); optional. */

@@ -29,8 +29,7 @@ gst_buffer_add_svilm_embedding_meta (GstBuffer *buffer, const gfloat *embedding,
 }
 
 const gfloat *
-gst_svilm_embedding_meta_get (GstBuffer *buffer, guint *dim, GstClockTime *start,
-                              GstClockTime *end)
+gst_svilm_embedding_meta_get (GstBuffer *buffer, guint *dim, GstClockTime *start, GstClockTime *end)
 {
   GstCustomMeta *meta = gst_buffer_get_custom_meta (buffer, GST_SVILM_EMBEDDING_META_NAME);
   if (!meta)

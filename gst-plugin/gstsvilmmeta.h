@@ -19,8 +19,8 @@ G_BEGIN_DECLS
 void gst_svilm_embedding_meta_register (void);
 
 GstCustomMeta *gst_buffer_add_svilm_embedding_meta (GstBuffer *buffer, const gfloat *embedding,
-                                                    guint dim, GstClockTime start,
-                                                    GstClockTime end, const gchar *model_id);
+                                                    guint dim, GstClockTime start, GstClockTime end,
+                                                    const gchar *model_id);
 
 /* the embedding of a buffer's meta (NULL if none); *dim set */
 const gfloat *gst_svilm_embedding_meta_get (GstBuffer *buffer, guint *dim, GstClockTime *start,

@@ -107,7 +107,7 @@ struct _GstSvilmSceneCut {
   gboolean look_ahead, draw;
 
   /* streaming state */
-  gboolean holding;     /* look-ahead in effect (fixed at start) */
+  gboolean holding; /* look-ahead in effect (fixed at start) */
   guint fpc, step, clip_frames;
   gint fps_n, fps_d;
   guint marker_frames;

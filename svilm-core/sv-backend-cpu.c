@@ -107,8 +107,8 @@ cpu_layernorm_forward (SvBackend *be, SvTensor *out, SvTensor *mean, SvTensor *r
   sv_cpu_layernorm_forward (F (out), F (mean), F (rstd), F (inp), F (weight), F (bias), N, C, eps);
 }
 static void
-cpu_layernorm_backward (SvBackend *be, SvTensor *dinp, SvTensor *dweight, SvTensor *dbias,
-                        cT *dout, cT *inp, cT *weight, cT *mean, cT *rstd, int N, int C)
+cpu_layernorm_backward (SvBackend *be, SvTensor *dinp, SvTensor *dweight, SvTensor *dbias, cT *dout,
+                        cT *inp, cT *weight, cT *mean, cT *rstd, int N, int C)
 {
   sv_cpu_layernorm_backward (F (dinp), F (dweight), F (dbias), F (dout), F (inp), F (weight),
                              F (mean), F (rstd), N, C);
@@ -154,15 +154,15 @@ cpu_softmax_backward (SvBackend *be, SvTensor *dinp, cT *dout, cT *out, int N, i
   sv_cpu_softmax_backward (F (dinp), F (dout), F (out), N, C, it);
 }
 static void
-cpu_attention_forward (SvBackend *be, SvTensor *out, SvTensor *att, cT *q, cT *k, cT *v,
-                       cT *graph, int B, int Nq, int Nk, int C, int H)
+cpu_attention_forward (SvBackend *be, SvTensor *out, SvTensor *att, cT *q, cT *k, cT *v, cT *graph,
+                       int B, int Nq, int Nk, int C, int H)
 {
   sv_cpu_attention_forward (F (out), F (att), F (q), F (k), F (v), F (graph), B, Nq, Nk, C, H);
 }
 static void
-cpu_attention_backward (SvBackend *be, SvTensor *dq, SvTensor *dk, SvTensor *dv,
-                        SvTensor *scratch, cT *dout, cT *att, cT *q, cT *k, cT *v, cT *graph,
-                        int B, int Nq, int Nk, int C, int H)
+cpu_attention_backward (SvBackend *be, SvTensor *dq, SvTensor *dk, SvTensor *dv, SvTensor *scratch,
+                        cT *dout, cT *att, cT *q, cT *k, cT *v, cT *graph, int B, int Nq, int Nk,
+                        int C, int H)
 {
   sv_cpu_attention_backward (F (dq), F (dk), F (dv), F (scratch), F (dout), F (att), F (q), F (k),
                              F (v), F (graph), B, Nq, Nk, C, H);
@@ -223,12 +223,11 @@ cpu_l2norm_backward (SvBackend *be, SvTensor *dinp, cT *dout, cT *out, cT *norm,
   sv_cpu_l2norm_backward (F (dinp), F (dout), F (out), F (norm), N, C, eps);
 }
 static void
-cpu_cosine_sim_forward (SvBackend *be, SvTensor *sim, SvTensor *an, SvTensor *bn,
-                        SvTensor *anorm, SvTensor *bnorm, cT *a, cT *b, int batch, int Na, int Nb,
-                        int C, float eps)
+cpu_cosine_sim_forward (SvBackend *be, SvTensor *sim, SvTensor *an, SvTensor *bn, SvTensor *anorm,
+                        SvTensor *bnorm, cT *a, cT *b, int batch, int Na, int Nb, int C, float eps)
 {
-  sv_cpu_cosine_sim_forward (F (sim), F (an), F (bn), F (anorm), F (bnorm), F (a), F (b), batch,
-                             Na, Nb, C, eps);
+  sv_cpu_cosine_sim_forward (F (sim), F (an), F (bn), F (anorm), F (bnorm), F (a), F (b), batch, Na,
+                             Nb, C, eps);
 }
 static void
 cpu_cosine_sim_backward (SvBackend *be, SvTensor *da, SvTensor *db, SvTensor *scratch, cT *dsim,
@@ -245,15 +244,15 @@ cpu_assign_forward (SvBackend *be, SvTensor *out, SvTensor *y, SvTensor *denom, 
   sv_cpu_assign_forward (F (out), F (y), F (denom), F (logits), F (noise), B, M, N, inv_tau, hard);
 }
 static void
-cpu_assign_backward (SvBackend *be, SvTensor *dlogits, SvTensor *scratch, cT *dout, cT *out,
-                     cT *y, cT *denom, int B, int M, int N, float inv_tau)
+cpu_assign_backward (SvBackend *be, SvTensor *dlogits, SvTensor *scratch, cT *dout, cT *out, cT *y,
+                     cT *denom, int B, int M, int N, float inv_tau)
 {
   sv_cpu_assign_backward (F (dlogits), F (scratch), F (dout), F (out), F (y), F (denom), B, M, N,
                           inv_tau);
 }
 static void
-cpu_softmax_xent_forward (SvBackend *be, SvTensor *loss, SvTensor *probs, cT *logits,
-                          cT *targets, int N, int C)
+cpu_softmax_xent_forward (SvBackend *be, SvTensor *loss, SvTensor *probs, cT *logits, cT *targets,
+                          int N, int C)
 {
   sv_cpu_softmax_xent_forward (F (loss), F (probs), F (logits), F (targets), N, C);
 }
@@ -274,8 +273,7 @@ cpu_mse_backward (SvBackend *be, SvTensor *da, SvTensor *db, cT *dloss, cT *a, c
   sv_cpu_mse_backward (F (da), F (db), F (dloss), F (a), F (b), n);
 }
 static void
-cpu_stgraph_build (SvBackend *be, SvTensor *graph, cT *u, int B, int Tf, int S, int Cg,
-                   float theta)
+cpu_stgraph_build (SvBackend *be, SvTensor *graph, cT *u, int B, int Tf, int S, int Cg, float theta)
 {
   sv_cpu_stgraph_build (F (graph), F (u), B, Tf, S, Cg, theta);
 }
@@ -291,8 +289,8 @@ cpu_stgraph_attention_backward (SvBackend *be, SvTensor *dq, SvTensor *dk, SvTen
                                 SvTensor *scratch, cT *dout, cT *att, cT *q, cT *k, cT *v,
                                 cT *graph, int B, int Tf, int S, int C, int H)
 {
-  sv_cpu_stgraph_attention_backward (F (dq), F (dk), F (dv), F (scratch), F (dout), F (att),
-                                     F (q), F (k), F (v), F (graph), B, Tf, S, C, H);
+  sv_cpu_stgraph_attention_backward (F (dq), F (dk), F (dv), F (scratch), F (dout), F (att), F (q),
+                                     F (k), F (v), F (graph), B, Tf, S, C, H);
 }
 
 static const SvBackendClass cpu_class = {

@@ -20,7 +20,7 @@ open_vulkan (int index, gboolean from_auto, GError **error)
   return sv_backend_vulkan_open (from_auto ? -1 : index, !from_auto, error);
 #else
   g_set_error (error, SV_ERROR, SV_ERROR_UNSUPPORTED,
-               _("This build of svilm has no Vulkan backend; use device=cpu."));
+               _ ("This build of svilm has no Vulkan backend; use device=cpu."));
   return NULL;
 #endif
 }
@@ -52,7 +52,7 @@ sv_backend_open (const char *device, GError **error)
       return open_vulkan ((int) idx, FALSE, error);
   }
   g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT,
-               _("Unknown device \"%s\": expected auto, cpu, vulkan or vulkan:N."), device);
+               _ ("Unknown device \"%s\": expected auto, cpu, vulkan or vulkan:N."), device);
   return NULL;
 }
 

@@ -30,17 +30,16 @@ typedef struct {
   void (*destroy) (SvBackend *be);
 
   /* ops */
-  void (*linear_forward) (SvBackend *be, SvTensor *out, cT *inp, cT *weight, cT *bias, int N,
-                          int C, int OC);
+  void (*linear_forward) (SvBackend *be, SvTensor *out, cT *inp, cT *weight, cT *bias, int N, int C,
+                          int OC);
   void (*linear_backward) (SvBackend *be, SvTensor *dinp, SvTensor *dweight, SvTensor *dbias,
                            cT *dout, cT *inp, cT *weight, int N, int C, int OC);
-  void (*matmul_forward) (SvBackend *be, SvTensor *c, cT *a, cT *b, int batch, int M, int N,
-                          int K, bool trans_a, bool trans_b, float alpha);
+  void (*matmul_forward) (SvBackend *be, SvTensor *c, cT *a, cT *b, int batch, int M, int N, int K,
+                          bool trans_a, bool trans_b, float alpha);
   void (*matmul_backward) (SvBackend *be, SvTensor *da, SvTensor *db, cT *dc, cT *a, cT *b,
-                           int batch, int M, int N, int K, bool trans_a, bool trans_b,
-                           float alpha);
-  void (*layernorm_forward) (SvBackend *be, SvTensor *out, SvTensor *mean, SvTensor *rstd,
-                             cT *inp, cT *weight, cT *bias, int N, int C, float eps);
+                           int batch, int M, int N, int K, bool trans_a, bool trans_b, float alpha);
+  void (*layernorm_forward) (SvBackend *be, SvTensor *out, SvTensor *mean, SvTensor *rstd, cT *inp,
+                             cT *weight, cT *bias, int N, int C, float eps);
   void (*layernorm_backward) (SvBackend *be, SvTensor *dinp, SvTensor *dweight, SvTensor *dbias,
                               cT *dout, cT *inp, cT *weight, cT *mean, cT *rstd, int N, int C);
   void (*gelu_forward) (SvBackend *be, SvTensor *out, cT *inp, size_t n);
@@ -57,16 +56,15 @@ typedef struct {
   void (*attention_forward) (SvBackend *be, SvTensor *out, SvTensor *att, cT *q, cT *k, cT *v,
                              cT *graph, int B, int Nq, int Nk, int C, int H);
   void (*attention_backward) (SvBackend *be, SvTensor *dq, SvTensor *dk, SvTensor *dv,
-                              SvTensor *scratch, cT *dout, cT *att, cT *q, cT *k, cT *v,
-                              cT *graph, int B, int Nq, int Nk, int C, int H);
+                              SvTensor *scratch, cT *dout, cT *att, cT *q, cT *k, cT *v, cT *graph,
+                              int B, int Nq, int Nk, int C, int H);
   void (*transpose_forward) (SvBackend *be, SvTensor *out, cT *inp, int A, int R, int C, int E);
   void (*transpose_backward) (SvBackend *be, SvTensor *dinp, cT *dout, int A, int R, int C, int E);
-  void (*embedding_forward) (SvBackend *be, SvTensor *out, cT *ids, cT *table, int N, int V,
-                             int C);
+  void (*embedding_forward) (SvBackend *be, SvTensor *out, cT *ids, cT *table, int N, int V, int C);
   void (*embedding_backward) (SvBackend *be, SvTensor *dtable, cT *dout, cT *ids, int N, int V,
                               int C);
-  void (*patchify_forward) (SvBackend *be, SvTensor *patches, cT *video, int B, int T, int H,
-                            int W, int Cin, int pt, int p);
+  void (*patchify_forward) (SvBackend *be, SvTensor *patches, cT *video, int B, int T, int H, int W,
+                            int Cin, int pt, int p);
   void (*patchify_backward) (SvBackend *be, SvTensor *dvideo, cT *dpatches, int B, int T, int H,
                              int W, int Cin, int pt, int p);
   void (*mean_forward) (SvBackend *be, SvTensor *out, cT *inp, const int64_t *shape, int ndim,
@@ -75,18 +73,18 @@ typedef struct {
                          unsigned axes_mask);
   void (*l2norm_forward) (SvBackend *be, SvTensor *out, SvTensor *norm, cT *inp, int N, int C,
                           float eps);
-  void (*l2norm_backward) (SvBackend *be, SvTensor *dinp, cT *dout, cT *out, cT *norm, int N,
-                           int C, float eps);
+  void (*l2norm_backward) (SvBackend *be, SvTensor *dinp, cT *dout, cT *out, cT *norm, int N, int C,
+                           float eps);
   void (*cosine_sim_forward) (SvBackend *be, SvTensor *sim, SvTensor *an, SvTensor *bn,
                               SvTensor *anorm, SvTensor *bnorm, cT *a, cT *b, int batch, int Na,
                               int Nb, int C, float eps);
   void (*cosine_sim_backward) (SvBackend *be, SvTensor *da, SvTensor *db, SvTensor *scratch,
                                cT *dsim, cT *an, cT *bn, cT *anorm, cT *bnorm, int batch, int Na,
                                int Nb, int C, float eps);
-  void (*assign_forward) (SvBackend *be, SvTensor *out, SvTensor *y, SvTensor *denom,
-                          cT *logits, cT *noise, int B, int M, int N, float inv_tau, bool hard);
-  void (*assign_backward) (SvBackend *be, SvTensor *dlogits, SvTensor *scratch, cT *dout,
-                           cT *out, cT *y, cT *denom, int B, int M, int N, float inv_tau);
+  void (*assign_forward) (SvBackend *be, SvTensor *out, SvTensor *y, SvTensor *denom, cT *logits,
+                          cT *noise, int B, int M, int N, float inv_tau, bool hard);
+  void (*assign_backward) (SvBackend *be, SvTensor *dlogits, SvTensor *scratch, cT *dout, cT *out,
+                           cT *y, cT *denom, int B, int M, int N, float inv_tau);
   void (*softmax_xent_forward) (SvBackend *be, SvTensor *loss, SvTensor *probs, cT *logits,
                                 cT *targets, int N, int C);
   void (*softmax_xent_backward) (SvBackend *be, SvTensor *dlogits, cT *dloss, cT *probs,

@@ -6,10 +6,10 @@
 
 #include <math.h>
 
-#define TRY(expr)                                                                               \
-  do {                                                                                          \
-    if (!(expr))                                                                                \
-      return FALSE;                                                                             \
+#define TRY(expr)                                                                                  \
+  do {                                                                                             \
+    if (!(expr))                                                                                   \
+      return FALSE;                                                                                \
   } while (0)
 
 /* views a [*, ..., n] scratch tensor as the first `numel` floats reshaped */
@@ -67,8 +67,9 @@ sv_block_acts_plan (SvVarSet *as, SvBlockActs *a, int B, int N, int D, int H, in
   a->B = B, a->N = N, a->D = D, a->H = H, a->F = F;
   a->tf = tf;
   a->theta = theta;
-  SvVar *bnd[] = { &a->ln1, &a->q, &a->k, &a->v, &a->a, &a->o, &a->res1, &a->ln2, &a->fc2,
-                   &a->out };
+  SvVar *bnd[] = {
+    &a->ln1, &a->q, &a->k, &a->v, &a->a, &a->o, &a->res1, &a->ln2, &a->fc2, &a->out
+  };
   for (guint i = 0; i < G_N_ELEMENTS (bnd); i++)
     TRY (sv_var_plan (as, bnd[i], SV_INIT_ZERO, SV_SHAPE (B, N, D), error, "block.act%u", i));
   TRY (sv_var_plan (as, &a->fc1, SV_INIT_ZERO, SV_SHAPE (B, N, F), error, "block.fc1"));
@@ -95,8 +96,8 @@ sv_block_forward (SvBlockParams *p, SvBlockActs *a, SvVar *x, const SvTensor *gr
                   GError **error)
 {
   // attention sub-layer: res1 = x + Wo attn(LN1(x))
-  TRY (sv_layernorm_forward (&a->ln1.x, &a->ln1_mean, &a->ln1_rstd, &x->x, &p->ln1_w.x,
-                             &p->ln1_b.x, eps, error));
+  TRY (sv_layernorm_forward (&a->ln1.x, &a->ln1_mean, &a->ln1_rstd, &x->x, &p->ln1_w.x, &p->ln1_b.x,
+                             eps, error));
   TRY (sv_linear_forward (&a->q.x, &a->ln1.x, &p->q_w.x, &p->q_b.x, error));
   TRY (sv_linear_forward (&a->k.x, &a->ln1.x, &p->k_w.x, &p->k_b.x, error));
   TRY (sv_linear_forward (&a->v.x, &a->ln1.x, &p->v_w.x, &p->v_b.x, error));
@@ -124,11 +125,11 @@ sv_block_backward (SvBlockParams *p, SvBlockActs *a, SvVar *x, const SvTensor *g
                    SvBlockScratch *s, GError **error)
 {
   TRY (sv_add_backward (&a->res1.d, &a->fc2.d, &a->out.d, error));
-  TRY (sv_linear_backward (&a->gelu.d, &p->fc2_w.d, &p->fc2_b.d, &a->fc2.d, &a->gelu.x,
-                           &p->fc2_w.x, error));
+  TRY (sv_linear_backward (&a->gelu.d, &p->fc2_w.d, &p->fc2_b.d, &a->fc2.d, &a->gelu.x, &p->fc2_w.x,
+                           error));
   TRY (sv_gelu_backward (&a->fc1.d, &a->gelu.d, &a->fc1.x, error));
-  TRY (sv_linear_backward (&a->ln2.d, &p->fc1_w.d, &p->fc1_b.d, &a->fc1.d, &a->ln2.x,
-                           &p->fc1_w.x, error));
+  TRY (sv_linear_backward (&a->ln2.d, &p->fc1_w.d, &p->fc1_b.d, &a->fc1.d, &a->ln2.x, &p->fc1_w.x,
+                           error));
   TRY (sv_layernorm_backward (&a->res1.d, &p->ln2_w.d, &p->ln2_b.d, &a->ln2.d, &a->res1.x,
                               &p->ln2_w.x, &a->ln2_mean, &a->ln2_rstd, error));
   TRY (sv_add_backward (&x->d, &a->o.d, &a->res1.d, error));
@@ -151,8 +152,8 @@ sv_block_backward (SvBlockParams *p, SvBlockActs *a, SvVar *x, const SvTensor *g
 /* ---- grouping block ---- */
 
 gboolean
-sv_group_block_params_plan (SvVarSet *ps, SvGroupBlockParams *p, int D, int F,
-                            const char *prefix, GError **error)
+sv_group_block_params_plan (SvVarSet *ps, SvGroupBlockParams *p, int D, int F, const char *prefix,
+                            GError **error)
 {
   return plan_ln (ps, &p->lng_w, &p->lng_b, D, prefix, "norm_groups", error) &&
          plan_ln (ps, &p->lnx_w, &p->lnx_b, D, prefix, "norm_tokens", error) &&
@@ -194,10 +195,10 @@ sv_group_block_forward (SvGroupBlockParams *p, SvGroupBlockActs *a, SvVar *g, Sv
                         const SvTensor *noise, float tau, float eps, GError **error)
 {
   // assignment: logits[B,M,N] = q k^T / sqrt(D), A = hard assign over groups
-  TRY (sv_layernorm_forward (&a->gln.x, &a->gln_mean, &a->gln_rstd, &g->x, &p->lng_w.x,
-                             &p->lng_b.x, eps, error));
-  TRY (sv_layernorm_forward (&a->xln.x, &a->xln_mean, &a->xln_rstd, &x->x, &p->lnx_w.x,
-                             &p->lnx_b.x, eps, error));
+  TRY (sv_layernorm_forward (&a->gln.x, &a->gln_mean, &a->gln_rstd, &g->x, &p->lng_w.x, &p->lng_b.x,
+                             eps, error));
+  TRY (sv_layernorm_forward (&a->xln.x, &a->xln_mean, &a->xln_rstd, &x->x, &p->lnx_w.x, &p->lnx_b.x,
+                             eps, error));
   TRY (sv_linear_forward (&a->q.x, &a->gln.x, &p->q_w.x, &p->q_b.x, error));
   TRY (sv_linear_forward (&a->k.x, &a->xln.x, &p->k_w.x, &p->k_b.x, error));
   TRY (sv_linear_forward (&a->v.x, &a->xln.x, &p->v_w.x, &p->v_b.x, error));
@@ -209,8 +210,8 @@ sv_group_block_forward (SvGroupBlockParams *p, SvGroupBlockActs *a, SvVar *g, Sv
   TRY (sv_linear_forward (&a->o.x, &a->upd.x, &p->o_w.x, &p->o_b.x, error));
   TRY (sv_add_forward (&a->res1.x, &g->x, &a->o.x, error));
   // MLP: out = res1 + W2 gelu(W1 LN(res1))
-  TRY (sv_layernorm_forward (&a->ln.x, &a->ln_mean, &a->ln_rstd, &a->res1.x, &p->ln_w.x,
-                             &p->ln_b.x, eps, error));
+  TRY (sv_layernorm_forward (&a->ln.x, &a->ln_mean, &a->ln_rstd, &a->res1.x, &p->ln_w.x, &p->ln_b.x,
+                             eps, error));
   TRY (sv_linear_forward (&a->fc1.x, &a->ln.x, &p->fc1_w.x, &p->fc1_b.x, error));
   TRY (sv_gelu_forward (&a->gelu.x, &a->fc1.x, error));
   TRY (sv_linear_forward (&a->fc2.x, &a->gelu.x, &p->fc2_w.x, &p->fc2_b.x, error));
@@ -218,17 +219,17 @@ sv_group_block_forward (SvGroupBlockParams *p, SvGroupBlockActs *a, SvVar *g, Sv
 }
 
 gboolean
-sv_group_block_backward (SvGroupBlockParams *p, SvGroupBlockActs *a, SvVar *g, SvVar *x,
-                         float tau, SvBlockScratch *s, GError **error)
+sv_group_block_backward (SvGroupBlockParams *p, SvGroupBlockActs *a, SvVar *g, SvVar *x, float tau,
+                         SvBlockScratch *s, GError **error)
 {
   TRY (sv_add_backward (&a->res1.d, &a->fc2.d, &a->out.d, error));
-  TRY (sv_linear_backward (&a->gelu.d, &p->fc2_w.d, &p->fc2_b.d, &a->fc2.d, &a->gelu.x,
-                           &p->fc2_w.x, error));
+  TRY (sv_linear_backward (&a->gelu.d, &p->fc2_w.d, &p->fc2_b.d, &a->fc2.d, &a->gelu.x, &p->fc2_w.x,
+                           error));
   TRY (sv_gelu_backward (&a->fc1.d, &a->gelu.d, &a->fc1.x, error));
   TRY (sv_linear_backward (&a->ln.d, &p->fc1_w.d, &p->fc1_b.d, &a->fc1.d, &a->ln.x, &p->fc1_w.x,
                            error));
-  TRY (sv_layernorm_backward (&a->res1.d, &p->ln_w.d, &p->ln_b.d, &a->ln.d, &a->res1.x,
-                              &p->ln_w.x, &a->ln_mean, &a->ln_rstd, error));
+  TRY (sv_layernorm_backward (&a->res1.d, &p->ln_w.d, &p->ln_b.d, &a->ln.d, &a->res1.x, &p->ln_w.x,
+                              &a->ln_mean, &a->ln_rstd, error));
   TRY (sv_add_backward (&g->d, &a->o.d, &a->res1.d, error));
   TRY (sv_linear_backward (&a->upd.d, &p->o_w.d, &p->o_b.d, &a->o.d, &a->upd.x, &p->o_w.x, error));
   TRY (sv_matmul_backward (&a->assign.d, &a->v.d, &a->upd.d, &a->assign.x, &a->v.x, FALSE, FALSE,

@@ -46,8 +46,8 @@ typedef struct {
   SvTensor assign; /* >= B*M floats */
 } SvBlockScratch;
 
-gboolean sv_block_params_plan (SvVarSet *params, SvBlockParams *p, int D, int F,
-                               const char *prefix, GError **error);
+gboolean sv_block_params_plan (SvVarSet *params, SvBlockParams *p, int D, int F, const char *prefix,
+                               GError **error);
 /* tf > 0: STGT spatio-temporal graph attention over tf slices of N/tf tokens */
 gboolean sv_block_acts_plan (SvVarSet *acts, SvBlockActs *a, int B, int N, int D, int H, int F,
                              int tf, float theta, GError **error);
@@ -62,8 +62,8 @@ gboolean sv_block_backward (SvBlockParams *p, SvBlockActs *a, SvVar *x, const Sv
 
 gboolean sv_group_block_params_plan (SvVarSet *params, SvGroupBlockParams *p, int D, int F,
                                      const char *prefix, GError **error);
-gboolean sv_group_block_acts_plan (SvVarSet *acts, SvGroupBlockActs *a, int B, int M, int N,
-                                   int D, int F, GError **error);
+gboolean sv_group_block_acts_plan (SvVarSet *acts, SvGroupBlockActs *a, int B, int M, int N, int D,
+                                   int F, GError **error);
 /* g [B,M,D], x [B,N,D] -> a->out [B,M,D]; noise [B,M,N] or NULL (inference) */
 gboolean sv_group_block_forward (SvGroupBlockParams *p, SvGroupBlockActs *a, SvVar *g, SvVar *x,
                                  const SvTensor *noise, float tau, float eps, GError **error);

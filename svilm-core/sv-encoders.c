@@ -6,10 +6,10 @@
 
 #include <stdio.h>
 
-#define TRY(expr)                                                                               \
-  do {                                                                                          \
-    if (!(expr))                                                                                \
-      return FALSE;                                                                             \
+#define TRY(expr)                                                                                  \
+  do {                                                                                             \
+    if (!(expr))                                                                                   \
+      return FALSE;                                                                                \
   } while (0)
 
 /* ---- video encoder ---- */
@@ -47,8 +47,8 @@ sv_video_params_plan (SvVarSet *ps, SvVideoParams *p, const SvModelConfig *c, GE
 }
 
 gboolean
-sv_video_acts_plan (SvVarSet *as, SvVideoActs *a, const SvModelConfig *c, int B,
-                    gboolean training, GError **error)
+sv_video_acts_plan (SvVarSet *as, SvVideoActs *a, const SvModelConfig *c, int B, gboolean training,
+                    GError **error)
 {
   int D = c->v_width, M = c->n_groups, E = c->embed_dim;
   int Nv = sv_model_config_video_tokens (c), P = c->tubelet_t * c->patch * c->patch * 3;
@@ -146,8 +146,8 @@ sv_video_forward (SvVideoParams *p, SvVideoActs *a, const SvModelConfig *c, gboo
     TRY (sv_block_forward (&p->blocks[l], &a->blocks[l], layer_input (a, l), NULL, eps, error));
     if (c->group_after[l])
       TRY (sv_group_block_forward (&p->gblocks[l], &a->gblocks[l], group_input (a, c, l),
-                                   &a->blocks[l].out, training ? &a->noise[l] : NULL,
-                                   c->tau_gumbel, eps, error));
+                                   &a->blocks[l].out, training ? &a->noise[l] : NULL, c->tau_gumbel,
+                                   eps, error));
   }
   // outputs
   TRY (sv_layernorm_forward (&a->z.x, &a->z_mean, &a->z_rstd, &a->blocks[c->v_depth - 1].out.x,
@@ -166,9 +166,9 @@ sv_video_backward (SvVideoParams *p, SvVideoActs *a, const SvModelConfig *c, SvB
   TRY (sv_l2norm_backward (&a->gmean.d, &a->fv.d, &a->fv.x, &a->fv_norm, 1e-12f, error));
   TRY (sv_mean_backward (&a->gp.d, &a->gmean.d, 1u << 1, error));
   TRY (sv_linear_backward (&a->gf.d, &p->proj_w.d, NULL, &a->gp.d, &a->gf.x, &p->proj_w.x, error));
-  TRY (sv_layernorm_backward (&a->gblocks[a->last_group].out.d, &p->lng_w.d, &p->lng_b.d,
-                              &a->gf.d, &a->gblocks[a->last_group].out.x, &p->lng_w.x,
-                              &a->gf_mean, &a->gf_rstd, error));
+  TRY (sv_layernorm_backward (&a->gblocks[a->last_group].out.d, &p->lng_w.d, &p->lng_b.d, &a->gf.d,
+                              &a->gblocks[a->last_group].out.x, &p->lng_w.x, &a->gf_mean,
+                              &a->gf_rstd, error));
   SvVar *last = &a->blocks[c->v_depth - 1].out;
   TRY (sv_layernorm_backward (&last->d, &p->lnf_w.d, &p->lnf_b.d, &a->z.d, &last->x, &p->lnf_w.x,
                               &a->z_mean, &a->z_rstd, error));
@@ -253,7 +253,7 @@ sv_text_set_input (SvTextActs *a, const int32_t *ids, const float *mask, GError 
 {
   int B = a->B, L = a->L;
   /* graph[b,i,j] = mask[b,j]: padding keys get -inf logits, real keys are unchanged */
-  float *graph = g_new (float, (size_t) B * L * L);
+  float *graph = g_new (float, (size_t) B *L *L);
   for (int b = 0; b < B; b++)
     for (int i = 0; i < L; i++)
       for (int j = 0; j < L; j++)
@@ -275,11 +275,11 @@ sv_text_forward (SvTextParams *p, SvTextActs *a, const SvModelConfig *c, GError 
     TRY (sv_block_forward (&p->blocks[l], &a->blocks[l], l ? &a->blocks[l - 1].out : &a->x0,
                            &a->graph, eps, error));
   SvVar *last = &a->blocks[c->t_depth - 1].out;
-  TRY (sv_layernorm_forward (&a->xf.x, &a->xf_mean, &a->xf_rstd, &last->x, &p->lnf_w.x,
-                             &p->lnf_b.x, eps, error));
+  TRY (sv_layernorm_forward (&a->xf.x, &a->xf_mean, &a->xf_rstd, &last->x, &p->lnf_w.x, &p->lnf_b.x,
+                             eps, error));
   /* [CLS] rows gathered from xf seen as a [B*L, D] table */
   SvTensor rows;
-  TRY (sv_tensor_reshape (&rows, &a->xf.x, 2, (int64_t[]) { a->B * a->L, c->t_width }, error));
+  TRY (sv_tensor_reshape (&rows, &a->xf.x, 2, (int64_t[]){ a->B * a->L, c->t_width }, error));
   TRY (sv_embedding_forward (&a->cls.x, &a->ids_cls, &rows, error));
   TRY (sv_linear_forward (&a->proj.x, &a->cls.x, &p->proj_w.x, NULL, error));
   return sv_l2norm_forward (&a->f.x, &a->f_norm, &a->proj.x, 1e-12f, error);
@@ -293,11 +293,11 @@ sv_text_backward (SvTextParams *p, SvTextActs *a, const SvModelConfig *c, SvBloc
   TRY (sv_linear_backward (&a->cls.d, &p->proj_w.d, NULL, &a->proj.d, &a->cls.x, &p->proj_w.x,
                            error));
   SvTensor drows;
-  TRY (sv_tensor_reshape (&drows, &a->xf.d, 2, (int64_t[]) { a->B * a->L, c->t_width }, error));
+  TRY (sv_tensor_reshape (&drows, &a->xf.d, 2, (int64_t[]){ a->B * a->L, c->t_width }, error));
   TRY (sv_embedding_backward (&drows, &a->cls.d, &a->ids_cls, error));
   SvVar *last = &a->blocks[c->t_depth - 1].out;
-  TRY (sv_layernorm_backward (&last->d, &p->lnf_w.d, &p->lnf_b.d, &a->xf.d, &last->x,
-                              &p->lnf_w.x, &a->xf_mean, &a->xf_rstd, error));
+  TRY (sv_layernorm_backward (&last->d, &p->lnf_w.d, &p->lnf_b.d, &a->xf.d, &last->x, &p->lnf_w.x,
+                              &a->xf_mean, &a->xf_rstd, error));
   for (int l = c->t_depth - 1; l >= 0; l--)
     TRY (sv_block_backward (&p->blocks[l], &a->blocks[l], l ? &a->blocks[l - 1].out : &a->x0,
                             &a->graph, s, error));

@@ -13,24 +13,24 @@ typedef struct {
   SvVar patch_w, patch_b, pos_t, pos_s, groups;
   SvBlockParams blocks[SV_MAX_LAYERS];
   SvGroupBlockParams gblocks[SV_MAX_LAYERS]; /* used where cfg->group_after[l] */
-  SvVar lnf_w, lnf_b, lng_w, lng_b, proj_w; /* projection to the joint space: no bias */
+  SvVar lnf_w, lnf_b, lng_w, lng_b, proj_w;  /* projection to the joint space: no bias */
 } SvVideoParams;
 
 typedef struct {
   int B, Nv;
-  SvTensor video;            /* input [B,T,H,W,3] */
+  SvTensor video;                /* input [B,T,H,W,3] */
   SvTensor noise[SV_MAX_LAYERS]; /* Gumbel noise [B,M,Nv] per grouping block (training) */
-  SvTensor ids_t, ids_s, ids_g; /* constant index tensors for the embeddings */
-  SvTensor patches;          /* [B,Nv,pt*p*p*3] */
+  SvTensor ids_t, ids_s, ids_g;  /* constant index tensors for the embeddings */
+  SvTensor patches;              /* [B,Nv,pt*p*p*3] */
   SvVar tok, pos_t, pos_s, pos, x0, g0;
   SvBlockActs blocks[SV_MAX_LAYERS];
   SvGroupBlockActs gblocks[SV_MAX_LAYERS];
-  SvVar z;          /* final video tokens, LN'd [B,Nv,D] (temporal grouping, scene features) */
-  SvVar gf, gp;     /* final group tokens LN'd [B,M,D] and projected [B,M,E] */
-  SvVar gmean, fv;  /* mean over groups [B,E] and the L2-normalised video embedding [B,E] */
+  SvVar z;         /* final video tokens, LN'd [B,Nv,D] (temporal grouping, scene features) */
+  SvVar gf, gp;    /* final group tokens LN'd [B,M,D] and projected [B,M,E] */
+  SvVar gmean, fv; /* mean over groups [B,E] and the L2-normalised video embedding [B,E] */
   SvTensor z_mean, z_rstd, gf_mean, gf_rstd, fv_norm;
-  SvTensor graph;   /* STGT graph [B,Nv,Nv] when cfg->attention == STGRAPH */
-  int last_group;   /* index of the last grouping block */
+  SvTensor graph; /* STGT graph [B,Nv,Nv] when cfg->attention == STGRAPH */
+  int last_group; /* index of the last grouping block */
 } SvVideoActs;
 
 typedef struct {
@@ -67,8 +67,7 @@ gboolean sv_text_acts_plan (SvVarSet *as, SvTextActs *a, const SvModelConfig *c,
 gboolean sv_text_acts_init (SvTextActs *a, const SvModelConfig *c, GError **error);
 /* ids [B,L] and mask [B*L] (1 = token, 0 = padding) are uploaded into a->ids / a->graph */
 gboolean sv_text_set_input (SvTextActs *a, const int32_t *ids, const float *mask, GError **error);
-gboolean sv_text_forward (SvTextParams *p, SvTextActs *a, const SvModelConfig *c,
-                          GError **error);
+gboolean sv_text_forward (SvTextParams *p, SvTextActs *a, const SvModelConfig *c, GError **error);
 gboolean sv_text_backward (SvTextParams *p, SvTextActs *a, const SvModelConfig *c,
                            SvBlockScratch *s, GError **error);
 

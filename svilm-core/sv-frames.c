@@ -83,8 +83,8 @@ sv_frames_to_clip (const uint8_t *const *frames, int n_frames, int width, int he
   if (n_frames <= 0 || width <= 0 || height <= 0 || stride < width * 3 || T <= 0 || H <= 0 ||
       W <= 0) {
     g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT,
-                 "cannot make a clip from %d frames of %dx%d (stride %d)", n_frames, width,
-                 height, stride);
+                 "cannot make a clip from %d frames of %dx%d (stride %d)", n_frames, width, height,
+                 stride);
     return FALSE;
   }
 #pragma omp parallel for schedule(static)

@@ -22,8 +22,8 @@ gboolean sv_frames_to_clip (const uint8_t *const *frames, int n_frames, int widt
                             int stride, int T, int H, int W, float *out, GError **error);
 
 /* One frame resized and normalised into out [H, W, 3]. */
-void sv_frame_resize_normalize (const uint8_t *rgb, int width, int height, int stride, int H,
-                                int W, float *out);
+void sv_frame_resize_normalize (const uint8_t *rgb, int width, int height, int stride, int H, int W,
+                                float *out);
 
 /* Any 8-bit packed RGB layout: pixel_stride bytes a pixel (3 or 4), with the red, green
  * and blue bytes at the given offsets (RGBx: 4, 0, 1, 2; BGRx: 4, 2, 1, 0). */

@@ -4,10 +4,10 @@
 #include "sv-error.h"
 #include "sv-ops.h"
 
-#define TRY(expr)                                                                               \
-  do {                                                                                          \
-    if (!(expr))                                                                                \
-      return FALSE;                                                                             \
+#define TRY(expr)                                                                                  \
+  do {                                                                                             \
+    if (!(expr))                                                                                   \
+      return FALSE;                                                                                \
   } while (0)
 
 /* the same variable seen with another shape (value and gradient) */
@@ -39,8 +39,7 @@ plan_cos_caches (SvVarSet *as, SvTensor *an, SvTensor *bn, SvTensor *anorm, SvTe
 /* ---- temporal grouping (method.md section 4) ---- */
 
 gboolean
-sv_temporal_loss_plan (SvVarSet *as, SvTemporalLoss *l, int B, int Nt, int S, int D,
-                       GError **error)
+sv_temporal_loss_plan (SvVarSet *as, SvTemporalLoss *l, int B, int Nt, int S, int D, GError **error)
 {
   l->B = B, l->Nt = Nt, l->S = S, l->D = D;
   TRY (sv_arena_alloc (as->x, &l->wfb, SV_F32, SV_SHAPE (B, 2, Nt), "lt.wfb", error));
@@ -58,7 +57,7 @@ gboolean
 sv_temporal_loss_set_masks (SvTemporalLoss *l, const float *m, GError **error)
 {
   int B = l->B, Nt = l->Nt;
-  float *wfb = g_new0 (float, (size_t) B * 2 * Nt), *oh = g_new0 (float, (size_t) B * Nt * 2);
+  float *wfb = g_new0 (float, (size_t) B * 2 * Nt), *oh = g_new0 (float, (size_t) B *Nt * 2);
   gboolean ok = TRUE;
   for (int b = 0; b < B && ok; b++) {
     int nf = 0;
@@ -92,13 +91,13 @@ gboolean
 sv_temporal_loss_forward (SvTemporalLoss *l, SvVar *z, float tau, GError **error)
 {
   SvVar z4;
-  TRY (var_view (&z4, z, 4, (int64_t[]) { l->B, l->Nt, l->S, l->D }, error));
+  TRY (var_view (&z4, z, 4, (int64_t[]){ l->B, l->Nt, l->S, l->D }, error));
   // z_clip[B,Nt,D] = mean over space; z_fb[B,2,D] = (z_b, z_f) as weighted means of clips
   TRY (sv_mean_forward (&l->zc.x, &z4.x, 1u << 2, error));
   TRY (sv_matmul_forward (&l->zfb.x, &l->wfb, &l->zc.x, FALSE, FALSE, 1.0f, error));
   // a[B,Nt,2] = softmax([cos(z_clip, z_b), cos(z_clip, z_f)] / tau); L_t = MSE(a, onehot)
-  TRY (sv_cosine_sim_forward (&l->sim.x, &l->an, &l->bn, &l->anorm, &l->bnorm, &l->zc.x,
-                              &l->zfb.x, 1e-8f, error));
+  TRY (sv_cosine_sim_forward (&l->sim.x, &l->an, &l->bn, &l->anorm, &l->bnorm, &l->zc.x, &l->zfb.x,
+                              1e-8f, error));
   TRY (sv_softmax_forward (&l->prob.x, &l->sim.x, NULL, tau, error));
   return sv_mse_forward (&l->loss.x, &l->prob.x, &l->onehot, error);
 }
@@ -107,13 +106,14 @@ gboolean
 sv_temporal_loss_backward (SvTemporalLoss *l, SvVar *z, float tau, float weight, GError **error)
 {
   SvVar z4;
-  TRY (var_view (&z4, z, 4, (int64_t[]) { l->B, l->Nt, l->S, l->D }, error));
+  TRY (var_view (&z4, z, 4, (int64_t[]){ l->B, l->Nt, l->S, l->D }, error));
   TRY (seed (&l->loss, weight, error));
   TRY (sv_mse_backward (&l->prob.d, NULL, &l->loss.d, &l->prob.x, &l->onehot, error));
   TRY (sv_softmax_backward (&l->sim.d, &l->prob.d, &l->prob.x, tau, error));
   TRY (sv_cosine_sim_backward (&l->zc.d, &l->zfb.d, &l->scratch, &l->sim.d, &l->an, &l->bn,
                                &l->anorm, &l->bnorm, 1e-8f, error));
-  TRY (sv_matmul_backward (NULL, &l->zc.d, &l->zfb.d, &l->wfb, &l->zc.x, FALSE, FALSE, 1.0f, error));
+  TRY (
+      sv_matmul_backward (NULL, &l->zc.d, &l->zfb.d, &l->wfb, &l->zc.x, FALSE, FALSE, 1.0f, error));
   return sv_mean_backward (&z4.d, &l->zc.d, 1u << 2, error);
 }
 
@@ -122,7 +122,7 @@ sv_temporal_loss_backward (SvTemporalLoss *l, SvVar *z, float tau, float weight,
 gboolean
 sv_pair_weights_set (SvTensor *wv, SvTensor *wc, const float *Wv, int B, GError **error)
 {
-  float *t = g_new (float, (size_t) B * B);
+  float *t = g_new (float, (size_t) B *B);
   for (int i = 0; i < B; i++)
     for (int j = 0; j < B; j++)
       t[(size_t) j * B + i] = Wv[(size_t) i * B + j];
@@ -158,20 +158,19 @@ sv_grounding_loss_plan (SvVarSet *as, SvGroundingLoss *l, int B, int M, int K, i
   TRY (sv_arena_alloc (as->x, &l->probs_c, SV_F32, SV_SHAPE (B, B), "lg.probs_c", error));
   TRY (plan_cos_caches (as, &l->an, &l->bn, &l->anorm, &l->bnorm, &l->scratch, 1, B * M, BK, E,
                         error));
-  return plan_cos_caches (as, &l->an2, &l->bn2, &l->anorm2, &l->bnorm2, &l->scratch2, BK, 1, B,
-                          E, error);
+  return plan_cos_caches (as, &l->an2, &l->bn2, &l->anorm2, &l->bnorm2, &l->scratch2, BK, 1, B, E,
+                          error);
 }
 
 gboolean
-sv_grounding_loss_forward (SvGroundingLoss *l, SvVar *gp, SvVar *nouns, float tau,
-                           GError **error)
+sv_grounding_loss_forward (SvGroundingLoss *l, SvVar *gp, SvVar *nouns, float tau, GError **error)
 {
   int B = l->B, M = l->M, K = l->K, E = l->E, BK = B * K;
   SvVar gflat, S3, n3, Gk3;
-  TRY (var_view (&gflat, gp, 2, (int64_t[]) { B * M, E }, error));
-  TRY (var_view (&S3, &l->S, 3, (int64_t[]) { B, M, BK }, error));
-  TRY (var_view (&n3, nouns, 3, (int64_t[]) { BK, 1, E }, error));
-  TRY (var_view (&Gk3, &l->Gk, 3, (int64_t[]) { B, K, B }, error));
+  TRY (var_view (&gflat, gp, 2, (int64_t[]){ B * M, E }, error));
+  TRY (var_view (&S3, &l->S, 3, (int64_t[]){ B, M, BK }, error));
+  TRY (var_view (&n3, nouns, 3, (int64_t[]){ BK, 1, E }, error));
+  TRY (var_view (&Gk3, &l->Gk, 3, (int64_t[]){ B, K, B }, error));
   // s(G_i, n_jk) for all videos i, groups m, nouns jk: S[B*M, BK]
   TRY (sv_cosine_sim_forward (&l->S.x, &l->an, &l->bn, &l->anorm, &l->bnorm, &gflat.x, &nouns->x,
                               1e-8f, error));
@@ -198,10 +197,10 @@ sv_grounding_loss_backward (SvGroundingLoss *l, SvVar *gp, SvVar *nouns, float t
 {
   int B = l->B, M = l->M, K = l->K, E = l->E, BK = B * K;
   SvVar gflat, S3, n3, Gk3;
-  TRY (var_view (&gflat, gp, 2, (int64_t[]) { B * M, E }, error));
-  TRY (var_view (&S3, &l->S, 3, (int64_t[]) { B, M, BK }, error));
-  TRY (var_view (&n3, nouns, 3, (int64_t[]) { BK, 1, E }, error));
-  TRY (var_view (&Gk3, &l->Gk, 3, (int64_t[]) { B, K, B }, error));
+  TRY (var_view (&gflat, gp, 2, (int64_t[]){ B * M, E }, error));
+  TRY (var_view (&S3, &l->S, 3, (int64_t[]){ B, M, BK }, error));
+  TRY (var_view (&n3, nouns, 3, (int64_t[]){ BK, 1, E }, error));
+  TRY (var_view (&Gk3, &l->Gk, 3, (int64_t[]){ B, K, B }, error));
   TRY (seed (&l->loss_v, weight, error));
   TRY (seed (&l->loss_c, weight, error));
   TRY (sv_softmax_xent_backward (&l->lv.d, &l->loss_v.d, &l->probs_v, &l->wv, error));

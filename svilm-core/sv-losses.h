@@ -28,8 +28,8 @@ typedef struct {
   int B, M, K, E;
   SvTensor wv, wc; /* [B,B] targets */
   SvVar S, ST, W, pooled, pooledT, Gk, Gc, Gv, lv, lc, loss_v, loss_c;
-  SvTensor an, bn, anorm, bnorm, scratch;             /* cos(groups, nouns) */
-  SvTensor an2, bn2, anorm2, bnorm2, scratch2;        /* cos(nouns, pooled) */
+  SvTensor an, bn, anorm, bnorm, scratch;      /* cos(groups, nouns) */
+  SvTensor an2, bn2, anorm2, bnorm2, scratch2; /* cos(nouns, pooled) */
   SvTensor probs_v, probs_c;
 } SvGroundingLoss;
 
@@ -53,8 +53,7 @@ gboolean sv_temporal_loss_backward (SvTemporalLoss *l, SvVar *z, float tau, floa
 gboolean sv_grounding_loss_plan (SvVarSet *as, SvGroundingLoss *l, int B, int M, int K, int E,
                                  GError **error);
 /* Wv [B*B] row-major (Wc is derived) */
-gboolean sv_pair_weights_set (SvTensor *wv, SvTensor *wc, const float *Wv, int B,
-                              GError **error);
+gboolean sv_pair_weights_set (SvTensor *wv, SvTensor *wc, const float *Wv, int B, GError **error);
 /* gp [B,M,E] projected group tokens; nouns [B*K,E] noun embeddings (caption j's k-th at j*K+k);
  * l->loss_v.x + l->loss_c.x = L_g */
 gboolean sv_grounding_loss_forward (SvGroundingLoss *l, SvVar *gp, SvVar *nouns, float tau,

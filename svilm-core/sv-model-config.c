@@ -19,13 +19,31 @@ static void
 preset_tiny (SvModelConfig *c)
 {
   *c = (SvModelConfig){
-    .frames = 8, .height = 64, .width = 64, .tubelet_t = 2, .patch = 8,
-    .v_width = 128, .v_depth = 4, .v_heads = 4, .v_mlp = 512, .n_groups = 8,
-    .attention = SV_ATTENTION_FULL, .stgraph_theta = 0.5f,
-    .vocab = 2048, .max_len = 32, .t_width = 128, .t_depth = 3, .t_heads = 4, .t_mlp = 512,
+    .frames = 8,
+    .height = 64,
+    .width = 64,
+    .tubelet_t = 2,
+    .patch = 8,
+    .v_width = 128,
+    .v_depth = 4,
+    .v_heads = 4,
+    .v_mlp = 512,
+    .n_groups = 8,
+    .attention = SV_ATTENTION_FULL,
+    .stgraph_theta = 0.5f,
+    .vocab = 2048,
+    .max_len = 32,
+    .t_width = 128,
+    .t_depth = 3,
+    .t_heads = 4,
+    .t_mlp = 512,
     .embed_dim = 256,
-    .tau_temporal = 0.1f, .tau_ground = 0.07f, .tau_contrast = 0.07f, .tau_gumbel = 1.0f,
-    .n_nouns = 2, .ln_eps = 1e-5f,
+    .tau_temporal = 0.1f,
+    .tau_ground = 0.07f,
+    .tau_contrast = 0.07f,
+    .tau_gumbel = 1.0f,
+    .n_nouns = 2,
+    .ln_eps = 1e-5f,
   };
   set_groups (c, (int[]){ 2, 4 }, 2);
 }
@@ -75,12 +93,12 @@ sv_model_config_preset (SvModelConfig *c, const char *name, GError **error)
   return FALSE;
 }
 
-#define CHECK(cond, ...)                                                                        \
-  do {                                                                                          \
-    if (!(cond)) {                                                                              \
-      g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT, "model config: " __VA_ARGS__);           \
-      return FALSE;                                                                             \
-    }                                                                                           \
+#define CHECK(cond, ...)                                                                           \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT, "model config: " __VA_ARGS__);              \
+      return FALSE;                                                                                \
+    }                                                                                              \
   } while (0)
 
 static gboolean
@@ -98,8 +116,7 @@ sv_model_config_validate (const SvModelConfig *c, GError **error)
   CHECK (c->tubelet_t > 0 && c->frames % c->tubelet_t == 0,
          "frames (%d) must be a multiple of the tubelet depth (%d)", c->frames, c->tubelet_t);
   CHECK (c->patch > 0 && c->height % c->patch == 0 && c->width % c->patch == 0,
-         "clip size %dx%d must be a multiple of the patch size %d", c->width, c->height,
-         c->patch);
+         "clip size %dx%d must be a multiple of the patch size %d", c->width, c->height, c->patch);
   CHECK (sv_model_config_grid_t (c) >= 2,
          "a clip needs at least 2 tubelet slices for temporal grouping (frames %d, tubelet %d)",
          c->frames, c->tubelet_t);
@@ -107,14 +124,13 @@ sv_model_config_validate (const SvModelConfig *c, GError **error)
          "video width %d must be a positive multiple of its heads %d", c->v_width, c->v_heads);
   CHECK (c->t_width > 0 && c->t_width <= 8192 && c->t_heads > 0 && c->t_width % c->t_heads == 0,
          "text width %d must be a positive multiple of its heads %d", c->t_width, c->t_heads);
-  CHECK (c->v_depth > 0 && c->v_depth <= SV_MAX_LAYERS, "video depth %d outside 1..%d",
-         c->v_depth, SV_MAX_LAYERS);
-  CHECK (c->t_depth > 0 && c->t_depth <= SV_MAX_LAYERS, "text depth %d outside 1..%d",
-         c->t_depth, SV_MAX_LAYERS);
+  CHECK (c->v_depth > 0 && c->v_depth <= SV_MAX_LAYERS, "video depth %d outside 1..%d", c->v_depth,
+         SV_MAX_LAYERS);
+  CHECK (c->t_depth > 0 && c->t_depth <= SV_MAX_LAYERS, "text depth %d outside 1..%d", c->t_depth,
+         SV_MAX_LAYERS);
   CHECK (c->v_mlp > 0 && c->v_mlp <= 65536 && c->t_mlp > 0 && c->t_mlp <= 65536,
          "MLP widths must be in 1..65536");
-  CHECK (c->n_groups > 0 && c->n_groups <= 1024, "group tokens %d outside 1..1024",
-         c->n_groups);
+  CHECK (c->n_groups > 0 && c->n_groups <= 1024, "group tokens %d outside 1..1024", c->n_groups);
   gboolean any = FALSE;
   for (int l = 0; l < SV_MAX_LAYERS; l++) {
     CHECK (!c->group_after[l] || l < c->v_depth,
@@ -143,11 +159,11 @@ sv_model_config_to_json (const SvModelConfig *c)
 {
   JsonBuilder *b = json_builder_new ();
   json_builder_begin_object (b);
-#define I(k, v)                                                                                 \
-  json_builder_set_member_name (b, k);                                                          \
+#define I(k, v)                                                                                    \
+  json_builder_set_member_name (b, k);                                                             \
   json_builder_add_int_value (b, v)
-#define D(k, v)                                                                                 \
-  json_builder_set_member_name (b, k);                                                          \
+#define D(k, v)                                                                                    \
+  json_builder_set_member_name (b, k);                                                             \
   json_builder_add_double_value (b, v)
   I ("frames", c->frames);
   I ("height", c->height);
@@ -247,12 +263,12 @@ sv_model_config_from_json (SvModelConfig *c, const char *json, GError **error)
     const char *k;
     int *v;
   } ints[] = {
-    { "frames", &tmp.frames },   { "height", &tmp.height },     { "width", &tmp.width },
-    { "tubelet_t", &tmp.tubelet_t }, { "patch", &tmp.patch },   { "v_width", &tmp.v_width },
-    { "v_depth", &tmp.v_depth }, { "v_heads", &tmp.v_heads },   { "v_mlp", &tmp.v_mlp },
-    { "n_groups", &tmp.n_groups }, { "vocab", &tmp.vocab },     { "max_len", &tmp.max_len },
-    { "t_width", &tmp.t_width }, { "t_depth", &tmp.t_depth },   { "t_heads", &tmp.t_heads },
-    { "t_mlp", &tmp.t_mlp },     { "embed_dim", &tmp.embed_dim }, { "n_nouns", &tmp.n_nouns },
+    { "frames", &tmp.frames },       { "height", &tmp.height },       { "width", &tmp.width },
+    { "tubelet_t", &tmp.tubelet_t }, { "patch", &tmp.patch },         { "v_width", &tmp.v_width },
+    { "v_depth", &tmp.v_depth },     { "v_heads", &tmp.v_heads },     { "v_mlp", &tmp.v_mlp },
+    { "n_groups", &tmp.n_groups },   { "vocab", &tmp.vocab },         { "max_len", &tmp.max_len },
+    { "t_width", &tmp.t_width },     { "t_depth", &tmp.t_depth },     { "t_heads", &tmp.t_heads },
+    { "t_mlp", &tmp.t_mlp },         { "embed_dim", &tmp.embed_dim }, { "n_nouns", &tmp.n_nouns },
   };
   struct {
     const char *k;

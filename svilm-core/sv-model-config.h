@@ -27,7 +27,7 @@ typedef struct {
   int tubelet_t, patch;      /* tubelet depth pt and patch side p */
   /* video encoder */
   int v_width, v_depth, v_heads, v_mlp;
-  int n_groups;                       /* M group tokens */
+  int n_groups;                        /* M group tokens */
   gboolean group_after[SV_MAX_LAYERS]; /* grouping block after layer l (0-based) */
   SvAttentionKind attention;
   float stgraph_theta; /* similarity threshold of the STGT graph */

@@ -8,10 +8,10 @@
 
 #include <string.h>
 
-#define TRY(expr)                                                                               \
-  do {                                                                                          \
-    if (!(expr))                                                                                \
-      goto fail;                                                                                \
+#define TRY(expr)                                                                                  \
+  do {                                                                                             \
+    if (!(expr))                                                                                   \
+      goto fail;                                                                                   \
   } while (0)
 
 static SvModel *
@@ -253,8 +253,7 @@ sv_train_pass_forward (SvTrainPass *p, const SvTrainBatch *b, const SvLossWeight
       continue;
     SvTensor *noise = &p->video.noise[l];
     if (b->noise) {
-      TRY (sv_tensor_upload (noise, b->noise + (size_t) g * noise->numel, noise->numel * 4,
-                             error));
+      TRY (sv_tensor_upload (noise, b->noise + (size_t) g * noise->numel, noise->numel * 4, error));
     } else {
       float *host = g_new (float, noise->numel);
       sv_rng_fill_gumbel (b->noise_seed, (uint64_t) g, host, noise->numel);

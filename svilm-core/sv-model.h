@@ -25,8 +25,7 @@ typedef struct {
 } SvModel;
 
 /* A freshly initialised model (seeded). */
-SvModel *sv_model_new (const SvModelConfig *cfg, SvBackend *backend, guint64 seed,
-                       GError **error);
+SvModel *sv_model_new (const SvModelConfig *cfg, SvBackend *backend, guint64 seed, GError **error);
 SvModel *sv_model_load (const char *path, SvBackend *backend, GError **error);
 /* with_grads FALSE: inference only (no gradient memory) */
 SvModel *sv_model_load_full (const char *path, SvBackend *backend, gboolean with_grads,
@@ -43,13 +42,13 @@ typedef struct {
 
 /* One pre-training batch, already cut-and-pasted (method.md section 3). */
 typedef struct {
-  const float *video;     /* [B,T,H,W,3] blended clips, normalised */
-  const int32_t *ids;     /* [B*(1+K), L]: B captions, then caption j's K prompts at B+j*K+k */
-  const float *mask;      /* [B*(1+K), L] 1 = token, 0 = padding */
-  const float *fg;        /* [B, Nt] 1 = foreground clip (from v_i), 0 = background */
-  const float *Wv;        /* [B, B] cut-and-paste weights */
-  const float *noise;     /* [G, B, M, Nv] Gumbel noise for the G grouping blocks, or NULL to
-                             draw it from noise_seed */
+  const float *video; /* [B,T,H,W,3] blended clips, normalised */
+  const int32_t *ids; /* [B*(1+K), L]: B captions, then caption j's K prompts at B+j*K+k */
+  const float *mask;  /* [B*(1+K), L] 1 = token, 0 = padding */
+  const float *fg;    /* [B, Nt] 1 = foreground clip (from v_i), 0 = background */
+  const float *Wv;    /* [B, B] cut-and-paste weights */
+  const float *noise; /* [G, B, M, Nv] Gumbel noise for the G grouping blocks, or NULL to
+                         draw it from noise_seed */
   guint64 noise_seed;
 } SvTrainBatch;
 

@@ -13,7 +13,7 @@ check_tau (const char *op, float tau, float *inv_tau, GError **error)
 {
   if (!(tau > 0.0f) || !isfinite (tau) || !isfinite (1.0f / tau)) {
     g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT,
-                 "%s: temperature tau must be a positive finite number, got %g", op, (double)tau);
+                 "%s: temperature tau must be a positive finite number, got %g", op, (double) tau);
     return FALSE;
   }
   *inv_tau = 1.0f / tau;
@@ -61,8 +61,8 @@ sv_assign_forward (SvTensor *out, SvTensor *y, SvTensor *denom, const SvTensor *
     return FALSE;
   if (!sv_check_same_backend (op, error, out, y, denom, logits, noise ? noise : logits, NULL))
     return FALSE;
-  BE (out)->klass->assign_forward (BE (out), out, y, denom, logits, noise, (int)s[0], (int)s[1],
-                                   (int)s[2], inv_tau, hard);
+  BE (out)->klass->assign_forward (BE (out), out, y, denom, logits, noise, (int) s[0], (int) s[1],
+                                   (int) s[2], inv_tau, hard);
   return TRUE;
 }
 
@@ -88,7 +88,7 @@ sv_assign_backward (SvTensor *dlogits, SvTensor *scratch, const SvTensor *dout, 
     return sv_check_same_backend (op, error, dout, out, y, denom, NULL);
   if (!sv_check_f32 (scratch, op, "scratch", error))
     return FALSE;
-  if (scratch->numel < (size_t)(s[0] * s[1])) {
+  if (scratch->numel < (size_t) (s[0] * s[1])) {
     char a[96];
     g_set_error (error, SV_ERROR, SV_ERROR_SHAPE,
                  "%s: scratch has shape %s (%zu elements), needs at least batch * groups = "
@@ -98,7 +98,7 @@ sv_assign_backward (SvTensor *dlogits, SvTensor *scratch, const SvTensor *dout, 
   }
   if (!sv_check_same_backend (op, error, dout, out, y, denom, dlogits, scratch, NULL))
     return FALSE;
-  BE (dout)->klass->assign_backward (BE (dout), dlogits, scratch, dout, out, y, denom, (int)s[0],
-                                     (int)s[1], (int)s[2], inv_tau);
+  BE (dout)->klass->assign_backward (BE (dout), dlogits, scratch, dout, out, y, denom, (int) s[0],
+                                     (int) s[1], (int) s[2], inv_tau);
   return TRUE;
 }

@@ -38,8 +38,8 @@ sv_check_same_backend (const char *op, GError **error, const SvTensor *first, ..
 }
 
 gboolean
-sv_check_shape (const SvTensor *t, const char *op, const char *what, int ndim,
-                const int64_t *shape, GError **error)
+sv_check_shape (const SvTensor *t, const char *op, const char *what, int ndim, const int64_t *shape,
+                GError **error)
 {
   gboolean ok = t->ndim == ndim;
   for (int i = 0; ok && i < ndim; i++)
@@ -57,13 +57,13 @@ sv_check_shape (const SvTensor *t, const char *op, const char *what, int ndim,
 }
 
 gboolean
-sv_check_numel (const SvTensor *t, const char *op, const char *what, size_t numel,
-                GError **error)
+sv_check_numel (const SvTensor *t, const char *op, const char *what, size_t numel, GError **error)
 {
   if (t->numel != numel) {
     char a[96];
-    g_set_error (error, SV_ERROR, SV_ERROR_SHAPE, "%s: %s has shape %s (%zu elements), expected %zu elements",
-                 op, what, sv_tensor_shape_str (t, a, sizeof a), t->numel, numel);
+    g_set_error (error, SV_ERROR, SV_ERROR_SHAPE,
+                 "%s: %s has shape %s (%zu elements), expected %zu elements", op, what,
+                 sv_tensor_shape_str (t, a, sizeof a), t->numel, numel);
     return FALSE;
   }
   return TRUE;

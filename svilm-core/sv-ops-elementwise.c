@@ -44,7 +44,7 @@ check_alpha (float alpha, const char *op, GError **error)
 {
   if (!isfinite (alpha)) {
     g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT, "%s: alpha must be finite (got %g)", op,
-                 (double)alpha);
+                 (double) alpha);
     return FALSE;
   }
   return TRUE;
@@ -104,7 +104,7 @@ add_dims (const SvTensor *full, const SvTensor *b, const char *op, const char *w
   }
   size_t o = 1;
   for (int i = 0; i < lead; i++)
-    o *= (size_t)full->shape[i];
+    o *= (size_t) full->shape[i];
   *outer = o;
   *inner = b->numel;
   return TRUE;

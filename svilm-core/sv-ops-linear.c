@@ -5,8 +5,8 @@
 #define BE(t) ((t)->backend)
 
 gboolean
-sv_linear_forward (SvTensor *out, const SvTensor *inp, const SvTensor *weight,
-                   const SvTensor *bias, GError **error)
+sv_linear_forward (SvTensor *out, const SvTensor *inp, const SvTensor *weight, const SvTensor *bias,
+                   GError **error)
 {
   const char *op = "linear";
   if (!sv_check_f32 (out, op, "out", error) || !sv_check_f32 (inp, op, "input", error) ||
@@ -89,22 +89,19 @@ mat_dims (const SvTensor *t, const char *op, const char *what, int64_t *batch, i
 
 static gboolean
 matmul_dims (const char *op, const SvTensor *c, const SvTensor *a, const SvTensor *b,
-             gboolean trans_a, gboolean trans_b, int *batch, int *M, int *N, int *K,
-             GError **error)
+             gboolean trans_a, gboolean trans_b, int *batch, int *M, int *N, int *K, GError **error)
 {
   int64_t ba, ar, ac, bb, br, bc, bcc, cr, cc;
   if (!sv_check_f32 (c, op, "c", error) || !sv_check_f32 (a, op, "a", error) ||
       !sv_check_f32 (b, op, "b", error) || !mat_dims (a, op, "a", &ba, &ar, &ac, error) ||
-      !mat_dims (b, op, "b", &bb, &br, &bc, error) ||
-      !mat_dims (c, op, "c", &bcc, &cr, &cc, error))
+      !mat_dims (b, op, "b", &bb, &br, &bc, error) || !mat_dims (c, op, "c", &bcc, &cr, &cc, error))
     return FALSE;
   int64_t m = trans_a ? ac : ar, ka = trans_a ? ar : ac;
   int64_t kb = trans_b ? bc : br, n = trans_b ? br : bc;
   if (ba != bb || ba != bcc || ka != kb || cr != m || cc != n) {
     char s1[96], s2[96], s3[96];
-    g_set_error (error, SV_ERROR, SV_ERROR_SHAPE,
-                 "%s: shapes do not fit: a %s%s @ b %s%s -> c %s", op,
-                 sv_tensor_shape_str (a, s1, sizeof s1), trans_a ? "^T" : "",
+    g_set_error (error, SV_ERROR, SV_ERROR_SHAPE, "%s: shapes do not fit: a %s%s @ b %s%s -> c %s",
+                 op, sv_tensor_shape_str (a, s1, sizeof s1), trans_a ? "^T" : "",
                  sv_tensor_shape_str (b, s2, sizeof s2), trans_b ? "^T" : "",
                  sv_tensor_shape_str (c, s3, sizeof s3));
     return FALSE;

@@ -17,8 +17,8 @@ xent_dims (const char *op, const char *what, const SvTensor *t, int *N, int *C, 
                  sv_tensor_shape_str (t, s, sizeof s));
     return FALSE;
   }
-  *N = (int)n;
-  *C = (int)c;
+  *N = (int) n;
+  *C = (int) c;
   return TRUE;
 }
 

@@ -39,20 +39,20 @@ sv_layernorm_forward (SvTensor *out, SvTensor *mean, SvTensor *rstd, const SvTen
     return FALSE;
   if (!(eps > 0.0f) || !isfinite (eps)) {
     g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT,
-                 "layernorm: eps must be positive and finite (got %g)", (double)eps);
+                 "layernorm: eps must be positive and finite (got %g)", (double) eps);
     return FALSE;
   }
   if (!ln_dims (inp, op, &N, &C, error) ||
       !sv_check_shape (out, op, "out", inp->ndim, inp->shape, error) ||
       !sv_check_shape (weight, op, "weight", 1, &C, error) ||
       (bias && !sv_check_shape (bias, op, "bias", 1, &C, error)) ||
-      !sv_check_numel (mean, op, "mean", (size_t)N, error) ||
-      !sv_check_numel (rstd, op, "rstd", (size_t)N, error))
+      !sv_check_numel (mean, op, "mean", (size_t) N, error) ||
+      !sv_check_numel (rstd, op, "rstd", (size_t) N, error))
     return FALSE;
   if (!sv_check_same_backend (op, error, out, mean, rstd, inp, weight, bias ? bias : out, NULL))
     return FALSE;
-  BE (out)->klass->layernorm_forward (BE (out), out, mean, rstd, inp, weight, bias, (int)N, (int)C,
-                                      eps);
+  BE (out)->klass->layernorm_forward (BE (out), out, mean, rstd, inp, weight, bias, (int) N,
+                                      (int) C, eps);
   return TRUE;
 }
 
@@ -73,8 +73,8 @@ sv_layernorm_backward (SvTensor *dinp, SvTensor *dweight, SvTensor *dbias, const
   if (!ln_dims (inp, op, &N, &C, error) ||
       !sv_check_shape (dout, op, "dout", inp->ndim, inp->shape, error) ||
       !sv_check_shape (weight, op, "weight", 1, &C, error) ||
-      !sv_check_numel (mean, op, "mean", (size_t)N, error) ||
-      !sv_check_numel (rstd, op, "rstd", (size_t)N, error) ||
+      !sv_check_numel (mean, op, "mean", (size_t) N, error) ||
+      !sv_check_numel (rstd, op, "rstd", (size_t) N, error) ||
       (dinp && !sv_check_shape (dinp, op, "dinp", inp->ndim, inp->shape, error)) ||
       (dweight && !sv_check_shape (dweight, op, "dweight", 1, &C, error)) ||
       (dbias && !sv_check_shape (dbias, op, "dbias", 1, &C, error)))
@@ -85,6 +85,6 @@ sv_layernorm_backward (SvTensor *dinp, SvTensor *dweight, SvTensor *dbias, const
   if (!dinp && !dweight && !dbias)
     return TRUE;
   BE (dout)->klass->layernorm_backward (BE (dout), dinp, dweight, dbias, dout, inp, weight, mean,
-                                        rstd, (int)N, (int)C);
+                                        rstd, (int) N, (int) C);
   return TRUE;
 }

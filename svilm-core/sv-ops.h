@@ -95,8 +95,8 @@ gboolean sv_tubelet_embed_forward (SvTensor *out, SvTensor *patches, const SvTen
                                    GError **error);
 gboolean sv_tubelet_embed_backward (SvTensor *dvideo, SvTensor *dweight, SvTensor *dbias,
                                     SvTensor *dpatches, const SvTensor *dout,
-                                    const SvTensor *patches, const SvTensor *weight, int pt,
-                                    int p, GError **error);
+                                    const SvTensor *patches, const SvTensor *weight, int pt, int p,
+                                    GError **error);
 
 /* mean over the axes whose bits are set in axes_mask (bit i = axis i of inp);
  * out has inp's shape with those axes removed (same element count required) */
@@ -133,9 +133,8 @@ gboolean sv_assign_backward (SvTensor *dlogits, SvTensor *scratch, const SvTenso
 /* loss[1] = -(1/N) sum_i sum_j targets[i,j] log softmax(logits[i,:])_j over [..., C] */
 gboolean sv_softmax_xent_forward (SvTensor *loss, SvTensor *probs, const SvTensor *logits,
                                   const SvTensor *targets, GError **error);
-gboolean sv_softmax_xent_backward (SvTensor *dlogits, const SvTensor *dloss,
-                                   const SvTensor *probs, const SvTensor *targets,
-                                   GError **error);
+gboolean sv_softmax_xent_backward (SvTensor *dlogits, const SvTensor *dloss, const SvTensor *probs,
+                                   const SvTensor *targets, GError **error);
 
 /* loss[1] = mean((a - b)^2) */
 gboolean sv_mse_forward (SvTensor *loss, const SvTensor *a, const SvTensor *b, GError **error);
@@ -157,19 +156,18 @@ gboolean sv_mse_backward (SvTensor *da, SvTensor *db, const SvTensor *dloss, con
 gboolean sv_stgraph_build (SvTensor *graph, const SvTensor *u, int frames, float theta,
                            GError **error);
 gboolean sv_stgraph_attention_forward (SvTensor *out, SvTensor *att, const SvTensor *q,
-                                       const SvTensor *k, const SvTensor *v,
-                                       const SvTensor *graph, int frames, int n_heads,
-                                       GError **error);
-gboolean sv_stgraph_attention_backward (SvTensor *dq, SvTensor *dk, SvTensor *dv,
-                                        SvTensor *scratch, const SvTensor *dout,
-                                        const SvTensor *att, const SvTensor *q, const SvTensor *k,
-                                        const SvTensor *v, const SvTensor *graph, int frames,
-                                        int n_heads, GError **error);
+                                       const SvTensor *k, const SvTensor *v, const SvTensor *graph,
+                                       int frames, int n_heads, GError **error);
+gboolean sv_stgraph_attention_backward (SvTensor *dq, SvTensor *dk, SvTensor *dv, SvTensor *scratch,
+                                        const SvTensor *dout, const SvTensor *att,
+                                        const SvTensor *q, const SvTensor *k, const SvTensor *v,
+                                        const SvTensor *graph, int frames, int n_heads,
+                                        GError **error);
 
 /* ---- helpers for op implementations (sv-ops-check.c) ---- */
 gboolean sv_check_f32 (const SvTensor *t, const char *op, const char *what, GError **error);
-gboolean sv_check_same_backend (const char *op, GError **error, const SvTensor *first, ...)
-    G_GNUC_NULL_TERMINATED;
+gboolean sv_check_same_backend (const char *op, GError **error, const SvTensor *first,
+                                ...) G_GNUC_NULL_TERMINATED;
 /* t must have exactly the listed shape (ndim entries) */
 gboolean sv_check_shape (const SvTensor *t, const char *op, const char *what, int ndim,
                          const int64_t *shape, GError **error);

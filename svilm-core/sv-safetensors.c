@@ -46,12 +46,12 @@ static const struct {
   gboolean supported;
   SvDType dtype;
 } dtype_table[] = {
-  { "F32", 4, TRUE, SV_F32 },   { "I32", 4, TRUE, SV_I32 },   { "F16", 2, FALSE, 0 },
-  { "BF16", 2, FALSE, 0 },      { "F64", 8, FALSE, 0 },       { "I64", 8, FALSE, 0 },
-  { "U64", 8, FALSE, 0 },       { "U32", 4, FALSE, 0 },       { "I16", 2, FALSE, 0 },
-  { "U16", 2, FALSE, 0 },       { "I8", 1, FALSE, 0 },        { "U8", 1, FALSE, 0 },
-  { "BOOL", 1, FALSE, 0 },      { "F8_E4M3", 1, FALSE, 0 },   { "F8_E5M2", 1, FALSE, 0 },
-  { "F8_E8M0", 1, FALSE, 0 },   { "C64", 8, FALSE, 0 },
+  { "F32", 4, TRUE, SV_F32 }, { "I32", 4, TRUE, SV_I32 }, { "F16", 2, FALSE, 0 },
+  { "BF16", 2, FALSE, 0 },    { "F64", 8, FALSE, 0 },     { "I64", 8, FALSE, 0 },
+  { "U64", 8, FALSE, 0 },     { "U32", 4, FALSE, 0 },     { "I16", 2, FALSE, 0 },
+  { "U16", 2, FALSE, 0 },     { "I8", 1, FALSE, 0 },      { "U8", 1, FALSE, 0 },
+  { "BOOL", 1, FALSE, 0 },    { "F8_E4M3", 1, FALSE, 0 }, { "F8_E5M2", 1, FALSE, 0 },
+  { "F8_E8M0", 1, FALSE, 0 }, { "C64", 8, FALSE, 0 },
 };
 
 static const char *
@@ -139,8 +139,8 @@ parse_metadata (SvSafetensors *st, JsonNode *node, GError **error)
     const char *key = l->data;
     JsonNode *v = json_object_get_member (obj, key);
     if (!node_is_string (v)) {
-      g_set_error (error, SV_ERROR, SV_ERROR_FORMAT,
-                   "%s: metadata value of \"%s\" is not a string", st->path, key);
+      g_set_error (error, SV_ERROR, SV_ERROR_FORMAT, "%s: metadata value of \"%s\" is not a string",
+                   st->path, key);
       g_list_free (members);
       return FALSE;
     }
@@ -337,8 +337,8 @@ check_json_shape (SvSafetensors *st, const char *json, gsize len, GError **error
       in_string = TRUE;
     } else if (c == '{' || c == '[') {
       if (++depth > MAX_JSON_DEPTH) {
-        g_set_error (error, SV_ERROR, SV_ERROR_FORMAT,
-                     "%s: the header nests deeper than %d levels", st->path, MAX_JSON_DEPTH);
+        g_set_error (error, SV_ERROR, SV_ERROR_FORMAT, "%s: the header nests deeper than %d levels",
+                     st->path, MAX_JSON_DEPTH);
         return FALSE;
       }
     } else if (c == '}' || c == ']') {
@@ -364,8 +364,8 @@ check_json_shape (SvSafetensors *st, const char *json, gsize len, GError **error
 }
 
 static gboolean
-parse_header (SvSafetensors *st, const char *json, gsize len, const guint8 *data,
-              guint64 data_size, GError **error)
+parse_header (SvSafetensors *st, const char *json, gsize len, const guint8 *data, guint64 data_size,
+              GError **error)
 {
   gboolean ok = FALSE;
   GError *jerr = NULL;
@@ -377,15 +377,14 @@ parse_header (SvSafetensors *st, const char *json, gsize len, const guint8 *data
   if (!check_json_shape (st, json, len, error))
     goto out;
   if (!json_parser_load_from_data (parser, json, (gssize) len, &jerr)) {
-    g_set_error (error, SV_ERROR, SV_ERROR_FORMAT, "%s: the header is not valid JSON: %s",
-                 st->path, jerr->message);
+    g_set_error (error, SV_ERROR, SV_ERROR_FORMAT, "%s: the header is not valid JSON: %s", st->path,
+                 jerr->message);
     g_error_free (jerr);
     goto out;
   }
   JsonNode *root = json_parser_get_root (parser);
   if (!root || !JSON_NODE_HOLDS_OBJECT (root)) {
-    g_set_error (error, SV_ERROR, SV_ERROR_FORMAT, "%s: the header is not a JSON object",
-                 st->path);
+    g_set_error (error, SV_ERROR, SV_ERROR_FORMAT, "%s: the header is not a JSON object", st->path);
     goto out;
   }
   JsonObject *obj = json_node_get_object (root);
@@ -491,8 +490,7 @@ sv_safetensors_open (const char *path, GError **error)
   guint64 size = g_mapped_file_get_length (st->map);
   if (size < 8) {
     g_set_error (error, SV_ERROR, SV_ERROR_FORMAT,
-                 "%s: not a safetensors file (%" G_GUINT64_FORMAT " bytes, too short)", path,
-                 size);
+                 "%s: not a safetensors file (%" G_GUINT64_FORMAT " bytes, too short)", path, size);
     goto fail;
   }
   guint64 hlen;
@@ -512,8 +510,8 @@ sv_safetensors_open (const char *path, GError **error)
     goto fail;
   }
   if (hlen < 2) {
-    g_set_error (error, SV_ERROR, SV_ERROR_FORMAT, "%s: header of %" G_GUINT64_FORMAT " bytes is too short",
-                 path, hlen);
+    g_set_error (error, SV_ERROR, SV_ERROR_FORMAT,
+                 "%s: header of %" G_GUINT64_FORMAT " bytes is too short", path, hlen);
     goto fail;
   }
 
@@ -572,8 +570,7 @@ sv_safetensors_metadata (const SvSafetensors *st, const char *key)
 }
 
 gboolean
-sv_safetensors_load_tensor (const SvSafetensors *st, const char *name, SvTensor *t,
-                            GError **error)
+sv_safetensors_load_tensor (const SvSafetensors *st, const char *name, SvTensor *t, GError **error)
 {
   g_return_val_if_fail (t != NULL, FALSE);
   const SvSafetensorsEntry *e = sv_safetensors_find (st, name, error);
@@ -585,8 +582,8 @@ sv_safetensors_load_tensor (const SvSafetensors *st, const char *name, SvTensor 
   if (!same) {
     char a[128], b[128];
     g_set_error (error, SV_ERROR, SV_ERROR_SHAPE,
-                 "%s: tensor \"%s\" is %s %s in the file but the target%s%s%s is %s %s",
-                 st->path, name, dtype_name (e->dtype), shape_str (e->ndim, e->shape, a, sizeof a),
+                 "%s: tensor \"%s\" is %s %s in the file but the target%s%s%s is %s %s", st->path,
+                 name, dtype_name (e->dtype), shape_str (e->ndim, e->shape, a, sizeof a),
                  t->name ? " \"" : "", t->name ? t->name : "", t->name ? "\"" : "",
                  dtype_name (t->dtype), sv_tensor_shape_str (t, b, sizeof b));
     return FALSE;
@@ -651,8 +648,8 @@ sv_safetensors_writer_add (SvSafetensorsWriter *w, const char *name, SvDType dty
     return FALSE;
   }
   if (dtype != SV_F32 && dtype != SV_I32) {
-    g_set_error (error, SV_ERROR, SV_ERROR_UNSUPPORTED, "tensor \"%s\": unsupported dtype %d",
-                 name, (int) dtype);
+    g_set_error (error, SV_ERROR, SV_ERROR_UNSUPPORTED, "tensor \"%s\": unsupported dtype %d", name,
+                 (int) dtype);
     return FALSE;
   }
   if (g_hash_table_contains (w->names, name)) {
@@ -768,8 +765,7 @@ write_all (int fd, const void *buf, size_t len, const char *path, GError **error
       return FALSE;
     }
     if (n == 0) {
-      g_set_error (error, SV_ERROR, SV_ERROR_IO, "cannot write %s: no progress (disk full?)",
-                   path);
+      g_set_error (error, SV_ERROR, SV_ERROR_IO, "cannot write %s: no progress (disk full?)", path);
       return FALSE;
     }
     p += n;
@@ -814,16 +810,15 @@ sv_safetensors_writer_write (SvSafetensorsWriter *w, const char *path, GError **
   }
   if (fsync (fd) != 0) {
     int e = errno;
-    g_set_error (error, SV_ERROR, SV_ERROR_IO, "cannot write %s: fsync: %s%s", path,
-                 g_strerror (e), e == ENOSPC || e == EDQUOT ? " (disk full)" : "");
+    g_set_error (error, SV_ERROR, SV_ERROR_IO, "cannot write %s: fsync: %s%s", path, g_strerror (e),
+                 e == ENOSPC || e == EDQUOT ? " (disk full)" : "");
     goto out;
   }
   int cfd = fd;
   fd = -1;
   if (close (cfd) != 0) {
     int e = errno;
-    g_set_error (error, SV_ERROR, SV_ERROR_IO, "cannot write %s: close: %s", path,
-                 g_strerror (e));
+    g_set_error (error, SV_ERROR, SV_ERROR_IO, "cannot write %s: close: %s", path, g_strerror (e));
     goto out;
   }
   if (rename (tmp, path) != 0) {

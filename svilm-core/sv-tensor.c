@@ -24,8 +24,8 @@ sv_tensor_set_shape (SvTensor *t, int ndim, const int64_t *shape, GError **error
   size_t numel = 1;
   for (int i = 0; i < ndim; i++) {
     if (shape[i] < 0) {
-      g_set_error (error, SV_ERROR, SV_ERROR_SHAPE, "tensor axis %d has negative size %" G_GINT64_FORMAT,
-                   i, shape[i]);
+      g_set_error (error, SV_ERROR, SV_ERROR_SHAPE,
+                   "tensor axis %d has negative size %" G_GINT64_FORMAT, i, shape[i]);
       return FALSE;
     }
     /* keep every element count addressable in bytes and in an int index */
@@ -107,7 +107,8 @@ sv_tensor_slice0 (SvTensor *view, const SvTensor *t, int64_t start, int64_t coun
 {
   if (t->ndim < 1 || start < 0 || count < 0 || start + count > t->shape[0]) {
     g_set_error (error, SV_ERROR, SV_ERROR_SHAPE,
-                 "slice [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT ") is outside axis 0 of size %" G_GINT64_FORMAT,
+                 "slice [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
+                 ") is outside axis 0 of size %" G_GINT64_FORMAT,
                  start, start + count, t->ndim ? t->shape[0] : 0);
     return FALSE;
   }

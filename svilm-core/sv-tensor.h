@@ -80,8 +80,8 @@ const char *sv_tensor_shape_str (const SvTensor *t, char *buf, size_t len);
 typedef struct _SvArena SvArena;
 
 SvArena *sv_arena_new (SvBackend *backend);
-gboolean sv_arena_alloc (SvArena *arena, SvTensor *t, SvDType dtype, int ndim,
-                         const int64_t *shape, const char *name, GError **error);
+gboolean sv_arena_alloc (SvArena *arena, SvTensor *t, SvDType dtype, int ndim, const int64_t *shape,
+                         const char *name, GError **error);
 gboolean sv_arena_commit (SvArena *arena, GError **error);
 size_t sv_arena_bytes (const SvArena *arena);
 /* Zero every tensor of the arena (e.g. gradients before a backward pass). */

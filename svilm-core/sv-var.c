@@ -41,8 +41,8 @@ sv_var_set_free (SvVarSet *s)
 }
 
 gboolean
-sv_var_plan (SvVarSet *s, SvVar *var, SvInit init, int ndim, const int64_t *shape,
-             GError **error, const char *name_fmt, ...)
+sv_var_plan (SvVarSet *s, SvVar *var, SvInit init, int ndim, const int64_t *shape, GError **error,
+             const char *name_fmt, ...)
 {
   va_list ap;
   va_start (ap, name_fmt);

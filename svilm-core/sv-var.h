@@ -25,7 +25,7 @@ typedef enum {
 /* A pair of arenas for values and gradients. */
 typedef struct {
   SvArena *x;
-  SvArena *d; /* NULL for inference sets: gradients get shapes but no memory */
+  SvArena *d;       /* NULL for inference sets: gradients get shapes but no memory */
   GPtrArray *vars;  /* SvVar* in planning order (not owned) */
   GPtrArray *names; /* char* (owned) */
   GArray *inits;    /* SvInit per var */
@@ -50,6 +50,7 @@ SvVar *sv_var_set_find (const SvVarSet *set, const char *name);
 size_t sv_var_set_numel (const SvVarSet *set);
 
 /* shape helpers */
-#define SV_SHAPE(...) (sizeof ((int64_t[]) { __VA_ARGS__ }) / sizeof (int64_t)), ((int64_t[]) { __VA_ARGS__ })
+#define SV_SHAPE(...)                                                                              \
+  (sizeof ((int64_t[]){ __VA_ARGS__ }) / sizeof (int64_t)), ((int64_t[]){ __VA_ARGS__ })
 
 G_END_DECLS

@@ -229,8 +229,8 @@ static InferPass *
 pass_borrow (SvilmModel *self, GError **error)
 {
   g_mutex_lock (&self->lock);
-  InferPass *ip = self->idle->len ? g_ptr_array_steal_index_fast (self->idle, self->idle->len - 1)
-                                  : NULL;
+  InferPass *ip =
+      self->idle->len ? g_ptr_array_steal_index_fast (self->idle, self->idle->len - 1) : NULL;
   g_mutex_unlock (&self->lock);
   if (ip)
     return ip;
@@ -320,23 +320,23 @@ svilm_model_get_frame_floats (SvilmModel *self)
 static SvilmClip *encode_pass (SvilmModel *self, InferPass *ip, GError **error);
 
 SvilmClip *
-svilm_model_encode_clip (SvilmModel *self, const guint8 *const *frames, guint n_frames,
-                         guint width, guint height, guint stride, GError **error)
+svilm_model_encode_clip (SvilmModel *self, const guint8 *const *frames, guint n_frames, guint width,
+                         guint height, guint stride, GError **error)
 {
   g_return_val_if_fail (SVILM_IS_MODEL (self), NULL);
   const SvModelConfig *c = &self->model->cfg;
-  if (n_frames == 0 || !frames || width == 0 || height == 0 || width > 16384 ||
-      height > 16384 || stride < width * 3) {
+  if (n_frames == 0 || !frames || width == 0 || height == 0 || width > 16384 || height > 16384 ||
+      stride < width * 3) {
     g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT,
-                 _("Cannot encode a clip of %u frames of %ux%u pixels."), n_frames, width, height);
+                 _ ("Cannot encode a clip of %u frames of %ux%u pixels."), n_frames, width, height);
     return NULL;
   }
   InferPass *ip = pass_borrow (self, error);
   if (!ip)
     return NULL;
   SvilmClip *clip = NULL;
-  if (sv_frames_to_clip (frames, (int) n_frames, (int) width, (int) height, (int) stride,
-                         c->frames, c->height, c->width, ip->clip, error))
+  if (sv_frames_to_clip (frames, (int) n_frames, (int) width, (int) height, (int) stride, c->frames,
+                         c->height, c->width, ip->clip, error))
     clip = encode_pass (self, ip, error);
   pass_return (self, ip);
   return clip;
@@ -352,15 +352,14 @@ svilm_model_encode_clip_packed (SvilmModel *self, GBytes *pixels, guint n_frames
   guint64 frame_bytes = (guint64) stride * height;
   if (n_frames == 0 || frame_bytes == 0 || size / frame_bytes < n_frames) {
     g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT,
-                 _("%" G_GSIZE_FORMAT " bytes do not hold %u frames of %ux%u (stride %u)."),
-                 size, n_frames, width, height, stride);
+                 _ ("%" G_GSIZE_FORMAT " bytes do not hold %u frames of %ux%u (stride %u)."), size,
+                 n_frames, width, height, stride);
     return NULL;
   }
   const guint8 **frames = g_new (const guint8 *, n_frames);
   for (guint i = 0; i < n_frames; i++)
     frames[i] = data + i * frame_bytes;
-  SvilmClip *clip =
-      svilm_model_encode_clip (self, frames, n_frames, width, height, stride, error);
+  SvilmClip *clip = svilm_model_encode_clip (self, frames, n_frames, width, height, stride, error);
   g_free (frames);
   return clip;
 }
@@ -372,7 +371,7 @@ svilm_model_encode_prepared (SvilmModel *self, const gfloat *const *frames, guin
   g_return_val_if_fail (SVILM_IS_MODEL (self), NULL);
   const SvModelConfig *c = &self->model->cfg;
   if (n_frames == 0 || !frames) {
-    g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT, _("Cannot encode a clip of no frames."));
+    g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT, _ ("Cannot encode a clip of no frames."));
     return NULL;
   }
   InferPass *ip = pass_borrow (self, error);
@@ -415,10 +414,9 @@ encode_pass (SvilmModel *self, InferPass *ip, GError **error)
   clip->assign = g_new (float, (size_t) clip->M * clip->Nv);
   clip->temporal = g_new0 (float, (size_t) clip->Nt * clip->D);
   float *z = g_new (float, (size_t) clip->Nv * clip->D);
-  gboolean ok = download (&a->fv.x, clip->embedding, error) &&
-                download (&a->gp.x, clip->groups, error) &&
-                download (&a->gblocks[a->last_group].y, clip->assign, error) &&
-                download (&a->z.x, z, error);
+  gboolean ok =
+      download (&a->fv.x, clip->embedding, error) && download (&a->gp.x, clip->groups, error) &&
+      download (&a->gblocks[a->last_group].y, clip->assign, error) && download (&a->z.x, z, error);
   if (ok) {
     /* temporal features: final tokens averaged over each slice's space, unit length */
     for (guint n = 0; n < clip->Nv; n++) {
@@ -441,14 +439,14 @@ svilm_model_encode_text (SvilmModel *self, const char *text, gsize *n_out, GErro
   const SvModelConfig *c = &self->model->cfg;
   if (!self->model->tokenizer) {
     g_set_error (error, SV_ERROR, SV_ERROR_FORMAT,
-                 _("The model %s has no tokenizer, so it cannot encode text."), self->path);
+                 _ ("The model %s has no tokenizer, so it cannot encode text."), self->path);
     return NULL;
   }
   char *trimmed = g_strstrip (g_strdup (text ? text : ""));
   gboolean empty = *trimmed == '\0';
   g_free (trimmed);
   if (empty) {
-    g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT, _("The text to encode is empty."));
+    g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT, _ ("The text to encode is empty."));
     return NULL;
   }
   InferPass *ip = pass_borrow (self, error);
@@ -515,7 +513,7 @@ svilm_model_encode_phrase (SvilmModel *self, const char *phrase, gsize *n_out, G
   gboolean empty = *trimmed == '\0';
   g_free (trimmed);
   if (empty) {
-    g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT, _("The phrase to ground is empty."));
+    g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT, _ ("The phrase to ground is empty."));
     return NULL;
   }
   /* the phrase as the model saw noun phrases in training: in a prompt template */
@@ -545,8 +543,8 @@ svilm_clip_ground_embedding (SvilmClip *clip, const gfloat *phrase_embedding, gs
   g_return_val_if_fail (SVILM_IS_CLIP (clip), NULL);
   if (!phrase_embedding || n_embedding != clip->E) {
     g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT,
-                 _("A phrase embedding of %" G_GSIZE_FORMAT " values does not fit clips of "
-                   "%u values."),
+                 _ ("A phrase embedding of %" G_GSIZE_FORMAT " values does not fit clips of "
+                    "%u values."),
                  phrase_embedding ? n_embedding : 0, clip->E);
     return NULL;
   }
@@ -554,7 +552,7 @@ svilm_clip_ground_embedding (SvilmClip *clip, const gfloat *phrase_embedding, gs
   gsize E = clip->E;
   guint M = clip->M, Nv = clip->Nv, S = clip->S;
   /* w = softmax over groups of cos(g_m, n) / tau; pooled = sum_m w_m g_m (method.md sec. 6) */
-  float *w = g_new (float, M), *g = g_new (float, (size_t) M * E), *pooled = g_new0 (float, E);
+  float *w = g_new (float, M), *g = g_new (float, (size_t) M *E), *pooled = g_new0 (float, E);
   memcpy (g, clip->groups, (size_t) M * E * sizeof (float));
   normalize_rows (g, (int) M, (int) E);
   float best = -INFINITY, wmax = -INFINITY, wsum = 0.0f;

@@ -88,8 +88,7 @@ SvilmClip *svilm_model_encode_clip (SvilmModel *self, const guint8 *const *frame
  * svilm_model_encode_clip() for bindings: the frames in one buffer.
  */
 SvilmClip *svilm_model_encode_clip_packed (SvilmModel *self, GBytes *pixels, guint n_frames,
-                                           guint width, guint height, guint stride,
-                                           GError **error);
+                                           guint width, guint height, guint stride, GError **error);
 
 /**
  * svilm_model_prepare_frame:
@@ -121,8 +120,7 @@ SvilmClip *svilm_model_encode_prepared (SvilmModel *self, const gfloat *const *f
  * @n_out: (out): the embedding size
  * Returns: (array length=n_out) (transfer full): the unit-length text embedding
  */
-gfloat *svilm_model_encode_text (SvilmModel *self, const char *text, gsize *n_out,
-                                 GError **error);
+gfloat *svilm_model_encode_text (SvilmModel *self, const char *text, gsize *n_out, GError **error);
 
 /* cosine of the clip's embedding and a text embedding */
 gfloat svilm_clip_similarity (SvilmClip *clip, const gfloat *text_embedding, gsize n);

@@ -3,7 +3,6 @@
 
 #include "sv-safetensors.h"
 
-
 /* random clips, captions of random length, a cut-and-paste of video i onto i+1 */
 void
 sv_test_batch_make (SvTestBatch *b, const SvModelConfig *c, int B, int n_group_blocks, guint64 seed)
@@ -32,7 +31,7 @@ sv_test_batch_make (SvTestBatch *b, const SvModelConfig *c, int B, int n_group_b
       b->mask[r * b->L + t] = 1.0f;
   }
   b->fg = g_new0 (float, (size_t) B * b->Nt);
-  b->Wv = g_new0 (float, (size_t) B * B);
+  b->Wv = g_new0 (float, (size_t) B *B);
   for (int i = 0; i < B; i++) {
     /* method.md section 3: d in [Nt/2, Nt), s in [0, Nt - d) */
     int d = b->Nt / 2 + (int) sv_rng_below (&rng, (uint32_t) (b->Nt - b->Nt / 2));
@@ -47,8 +46,9 @@ sv_test_batch_make (SvTestBatch *b, const SvModelConfig *c, int B, int n_group_b
   size_t nn = (size_t) b->G * B * b->M * b->Nv;
   b->noise = g_new (float, MAX (nn, 1));
   sv_rng_fill_gumbel (seed, 99, b->noise, nn);
-  b->batch = (SvTrainBatch){ .video = b->video, .ids = b->ids, .mask = b->mask, .fg = b->fg,
-                             .Wv = b->Wv, .noise = b->noise };
+  b->batch = (SvTrainBatch){
+    .video = b->video, .ids = b->ids, .mask = b->mask, .fg = b->fg, .Wv = b->Wv, .noise = b->noise
+  };
 }
 
 void
@@ -63,24 +63,24 @@ sv_test_batch_free (SvTestBatch *b)
 }
 
 void
-sv_test_batch_save (SvTestBatch *b, const SvModelConfig *c, const SvLossWeights *w, const char *path)
+sv_test_batch_save (SvTestBatch *b, const SvModelConfig *c, const SvLossWeights *w,
+                    const char *path)
 {
   GError *error = NULL;
   SvSafetensorsWriter *wr = sv_safetensors_writer_new ();
   float weights[3] = { w->temporal, w->grounding, w->contrast };
   sv_safetensors_writer_add (wr, "video", SV_F32, 5,
-                             (int64_t[]) { b->B, c->frames, c->height, c->width, 3 }, b->video,
+                             (int64_t[]){ b->B, c->frames, c->height, c->width, 3 }, b->video,
                              &error);
-  sv_safetensors_writer_add (wr, "ids", SV_I32, 2, (int64_t[]) { b->Bt, b->L }, b->ids, &error);
-  sv_safetensors_writer_add (wr, "mask", SV_F32, 2, (int64_t[]) { b->Bt, b->L }, b->mask, &error);
-  sv_safetensors_writer_add (wr, "fg", SV_F32, 2, (int64_t[]) { b->B, b->Nt }, b->fg, &error);
-  sv_safetensors_writer_add (wr, "Wv", SV_F32, 2, (int64_t[]) { b->B, b->B }, b->Wv, &error);
-  sv_safetensors_writer_add (wr, "noise", SV_F32, 4, (int64_t[]) { b->G, b->B, b->M, b->Nv },
+  sv_safetensors_writer_add (wr, "ids", SV_I32, 2, (int64_t[]){ b->Bt, b->L }, b->ids, &error);
+  sv_safetensors_writer_add (wr, "mask", SV_F32, 2, (int64_t[]){ b->Bt, b->L }, b->mask, &error);
+  sv_safetensors_writer_add (wr, "fg", SV_F32, 2, (int64_t[]){ b->B, b->Nt }, b->fg, &error);
+  sv_safetensors_writer_add (wr, "Wv", SV_F32, 2, (int64_t[]){ b->B, b->B }, b->Wv, &error);
+  sv_safetensors_writer_add (wr, "noise", SV_F32, 4, (int64_t[]){ b->G, b->B, b->M, b->Nv },
                              b->noise, &error);
-  sv_safetensors_writer_add (wr, "weights", SV_F32, 1, (int64_t[]) { 3 }, weights, &error);
+  sv_safetensors_writer_add (wr, "weights", SV_F32, 1, (int64_t[]){ 3 }, weights, &error);
   g_assert_no_error (error);
   sv_safetensors_writer_write (wr, path, &error);
   g_assert_no_error (error);
   sv_safetensors_writer_free (wr);
 }
-

@@ -32,8 +32,8 @@ sv_test_fill (SvTensor *t, SvRng *rng, float lo, float hi)
 }
 
 double
-sv_test_assert_close (const char *what, const float *got, const float *want, size_t n,
-                      double rtol, double atol)
+sv_test_assert_close (const char *what, const float *got, const float *want, size_t n, double rtol,
+                      double atol)
 {
   double max_err = 0.0;
   size_t worst = 0, bad = 0;
@@ -48,8 +48,8 @@ sv_test_assert_close (const char *what, const float *got, const float *want, siz
       max_err = err;
   }
   if (bad) {
-    g_test_message ("%s: %zu of %zu values differ; worst at %zu: got %.8g want %.8g", what, bad,
-                    n, worst, (double) got[worst], (double) want[worst]);
+    g_test_message ("%s: %zu of %zu values differ; worst at %zu: got %.8g want %.8g", what, bad, n,
+                    worst, (double) got[worst], (double) want[worst]);
     g_test_fail ();
   }
   return max_err;

@@ -10,9 +10,9 @@ G_BEGIN_DECLS
 
 /* A host tensor from the CPU backend; freed by sv_tensor_free(). */
 SvTensor *sv_test_tensor (SvDType dtype, int ndim, const int64_t *shape);
-#define SV_TEST_TENSOR(...)                                                                     \
-  sv_test_tensor (SV_F32, sizeof ((int64_t[]) { __VA_ARGS__ }) / sizeof (int64_t),          \
-                  (int64_t[]) { __VA_ARGS__ })
+#define SV_TEST_TENSOR(...)                                                                        \
+  sv_test_tensor (SV_F32, sizeof ((int64_t[]){ __VA_ARGS__ }) / sizeof (int64_t),                  \
+                  (int64_t[]){ __VA_ARGS__ })
 
 void sv_test_fill (SvTensor *t, SvRng *rng, float lo, float hi);
 

@@ -97,8 +97,8 @@ test_clip_any_size (void)
   } sizes[] = { { 8, 64, 64, 192 }, { 3, 37, 23, 120 }, { 1, 1, 1, 3 }, { 20, 640, 480, 1920 } };
   for (guint i = 0; i < G_N_ELEMENTS (sizes); i++) {
     guint8 **f = make_frames (sizes[i].n, sizes[i].w, sizes[i].h, sizes[i].stride, i);
-    SvilmClip *clip = svilm_model_encode_clip (m, (const guint8 *const *) f, sizes[i].n,
-                                               sizes[i].w, sizes[i].h, sizes[i].stride, &error);
+    SvilmClip *clip = svilm_model_encode_clip (m, (const guint8 *const *) f, sizes[i].n, sizes[i].w,
+                                               sizes[i].h, sizes[i].stride, &error);
     g_assert_no_error (error);
     gsize E = 0;
     const float *e = svilm_clip_get_embedding (clip, &E);
@@ -183,8 +183,8 @@ encode_thread (gpointer p)
 {
   Job *j = p;
   for (int i = 0; i < 3; i++) {
-    SvilmClip *clip = svilm_model_encode_clip (j->m, (const guint8 *const *) j->frames, 8, 64,
-                                               64, 192, NULL);
+    SvilmClip *clip =
+        svilm_model_encode_clip (j->m, (const guint8 *const *) j->frames, 8, 64, 64, 192, NULL);
     g_assert_nonnull (clip);
     memcpy (j->out, svilm_clip_get_embedding (clip, NULL), sizeof j->out);
     g_object_unref (clip);

@@ -94,10 +94,10 @@ check_against_torch (const SvLossWeights *w, guint64 seed, SvAttentionKind atten
 
   SvSafetensors *st = sv_safetensors_open (opath, &error);
   g_assert_no_error (error);
-  g_test_message ("losses C: t %.7f g %.7f c %.7f  torch: t %.7f g %.7f c %.7f",
-                  pass->loss_temporal, pass->loss_grounding, pass->loss_contrast,
-                  sv_test_ref_scalar (st, "loss_temporal"), sv_test_ref_scalar (st, "loss_grounding"),
-                  sv_test_ref_scalar (st, "loss_contrast"));
+  g_test_message (
+      "losses C: t %.7f g %.7f c %.7f  torch: t %.7f g %.7f c %.7f", pass->loss_temporal,
+      pass->loss_grounding, pass->loss_contrast, sv_test_ref_scalar (st, "loss_temporal"),
+      sv_test_ref_scalar (st, "loss_grounding"), sv_test_ref_scalar (st, "loss_contrast"));
   /* a switched-off term is not computed by the C pass (reported as 0) */
   float got[4] = { pass->loss_temporal, pass->loss_grounding, pass->loss_contrast, pass->loss };
   float want[4] = { w->temporal != 0.0f ? sv_test_ref_scalar (st, "loss_temporal") : 0.0f,
@@ -218,7 +218,7 @@ test_checkpoint_round_trip (void)
   g_clear_error (&error);
   SvSafetensorsWriter *w = sv_safetensors_writer_new ();
   float x = 1.0f;
-  sv_safetensors_writer_add (w, "x", SV_F32, 1, (int64_t[]) { 1 }, &x, &error);
+  sv_safetensors_writer_add (w, "x", SV_F32, 1, (int64_t[]){ 1 }, &x, &error);
   sv_safetensors_writer_write (w, bad, &error);
   g_assert_no_error (error);
   sv_safetensors_writer_free (w);

@@ -17,36 +17,36 @@ naive_assign (double *y, double *out, double *denom, int *best, const float *log
     for (int n = 0; n < N; n++) {
       double maxv = -INFINITY, sum = 0.0;
       for (int m = 0; m < M; m++) {
-        size_t i = ((size_t)b * M + m) * N + n;
-        double z = ((double)logits[i] + (noise ? noise[i] : 0.0)) * inv_tau;
+        size_t i = ((size_t) b * M + m) * N + n;
+        double z = ((double) logits[i] + (noise ? noise[i] : 0.0)) * inv_tau;
         y[i] = z;
         maxv = MAX (maxv, z);
       }
       for (int m = 0; m < M; m++) {
-        size_t i = ((size_t)b * M + m) * N + n;
+        size_t i = ((size_t) b * M + m) * N + n;
         y[i] = exp (y[i] - maxv);
         sum += y[i];
       }
       int bm = 0;
       for (int m = 0; m < M; m++) {
-        size_t i = ((size_t)b * M + m) * N + n;
+        size_t i = ((size_t) b * M + m) * N + n;
         y[i] /= sum;
-        if (y[i] > y[((size_t)b * M + bm) * N + n])
+        if (y[i] > y[((size_t) b * M + bm) * N + n])
           bm = m;
       }
       best[b * N + n] = bm;
       for (int m = 0; m < M; m++) {
-        size_t i = ((size_t)b * M + m) * N + n;
+        size_t i = ((size_t) b * M + m) * N + n;
         out[i] = hard ? (m == bm ? 1.0 : 0.0) : y[i];
       }
     }
     for (int m = 0; m < M; m++) {
       double s = 0.0;
       for (int n = 0; n < N; n++)
-        s += out[((size_t)b * M + m) * N + n];
+        s += out[((size_t) b * M + m) * N + n];
       denom[b * M + m] = s + 1.0;
       for (int n = 0; n < N; n++)
-        out[((size_t)b * M + m) * N + n] /= s + 1.0;
+        out[((size_t) b * M + m) * N + n] /= s + 1.0;
     }
   }
 }
@@ -56,13 +56,13 @@ static void
 naive_assign_backward (double *dlogits, const float *dout, const float *out, const float *y,
                        const float *denom, int B, int M, int N, double inv_tau)
 {
-  double *ga = g_new (double, (size_t)M *N + 1);
+  double *ga = g_new (double, (size_t) M *N + 1);
   for (int b = 0; b < B; b++) {
-    const size_t o = (size_t)b * M * N;
+    const size_t o = (size_t) b * M * N;
     for (int m = 0; m < M; m++) {
       double s = 0.0;
       for (int n = 0; n < N; n++)
-        s += (double)dout[o + m * N + n] * out[o + m * N + n];
+        s += (double) dout[o + m * N + n] * out[o + m * N + n];
       for (int n = 0; n < N; n++)
         ga[m * N + n] = (dout[o + m * N + n] - s) / denom[b * M + m];
     }
@@ -83,7 +83,7 @@ assert_close_d (const char *what, const float *got, const double *want, size_t n
 {
   float *w = g_new (float, n + 1);
   for (size_t i = 0; i < n; i++)
-    w[i] = (float)want[i];
+    w[i] = (float) want[i];
   sv_test_assert_close (what, got, w, n, rtol, atol);
   g_free (w);
 }
@@ -109,7 +109,7 @@ check_assign (int B, int M, int N, float tau, gboolean hard, gboolean with_noise
 {
   SvRng rng;
   GError *error = NULL;
-  sv_rng_seed (&rng, (uint64_t)(B * 100000 + M * 1000 + N * 10 + hard));
+  sv_rng_seed (&rng, (uint64_t) (B * 100000 + M * 1000 + N * 10 + hard));
   AssignCase c = {
     .out = SV_TEST_TENSOR (B, M, N),
     .y = SV_TEST_TENSOR (B, M, N),
@@ -120,22 +120,22 @@ check_assign (int B, int M, int N, float tau, gboolean hard, gboolean with_noise
     .tau = tau,
     .hard = hard,
   };
-  const size_t numel = (size_t)B * M * N;
+  const size_t numel = (size_t) B * M * N;
   sv_test_fill (c.logits, &rng, -2, 2);
   sv_test_fill (c.probe, &rng, -1, 1);
   if (c.noise)
-    sv_rng_fill_gumbel (42, (uint64_t)N, sv_tensor_f32 (c.noise), numel);
+    sv_rng_fill_gumbel (42, (uint64_t) N, sv_tensor_f32 (c.noise), numel);
 
   /* forward vs naive */
   sv_assign_forward (c.out, c.y, c.denom, c.logits, c.noise, tau, hard, &error);
   g_assert_no_error (error);
   double *y = g_new (double, numel + 1), *out = g_new (double, numel + 1);
-  double *denom = g_new (double, (size_t)B *M + 1);
-  int *best = g_new (int, (size_t)B *N + 1);
+  double *denom = g_new (double, (size_t) B *M + 1);
+  int *best = g_new (int, (size_t) B *N + 1);
   naive_assign (y, out, denom, best, sv_tensor_f32 (c.logits), sv_tensor_f32 (c.noise), B, M, N,
                 1.0 / tau, hard);
   assert_close_d ("assign y", sv_tensor_f32 (c.y), y, numel, 1e-5, 1e-6);
-  assert_close_d ("assign denom", sv_tensor_f32 (c.denom), denom, (size_t)B * M, 1e-5, 1e-6);
+  assert_close_d ("assign denom", sv_tensor_f32 (c.denom), denom, (size_t) B * M, 1e-5, 1e-6);
   assert_close_d ("assign out", sv_tensor_f32 (c.out), out, numel, 1e-5, 1e-6);
   if (hard) {
     /* exactly one-hot / (count + 1) */
@@ -145,10 +145,10 @@ check_assign (int B, int M, int N, float tau, gboolean hard, gboolean with_noise
         int count = 0;
         for (int n = 0; n < N; n++)
           count += best[b * N + n] == m;
-        g_assert_cmpfloat (d[b * M + m], ==, (float)(count + 1));
+        g_assert_cmpfloat (d[b * M + m], ==, (float) (count + 1));
         for (int n = 0; n < N; n++) {
-          float want = best[b * N + n] == m ? 1.0f / (float)(count + 1) : 0.0f;
-          g_assert_cmpfloat (o[((size_t)b * M + m) * N + n], ==, want);
+          float want = best[b * N + n] == m ? 1.0f / (float) (count + 1) : 0.0f;
+          g_assert_cmpfloat (o[((size_t) b * M + m) * N + n], ==, want);
         }
       }
   }
@@ -263,7 +263,7 @@ test_assign_noise_argmax (void)
 
   /* extreme temperature: large logits * inv_tau stay finite */
   for (int i = 0; i < 12; i++)
-    l[i] = (float)(i % 5) * 30.0f - 60.0f;
+    l[i] = (float) (i % 5) * 30.0f - 60.0f;
   sv_assign_forward (out, y, denom, logits, NULL, 1e-3f, FALSE, &error);
   g_assert_no_error (error);
   for (int i = 0; i < 12; i++)
@@ -295,11 +295,11 @@ test_assign_gumbel (void)
     for (int n = 0; n < N; n++) {
       int bm = 0;
       for (int m = 1; m < M; m++)
-        if (nz[((size_t)b * M + m) * N + n] > nz[((size_t)b * M + bm) * N + n])
+        if (nz[((size_t) b * M + m) * N + n] > nz[((size_t) b * M + bm) * N + n])
           bm = m;
       wins[bm]++;
       for (int m = 0; m < M; m++)
-        g_assert_cmpfloat (o[((size_t)b * M + m) * N + n] != 0.0f, ==, m == bm);
+        g_assert_cmpfloat (o[((size_t) b * M + m) * N + n] != 0.0f, ==, m == bm);
     }
   int groups_used = 0;
   for (int m = 0; m < M; m++)

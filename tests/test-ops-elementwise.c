@@ -69,7 +69,7 @@ check_gelu (int ndim, const int64_t *shape)
   g_assert_no_error (error);
   float *want = g_new (float, n + 1);
   for (size_t i = 0; i < n; i++)
-    want[i] = (float)naive_gelu (sv_tensor_f32 (c.inp)[i]);
+    want[i] = (float) naive_gelu (sv_tensor_f32 (c.inp)[i]);
   /* erfcf is accurate to a few ulp; the negative tail (tiny values) needs the atol */
   sv_test_assert_close ("gelu forward", sv_tensor_f32 (c.out), want, n, 1e-5, 1e-7);
 
@@ -308,7 +308,7 @@ check_scale (int ndim, const int64_t *shape, float alpha)
   g_assert_no_error (error);
   float *want = g_new (float, n + 1);
   for (size_t i = 0; i < n; i++)
-    want[i] = (float)((double)alpha * sv_tensor_f32 (c.inp)[i]);
+    want[i] = (float) ((double) alpha * sv_tensor_f32 (c.inp)[i]);
   sv_test_assert_close ("scale forward", sv_tensor_f32 (c.out), want, n, 0, 0);
 
   SvTensor *inplace = tensor_like (c.inp);

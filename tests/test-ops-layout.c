@@ -68,12 +68,12 @@ check (int ndim, const int64_t *shape, int axis)
 static void
 test_transpose (void)
 {
-  check (2, (int64_t[]) { 1, 1 }, 0);
-  check (2, (int64_t[]) { 7, 5 }, 0);
-  check (3, (int64_t[]) { 3, 7, 33 }, 1);
-  check (3, (int64_t[]) { 4, 6, 5 }, 0);
-  check (4, (int64_t[]) { 2, 3, 5, 7 }, 1);
-  check (5, (int64_t[]) { 2, 3, 4, 5, 2 }, 2);
+  check (2, (int64_t[]){ 1, 1 }, 0);
+  check (2, (int64_t[]){ 7, 5 }, 0);
+  check (3, (int64_t[]){ 3, 7, 33 }, 1);
+  check (3, (int64_t[]){ 4, 6, 5 }, 0);
+  check (4, (int64_t[]){ 2, 3, 5, 7 }, 1);
+  check (5, (int64_t[]){ 2, 3, 4, 5, 2 }, 2);
 }
 
 static void

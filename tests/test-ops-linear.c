@@ -52,10 +52,9 @@ check_linear (int N, int C, int OC, gboolean with_bias)
   /* forward vs naive */
   sv_linear_forward (c.out, c.inp, c.w, c.b, &error);
   g_assert_no_error (error);
-  float *want = g_new (float, (size_t) N * OC + 1);
+  float *want = g_new (float, (size_t) N *OC + 1);
   naive_linear (want, sv_tensor_f32 (c.inp), sv_tensor_f32 (c.w), sv_tensor_f32 (c.b), N, C, OC);
-  sv_test_assert_close ("linear forward", sv_tensor_f32 (c.out), want, (size_t) N * OC, 1e-5,
-                        1e-5);
+  sv_test_assert_close ("linear forward", sv_tensor_f32 (c.out), want, (size_t) N * OC, 1e-5, 1e-5);
   g_free (want);
 
   /* backward (accumulating onto a non-zero start) vs finite differences */
@@ -104,7 +103,7 @@ test_linear_shape_errors (void)
   sv_test_expect_error (&error, SV_ERROR_SHAPE);
   g_assert_false (sv_linear_forward (out, inp, w2, b, &error));
   sv_test_expect_error (&error, SV_ERROR_SHAPE);
-  SvTensor *ids = sv_test_tensor (SV_I32, 2, (int64_t[]) { 4, 3 });
+  SvTensor *ids = sv_test_tensor (SV_I32, 2, (int64_t[]){ 4, 3 });
   g_assert_false (sv_linear_forward (out, ids, w2, NULL, &error));
   sv_test_expect_error (&error, SV_ERROR_ARGUMENT);
   sv_tensor_free (ids);
@@ -156,7 +155,7 @@ check_matmul (int batch, int M, int N, int K, gboolean ta, gboolean tb)
   g_assert_no_error (error);
 
   const float *a = sv_tensor_f32 (m.a), *b = sv_tensor_f32 (m.b);
-  float *want = g_new (float, (size_t) batch * M * N);
+  float *want = g_new (float, (size_t) batch *M *N);
   for (int i = 0; i < batch; i++)
     for (int r = 0; r < M; r++)
       for (int col = 0; col < N; col++) {
@@ -178,10 +177,10 @@ check_matmul (int batch, int M, int N, int K, gboolean ta, gboolean tb)
   g_assert_no_error (error);
   sv_matmul_backward (&da_v, &db_v, m.probe, m.a, m.b, ta, tb, m.alpha, &error);
   g_assert_no_error (error);
-  sv_test_gradcheck ("matmul da", sv_tensor_f32 (m.a), m.a->numel, sv_tensor_f32 (da),
-                     matmul_loss, &m, 1e-2, 1e-3, 1e-3, 200);
-  sv_test_gradcheck ("matmul db", sv_tensor_f32 (m.b), m.b->numel, sv_tensor_f32 (db),
-                     matmul_loss, &m, 1e-2, 1e-3, 1e-3, 200);
+  sv_test_gradcheck ("matmul da", sv_tensor_f32 (m.a), m.a->numel, sv_tensor_f32 (da), matmul_loss,
+                     &m, 1e-2, 1e-3, 1e-3, 200);
+  sv_test_gradcheck ("matmul db", sv_tensor_f32 (m.b), m.b->numel, sv_tensor_f32 (db), matmul_loss,
+                     &m, 1e-2, 1e-3, 1e-3, 200);
   sv_tensor_free (da);
   sv_tensor_free (db);
   sv_tensor_free (m.a);
@@ -232,7 +231,8 @@ test_torch_linear (void)
 
   /* batched matmul with a transposed b, as attention uses it */
   SvTensor *ma = sv_test_ref (st, "ma"), *mb = sv_test_ref (st, "mb"), *mc = sv_test_ref (st, "mc");
-  SvTensor *gmc = sv_test_ref (st, "gmc"), *gma = sv_test_ref (st, "gma"), *gmb = sv_test_ref (st, "gmb");
+  SvTensor *gmc = sv_test_ref (st, "gmc"), *gma = sv_test_ref (st, "gma"),
+           *gmb = sv_test_ref (st, "gmb");
   float alpha = sv_test_ref_scalar (st, "alpha");
   SvTensor *c = sv_test_tensor (SV_F32, mc->ndim, mc->shape);
   SvTensor *da = sv_test_tensor (SV_F32, ma->ndim, ma->shape);
@@ -248,8 +248,8 @@ test_torch_linear (void)
   sv_test_assert_close ("torch matmul gb", sv_tensor_f32 (dbm), sv_tensor_f32 (gmb), gmb->numel,
                         1e-4, 1e-5);
 
-  SvTensor *all[] = { x, w, b, y, gy, gx, gw, gb, out, dx, dw, db,
-                      ma, mb, mc, gmc, gma, gmb, c, da, dbm };
+  SvTensor *all[] = { x,  w,  b,  y,  gy,  gx,  gw,  gb, out, dx, dw,
+                      db, ma, mb, mc, gmc, gma, gmb, c,  da,  dbm };
   for (guint i = 0; i < G_N_ELEMENTS (all); i++)
     sv_tensor_free (all[i]);
   sv_safetensors_close (st);

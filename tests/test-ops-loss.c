@@ -15,14 +15,14 @@ naive_xent (double *probs, const float *x, const float *t, int N, int C)
   for (int i = 0; i < N; i++) {
     double maxv = -INFINITY, sum = 0.0;
     for (int j = 0; j < C; j++)
-      maxv = MAX (maxv, (double)x[i * C + j]);
+      maxv = MAX (maxv, (double) x[i * C + j]);
     for (int j = 0; j < C; j++)
       sum += exp (x[i * C + j] - maxv);
     double lse = maxv + log (sum);
     for (int j = 0; j < C; j++) {
       probs[i * C + j] = exp (x[i * C + j] - lse);
       if (t[i * C + j] != 0.0f) /* 0 * -inf logit contributes nothing */
-        total -= (double)t[i * C + j] * (x[i * C + j] - lse);
+        total -= (double) t[i * C + j] * (x[i * C + j] - lse);
     }
   }
   return N ? total / N : 0.0;
@@ -34,7 +34,7 @@ assert_close_d (const char *what, const float *got, const double *want, size_t n
 {
   float *w = g_new (float, n + 1);
   for (size_t i = 0; i < n; i++)
-    w[i] = (float)want[i];
+    w[i] = (float) want[i];
   sv_test_assert_close (what, got, w, n, rtol, atol);
   g_free (w);
 }
@@ -51,7 +51,7 @@ xent_loss (gpointer user)
   GError *error = NULL;
   sv_softmax_xent_forward (c->loss, c->probs, c->logits, c->targets, &error);
   g_assert_no_error (error);
-  return (double)c->dloss * sv_tensor_f32 (c->loss)[0];
+  return (double) c->dloss * sv_tensor_f32 (c->loss)[0];
 }
 
 typedef enum { TARGET_SOFT, TARGET_DIST, TARGET_ONEHOT } TargetKind;
@@ -61,7 +61,7 @@ check_xent (int N, int C, TargetKind kind, float scale)
 {
   SvRng rng;
   GError *error = NULL;
-  sv_rng_seed (&rng, (uint64_t)(N * 1000 + C * 10 + kind));
+  sv_rng_seed (&rng, (uint64_t) (N * 1000 + C * 10 + kind));
   XentCase c = {
     .loss = SV_TEST_TENSOR (1),
     .probs = SV_TEST_TENSOR (N, C),
@@ -71,9 +71,9 @@ check_xent (int N, int C, TargetKind kind, float scale)
   };
   sv_test_fill (c.logits, &rng, -scale, scale);
   float *t = sv_tensor_f32 (c.targets);
-  int *labels = g_new (int, (size_t)N + 1);
+  int *labels = g_new (int, (size_t) N + 1);
   for (int i = 0; i < N; i++) {
-    labels[i] = (int)sv_rng_below (&rng, (uint32_t)C);
+    labels[i] = (int) sv_rng_below (&rng, (uint32_t) C);
     double s = 0.0;
     for (int j = 0; j < C; j++) {
       t[i * C + j] = kind == TARGET_ONEHOT ? (j == labels[i]) : sv_rng_uniform (&rng);
@@ -81,15 +81,15 @@ check_xent (int N, int C, TargetKind kind, float scale)
     }
     if (kind == TARGET_DIST)
       for (int j = 0; j < C; j++)
-        t[i * C + j] = (float)(t[i * C + j] / s);
+        t[i * C + j] = (float) (t[i * C + j] / s);
   }
 
   /* forward vs naive */
   sv_softmax_xent_forward (c.loss, c.probs, c.logits, c.targets, &error);
   g_assert_no_error (error);
-  double *probs = g_new (double, (size_t)N *C + 1);
+  double *probs = g_new (double, (size_t) N *C + 1);
   double want = naive_xent (probs, sv_tensor_f32 (c.logits), t, N, C);
-  assert_close_d ("xent probs", sv_tensor_f32 (c.probs), probs, (size_t)N * C, 1e-5, 1e-7);
+  assert_close_d ("xent probs", sv_tensor_f32 (c.probs), probs, (size_t) N * C, 1e-5, 1e-7);
   assert_close_d ("xent loss", sv_tensor_f32 (c.loss), &want, 1, 1e-5, 1e-6);
   if (kind == TARGET_ONEHOT) {
     /* standard cross-entropy: mean of lse_i - x[i, label_i] */
@@ -98,7 +98,7 @@ check_xent (int N, int C, TargetKind kind, float scale)
     for (int i = 0; i < N; i++) {
       double maxv = -INFINITY, sum = 0.0;
       for (int j = 0; j < C; j++)
-        maxv = MAX (maxv, (double)x[i * C + j]);
+        maxv = MAX (maxv, (double) x[i * C + j]);
       for (int j = 0; j < C; j++)
         sum += exp (x[i * C + j] - maxv);
       ce += maxv + log (sum) - x[i * C + labels[i]];
@@ -117,7 +117,7 @@ check_xent (int N, int C, TargetKind kind, float scale)
   g_assert_no_error (error);
   for (int i = 0; i < N * C; i++)
     g[i] += 0.5f;
-  double *wg = g_new (double, (size_t)N *C + 1);
+  double *wg = g_new (double, (size_t) N *C + 1);
   for (int i = 0; i < N; i++) {
     double ts = 0.0;
     for (int j = 0; j < C; j++)
@@ -125,14 +125,14 @@ check_xent (int N, int C, TargetKind kind, float scale)
     for (int j = 0; j < C; j++)
       wg[i * C + j] = c.dloss * (probs[i * C + j] * ts - t[i * C + j]) / N;
   }
-  assert_close_d ("xent dlogits closed form", g, wg, (size_t)N * C, 1e-4, 1e-6);
+  assert_close_d ("xent dlogits closed form", g, wg, (size_t) N * C, 1e-4, 1e-6);
   /* The loss is a float32 scalar: each evaluation is off by up to half an ulp, so the
    * central difference carries up to |loss| * 2^-24 / eps of rounding noise (large for the
    * unnormalised soft targets, whose loss is ~ C/2 log C); widen atol by twice that. */
   if (N * C <= 300 && scale <= 4) {
     const double eps = 1e-2;
     const double noise = fabs (xent_loss (&c)) * 0x1p-24 / eps;
-    sv_test_gradcheck ("xent dlogits", sv_tensor_f32 (c.logits), (size_t)N * C, g, xent_loss, &c,
+    sv_test_gradcheck ("xent dlogits", sv_tensor_f32 (c.logits), (size_t) N * C, g, xent_loss, &c,
                        eps, 1e-2, 1e-4 + 2 * noise, 200);
   }
 
@@ -167,7 +167,7 @@ test_xent_shapes (void)
   SvTensor *p = SV_TEST_TENSOR (2, 3, 4), *loss = SV_TEST_TENSOR (1);
   float *xv = sv_tensor_f32 (x), *tv = sv_tensor_f32 (t);
   for (int i = 0; i < 24; i++) {
-    xv[i] = (float)(i % 4) - 1.5f;
+    xv[i] = (float) (i % 4) - 1.5f;
     tv[i] = (i % 4) == (i / 4) % 4 ? 1.0f : 0.0f;
   }
   xv[3] = -INFINITY; /* row 0, target on column 0 */
@@ -231,7 +231,7 @@ mse_loss (gpointer user)
   GError *error = NULL;
   sv_mse_forward (c->loss, c->a, c->b, &error);
   g_assert_no_error (error);
-  return (double)c->dloss * sv_tensor_f32 (c->loss)[0];
+  return (double) c->dloss * sv_tensor_f32 (c->loss)[0];
 }
 
 static void
@@ -242,8 +242,8 @@ check_mse (size_t n)
   sv_rng_seed (&rng, n + 3);
   MseCase c = {
     .loss = SV_TEST_TENSOR (1),
-    .a = SV_TEST_TENSOR ((int64_t)n),
-    .b = SV_TEST_TENSOR ((int64_t)n),
+    .a = SV_TEST_TENSOR ((int64_t) n),
+    .b = SV_TEST_TENSOR ((int64_t) n),
     .dloss = -1.3f,
   };
   sv_test_fill (c.a, &rng, -2, 2);
@@ -253,12 +253,12 @@ check_mse (size_t n)
   g_assert_no_error (error);
   double want = 0.0;
   for (size_t i = 0; i < n; i++)
-    want += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
-  want /= (double)n;
+    want += ((double) a[i] - b[i]) * ((double) a[i] - b[i]);
+  want /= (double) n;
   assert_close_d ("mse loss", sv_tensor_f32 (c.loss), &want, 1, 1e-5, 1e-7);
 
-  SvTensor *da = SV_TEST_TENSOR ((int64_t)n), *db = SV_TEST_TENSOR ((int64_t)n);
-  SvTensor *db_only = SV_TEST_TENSOR ((int64_t)n), *dloss = SV_TEST_TENSOR (1);
+  SvTensor *da = SV_TEST_TENSOR ((int64_t) n), *db = SV_TEST_TENSOR ((int64_t) n);
+  SvTensor *db_only = SV_TEST_TENSOR ((int64_t) n), *dloss = SV_TEST_TENSOR (1);
   sv_tensor_f32 (dloss)[0] = c.dloss;
   float *ga = sv_tensor_f32 (da), *gb = sv_tensor_f32 (db), *gbo = sv_tensor_f32 (db_only);
   for (size_t i = 0; i < n; i++)
@@ -271,7 +271,7 @@ check_mse (size_t n)
     ga[i] -= 1.0f;
   double *wa = g_new (double, n), *wb = g_new (double, n);
   for (size_t i = 0; i < n; i++) {
-    wa[i] = 2.0 * c.dloss * ((double)a[i] - b[i]) / (double)n;
+    wa[i] = 2.0 * c.dloss * ((double) a[i] - b[i]) / (double) n;
     wb[i] = -wa[i];
   }
   assert_close_d ("mse da closed form", ga, wa, n, 1e-5, 1e-7);

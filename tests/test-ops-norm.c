@@ -13,7 +13,7 @@ naive_layernorm (float *out, float *mean, float *rstd, const float *inp, const f
                  const float *b, int N, int C, float eps)
 {
   for (int n = 0; n < N; n++) {
-    const float *x = inp + (size_t)n * C;
+    const float *x = inp + (size_t) n * C;
     double m = 0.0, v = 0.0;
     for (int c = 0; c < C; c++)
       m += x[c];
@@ -23,9 +23,9 @@ naive_layernorm (float *out, float *mean, float *rstd, const float *inp, const f
     v /= C;
     double s = 1.0 / sqrt (v + eps);
     for (int c = 0; c < C; c++)
-      out[(size_t)n * C + c] = (float)((x[c] - m) * s * w[c] + (b ? b[c] : 0.0));
-    mean[n] = (float)m;
-    rstd[n] = (float)s;
+      out[(size_t) n * C + c] = (float) ((x[c] - m) * s * w[c] + (b ? b[c] : 0.0));
+    mean[n] = (float) m;
+    rstd[n] = (float) s;
   }
 }
 
@@ -51,7 +51,7 @@ check_layernorm (int B, int T, int C, gboolean with_bias, float lo, float eps)
   SvRng rng;
   GError *error = NULL;
   int N = B * T;
-  sv_rng_seed (&rng, (uint64_t)(B * 100000 + T * 1000 + C));
+  sv_rng_seed (&rng, (uint64_t) (B * 100000 + T * 1000 + C));
   LnCase c = {
     .out = SV_TEST_TENSOR (B, T, C),
     .mean = SV_TEST_TENSOR (B, T),
@@ -71,7 +71,7 @@ check_layernorm (int B, int T, int C, gboolean with_bias, float lo, float eps)
   /* forward vs naive, caches included */
   sv_layernorm_forward (c.out, c.mean, c.rstd, c.inp, c.w, c.b, eps, &error);
   g_assert_no_error (error);
-  size_t n_out = (size_t)N * C;
+  size_t n_out = (size_t) N * C;
   float *want = g_new (float, n_out + 1), *wm = g_new (float, N + 1), *wr = g_new (float, N + 1);
   naive_layernorm (want, wm, wr, sv_tensor_f32 (c.inp), sv_tensor_f32 (c.w), sv_tensor_f32 (c.b), N,
                    C, eps);
@@ -88,8 +88,8 @@ check_layernorm (int B, int T, int C, gboolean with_bias, float lo, float eps)
   sv_test_fill (dw, &rng, -1, 1);
   sv_test_fill (db, &rng, -1, 1);
   float *start_dinp = g_memdup2 (sv_tensor_f32 (dinp), n_out * 4);
-  float *start_dw = g_memdup2 (sv_tensor_f32 (dw), (size_t)C * 4);
-  float *start_db = g_memdup2 (sv_tensor_f32 (db), (size_t)C * 4);
+  float *start_dw = g_memdup2 (sv_tensor_f32 (dw), (size_t) C * 4);
+  float *start_db = g_memdup2 (sv_tensor_f32 (db), (size_t) C * 4);
   sv_layernorm_backward (dinp, dw, with_bias ? db : NULL, c.probe, c.inp, c.w, c.mean, c.rstd,
                          &error);
   g_assert_no_error (error);
@@ -195,9 +195,9 @@ test_layernorm_deterministic (void)
     g_assert_no_error (error);
   }
   sv_set_num_threads (saved);
-  g_assert_true (memcmp (sv_tensor_f32 (dx[0]), sv_tensor_f32 (dx[1]), (size_t)N * C * 4) == 0);
-  g_assert_true (memcmp (sv_tensor_f32 (dw[0]), sv_tensor_f32 (dw[1]), (size_t)C * 4) == 0);
-  g_assert_true (memcmp (sv_tensor_f32 (db[0]), sv_tensor_f32 (db[1]), (size_t)C * 4) == 0);
+  g_assert_true (memcmp (sv_tensor_f32 (dx[0]), sv_tensor_f32 (dx[1]), (size_t) N * C * 4) == 0);
+  g_assert_true (memcmp (sv_tensor_f32 (dw[0]), sv_tensor_f32 (dw[1]), (size_t) C * 4) == 0);
+  g_assert_true (memcmp (sv_tensor_f32 (db[0]), sv_tensor_f32 (db[1]), (size_t) C * 4) == 0);
   SvTensor *all[] = { x, out, w, mean, rstd, dy, dx[0], dx[1], dw[0], dw[1], db[0], db[1] };
   for (guint i = 0; i < G_N_ELEMENTS (all); i++)
     sv_tensor_free (all[i]);

@@ -104,17 +104,16 @@ test_roundtrip (void)
   int32_t nothing = 0;
 
   SvSafetensorsWriter *w = sv_safetensors_writer_new ();
-  g_assert_true (sv_safetensors_writer_add (w, "a", SV_F32, 2, (int64_t[]) { 2, 3 }, a, &error));
-  g_assert_true (sv_safetensors_writer_add (w, "empty", SV_F32, 1, (int64_t[]) { 0 }, NULL,
-                                            &error));
-  g_assert_true (sv_safetensors_writer_add (w, "ids", SV_I32, 1, (int64_t[]) { 4 }, ids, &error));
+  g_assert_true (sv_safetensors_writer_add (w, "a", SV_F32, 2, (int64_t[]){ 2, 3 }, a, &error));
+  g_assert_true (sv_safetensors_writer_add (w, "empty", SV_F32, 1, (int64_t[]){ 0 }, NULL, &error));
+  g_assert_true (sv_safetensors_writer_add (w, "ids", SV_I32, 1, (int64_t[]){ 4 }, ids, &error));
   g_assert_true (sv_safetensors_writer_add (w, "scalar", SV_F32, 0, NULL, &scalar, &error));
-  g_assert_true (sv_safetensors_writer_add (w, "five.d", SV_F32, 5,
-                                            (int64_t[]) { 2, 1, 3, 1, 2 }, five, &error));
-  g_assert_true (sv_safetensors_writer_add (w, "empty_i32", SV_I32, 2, (int64_t[]) { 3, 0 },
-                                            &nothing, &error));
-  g_assert_true (sv_safetensors_writer_add (w, "we\"ird \\ näme/\n", SV_F32, 1,
-                                            (int64_t[]) { 1 }, &scalar, &error));
+  g_assert_true (sv_safetensors_writer_add (w, "five.d", SV_F32, 5, (int64_t[]){ 2, 1, 3, 1, 2 },
+                                            five, &error));
+  g_assert_true (
+      sv_safetensors_writer_add (w, "empty_i32", SV_I32, 2, (int64_t[]){ 3, 0 }, &nothing, &error));
+  g_assert_true (sv_safetensors_writer_add (w, "we\"ird \\ näme/\n", SV_F32, 1, (int64_t[]){ 1 },
+                                            &scalar, &error));
   g_assert_no_error (error);
   char *path = tmp_path ("roundtrip.safetensors");
   g_assert_true (sv_safetensors_writer_write (w, path, &error));
@@ -149,12 +148,12 @@ test_roundtrip (void)
 
   const SvSafetensorsEntry *e = sv_safetensors_find (st, "a", &error);
   g_assert_no_error (error);
-  check_shape (e, SV_F32, 2, (int64_t[]) { 2, 3 });
+  check_shape (e, SV_F32, 2, (int64_t[]){ 2, 3 });
   g_assert_cmpmem (e->data, e->nbytes, a, sizeof a);
   g_assert_cmpstr (e->name, ==, "a");
 
   e = sv_safetensors_find (st, "ids", &error);
-  check_shape (e, SV_I32, 1, (int64_t[]) { 4 });
+  check_shape (e, SV_I32, 1, (int64_t[]){ 4 });
   g_assert_cmpmem (e->data, e->nbytes, ids, sizeof ids);
 
   e = sv_safetensors_find (st, "scalar", &error);
@@ -162,15 +161,15 @@ test_roundtrip (void)
   g_assert_cmpfloat (*(const float *) e->data, ==, 42.0f);
 
   e = sv_safetensors_find (st, "empty", &error);
-  check_shape (e, SV_F32, 1, (int64_t[]) { 0 });
+  check_shape (e, SV_F32, 1, (int64_t[]){ 0 });
   e = sv_safetensors_find (st, "empty_i32", &error);
-  check_shape (e, SV_I32, 2, (int64_t[]) { 3, 0 });
+  check_shape (e, SV_I32, 2, (int64_t[]){ 3, 0 });
   e = sv_safetensors_find (st, "five.d", &error);
-  check_shape (e, SV_F32, 5, (int64_t[]) { 2, 1, 3, 1, 2 });
+  check_shape (e, SV_F32, 5, (int64_t[]){ 2, 1, 3, 1, 2 });
   g_assert_cmpmem (e->data, e->nbytes, five, sizeof five);
   e = sv_safetensors_find (st, "we\"ird \\ näme/\n", &error);
   g_assert_no_error (error);
-  check_shape (e, SV_F32, 1, (int64_t[]) { 1 });
+  check_shape (e, SV_F32, 1, (int64_t[]){ 1 });
 
   /* entries come in file order */
   for (guint i = 1; i < sv_safetensors_n_tensors (st); i++) {
@@ -187,7 +186,7 @@ test_roundtrip (void)
   g_assert_cmpmem (sv_tensor_f32 (t), sizeof a, a, sizeof a);
   sv_tensor_free (t);
 
-  t = sv_test_tensor (SV_I32, 1, (int64_t[]) { 4 });
+  t = sv_test_tensor (SV_I32, 1, (int64_t[]){ 4 });
   g_assert_true (sv_safetensors_load_tensor (st, "ids", t, &error));
   g_assert_cmpmem (sv_tensor_i32 (t), sizeof ids, ids, sizeof ids);
   sv_tensor_free (t);
@@ -197,11 +196,11 @@ test_roundtrip (void)
   g_assert_cmpfloat (sv_tensor_f32 (t)[0], ==, 42.0f);
   sv_tensor_free (t);
 
-  t = sv_test_tensor (SV_F32, 1, (int64_t[]) { 0 });
+  t = sv_test_tensor (SV_F32, 1, (int64_t[]){ 0 });
   g_assert_true (sv_safetensors_load_tensor (st, "empty", t, &error));
   sv_tensor_free (t);
 
-  t = sv_test_tensor (SV_F32, 5, (int64_t[]) { 2, 1, 3, 1, 2 });
+  t = sv_test_tensor (SV_F32, 5, (int64_t[]){ 2, 1, 3, 1, 2 });
   g_assert_true (sv_safetensors_load_tensor (st, "five.d", t, &error));
   g_assert_cmpmem (sv_tensor_f32 (t), sizeof five, five, sizeof five);
   sv_tensor_free (t);
@@ -236,7 +235,7 @@ test_metadata (void)
   sv_safetensors_writer_set_metadata (w, "note", "quotes \" and \\ and ünïcode\n");
   sv_safetensors_writer_set_metadata (w, "step", "1000"); /* replaces */
   sv_safetensors_writer_set_metadata (w, "", "");
-  g_assert_true (sv_safetensors_writer_add (w, "x", SV_F32, 1, (int64_t[]) { 2 }, x, &error));
+  g_assert_true (sv_safetensors_writer_add (w, "x", SV_F32, 1, (int64_t[]){ 2 }, x, &error));
   char *path = tmp_path ("meta.safetensors");
   g_assert_true (sv_safetensors_writer_write (w, path, &error));
   g_assert_no_error (error);
@@ -450,8 +449,14 @@ test_bad_files (void)
     path = write_st ("deep.safetensors", deep->str, -1, NULL, 0);
     expect_open_error (path, SV_ERROR_FORMAT, "escape");
     g_free (path);
-    const char *tricks[] = { "[\"\\u12\",\"", "[\"\\uDC00\",\"", "[\"\\uD800\\u0041\",\"",
-                             "['\"',", "[/*\"*/", "[//\"\n", "[\"\\x\",\"", "[\"\\" };
+    const char *tricks[] = { "[\"\\u12\",\"",
+                             "[\"\\uDC00\",\"",
+                             "[\"\\uD800\\u0041\",\"",
+                             "['\"',",
+                             "[/*\"*/",
+                             "[//\"\n",
+                             "[\"\\x\",\"",
+                             "[\"\\" };
     for (guint t = 0; t < G_N_ELEMENTS (tricks); t++) {
       g_string_assign (deep, tricks[t]);
       for (int i = 0; i < 100000; i++)
@@ -507,8 +512,8 @@ test_bad_files (void)
   expect_json_error ("{\"t\":{\"dtype\":\"F32\",\"shape\":[1e30],\"data_offsets\":[0,4]}}", zeros,
                      4, SV_ERROR_FORMAT, "shape");
   expect_json_error (
-    "{\"t\":{\"dtype\":\"F32\",\"shape\":[99999999999999999999999],\"data_offsets\":[0,4]}}", zeros,
-    4, SV_ERROR_FORMAT, NULL);
+      "{\"t\":{\"dtype\":\"F32\",\"shape\":[99999999999999999999999],\"data_offsets\":[0,4]}}",
+      zeros, 4, SV_ERROR_FORMAT, NULL);
   expect_json_error ("{\"t\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],"
                      "\"data_offsets\":[0,0]}}",
                      NULL, 0, SV_ERROR_FORMAT, NULL);
@@ -577,7 +582,8 @@ test_bad_files (void)
                      -1, zeros, 4);
     SvSafetensors *st = sv_safetensors_open (path, &error);
     g_assert_no_error (error);
-    g_assert_cmpstr (sv_safetensors_entry (st, 0)->name, ==, "\xf0\x9f\x98\x80 \xc3\xa9\"\\/\b\f\n\r\t");
+    g_assert_cmpstr (sv_safetensors_entry (st, 0)->name, ==,
+                     "\xf0\x9f\x98\x80 \xc3\xa9\"\\/\b\f\n\r\t");
     sv_safetensors_close (st);
     g_free (path);
   }
@@ -607,8 +613,8 @@ test_load_mismatch (void)
   GError *error = NULL;
   float x[6] = { 0 };
   SvSafetensorsWriter *w = sv_safetensors_writer_new ();
-  g_assert_true (sv_safetensors_writer_add (w, "x", SV_F32, 2, (int64_t[]) { 2, 3 }, x, &error));
-  g_assert_true (sv_safetensors_writer_add (w, "i", SV_I32, 1, (int64_t[]) { 6 }, x, &error));
+  g_assert_true (sv_safetensors_writer_add (w, "x", SV_F32, 2, (int64_t[]){ 2, 3 }, x, &error));
+  g_assert_true (sv_safetensors_writer_add (w, "i", SV_I32, 1, (int64_t[]){ 6 }, x, &error));
   char *path = tmp_path ("mismatch.safetensors");
   g_assert_true (sv_safetensors_writer_write (w, path, &error));
   sv_safetensors_writer_free (w);
@@ -651,27 +657,25 @@ test_writer_errors (void)
   GError *error = NULL;
   float x[4] = { 0 };
   SvSafetensorsWriter *w = sv_safetensors_writer_new ();
-  g_assert_true (sv_safetensors_writer_add (w, "x", SV_F32, 1, (int64_t[]) { 4 }, x, &error));
-  g_assert_false (sv_safetensors_writer_add (w, "x", SV_F32, 1, (int64_t[]) { 4 }, x, &error));
+  g_assert_true (sv_safetensors_writer_add (w, "x", SV_F32, 1, (int64_t[]){ 4 }, x, &error));
+  g_assert_false (sv_safetensors_writer_add (w, "x", SV_F32, 1, (int64_t[]){ 4 }, x, &error));
   g_assert_nonnull (strstr (error->message, "\"x\""));
   sv_test_expect_error (&error, SV_ERROR_ARGUMENT);
-  g_assert_false (sv_safetensors_writer_add (w, "x", SV_I32, 1, (int64_t[]) { 2 }, x, &error));
+  g_assert_false (sv_safetensors_writer_add (w, "x", SV_I32, 1, (int64_t[]){ 2 }, x, &error));
   sv_test_expect_error (&error, SV_ERROR_ARGUMENT);
-  g_assert_false (sv_safetensors_writer_add (w, "__metadata__", SV_F32, 1, (int64_t[]) { 4 }, x,
-                                             &error));
+  g_assert_false (
+      sv_safetensors_writer_add (w, "__metadata__", SV_F32, 1, (int64_t[]){ 4 }, x, &error));
   sv_test_expect_error (&error, SV_ERROR_ARGUMENT);
-  g_assert_false (sv_safetensors_writer_add (w, "neg", SV_F32, 1, (int64_t[]) { -4 }, x, &error));
+  g_assert_false (sv_safetensors_writer_add (w, "neg", SV_F32, 1, (int64_t[]){ -4 }, x, &error));
   sv_test_expect_error (&error, SV_ERROR_SHAPE);
-  g_assert_false (sv_safetensors_writer_add (w, "rank", SV_F32, 6,
-                                             (int64_t[]) { 1, 1, 1, 1, 1, 1 }, x, &error));
+  g_assert_false (
+      sv_safetensors_writer_add (w, "rank", SV_F32, 6, (int64_t[]){ 1, 1, 1, 1, 1, 1 }, x, &error));
   sv_test_expect_error (&error, SV_ERROR_SHAPE);
-  g_assert_false (sv_safetensors_writer_add (w, "null", SV_F32, 1, (int64_t[]) { 4 }, NULL,
-                                             &error));
+  g_assert_false (sv_safetensors_writer_add (w, "null", SV_F32, 1, (int64_t[]){ 4 }, NULL, &error));
   sv_test_expect_error (&error, SV_ERROR_ARGUMENT);
-  g_assert_false (sv_safetensors_writer_add (w, "\xff", SV_F32, 1, (int64_t[]) { 4 }, x, &error));
+  g_assert_false (sv_safetensors_writer_add (w, "\xff", SV_F32, 1, (int64_t[]){ 4 }, x, &error));
   sv_test_expect_error (&error, SV_ERROR_ARGUMENT);
-  g_assert_false (sv_safetensors_writer_add (w, "dt", (SvDType) 7, 1, (int64_t[]) { 4 }, x,
-                                             &error));
+  g_assert_false (sv_safetensors_writer_add (w, "dt", (SvDType) 7, 1, (int64_t[]){ 4 }, x, &error));
   sv_test_expect_error (&error, SV_ERROR_UNSUPPORTED);
 
   /* the failed adds left the writer usable */
@@ -693,8 +697,8 @@ writer_with (float *buf, size_t n, float value)
   for (size_t i = 0; i < n; i++)
     buf[i] = value + (float) i;
   SvSafetensorsWriter *w = sv_safetensors_writer_new ();
-  g_assert_true (sv_safetensors_writer_add (w, "v", SV_F32, 1, (int64_t[]) { (int64_t) n }, buf,
-                                            &error));
+  g_assert_true (
+      sv_safetensors_writer_add (w, "v", SV_F32, 1, (int64_t[]){ (int64_t) n }, buf, &error));
   g_assert_no_error (error);
   return w;
 }
@@ -877,12 +881,11 @@ fuzz_base (gboolean aligned)
   if (aligned) {
     SvSafetensorsWriter *w = sv_safetensors_writer_new ();
     sv_safetensors_writer_set_metadata (w, "format", "svilm");
-    g_assert_true (sv_safetensors_writer_add (w, "a", SV_F32, 3, (int64_t[]) { 2, 3, 2 }, a,
-                                              &error));
-    g_assert_true (sv_safetensors_writer_add (w, "ids", SV_I32, 1, (int64_t[]) { 5 }, ids,
-                                              &error));
-    g_assert_true (sv_safetensors_writer_add (w, "e", SV_F32, 2, (int64_t[]) { 0, 4 }, NULL,
-                                              &error));
+    g_assert_true (
+        sv_safetensors_writer_add (w, "a", SV_F32, 3, (int64_t[]){ 2, 3, 2 }, a, &error));
+    g_assert_true (sv_safetensors_writer_add (w, "ids", SV_I32, 1, (int64_t[]){ 5 }, ids, &error));
+    g_assert_true (
+        sv_safetensors_writer_add (w, "e", SV_F32, 2, (int64_t[]){ 0, 4 }, NULL, &error));
     g_assert_true (sv_safetensors_writer_add (w, "s", SV_F32, 0, NULL, b, &error));
     char *path = tmp_path ("fuzz-base.safetensors");
     g_assert_true (sv_safetensors_writer_write (w, path, &error));

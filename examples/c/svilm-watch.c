@@ -26,8 +26,8 @@ on_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user)
     gsize n = 0;
     const gfloat *e = g_bytes_get_data (bytes, &n);
     printf ("clip  [%6.2f, %6.2f) s  embedding %zu values: %+.3f %+.3f %+.3f ...\n",
-            (double) start / GST_SECOND, (double) end / GST_SECOND, n / sizeof (gfloat), e[0],
-            e[1], e[2]);
+            (double) start / GST_SECOND, (double) end / GST_SECOND, n / sizeof (gfloat), e[0], e[1],
+            e[2]);
   }
   /* boxes also arrive as region-of-interest metas, readable by any tool */
   gpointer state = NULL;

@@ -19,11 +19,11 @@ sv_cpu_gelu_forward (float *out, const float *inp, size_t n)
 {
   // out[n] = x Phi(x), Phi(x) = 0.5 (1 + erf(x / sqrt 2))  (torch gelu, approximate='none').
   // Phi is evaluated as 0.5 erfc(-x / sqrt 2): no cancellation in the negative tail.
-  ptrdiff_t len = (ptrdiff_t)n;
+  ptrdiff_t len = (ptrdiff_t) n;
 #pragma omp parallel for schedule(static) if (len >= EW_PAR_MIN)
   for (ptrdiff_t i = 0; i < len; i++) {
     float x = inp[i];
-    out[i] = 0.5f * x * erfcf (-x * (float)SQRT1_2);
+    out[i] = 0.5f * x * erfcf (-x * (float) SQRT1_2);
   }
 }
 
@@ -34,12 +34,12 @@ sv_cpu_gelu_backward (float *dinp, const float *dout, const float *inp, size_t n
   // phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
   if (!dinp)
     return;
-  ptrdiff_t len = (ptrdiff_t)n;
+  ptrdiff_t len = (ptrdiff_t) n;
 #pragma omp parallel for schedule(static) if (len >= EW_PAR_MIN)
   for (ptrdiff_t i = 0; i < len; i++) {
     float x = inp[i];
-    float cdf = 0.5f * erfcf (-x * (float)SQRT1_2);
-    float pdf = (float)INV_SQRT_2PI * expf (-0.5f * x * x);
+    float cdf = 0.5f * erfcf (-x * (float) SQRT1_2);
+    float pdf = (float) INV_SQRT_2PI * expf (-0.5f * x * x);
     dinp[i] += dout[i] * (cdf + x * pdf);
   }
 }
@@ -48,7 +48,7 @@ void
 sv_cpu_add_forward (float *out, const float *a, const float *b, size_t outer, size_t inner)
 {
   // out[outer,inner] = a[outer,inner] + b[inner]; out may be a (residual add in place)
-  ptrdiff_t rows = (ptrdiff_t)outer, cols = (ptrdiff_t)inner;
+  ptrdiff_t rows = (ptrdiff_t) outer, cols = (ptrdiff_t) inner;
   if (rows == 1) {
 #pragma omp parallel for schedule(static) if (cols >= EW_PAR_MIN)
     for (ptrdiff_t i = 0; i < cols; i++)
@@ -57,8 +57,8 @@ sv_cpu_add_forward (float *out, const float *a, const float *b, size_t outer, si
   }
 #pragma omp parallel for schedule(static) if (rows * cols >= EW_PAR_MIN)
   for (ptrdiff_t o = 0; o < rows; o++) {
-    const float *ao = a + (size_t)o * inner;
-    float *oo = out + (size_t)o * inner;
+    const float *ao = a + (size_t) o * inner;
+    float *oo = out + (size_t) o * inner;
     for (ptrdiff_t i = 0; i < cols; i++)
       oo[i] = ao[i] + b[i];
   }
@@ -69,7 +69,7 @@ sv_cpu_add_backward (float *da, float *db, const float *dout, size_t outer, size
 {
   // da[outer,inner] += dout;  db[inner] += sum_o dout[o,:]
   // (db first: then da may be dout itself)
-  ptrdiff_t rows = (ptrdiff_t)outer, cols = (ptrdiff_t)inner;
+  ptrdiff_t rows = (ptrdiff_t) outer, cols = (ptrdiff_t) inner;
   if (db) {
     // parallel over blocks of columns; each thread sums its columns over o = 0..outer-1
     // in order, so the result is the same for any thread count
@@ -82,12 +82,12 @@ sv_cpu_add_backward (float *da, float *db, const float *dout, size_t outer, size
       for (ptrdiff_t j = 0; j < nc; j++)
         acc[j] = 0.0;
       for (ptrdiff_t o = 0; o < rows; o++) {
-        const float *d = dout + (size_t)o * inner + c0;
+        const float *d = dout + (size_t) o * inner + c0;
         for (ptrdiff_t j = 0; j < nc; j++)
           acc[j] += d[j];
       }
       for (ptrdiff_t j = 0; j < nc; j++)
-        db[c0 + j] += (float)acc[j];
+        db[c0 + j] += (float) acc[j];
     }
   }
   if (da) {
@@ -102,7 +102,7 @@ void
 sv_cpu_scale_forward (float *out, const float *inp, float alpha, size_t n)
 {
   // out[n] = alpha * inp[n]; out may be inp
-  ptrdiff_t len = (ptrdiff_t)n;
+  ptrdiff_t len = (ptrdiff_t) n;
 #pragma omp parallel for schedule(static) if (len >= EW_PAR_MIN)
   for (ptrdiff_t i = 0; i < len; i++)
     out[i] = alpha * inp[i];
@@ -114,7 +114,7 @@ sv_cpu_scale_backward (float *dinp, const float *dout, float alpha, size_t n)
   // dinp[n] += alpha * dout[n]
   if (!dinp)
     return;
-  ptrdiff_t len = (ptrdiff_t)n;
+  ptrdiff_t len = (ptrdiff_t) n;
 #pragma omp parallel for schedule(static) if (len >= EW_PAR_MIN)
   for (ptrdiff_t i = 0; i < len; i++)
     dinp[i] += alpha * dout[i];

@@ -4,8 +4,8 @@
 #include <cblas.h>
 
 void
-sv_cpu_linear_forward (float *out, const float *inp, const float *weight, const float *bias,
-                       int N, int C, int OC)
+sv_cpu_linear_forward (float *out, const float *inp, const float *weight, const float *bias, int N,
+                       int C, int OC)
 {
   // out[N,OC] = inp[N,C] @ weight[OC,C]^T (+ bias[OC])
   if (N == 0 || OC == 0)
@@ -53,8 +53,8 @@ sv_cpu_matmul_forward (float *c, const float *a, const float *b, int batch, int 
   int lda = trans_a ? M : K, ldb = trans_b ? K : N;
   for (int i = 0; i < batch; i++)
     cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                 trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, a + (size_t) i * M * K,
-                 lda, b + (size_t) i * K * N, ldb, 0.0f, c + (size_t) i * M * N, N);
+                 trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, a + (size_t) i * M * K, lda,
+                 b + (size_t) i * K * N, ldb, 0.0f, c + (size_t) i * M * N, N);
 }
 
 void
@@ -71,8 +71,8 @@ sv_cpu_matmul_backward (float *da, float *db, const float *dc, const float *a, c
         cblas_sgemm (CblasRowMajor, CblasNoTrans, trans_b ? CblasNoTrans : CblasTrans, M, K, N,
                      alpha, dci, N, bi, ldb, 1.0f, dai, lda);
       else // da[K,M] += alpha op(b) @ dc^T
-        cblas_sgemm (CblasRowMajor, trans_b ? CblasTrans : CblasNoTrans, CblasTrans, K, M, N,
-                     alpha, bi, ldb, dci, N, 1.0f, dai, lda);
+        cblas_sgemm (CblasRowMajor, trans_b ? CblasTrans : CblasNoTrans, CblasTrans, K, M, N, alpha,
+                     bi, ldb, dci, N, 1.0f, dai, lda);
     }
     if (db) {
       float *dbi = db + (size_t) i * K * N;
@@ -80,8 +80,8 @@ sv_cpu_matmul_backward (float *da, float *db, const float *dc, const float *a, c
         cblas_sgemm (CblasRowMajor, trans_a ? CblasNoTrans : CblasTrans, CblasNoTrans, K, N, M,
                      alpha, ai, lda, dci, N, 1.0f, dbi, ldb);
       else // db[N,K] += alpha dc^T @ op(a)
-        cblas_sgemm (CblasRowMajor, CblasTrans, trans_a ? CblasTrans : CblasNoTrans, N, K, M,
-                     alpha, dci, N, ai, lda, 1.0f, dbi, ldb);
+        cblas_sgemm (CblasRowMajor, CblasTrans, trans_a ? CblasTrans : CblasNoTrans, N, K, M, alpha,
+                     dci, N, ai, lda, 1.0f, dbi, ldb);
     }
   }
 }

@@ -25,11 +25,11 @@ sv_cpu_softmax_xent_forward (float *loss, float *probs, const float *logits, con
   const int nchunks = N < LOSS_CHUNKS ? N : LOSS_CHUNKS;
 #pragma omp parallel for schedule(static)
   for (int k = 0; k < nchunks; k++) {
-    const int i0 = (int)((int64_t)N * k / nchunks), i1 = (int)((int64_t)N * (k + 1) / nchunks);
+    const int i0 = (int) ((int64_t) N * k / nchunks), i1 = (int) ((int64_t) N * (k + 1) / nchunks);
     double acc = 0.0;
     for (int i = i0; i < i1; i++) {
-      const float *x = logits + (size_t)i * C, *t = targets + (size_t)i * C;
-      float *p = probs + (size_t)i * C;
+      const float *x = logits + (size_t) i * C, *t = targets + (size_t) i * C;
+      float *p = probs + (size_t) i * C;
       float maxv = -INFINITY;
       for (int j = 0; j < C; j++)
         if (x[j] > maxv)
@@ -40,14 +40,14 @@ sv_cpu_softmax_xent_forward (float *loss, float *probs, const float *logits, con
         p[j] = e;
         sum += e;
       }
-      const float inv_sum = (float)(1.0 / sum);
+      const float inv_sum = (float) (1.0 / sum);
       for (int j = 0; j < C; j++)
         p[j] *= inv_sum;
-      const double lse = (double)maxv + log (sum);
+      const double lse = (double) maxv + log (sum);
       double row = 0.0;
       for (int j = 0; j < C; j++)
         if (t[j] != 0.0f) // skip zero targets so that 0 * (-inf logit) adds nothing
-          row += (double)t[j] * (lse - (double)x[j]);
+          row += (double) t[j] * (lse - (double) x[j]);
       acc += row;
     }
     partial[k] = acc;
@@ -55,7 +55,7 @@ sv_cpu_softmax_xent_forward (float *loss, float *probs, const float *logits, con
   double total = 0.0;
   for (int k = 0; k < nchunks; k++)
     total += partial[k];
-  loss[0] = (float)(total / N);
+  loss[0] = (float) (total / N);
 }
 
 void
@@ -65,11 +65,11 @@ sv_cpu_softmax_xent_backward (float *dlogits, const float *dloss, const float *p
   // dlogits[i,j] += dloss[0] / N * (probs[i,j] * sum_j' t[i,j'] - t[i,j])
   if (!dlogits || N <= 0 || C <= 0)
     return;
-  const float scale = dloss[0] / (float)N;
+  const float scale = dloss[0] / (float) N;
 #pragma omp parallel for schedule(static)
   for (int i = 0; i < N; i++) {
-    const float *p = probs + (size_t)i * C, *t = targets + (size_t)i * C;
-    float *g = dlogits + (size_t)i * C;
+    const float *p = probs + (size_t) i * C, *t = targets + (size_t) i * C;
+    float *g = dlogits + (size_t) i * C;
     float tsum = 0.0f;
     for (int j = 0; j < C; j++)
       tsum += t[j];
@@ -87,14 +87,14 @@ sv_cpu_mse_forward (float *loss, const float *a, const float *b, size_t n)
     return;
   }
   double partial[LOSS_CHUNKS];
-  const int nchunks = n < LOSS_CHUNKS ? (int)n : LOSS_CHUNKS;
+  const int nchunks = n < LOSS_CHUNKS ? (int) n : LOSS_CHUNKS;
 #pragma omp parallel for schedule(static)
   for (int k = 0; k < nchunks; k++) {
     const size_t i0 = n / nchunks * k + (n % nchunks) * k / nchunks;
     const size_t i1 = n / nchunks * (k + 1) + (n % nchunks) * (k + 1) / nchunks;
     double acc = 0.0;
     for (size_t i = i0; i < i1; i++) {
-      double d = (double)a[i] - (double)b[i];
+      double d = (double) a[i] - (double) b[i];
       acc += d * d;
     }
     partial[k] = acc;
@@ -102,7 +102,7 @@ sv_cpu_mse_forward (float *loss, const float *a, const float *b, size_t n)
   double total = 0.0;
   for (int k = 0; k < nchunks; k++)
     total += partial[k];
-  loss[0] = (float)(total / (double)n);
+  loss[0] = (float) (total / (double) n);
 }
 
 void
@@ -112,7 +112,7 @@ sv_cpu_mse_backward (float *da, float *db, const float *dloss, const float *a, c
   // da[i] += 2 dloss (a[i] - b[i]) / n; db[i] -= the same
   if (n == 0 || (!da && !db))
     return;
-  const float scale = 2.0f * dloss[0] / (float)n;
+  const float scale = 2.0f * dloss[0] / (float) n;
 #pragma omp parallel for schedule(static)
   for (size_t i = 0; i < n; i++) {
     float g = scale * (a[i] - b[i]);

@@ -17,8 +17,8 @@ sv_cpu_layernorm_forward (float *out, float *mean, float *rstd, const float *inp
   // out may alias inp.
 #pragma omp parallel for schedule(static)
   for (int n = 0; n < N; n++) {
-    const float *x = inp + (size_t)n * C;
-    float *o = out + (size_t)n * C;
+    const float *x = inp + (size_t) n * C;
+    float *o = out + (size_t) n * C;
     double m = 0.0;
     for (int c = 0; c < C; c++)
       m += x[c];
@@ -29,16 +29,16 @@ sv_cpu_layernorm_forward (float *out, float *mean, float *rstd, const float *inp
       v += d * d;
     }
     v /= C;
-    double sd = 1.0 / sqrt (v + (double)eps);
+    double sd = 1.0 / sqrt (v + (double) eps);
     // x - mean in double: the float-rounded mean would shift every xhat of a row
     // with a large mean by up to half an ulp of the mean
     for (int c = 0; c < C; c++) {
-      float xhat = (float)((x[c] - m) * sd);
+      float xhat = (float) ((x[c] - m) * sd);
       float y = xhat * weight[c];
       o[c] = bias ? y + bias[c] : y;
     }
-    mean[n] = (float)m;
-    rstd[n] = (float)sd;
+    mean[n] = (float) m;
+    rstd[n] = (float) sd;
   }
 }
 
@@ -53,17 +53,17 @@ sv_cpu_layernorm_backward (float *dinp, float *dweight, float *dbias, const floa
   if (dinp) {
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) {
-      const float *x = inp + (size_t)n * C, *dy = dout + (size_t)n * C;
-      float *dx = dinp + (size_t)n * C;
+      const float *x = inp + (size_t) n * C, *dy = dout + (size_t) n * C;
+      float *dx = dinp + (size_t) n * C;
       float m = mean[n], s = rstd[n];
       double sum_dxhat = 0.0, sum_dxhat_xhat = 0.0;
       for (int c = 0; c < C; c++) {
         float xhat = (x[c] - m) * s;
         float dxhat = dy[c] * weight[c];
         sum_dxhat += dxhat;
-        sum_dxhat_xhat += (double)dxhat * xhat;
+        sum_dxhat_xhat += (double) dxhat * xhat;
       }
-      float a = (float)(sum_dxhat / C), b = (float)(sum_dxhat_xhat / C);
+      float a = (float) (sum_dxhat / C), b = (float) (sum_dxhat_xhat / C);
       for (int c = 0; c < C; c++) {
         float xhat = (x[c] - m) * s;
         float dxhat = dy[c] * weight[c];
@@ -83,18 +83,18 @@ sv_cpu_layernorm_backward (float *dinp, float *dweight, float *dbias, const floa
       for (int j = 0; j < nc; j++)
         gw[j] = gb[j] = 0.0;
       for (int n = 0; n < N; n++) {
-        const float *x = inp + (size_t)n * C + c0, *dy = dout + (size_t)n * C + c0;
+        const float *x = inp + (size_t) n * C + c0, *dy = dout + (size_t) n * C + c0;
         float m = mean[n], s = rstd[n];
         for (int j = 0; j < nc; j++) {
-          gw[j] += (double)dy[j] * ((x[j] - m) * s);
+          gw[j] += (double) dy[j] * ((x[j] - m) * s);
           gb[j] += dy[j];
         }
       }
       for (int j = 0; j < nc; j++) {
         if (dweight)
-          dweight[c0 + j] += (float)gw[j];
+          dweight[c0 + j] += (float) gw[j];
         if (dbias)
-          dbias[c0 + j] += (float)gb[j];
+          dbias[c0 + j] += (float) gb[j];
       }
     }
   }

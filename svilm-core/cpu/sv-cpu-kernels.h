@@ -26,9 +26,9 @@ void sv_cpu_linear_backward (float *dinp, float *dweight, float *dbias, const fl
  * op(a) is [M,K] (a stored [K,M] when trans_a), op(b) is [K,N] (b stored [N,K] when trans_b). */
 void sv_cpu_matmul_forward (float *c, const float *a, const float *b, int batch, int M, int N,
                             int K, bool trans_a, bool trans_b, float alpha);
-void sv_cpu_matmul_backward (float *da, float *db, const float *dc, const float *a,
-                             const float *b, int batch, int M, int N, int K, bool trans_a,
-                             bool trans_b, float alpha);
+void sv_cpu_matmul_backward (float *da, float *db, const float *dc, const float *a, const float *b,
+                             int batch, int M, int N, int K, bool trans_a, bool trans_b,
+                             float alpha);
 
 /* ---- layernorm over the last axis: inp[N,C] -> out[N,C]; caches mean[N], rstd[N] ---- */
 void sv_cpu_layernorm_forward (float *out, float *mean, float *rstd, const float *inp,
@@ -132,8 +132,8 @@ void sv_cpu_softmax_xent_backward (float *dlogits, const float *dloss, const flo
 
 /* ---- mean squared error: loss = (1/n) sum (a - b)^2 ---- */
 void sv_cpu_mse_forward (float *loss, const float *a, const float *b, size_t n);
-void sv_cpu_mse_backward (float *da, float *db, const float *dloss, const float *a,
-                          const float *b, size_t n);
+void sv_cpu_mse_backward (float *da, float *db, const float *dloss, const float *a, const float *b,
+                          size_t n);
 
 /* ---- STGT graph attention, block-banded (method.md section 9; cpu/stgraph.c).
  * Tokens [B,N,*] with N = Tf*S: Tf temporal slices of S spatial tokens, token n in
