@@ -167,6 +167,25 @@ sv_fuzz_file (const uint8_t *data, size_t size, const char *suffix)
   return path;
 }
 
+const char *
+sv_fuzz_regular_file (const uint8_t *data, size_t size, const char *name)
+{
+  static char *path;
+  init_once ();
+  g_free (path);
+  path = g_build_filename (tmp_dir, name, NULL);
+  const char *extra[] = { "-wal", "-shm", "-journal" };
+  for (guint i = 0; i < G_N_ELEMENTS (extra); i++) {
+    char *p = g_strconcat (path, extra[i], NULL);
+    g_unlink (p);
+    g_free (p);
+  }
+  GError *error = NULL;
+  if (!g_file_set_contents (path, data ? (const char *) data : "", (gssize) size, &error))
+    sv_fuzz_fail (__FILE__, __LINE__, error->message);
+  return path;
+}
+
 char *
 sv_fuzz_string (const uint8_t *data, size_t size)
 {

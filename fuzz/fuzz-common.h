@@ -29,14 +29,19 @@ void sv_fuzz_input (const uint8_t *data, size_t size);
  * look at the file name.  The path stays valid until the next call. */
 const char *sv_fuzz_file (const uint8_t *data, size_t size, const char *suffix);
 
+/* The input as a regular file named name in a private directory (for SQLite, which
+ * wants a real file next to which it can put its -wal and -shm files; those of the
+ * previous input are removed first).  The path stays valid until the next call. */
+const char *sv_fuzz_regular_file (const uint8_t *data, size_t size, const char *name);
+
 /* data as a NUL-terminated string (up to its first NUL byte); g_free() it */
 char *sv_fuzz_string (const uint8_t *data, size_t size);
 
 /* aborts with a message: an invariant of the API under test does not hold */
-#define SV_FUZZ_CHECK(cond)                                                                     \
-  do {                                                                                          \
-    if (G_UNLIKELY (!(cond)))                                                                   \
-      sv_fuzz_fail (__FILE__, __LINE__, #cond);                                                 \
+#define SV_FUZZ_CHECK(cond)                                                                        \
+  do {                                                                                             \
+    if (G_UNLIKELY (!(cond)))                                                                      \
+      sv_fuzz_fail (__FILE__, __LINE__, #cond);                                                    \
   } while (0)
 
 void sv_fuzz_fail (const char *file, int line, const char *what) G_GNUC_NORETURN;

@@ -30,8 +30,8 @@ load (const uint8_t *data, size_t size, const char *suffix, const SvDatasetOptio
   g_debug ("%s: %u items of %u entries (%u empty, %u malformed, %u other split)",
            sv_manifest_kind_name (ds->kind), ds->items->len, ds->n_entries, ds->n_empty_caption,
            ds->n_malformed, ds->n_other_split);
-  SV_FUZZ_CHECK (ds->n_entries >= ds->items->len + ds->n_empty_caption + ds->n_malformed +
-                                      ds->n_other_split);
+  SV_FUZZ_CHECK (ds->n_entries >=
+                 ds->items->len + ds->n_empty_caption + ds->n_malformed + ds->n_other_split);
   SV_FUZZ_CHECK (strcmp (sv_manifest_kind_name (ds->kind), "?") != 0);
   for (guint i = 0; i < ds->items->len; i++) {
     const SvDataItem *it = g_ptr_array_index (ds->items, i);

@@ -15,15 +15,15 @@ check_same (const SvModelConfig *a, const SvModelConfig *b)
 {
   SV_FUZZ_CHECK (a->frames == b->frames && a->height == b->height && a->width == b->width);
   SV_FUZZ_CHECK (a->tubelet_t == b->tubelet_t && a->patch == b->patch);
-  SV_FUZZ_CHECK (a->v_width == b->v_width && a->v_depth == b->v_depth &&
-                 a->v_heads == b->v_heads && a->v_mlp == b->v_mlp);
+  SV_FUZZ_CHECK (a->v_width == b->v_width && a->v_depth == b->v_depth && a->v_heads == b->v_heads &&
+                 a->v_mlp == b->v_mlp);
   SV_FUZZ_CHECK (a->n_groups == b->n_groups && a->attention == b->attention);
   for (int l = 0; l < SV_MAX_LAYERS; l++)
     SV_FUZZ_CHECK (!a->group_after[l] == !b->group_after[l]);
   SV_FUZZ_CHECK (a->stgraph_theta == b->stgraph_theta);
   SV_FUZZ_CHECK (a->vocab == b->vocab && a->max_len == b->max_len);
-  SV_FUZZ_CHECK (a->t_width == b->t_width && a->t_depth == b->t_depth &&
-                 a->t_heads == b->t_heads && a->t_mlp == b->t_mlp);
+  SV_FUZZ_CHECK (a->t_width == b->t_width && a->t_depth == b->t_depth && a->t_heads == b->t_heads &&
+                 a->t_mlp == b->t_mlp);
   SV_FUZZ_CHECK (a->embed_dim == b->embed_dim && a->n_nouns == b->n_nouns);
   SV_FUZZ_CHECK (a->tau_temporal == b->tau_temporal && a->tau_ground == b->tau_ground &&
                  a->tau_contrast == b->tau_contrast && a->tau_gumbel == b->tau_gumbel);

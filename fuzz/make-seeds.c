@@ -5,11 +5,16 @@
  * tiny checkpoints (a model config far smaller than the presets, with and without a
  * tokenizer), small safetensors files (both dtypes, metadata, empty tensors, an
  * unaligned data section), model configs (the presets and the tiny one) and tokenizer
- * JSON.  The output is deterministic; the hand-written seeds sit next to these.
+ * JSON, and retrieval indexes (SQLite, page size 512 to keep them small).  The output is
+ * deterministic; the hand-written seeds sit next to these.
  */
 #include "sv-backend.h"
 #include "sv-model.h"
 #include "sv-safetensors.h"
+#include "svilm-index.h"
+
+#include <glib/gstdio.h>
+#include <sqlite3.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,10 +110,11 @@ write_safetensors (void)
   float f[6] = { 0.f, 1.f, -2.5f, 1e-30f, 3e38f, -0.f };
   int32_t i[4] = { 0, -1, 2147483647, 42 };
   SvSafetensorsWriter *w = sv_safetensors_writer_new ();
-  gboolean ok = sv_safetensors_writer_add (w, "weight", SV_F32, 2, (int64_t[]){ 2, 3 }, f, &error) &&
-                sv_safetensors_writer_add (w, "ids", SV_I32, 1, (int64_t[]){ 4 }, i, &error) &&
-                sv_safetensors_writer_add (w, "empty", SV_F32, 2, (int64_t[]){ 0, 5 }, f, &error) &&
-                sv_safetensors_writer_add (w, "scalar", SV_F32, 0, (int64_t[]){ 1 }, f + 2, &error);
+  gboolean ok =
+      sv_safetensors_writer_add (w, "weight", SV_F32, 2, (int64_t[]){ 2, 3 }, f, &error) &&
+      sv_safetensors_writer_add (w, "ids", SV_I32, 1, (int64_t[]){ 4 }, i, &error) &&
+      sv_safetensors_writer_add (w, "empty", SV_F32, 2, (int64_t[]){ 0, 5 }, f, &error) &&
+      sv_safetensors_writer_add (w, "scalar", SV_F32, 0, (int64_t[]){ 1 }, f + 2, &error);
   sv_safetensors_writer_set_metadata (w, "format", "pt");
   sv_safetensors_writer_set_metadata (w, "note", "caf\xc3\xa9 \"quoted\" \\ \n");
   char *p = seed_path ("safetensors", "mixed.safetensors");
@@ -195,6 +201,90 @@ write_tokenizers (void)
   }
 }
 
+static void
+sql (sqlite3 *db, const char *q)
+{
+  char *msg = NULL;
+  if (sqlite3_exec (db, q, NULL, NULL, &msg) != SQLITE_OK) {
+    fprintf (stderr, "make-seeds: %s: %s\n", q, msg);
+    exit (1);
+  }
+}
+
+/* rewrites the file with small pages and no WAL (fewer, smaller pages to mutate) */
+static void
+compact (const char *path)
+{
+  sqlite3 *db = NULL;
+  if (sqlite3_open (path, &db) != SQLITE_OK) {
+    fprintf (stderr, "make-seeds: cannot open %s\n", path);
+    exit (1);
+  }
+  sql (db, "PRAGMA journal_mode = DELETE; PRAGMA page_size = 512; VACUUM");
+  sqlite3_close (db);
+}
+
+static void
+write_index (const char *name, guint n_models, guint clips)
+{
+  GError *error = NULL;
+  char *p = seed_path ("index", name);
+  g_unlink (p);
+  SvilmIndex *idx = svilm_index_open (p, TRUE, &error);
+  if (!idx)
+    die (error);
+  for (guint m = 0; m < n_models; m++) {
+    guint dim = 4 << m;
+    char *id = g_strdup_printf ("%016x", 0x5eed0000u + m);
+    if (!svilm_index_set_model (idx, id, dim, &error))
+      die (error);
+    for (guint c = 0; c < clips; c++) {
+      float e[16];
+      for (guint i = 0; i < dim; i++)
+        e[i] = (float) ((i + c) % 3) - 1.0f + 0.25f * (float) m;
+      char *uri = g_strdup_printf ("file:///videos/clip%u.mp4", c);
+      if (!svilm_index_add (idx, uri, c == 1 ? -1 : (gint64) c * 1000000000,
+                            c == 1 ? -1 : (gint64) (c + 1) * 1000000000, e, &error))
+        die (error);
+      g_free (uri);
+    }
+    g_free (id);
+  }
+  svilm_index_close (idx);
+  compact (p);
+  g_free (p);
+}
+
+/* SQLite files that are not (good) indexes */
+static void
+write_other_databases (void)
+{
+  const struct {
+    const char *name, *sql;
+  } dbs[] = {
+    { "not-an-index.db", "CREATE TABLE t (x); INSERT INTO t VALUES (1)" },
+    { "newer-version.db", "PRAGMA application_id = 1398164557; PRAGMA user_version = 2; "
+                          "CREATE TABLE models (id INTEGER PRIMARY KEY)" },
+    { "odd-schema.db", "PRAGMA application_id = 1398164557; PRAGMA user_version = 1; "
+                       "CREATE TABLE models (id, model_id, dim); "
+                       "CREATE TABLE clips (id, model, uri, start_ns, end_ns, embedding); "
+                       "INSERT INTO models VALUES (1, 'm', 2); "
+                       "INSERT INTO clips VALUES (1, 1, NULL, 'x', 2.5, x'0000803f00000000'); "
+                       "INSERT INTO clips VALUES (1, 1, 'u', NULL, NULL, x'000080ff0000c07f')" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (dbs); i++) {
+    char *p = seed_path ("index", dbs[i].name);
+    g_unlink (p);
+    sqlite3 *db = NULL;
+    if (sqlite3_open (p, &db) != SQLITE_OK)
+      die (NULL);
+    sql (db, "PRAGMA page_size = 512");
+    sql (db, dbs[i].sql);
+    sqlite3_close (db);
+    g_free (p);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -211,5 +301,9 @@ main (int argc, char **argv)
   write_safetensors ();
   write_configs ();
   write_tokenizers ();
+  write_index ("one-model.db", 1, 3);
+  write_index ("two-models.db", 2, 2);
+  write_index ("no-clips.db", 1, 0);
+  write_other_databases ();
   return 0;
 }
