@@ -249,6 +249,13 @@ sv_model_config_from_json (SvModelConfig *c, const char *json, GError **error)
 {
   SvModelConfig tmp;
   preset_tiny (&tmp);
+  /* a real config is a few hundred bytes; the cap also bounds json-glib's recursion
+   * on hostile nesting (fuzz/findings/model-config) */
+  if (strlen (json) > 16384) {
+    g_set_error (error, SV_ERROR, SV_ERROR_FORMAT,
+                 "model config is %zu bytes; a config is at most 16 KiB", strlen (json));
+    return FALSE;
+  }
   JsonParser *p = json_parser_new ();
   gboolean ok = FALSE;
   if (!json_parser_load_from_data (p, json, -1, error))
@@ -307,7 +314,10 @@ sv_model_config_from_json (SvModelConfig *c, const char *json, GError **error)
     }
   }
   if (json_object_has_member (o, "attention")) {
-    const char *a = json_object_get_string_member_with_default (o, "attention", "");
+    JsonNode *an = json_object_get_member (o, "attention");
+    const char *a = JSON_NODE_HOLDS_VALUE (an) && json_node_get_value_type (an) == G_TYPE_STRING
+                        ? json_node_get_string (an)
+                        : "";
     if (g_strcmp0 (a, "full") == 0)
       tmp.attention = SV_ATTENTION_FULL;
     else if (g_strcmp0 (a, "stgraph") == 0)
