@@ -20,6 +20,8 @@ if [ ! -f "$model" ]; then
 fi
 video=examples/data/sample.mp4
 phrases=${PHRASES:-"ball;square"}
+# the best threshold of the default model on the synthetic test split (models/default-eval.md)
+threshold=${THRESHOLD:-0.55}
 mkdir -p out
 rm -f out/scene-*.mp4 out/results-*.jsonl
 export GST_PLUGIN_PATH="$PWD/build/gst-plugin${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
@@ -29,7 +31,7 @@ echo "== svilm on $video with $(basename "$model") =="
 # on the frames, clip embeddings; the encoded stream goes both to one annotated
 # file and, split at the cuts' key frames, to one file per scene.
 gst-launch-1.0 -q filesrc location="$video" ! decodebin ! videoconvert \
-  ! svilmscenecut model="$model" draw=true location=out/results-cuts.jsonl \
+  ! svilmscenecut model="$model" threshold="$threshold" draw=true location=out/results-cuts.jsonl \
   ! svilmground model="$model" phrases="$phrases" location=out/results-ground.jsonl \
   ! svilmencode model="$model" location=out/results-embed.jsonl \
   ! videoconvert ! x264enc speed-preset=veryfast key-int-max=100000 option-string=scenecut=0 \
