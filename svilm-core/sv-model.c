@@ -14,8 +14,36 @@
       goto fail;                                                                                   \
   } while (0)
 
+/* Every planned parameter must be in the file with its exact shape.  Checked before any
+ * memory is committed, so a small hostile file cannot make us allocate what its config
+ * claims (a 136-byte file asked for 2 GB: fuzz/findings/model). */
+static gboolean
+check_file_holds (const SvVarSet *params, const SvSafetensors *st, const char *path,
+                  GError **error)
+{
+  for (guint i = 0; i < sv_var_set_len (params); i++) {
+    const char *name = sv_var_set_name (params, i);
+    const SvTensor *t = &sv_var_set_get (params, i)->x;
+    const SvSafetensorsEntry *e = sv_safetensors_find (st, name, NULL);
+    gboolean same = e && e->dtype == SV_F32 && e->ndim == t->ndim;
+    for (int d = 0; same && d < t->ndim; d++)
+      same = e->shape[d] == t->shape[d];
+    if (!same) {
+      char want[96];
+      g_set_error (error, SV_ERROR, SV_ERROR_FORMAT,
+                   "%s does not hold the model its config describes: parameter %s %s %s", path,
+                   name, e ? "is not float32 of shape" : "of shape",
+                   sv_tensor_shape_str (t, want, sizeof want));
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+/* plans the parameters of cfg; with st, checks the file holds them before allocating */
 static SvModel *
-model_alloc (const SvModelConfig *cfg, SvBackend *backend, gboolean with_grads, GError **error)
+model_alloc_checked (const SvModelConfig *cfg, SvBackend *backend, gboolean with_grads,
+                     const SvSafetensors *st, const char *path, GError **error)
 {
   if (!sv_model_config_validate (cfg, error))
     return NULL;
@@ -25,11 +53,19 @@ model_alloc (const SvModelConfig *cfg, SvBackend *backend, gboolean with_grads, 
   m->params = with_grads ? sv_var_set_new (backend) : sv_var_set_new_inference (backend);
   TRY (sv_video_params_plan (m->params, &m->video, &m->cfg, error));
   TRY (sv_text_params_plan (m->params, &m->text, &m->cfg, error));
+  if (st)
+    TRY (check_file_holds (m->params, st, path, error));
   TRY (sv_var_set_commit (m->params, error));
   return m;
 fail:
   sv_model_free (m);
   return NULL;
+}
+
+static SvModel *
+model_alloc (const SvModelConfig *cfg, SvBackend *backend, gboolean with_grads, GError **error)
+{
+  return model_alloc_checked (cfg, backend, with_grads, NULL, NULL, error);
 }
 
 SvModel *
@@ -124,7 +160,7 @@ sv_model_load_full (const char *path, SvBackend *backend, gboolean with_grads, G
     g_prefix_error (error, "%s: ", path);
     goto fail;
   }
-  m = model_alloc (&cfg, backend, with_grads, error);
+  m = model_alloc_checked (&cfg, backend, with_grads, st, path, error);
   if (!m)
     goto fail;
   guint n = sv_var_set_len (m->params);
@@ -154,6 +190,13 @@ sv_model_load_full (const char *path, SvBackend *backend, gboolean with_grads, G
     m->tokenizer = sv_tokenizer_from_json (tok, error);
     if (!m->tokenizer) {
       g_prefix_error (error, "%s: tokenizer: ", path);
+      goto fail;
+    }
+    if (sv_tokenizer_vocab_size (m->tokenizer) > (guint) cfg.vocab) {
+      /* its ids would index past the token embedding table */
+      g_set_error (error, SV_ERROR, SV_ERROR_FORMAT,
+                   "%s: the tokenizer has %u pieces but the model embeds only %d", path,
+                   sv_tokenizer_vocab_size (m->tokenizer), cfg.vocab);
       goto fail;
     }
   }
