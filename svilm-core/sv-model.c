@@ -18,8 +18,7 @@
  * memory is committed, so a small hostile file cannot make us allocate what its config
  * claims (a 136-byte file asked for 2 GB: fuzz/findings/model). */
 static gboolean
-check_file_holds (const SvVarSet *params, const SvSafetensors *st, const char *path,
-                  GError **error)
+check_file_holds (const SvVarSet *params, const SvSafetensors *st, const char *path, GError **error)
 {
   for (guint i = 0; i < sv_var_set_len (params); i++) {
     const char *name = sv_var_set_name (params, i);

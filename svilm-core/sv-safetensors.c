@@ -308,8 +308,8 @@ escape_len (const char *json, gsize i, gsize len)
   return v >= 0xdc00 && v <= 0xdfff ? 12 : 0;
 }
 
-static gboolean
-check_json_shape (SvSafetensors *st, const char *json, gsize len, GError **error)
+gboolean
+sv_json_check (const char *json, gsize len, int max_depth, const char *source, GError **error)
 {
   int depth = 0;
   gboolean in_string = FALSE;
@@ -336,9 +336,9 @@ check_json_shape (SvSafetensors *st, const char *json, gsize len, GError **error
     if (c == '"') {
       in_string = TRUE;
     } else if (c == '{' || c == '[') {
-      if (++depth > MAX_JSON_DEPTH) {
-        g_set_error (error, SV_ERROR, SV_ERROR_FORMAT, "%s: the header nests deeper than %d levels",
-                     st->path, MAX_JSON_DEPTH);
+      if (++depth > max_depth) {
+        g_set_error (error, SV_ERROR, SV_ERROR_FORMAT, "%s nests deeper than %d levels", source,
+                     max_depth);
         return FALSE;
       }
     } else if (c == '}' || c == ']') {
@@ -356,8 +356,8 @@ check_json_shape (SvSafetensors *st, const char *json, gsize len, GError **error
     what = "unterminated string";
   if (what) {
     g_set_error (error, SV_ERROR, SV_ERROR_FORMAT,
-                 "%s: the header is not valid JSON (%s at byte %" G_GSIZE_FORMAT ")", st->path,
-                 what, MIN (i, len));
+                 "%s is not valid JSON (%s at byte %" G_GSIZE_FORMAT ")", source, what,
+                 MIN (i, len));
     return FALSE;
   }
   return TRUE;
@@ -374,7 +374,10 @@ parse_header (SvSafetensors *st, const char *json, gsize len, const guint8 *data
   char *unsupported_name = NULL;
   const char *unsupported = NULL;
 
-  if (!check_json_shape (st, json, len, error))
+  char *source = g_strdup_printf ("%s: the header", st->path);
+  gboolean shape_ok = sv_json_check (json, len, MAX_JSON_DEPTH, source, error);
+  g_free (source);
+  if (!shape_ok)
     goto out;
   if (!json_parser_load_from_data (parser, json, (gssize) len, &jerr)) {
     g_set_error (error, SV_ERROR, SV_ERROR_FORMAT, "%s: the header is not valid JSON: %s", st->path,

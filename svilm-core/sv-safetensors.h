@@ -58,4 +58,11 @@ void sv_safetensors_writer_set_metadata (SvSafetensorsWriter *w, const char *key
 gboolean sv_safetensors_writer_write (SvSafetensorsWriter *w, const char *path, GError **error);
 void sv_safetensors_writer_free (SvSafetensorsWriter *w);
 
+/* Strict pre-scan of untrusted JSON before json-glib parses it (json-glib recurses
+ * once per nesting level and accepts some malformed escapes): nesting at most
+ * max_depth, strict string escapes (surrogate pairs), only JSON characters outside
+ * strings.  Errors name `source`. */
+gboolean sv_json_check (const char *json, gsize len, int max_depth, const char *source,
+                        GError **error);
+
 G_END_DECLS

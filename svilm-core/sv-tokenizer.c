@@ -2,6 +2,7 @@
 #include "sv-tokenizer.h"
 
 #include "sv-error.h"
+#include "sv-safetensors.h"
 
 #include <json-glib/json-glib.h>
 #include <stdlib.h>
@@ -615,30 +616,6 @@ sv_tokenizer_to_json (const SvTokenizer *tok)
   return out;
 }
 
-/* json-glib's parser recurses: refuse deep nesting before parsing. */
-static gboolean
-json_too_deep (const char *s)
-{
-  int depth = 0;
-  gboolean in_string = FALSE;
-  for (; *s; s++) {
-    if (in_string) {
-      if (*s == '\\' && s[1])
-        s++;
-      else if (*s == '"')
-        in_string = FALSE;
-    } else if (*s == '"') {
-      in_string = TRUE;
-    } else if (*s == '[' || *s == '{') {
-      if (++depth > MAX_JSON_DEPTH)
-        return TRUE;
-    } else if (*s == ']' || *s == '}') {
-      depth--;
-    }
-  }
-  return FALSE;
-}
-
 static gboolean
 is_base_symbol (const char *sym)
 {
@@ -757,8 +734,9 @@ sv_tokenizer_from_json (const char *json, GError **error)
 {
   g_return_val_if_fail (json != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-  if (json_too_deep (json))
-    return fail (error, "nested too deeply"), NULL;
+  /* json-glib recurses and accepts some malformed escapes: a strict pre-scan first */
+  if (!sv_json_check (json, strlen (json), MAX_JSON_DEPTH, "tokenizer JSON", error))
+    return NULL;
   JsonParser *parser = json_parser_new ();
   GError *parse_error = NULL;
   SvTokenizer *tok = NULL;

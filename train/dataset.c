@@ -1,5 +1,6 @@
 /* svilm-train: manifests (JSON lines, CSV, WebVid CSV, MSR-VTT JSON). */
 #include "dataset.h"
+#include "sv-safetensors.h"
 
 #include "sv-error.h"
 
@@ -187,7 +188,9 @@ load_jsonl (Loader *l, const char *text, gsize len)
       a++;
     if (a < e) {
       JsonNode *root = NULL;
-      if (json_parser_load_from_data (p, a, e - a, NULL))
+      /* strict pre-scan first: json-glib recurses on nesting (fuzz/findings/manifest) */
+      if (sv_json_check (a, (gsize) (e - a), 64, "a manifest line", NULL) &&
+          json_parser_load_from_data (p, a, e - a, NULL))
         root = json_parser_get_root (p);
       if (root && JSON_NODE_HOLDS_OBJECT (root)) {
         add_json_object (l, json_node_get_object (root));
@@ -395,9 +398,10 @@ sv_dataset_load (const char *path, const SvDatasetOptions *opt, GError **error)
     /* JSON lines if the first line is a whole object, else one JSON document */
     const char *nl = memchr (text + i, '\n', len - i);
     JsonParser *p = json_parser_new ();
-    gboolean line_ok =
-        text[i] == '{' &&
-        json_parser_load_from_data (p, text + i, (nl ? nl : text + len) - (text + i), NULL);
+    gsize first = (gsize) ((nl ? nl : text + len) - (text + i));
+    gboolean line_ok = text[i] == '{' &&
+                       sv_json_check (text + i, first, 64, "the first manifest line", NULL) &&
+                       json_parser_load_from_data (p, text + i, (gssize) first, NULL);
     /* a one-line MSR-VTT file is a whole document */
     if (line_ok &&
         json_object_has_member (json_node_get_object (json_parser_get_root (p)), "sentences"))
@@ -405,7 +409,8 @@ sv_dataset_load (const char *path, const SvDatasetOptions *opt, GError **error)
     if (line_ok) {
       ds->kind = SV_MANIFEST_JSONL;
       load_jsonl (&l, text + i, len - i);
-    } else if (json_parser_load_from_data (p, text + i, len - i, &err)) {
+    } else if (sv_json_check (text + i, len - i, 64, path, &err) &&
+               json_parser_load_from_data (p, text + i, len - i, &err)) {
       JsonNode *root = json_parser_get_root (p);
       if (JSON_NODE_HOLDS_OBJECT (root) &&
           json_object_has_member (json_node_get_object (root), "sentences")) {

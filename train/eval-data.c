@@ -1,5 +1,6 @@
 /* svilm-train eval: manifests, ground truth and decoding whole videos. */
 #include "eval.h"
+#include "sv-safetensors.h"
 
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
@@ -10,44 +11,12 @@
 
 #define MAX_JSON_DEPTH 64
 
-/* A strict pre-scan for json-glib, whose parser recurses once per nesting level: FALSE
- * for nesting deeper than MAX_JSON_DEPTH or for a string escape JSON does not have (where
- * json-glib's scanner could disagree with this one on where a string ends). */
+/* json-glib recurses once per nesting level and accepts some malformed escapes: every
+ * input goes through svilm-core's strict pre-scan (sv_json_check) first. */
 static gboolean
 json_shape_ok (const char *text, gsize len, const char *what, GError **error)
 {
-  int depth = 0;
-  for (gsize i = 0; i < len; i++) {
-    char c = text[i];
-    if (c == '"') {
-      for (i++; i < len && text[i] != '"'; i++) {
-        if (text[i] != '\\')
-          continue;
-        if (++i >= len)
-          break;
-        if (text[i] == 'u') {
-          for (int k = 1; k <= 4; k++)
-            if (i + k >= len || !g_ascii_isxdigit (text[i + k]))
-              goto bad_escape;
-          i += 4;
-        } else if (!strchr ("\"\\/bfnrt", text[i]) || text[i] == '\0') {
-          goto bad_escape;
-        }
-      }
-    } else if (c == '[' || c == '{') {
-      if (++depth > MAX_JSON_DEPTH) {
-        g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s nests deeper than %d levels",
-                     what, MAX_JSON_DEPTH);
-        return FALSE;
-      }
-    } else if (c == ']' || c == '}') {
-      depth--;
-    }
-  }
-  return TRUE;
-bad_escape:
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s has a bad string escape", what);
-  return FALSE;
+  return sv_json_check (text, len, MAX_JSON_DEPTH, what, error);
 }
 
 /* ---- manifest ---- */
