@@ -53,7 +53,7 @@ run_build build-ci -Dwerror=true -Dbuildtype=debugoptimized || status=1
 count_results build-ci
 
 # ASan/UBSan: leaks are checked; OpenMP/OpenBLAS thread pools live until exit by design.
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:fast_unwind_on_malloc=0
 export G_SLICE=always-malloc # GLib slices hide leaks from LeakSanitizer
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0

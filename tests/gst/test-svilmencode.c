@@ -101,6 +101,16 @@ watch (GstHarness *h)
   return bus;
 }
 
+/* queued messages hold refs on the element, which holds the bus: flush them and
+ * detach the bus before the harness goes, or the element leaks */
+static void
+unwatch (GstHarness *h, GstBus *bus)
+{
+  gst_bus_set_flushing (bus, TRUE);
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+}
+
 GST_START_TEST (test_windows_and_metas)
 {
   GstHarness *h = make_harness ("");
@@ -109,7 +119,7 @@ GST_START_TEST (test_windows_and_metas)
   /* the test model's clip is 8 frames: 3 windows in 24 frames */
   fail_unless_equals_int (push_frames (h, 64, 48, 0, 24), 3);
   fail_unless_equals_int (count_messages (bus, "svilm-embedding"), 3);
-  gst_object_unref (bus);
+  unwatch (h, bus);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
@@ -159,7 +169,7 @@ GST_START_TEST (test_renegotiate_partial_eos_flush)
   fail_unless (gst_structure_get_boolean (gst_message_get_structure (m), "partial", &partial));
   fail_unless (partial);
   gst_message_unref (m);
-  gst_object_unref (bus);
+  unwatch (h, bus);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
@@ -189,7 +199,7 @@ GST_START_TEST (test_json_lines)
   g_object_unref (p);
   g_strfreev (lines);
   g_free (text);
-  gst_object_unref (bus);
+  unwatch (h, bus);
   gst_harness_teardown (h);
   g_remove (path);
   g_free (path);
