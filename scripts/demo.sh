@@ -27,17 +27,21 @@ rm -f out/scene-*.mp4 out/results-*.jsonl
 export GST_PLUGIN_PATH="$PWD/build/gst-plugin${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
 
 echo "== svilm on $video with $(basename "$model") =="
-# One pass: scene cuts (with key-unit events at each cut), phrase grounding drawn
-# on the frames, clip embeddings; the encoded stream goes both to one annotated
-# file and, split at the cuts' key frames, to one file per scene.
+# Pass 1: scene cuts, phrase grounding drawn on the frames, clip embeddings, all
+# three as JSON lines; the annotated video is encoded to out/annotated.mp4.
 gst-launch-1.0 -q filesrc location="$video" ! decodebin ! videoconvert \
   ! svilmscenecut model="$model" threshold="$threshold" draw=true location=out/results-cuts.jsonl \
   ! svilmground model="$model" phrases="$phrases" location=out/results-ground.jsonl \
   ! svilmencode model="$model" location=out/results-embed.jsonl \
+  ! videoconvert ! x264enc speed-preset=veryfast ! h264parse ! mp4mux \
+  ! filesink location=out/annotated.mp4
+# Pass 2: one file per scene: svilmscenecut sends a force-key-unit event at each
+# cut, the encoder makes a keyframe there and nowhere else, splitmuxsink starts a
+# new file at every keyframe.
+gst-launch-1.0 -q filesrc location="$video" ! decodebin ! videoconvert \
+  ! svilmscenecut model="$model" threshold="$threshold" \
   ! videoconvert ! x264enc speed-preset=veryfast key-int-max=100000 option-string=scenecut=0 \
-  ! h264parse ! tee name=t \
-    t. ! queue ! mp4mux ! filesink location=out/annotated.mp4 \
-    t. ! queue ! splitmuxsink location=out/scene-%02d.mp4 max-size-time=1
+  ! h264parse ! splitmuxsink location=out/scene-%02d.mp4 max-size-time=1
 
 cat out/results-cuts.jsonl out/results-ground.jsonl out/results-embed.jsonl > out/results.jsonl
 rm -f out/results-*.jsonl
