@@ -4,6 +4,8 @@
 #include "sv-error.h"
 #include "sv-ops.h"
 
+#include <math.h>
+
 #define TRY(expr)                                                                                  \
   do {                                                                                             \
     if (!(expr))                                                                                   \
@@ -257,4 +259,70 @@ sv_contrast_loss_backward (SvContrastLoss *l, SvVar *fv, SvVar *fc, float tau, f
   TRY (sv_transpose_backward (&l->S.d, &l->ST.d, 0, error));
   return sv_matmul_backward (&fv->d, &fc->d, &l->S.d, &fv->x, &fc->x, FALSE, TRUE, 1.0f / tau,
                              error);
+}
+
+/* ---- CSAL targets (method.md section 9) ---- */
+
+/* Y = softmax(5 W) per row of W = max(S_v,0) max(S_t,0), W < 0.05 -> -100; smoothed */
+static void
+csal_soft_identity (const float *fv, const float *fc, int B, int E, double *Y)
+{
+  for (int i = 0; i < B; i++) {
+    double *row = Y + (size_t) i * B, mx = -G_MAXDOUBLE, sum = 0.0;
+    for (int j = 0; j < B; j++) {
+      double sv = 0.0, st = 0.0;
+      for (int e = 0; e < E; e++) {
+        sv += (double) fv[(size_t) i * E + e] * fv[(size_t) j * E + e];
+        st += (double) fc[(size_t) i * E + e] * fc[(size_t) j * E + e];
+      }
+      double w = MAX (sv, 0.0) * MAX (st, 0.0);
+      row[j] = 5.0 * (w < 0.05 ? -100.0 : w);
+      mx = MAX (mx, row[j]);
+    }
+    for (int j = 0; j < B; j++)
+      sum += row[j] = exp (row[j] - mx);
+    for (int j = 0; j < B; j++)
+      row[j] = 0.99 * row[j] / sum + 0.01 / B;
+  }
+}
+
+void
+sv_csal_targets (const float *fv, const float *fc, const float *Wv, int B, int E, float *Tv,
+                 float *Tc)
+{
+  double *Y = g_new (double, (size_t) B *B);
+  csal_soft_identity (fv, fc, B, E, Y);
+  for (int i = 0; i < B; i++)
+    for (int j = 0; j < B; j++) {
+      double tv = 0.0, tc = 0.0;
+      for (int k = 0; k < B; k++) {
+        tv += (double) Wv[(size_t) i * B + k] * Y[(size_t) k * B + j]; /* (Wv Y)[i][j] */
+        tc += Y[(size_t) i * B + k] * Wv[(size_t) j * B + k];          /* (Y Wv^T)[i][j] */
+      }
+      Tv[(size_t) i * B + j] = (float) tv;
+      Tc[(size_t) i * B + j] = (float) tc;
+    }
+  g_free (Y);
+}
+
+gboolean
+sv_csal_set_targets (SvContrastLoss *l, const SvVar *fv, const SvVar *fc, const float *Wv,
+                     GError **error)
+{
+  int B = l->B, E = l->E;
+  size_t n = (size_t) B * E;
+  float *v = g_new (float, n), *c = g_new (float, n), *tv = g_new (float, (size_t) B *B),
+        *tc = g_new (float, (size_t) B *B);
+  gboolean ok =
+      sv_tensor_download (&fv->x, v, n * 4, error) && sv_tensor_download (&fc->x, c, n * 4, error);
+  if (ok) {
+    sv_csal_targets (v, c, Wv, B, E, tv, tc);
+    ok = sv_tensor_upload (&l->wv, tv, (size_t) B * B * 4, error) &&
+         sv_tensor_upload (&l->wc, tc, (size_t) B * B * 4, error);
+  }
+  g_free (v);
+  g_free (c);
+  g_free (tv);
+  g_free (tc);
+  return ok;
 }

@@ -9,6 +9,8 @@
  * Spatial grounding L_g: G(v_i, c_j) = mean_k cos(n_jk, sum_m softmax_m(cos(g_im, n_jk)/tau) g_im);
  *   L_g = xent(G(v_i, C)/tau, Wv) + xent(G(V, c_j)/tau, Wc).
  * Contrastive: s = cos(f_v, f_c)/tau, same two cross-entropies.
+ * CSAL (STGT, method.md section 9): the same cross-entropies with soft targets from the
+ *   batch's own similarity structure (sv_csal_targets); a separate term with its own weight.
  */
 #pragma once
 
@@ -67,5 +69,22 @@ gboolean sv_contrast_loss_forward (SvContrastLoss *l, SvVar *fv, SvVar *fc, floa
                                    GError **error);
 gboolean sv_contrast_loss_backward (SvContrastLoss *l, SvVar *fv, SvVar *fc, float tau,
                                     float weight, GError **error);
+
+/* STGT's cross-similarity alignment targets, combined with cut-and-paste.
+ * W = max(S_v, 0) * max(S_t, 0) with S_v = fv fv^T and S_t = fc fc^T (the batch's
+ * video-video and caption-caption cosines; fv, fc [B,E] unit rows); entries of W below
+ * 0.05 are set to -100; Y = softmax(5 W) per row, then label smoothing 0.01
+ * (Y = 0.99 Y + 0.01 / B).  Y replaces the identity of plain contrastive learning; with
+ * cut-and-paste the identity's role is played by Wv, so the targets are
+ *   Tv = Wv Y   (video i holds caption i's content with weight beta_i and caption p_i's
+ *                with 1 - beta_i; each is spread over similar captions by Y),
+ *   Tc = Y Wv^T (caption j, over videos),
+ * which are Wv and Wv^T when Y is the identity, and Y when there is no cut-and-paste.
+ * Targets carry no gradient (computed on the host in double precision). */
+void sv_csal_targets (const float *fv, const float *fc, const float *Wv, int B, int E, float *Tv,
+                      float *Tc);
+/* sets l's targets to sv_csal_targets of the current fv, fc (after the encoders' forward) */
+gboolean sv_csal_set_targets (SvContrastLoss *l, const SvVar *fv, const SvVar *fc,
+                              const float *Wv, GError **error);
 
 G_END_DECLS

@@ -247,6 +247,7 @@ sv_train_pass_new (SvModel *m, int B, GError **error)
   TRY (sv_temporal_loss_plan (p->acts, &p->lt, B, Nt, S, c->v_width, error));
   TRY (sv_grounding_loss_plan (p->acts, &p->lg, B, c->n_groups, K, c->embed_dim, error));
   TRY (sv_contrast_loss_plan (p->acts, &p->lc, B, c->embed_dim, error));
+  TRY (sv_contrast_loss_plan (p->acts, &p->lcsal, B, c->embed_dim, error));
   /* backward scratch: the largest attention map and assignment normaliser */
   int64_t att = sv_block_scratch_floats (&p->text.blocks[0]);
   for (int l = 0; l < c->v_depth; l++)
@@ -312,7 +313,7 @@ sv_train_pass_forward (SvTrainPass *p, const SvTrainBatch *b, const SvLossWeight
 
   TRY (sv_video_forward (&m->video, &p->video, c, TRUE, error));
   TRY (sv_text_forward (&m->text, &p->text, c, error));
-  p->loss_temporal = p->loss_grounding = p->loss_contrast = 0.0f;
+  p->loss_temporal = p->loss_grounding = p->loss_contrast = p->loss_csal = 0.0f;
   if (w->temporal != 0.0f) {
     TRY (sv_temporal_loss_forward (&p->lt, &p->video.z, c->tau_temporal, error));
     p->loss_temporal = read_scalar (&p->lt.loss);
@@ -325,8 +326,13 @@ sv_train_pass_forward (SvTrainPass *p, const SvTrainBatch *b, const SvLossWeight
     TRY (sv_contrast_loss_forward (&p->lc, &p->video.fv, &p->captions, c->tau_contrast, error));
     p->loss_contrast = read_scalar (&p->lc.loss_v) + read_scalar (&p->lc.loss_c);
   }
+  if (w->csal != 0.0f) {
+    TRY (sv_csal_set_targets (&p->lcsal, &p->video.fv, &p->captions, b->Wv, error));
+    TRY (sv_contrast_loss_forward (&p->lcsal, &p->video.fv, &p->captions, c->tau_contrast, error));
+    p->loss_csal = read_scalar (&p->lcsal.loss_v) + read_scalar (&p->lcsal.loss_c);
+  }
   p->loss = w->temporal * p->loss_temporal + w->grounding * p->loss_grounding +
-            w->contrast * p->loss_contrast;
+            w->contrast * p->loss_contrast + w->csal * p->loss_csal;
   return TRUE;
 fail:
   return FALSE;
@@ -346,6 +352,9 @@ sv_train_pass_backward (SvTrainPass *p, const SvLossWeights *w, GError **error)
   if (w->contrast != 0.0f)
     TRY (sv_contrast_loss_backward (&p->lc, &p->video.fv, &p->captions, c->tau_contrast,
                                     w->contrast, error));
+  if (w->csal != 0.0f)
+    TRY (sv_contrast_loss_backward (&p->lcsal, &p->video.fv, &p->captions, c->tau_contrast, w->csal,
+                                    error));
   TRY (sv_text_backward (&m->text, &p->text, c, &p->scratch, error));
   TRY (sv_video_backward (&m->video, &p->video, c, &p->scratch, error));
   return TRUE;

@@ -35,9 +35,10 @@ void sv_model_free (SvModel *model);
 /* takes ownership */
 void sv_model_set_tokenizer (SvModel *model, SvTokenizer *tok);
 
-/* Loss switches and weights (all 1 by default, as in the paper). */
+/* Loss switches and weights (the paper's three at 1; STGT's CSAL, an extra contrastive
+ * term with soft targets, off unless asked for: 0 switches a term off). */
 typedef struct {
-  float temporal, grounding, contrast;
+  float temporal, grounding, contrast, csal;
 } SvLossWeights;
 
 /* One pre-training batch, already cut-and-pasted (method.md section 3). */
@@ -62,9 +63,10 @@ typedef struct {
   SvTemporalLoss lt;
   SvGroundingLoss lg;
   SvContrastLoss lc;
+  SvContrastLoss lcsal; /* the contrastive logits again, with CSAL targets */
   SvBlockScratch scratch;
   /* results of the last forward */
-  float loss_temporal, loss_grounding, loss_contrast, loss;
+  float loss_temporal, loss_grounding, loss_contrast, loss_csal, loss;
 } SvTrainPass;
 
 SvTrainPass *sv_train_pass_new (SvModel *model, int B, GError **error);

@@ -68,7 +68,7 @@ sv_test_batch_save (SvTestBatch *b, const SvModelConfig *c, const SvLossWeights 
 {
   GError *error = NULL;
   SvSafetensorsWriter *wr = sv_safetensors_writer_new ();
-  float weights[3] = { w->temporal, w->grounding, w->contrast };
+  float weights[4] = { w->temporal, w->grounding, w->contrast, w->csal };
   sv_safetensors_writer_add (wr, "video", SV_F32, 5,
                              (int64_t[]){ b->B, c->frames, c->height, c->width, 3 }, b->video,
                              &error);
@@ -78,7 +78,7 @@ sv_test_batch_save (SvTestBatch *b, const SvModelConfig *c, const SvLossWeights 
   sv_safetensors_writer_add (wr, "Wv", SV_F32, 2, (int64_t[]){ b->B, b->B }, b->Wv, &error);
   sv_safetensors_writer_add (wr, "noise", SV_F32, 4, (int64_t[]){ b->G, b->B, b->M, b->Nv },
                              b->noise, &error);
-  sv_safetensors_writer_add (wr, "weights", SV_F32, 1, (int64_t[]){ 3 }, weights, &error);
+  sv_safetensors_writer_add (wr, "weights", SV_F32, 1, (int64_t[]){ 4 }, weights, &error);
   g_assert_no_error (error);
   sv_safetensors_writer_write (wr, path, &error);
   g_assert_no_error (error);

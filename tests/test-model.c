@@ -94,18 +94,22 @@ check_against_torch (const SvLossWeights *w, guint64 seed, SvAttentionKind atten
 
   SvSafetensors *st = sv_safetensors_open (opath, &error);
   g_assert_no_error (error);
-  g_test_message (
-      "losses C: t %.7f g %.7f c %.7f  torch: t %.7f g %.7f c %.7f", pass->loss_temporal,
-      pass->loss_grounding, pass->loss_contrast, sv_test_ref_scalar (st, "loss_temporal"),
-      sv_test_ref_scalar (st, "loss_grounding"), sv_test_ref_scalar (st, "loss_contrast"));
+  g_test_message ("losses C: t %.7f g %.7f c %.7f csal %.7f  torch: t %.7f g %.7f c %.7f csal %.7f",
+                  pass->loss_temporal, pass->loss_grounding, pass->loss_contrast, pass->loss_csal,
+                  sv_test_ref_scalar (st, "loss_temporal"),
+                  sv_test_ref_scalar (st, "loss_grounding"),
+                  sv_test_ref_scalar (st, "loss_contrast"), sv_test_ref_scalar (st, "loss_csal"));
   /* a switched-off term is not computed by the C pass (reported as 0) */
-  float got[4] = { pass->loss_temporal, pass->loss_grounding, pass->loss_contrast, pass->loss };
-  float want[4] = { w->temporal != 0.0f ? sv_test_ref_scalar (st, "loss_temporal") : 0.0f,
+  float got[5] = { pass->loss_temporal, pass->loss_grounding, pass->loss_contrast, pass->loss_csal,
+                   pass->loss };
+  float want[5] = { w->temporal != 0.0f ? sv_test_ref_scalar (st, "loss_temporal") : 0.0f,
                     w->grounding != 0.0f ? sv_test_ref_scalar (st, "loss_grounding") : 0.0f,
                     w->contrast != 0.0f ? sv_test_ref_scalar (st, "loss_contrast") : 0.0f,
+                    w->csal != 0.0f ? sv_test_ref_scalar (st, "loss_csal") : 0.0f,
                     sv_test_ref_scalar (st, "loss") };
-  g_assert_cmpfloat (want[0], >, 1e-3); /* the temporal term is not degenerate */
-  sv_test_assert_close ("losses", got, want, 4, 1e-4, 1e-5);
+  /* the temporal term is not degenerate */
+  g_assert_cmpfloat (sv_test_ref_scalar (st, "loss_temporal"), >, 1e-3);
+  sv_test_assert_close ("losses", got, want, 5, 1e-4, 1e-5);
 
   SvTensor *fv = sv_test_ref (st, "fv"), *f = sv_test_ref (st, "f"), *z = sv_test_ref (st, "z");
   sv_test_assert_close ("video embedding", sv_tensor_f32 (&pass->video.fv.x), sv_tensor_f32 (fv),
@@ -176,8 +180,43 @@ test_torch_stgraph (void)
 static void
 test_torch_weighted_loss (void)
 {
-  SvLossWeights w = { 0.5f, 2.0f, 0.0f };
+  SvLossWeights w = { 0.5f, 2.0f, 0.0f, 0.0f };
   check_against_torch (&w, 23, SV_ATTENTION_FULL);
+}
+
+/* STGT's CSAL term, alone and with the other three */
+static void
+test_torch_csal (void)
+{
+  SvLossWeights alone = { 0.0f, 0.0f, 0.0f, 1.0f }, all = { 1.0f, 1.0f, 1.0f, 0.5f };
+  check_against_torch (&alone, 41, SV_ATTENTION_FULL);
+  check_against_torch (&all, 43, SV_ATTENTION_STGRAPH);
+}
+
+/* CSAL targets on hand-made embeddings: orthogonal pairs keep the cut-and-paste weights
+ * (smoothed); two identical pairs share their targets */
+static void
+test_csal_targets (void)
+{
+  enum { B = 3, E = 4 };
+  float fv[B * E] = { 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0 }, fc[B * E];
+  memcpy (fc, fv, sizeof fv);
+  float Wv[B * B] = { 0.75f, 0.25f, 0, 0, 0.5f, 0.5f, 0.6f, 0, 0.4f };
+  float Tv[B * B], Tc[B * B];
+  sv_csal_targets (fv, fc, Wv, B, E, Tv, Tc);
+  for (int i = 0; i < B; i++)
+    for (int j = 0; j < B; j++) {
+      g_assert_cmpfloat_with_epsilon (Tv[i * B + j], 0.99f * Wv[i * B + j] + 0.01f / B, 1e-6);
+      g_assert_cmpfloat_with_epsilon (Tc[i * B + j], 0.99f * Wv[j * B + i] + 0.01f / B, 1e-6);
+    }
+  /* videos 0 and 1 identical, captions 0 and 1 identical: Y spreads 0's mass over {0, 1} */
+  float gv[B * E] = { 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0 };
+  float I[B * B] = { 1, 0, 0, 0, 1, 0, 0, 0, 1 };
+  sv_csal_targets (gv, gv, I, B, E, Tv, Tc);
+  g_assert_cmpfloat_with_epsilon (Tv[0], Tv[1], 1e-6);
+  g_assert_cmpfloat_with_epsilon (Tv[0], 0.99f * 0.5f + 0.01f / B, 1e-6);
+  g_assert_cmpfloat_with_epsilon (Tv[2], 0.01f / B, 1e-6);
+  g_assert_cmpfloat_with_epsilon (Tv[8], 0.99f + 0.01f / B, 1e-6);
 }
 
 /* save -> load gives bit-identical parameters and config */
@@ -270,5 +309,7 @@ main (int argc, char **argv)
   g_test_add_func ("/torch/model-full-loss", test_torch_full_loss);
   g_test_add_func ("/torch/model-weighted-loss", test_torch_weighted_loss);
   g_test_add_func ("/torch/model-stgraph", test_torch_stgraph);
+  g_test_add_func ("/model/csal-targets", test_csal_targets);
+  g_test_add_func ("/torch/model-csal", test_torch_csal);
   return g_test_run ();
 }

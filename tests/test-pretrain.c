@@ -499,6 +499,89 @@ test_run_loss_falls (void)
   g_strfreev (lines);
 }
 
+static char *slurp (const char *path, gsize *len);
+
+/* runs `svilm-train ARGS...`; returns the exit status */
+static int
+run_cmd (Run *r, const char *const *args)
+{
+  GPtrArray *argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (char *) train_exe);
+  for (const char *const *a = args; *a; a++)
+    g_ptr_array_add (argv, (char *) *a);
+  g_ptr_array_add (argv, NULL);
+  int status = 0;
+  GError *error = NULL;
+  run_clear (r);
+  g_spawn_sync (NULL, (char **) argv->pdata, child_env, G_SPAWN_DEFAULT, NULL, NULL, &r->out,
+                &r->err, &status, &error);
+  g_assert_no_error (error);
+  g_ptr_array_unref (argv);
+  r->status = WIFEXITED (status) ? WEXITSTATUS (status) : -WTERMSIG (status);
+  g_test_message ("svilm-train %s exit %d\nstdout:\n%s\nstderr:\n%s", args[0], r->status, r->out,
+                  r->err);
+  return r->status;
+}
+
+/* `svilm-train tokenizer` writes a vocabulary that pretrain --tokenizer starts from (and a
+ * vocabulary larger than the model's is refused); the run trains with the CSAL term too,
+ * and `svilm-train plot` draws its curves */
+static void
+test_run_tokenizer_csal_plot (void)
+{
+  g_auto (Run) r = { 0 };
+  g_autofree char *m = manifest ();
+  g_autofree char *tok = g_build_filename (tmpdir, "tok.json", NULL);
+  g_autofree char *big = g_build_filename (tmpdir, "big.json", NULL);
+  g_assert_cmpint (run_cmd (&r, (const char *[]){ "tokenizer", "--data", m, "--vocab", "100",
+                                                  "--out", tok, NULL }),
+                   ==, 0);
+  g_autofree char *json = slurp (tok, NULL);
+  GError *error = NULL;
+  SvTokenizer *t = sv_tokenizer_from_json (json, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (sv_tokenizer_vocab_size (t), <=, 100);
+  g_assert_cmpuint (sv_tokenizer_vocab_size (t), >, 40);
+  sv_tokenizer_free (t);
+
+  RUN (&r, 0, "tok", "--config", config, "--data", m, "--steps", "4", "--tokenizer", tok,
+       "--loss-csal", "1");
+  g_assert_cmpint (r.status, ==, 0);
+  g_autoptr (GArray) a = metrics ("tok");
+  g_assert_cmpuint (a->len, ==, 4);
+  g_autofree char *mpath = g_build_filename (tmpdir, "tok", "model.safetensors", NULL);
+  SvModel *model = sv_model_load (mpath, sv_backend_cpu (), &error);
+  g_assert_no_error (error);
+  g_autofree char *saved = sv_tokenizer_to_json (model->tokenizer);
+  g_assert_cmpstr (saved, ==, json);
+  sv_model_free (model);
+  g_autofree char *metrics_path = g_build_filename (tmpdir, "tok", "metrics.jsonl", NULL);
+  g_autofree char *mtext = slurp (metrics_path, NULL);
+  g_assert_nonnull (strstr (mtext, "\"loss_csal\": "));
+  g_assert_null (strstr (mtext, "\"loss_csal\": 0,"));
+
+  /* a vocabulary larger than the config's (128) */
+  g_assert_cmpint (run_cmd (&r, (const char *[]){ "tokenizer", "--data", m, "--vocab", "400",
+                                                  "--out", big, NULL }),
+                   ==, 0);
+  RUN (&r, 0, "big", "--config", config, "--data", m, "--steps", "2", "--tokenizer", big);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "vocabulary"));
+  /* not a tokenizer */
+  RUN (&r, 0, "bad", "--config", config, "--data", m, "--steps", "2", "--tokenizer", m);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, m));
+
+  g_autofree char *dir = g_build_filename (tmpdir, "tok", NULL);
+  g_autofree char *png = g_build_filename (tmpdir, "curves.png", NULL);
+  g_assert_cmpint (run_cmd (&r, (const char *[]){ "plot", dir, "--out", png, NULL }), ==, 0);
+  g_autofree char *head = slurp (png, NULL);
+  g_assert_cmpmem (head, 8, "\x89PNG\r\n\x1a\n", 8);
+  /* a directory without metrics */
+  g_assert_cmpint (run_cmd (&r, (const char *[]){ "plot", tmpdir, NULL }), ==, 1);
+  g_assert_nonnull (strstr (r.err, "metrics.jsonl"));
+}
+
 /* the contents of a file */
 static char *
 slurp (const char *path, gsize *len)
@@ -781,6 +864,7 @@ main (int argc, char **argv)
   g_test_add_func ("/pretrain/run/train", test_run_train);
   g_test_add_func ("/pretrain/run/loss-falls", test_run_loss_falls);
   g_test_add_func ("/pretrain/run/resume", test_run_resume);
+  g_test_add_func ("/pretrain/run/tokenizer-csal-plot", test_run_tokenizer_csal_plot);
   g_test_add_func ("/pretrain/run/skips", test_run_skips);
   g_test_add_func ("/pretrain/run/errors", test_run_errors);
   g_test_add_func ("/pretrain/run/sigint", test_run_sigint);

@@ -46,6 +46,10 @@ static const Field fields[] = {
   F (loss_temporal, F_DOUBLE, "Weight of the temporal grouping loss, 0 = off (default 1)", "W"),
   F (loss_grounding, F_DOUBLE, "Weight of the spatial grounding loss, 0 = off (default 1)", "W"),
   F (loss_contrast, F_DOUBLE, "Weight of the global contrastive loss, 0 = off (default 1)", "W"),
+  F (loss_csal, F_DOUBLE,
+     "Weight of STGT's cross-similarity alignment loss (contrastive with soft targets), "
+     "0 = off (default 0)",
+     "W"),
   F (augment, F_BOOL, NULL, NULL),
   F (threads, F_INT, "Compute threads, 0 = all cores (default 0)", "N"),
   F (workers, F_INT, "Video decoding threads (default 2)", "N"),
@@ -54,6 +58,9 @@ static const Field fields[] = {
   F (keep, F_INT, "Keep the last K checkpoints (default 3)", "K"),
   F (log_every, F_INT, "Print a line every N steps when not on a terminal (default 10)", "N"),
   F (device, F_STR, "Compute device: cpu, vulkan, vulkan:N or auto (default cpu)", "DEVICE"),
+  F (tokenizer, F_STR,
+     "Tokenizer JSON written by 'svilm-train tokenizer' (default: learnt from the manifest)",
+     "FILE"),
 };
 #undef F
 
@@ -119,6 +126,7 @@ sv_train_options_defaults (SvTrainOptions *o)
   o->clip_grad = 0;
   o->seed = 1;
   o->loss_temporal = o->loss_grounding = o->loss_contrast = 1;
+  o->loss_csal = 0;
   o->augment = TRUE;
   o->threads = 0;
   o->workers = 2;
@@ -307,10 +315,10 @@ sv_train_options_validate (const SvTrainOptions *o, GError **error)
   CHECK (o->clip_grad >= 0 && isfinite (o->clip_grad), "--clip-grad must be >= 0.");
   CHECK (o->seed >= 0, "--seed must not be negative.");
   CHECK (isfinite (o->loss_temporal) && isfinite (o->loss_grounding) &&
-             isfinite (o->loss_contrast) && o->loss_temporal >= 0 && o->loss_grounding >= 0 &&
-             o->loss_contrast >= 0,
+             isfinite (o->loss_contrast) && isfinite (o->loss_csal) && o->loss_temporal >= 0 &&
+             o->loss_grounding >= 0 && o->loss_contrast >= 0 && o->loss_csal >= 0,
          "loss weights must be finite and >= 0.");
-  CHECK (o->loss_temporal + o->loss_grounding + o->loss_contrast > 0,
+  CHECK (o->loss_temporal + o->loss_grounding + o->loss_contrast + o->loss_csal > 0,
          "at least one loss term must have a positive weight.");
   CHECK (o->threads >= 0 && o->workers >= 1 && o->prefetch >= 0,
          "--threads must be >= 0, --workers >= 1 and --prefetch >= 0.");

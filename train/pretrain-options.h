@@ -14,13 +14,13 @@
 G_BEGIN_DECLS
 
 typedef struct {
-  char *data, *split, *video_dir, *optim, *device;
+  char *data, *split, *video_dir, *optim, *device, *tokenizer;
   gint64 steps; /* 0: from epochs */
   double epochs;
   int batch, threads, workers, prefetch, checkpoint_every, keep, log_every;
   double lr, min_lr, warmup_ratio, weight_decay, momentum, clip_grad;
   gint64 seed;
-  double loss_temporal, loss_grounding, loss_contrast;
+  double loss_temporal, loss_grounding, loss_contrast, loss_csal;
   gboolean augment;
 } SvTrainOptions;
 

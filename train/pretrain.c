@@ -81,24 +81,49 @@ trainer_clear (Trainer *t)
   sv_train_options_clear (&t->o);
 }
 
-/* the texts the tokenizer learns from: captions (at most 200 000, evenly spread), the
- * manifest's noun phrases and the prompt templates */
-static SvTokenizer *
-train_tokenizer (Trainer *t, GError **error)
+SvTokenizer *
+sv_train_learn_tokenizer (SvDataset *ds, guint vocab, GError **error)
 {
   GPtrArray *texts = g_ptr_array_new_with_free_func (g_free);
-  guint n = t->ds->items->len, stride = MAX (1u, n / 200000u);
+  guint n = ds->items->len, stride = MAX (1u, n / 200000u);
   for (guint i = 0; i < n; i += stride) {
-    SvDataItem *it = g_ptr_array_index (t->ds->items, i);
+    SvDataItem *it = g_ptr_array_index (ds->items, i);
     g_ptr_array_add (texts, g_strdup (it->caption));
     for (char **p = it->nouns; p && *p; p++)
       g_ptr_array_add (texts, g_strdup (*p));
   }
   for (guint k = 0; k < SV_N_PROMPT_TEMPLATES; k++)
     g_ptr_array_add (texts, sv_prompt_fill (k, "right left"));
-  SvTokenizer *tok = sv_tokenizer_train ((const char *const *) texts->pdata, texts->len,
-                                         (guint) t->model->cfg.vocab, error);
+  SvTokenizer *tok =
+      sv_tokenizer_train ((const char *const *) texts->pdata, texts->len, vocab, error);
   g_ptr_array_unref (texts);
+  return tok;
+}
+
+/* the tokenizer of a fresh run: --tokenizer FILE, or learnt from the manifest */
+static SvTokenizer *
+run_tokenizer (Trainer *t, GError **error)
+{
+  guint vocab = (guint) t->model->cfg.vocab;
+  if (!t->o.tokenizer)
+    return sv_train_learn_tokenizer (t->ds, vocab, error);
+  char *json = NULL;
+  if (!g_file_get_contents (t->o.tokenizer, &json, NULL, error))
+    return NULL;
+  SvTokenizer *tok = sv_tokenizer_from_json (json, error);
+  g_free (json);
+  if (!tok) {
+    g_prefix_error (error, "%s: ", t->o.tokenizer);
+    return NULL;
+  }
+  if (sv_tokenizer_vocab_size (tok) > vocab) {
+    g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT,
+                 "%s has %u tokens but the model's vocabulary has %u: learn it with --vocab %u "
+                 "or raise \"vocab\" in the config",
+                 t->o.tokenizer, sv_tokenizer_vocab_size (tok), vocab, vocab);
+    sv_tokenizer_free (tok);
+    return NULL;
+  }
   return tok;
 }
 
@@ -206,8 +231,9 @@ train_step (Trainer *t, int64_t step, GError **error)
   if (!isfinite (t->pass->loss)) {
     g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT,
                  "the loss is not finite at step %" G_GINT64_FORMAT
-                 " (t %g g %g c %g): lower --lr or set --clip-grad",
-                 step + 1, t->pass->loss_temporal, t->pass->loss_grounding, t->pass->loss_contrast);
+                 " (t %g g %g c %g csal %g): lower --lr or set --clip-grad",
+                 step + 1, t->pass->loss_temporal, t->pass->loss_grounding, t->pass->loss_contrast,
+                 t->pass->loss_csal);
     return -1;
   }
   if (!sv_train_pass_backward (t->pass, &t->w, error))
@@ -225,6 +251,7 @@ train_step (Trainer *t, int64_t step, GError **error)
     .loss_temporal = t->pass->loss_temporal,
     .loss_grounding = t->pass->loss_grounding,
     .loss_contrast = t->pass->loss_contrast,
+    .loss_csal = t->pass->loss_csal,
     .lr = lr,
     .grad_norm = gnorm,
     .step_time = (double) (g_get_monotonic_time () - t0) / G_USEC_PER_SEC,
@@ -353,7 +380,7 @@ setup (Trainer *t, const char *config, gboolean resume, const SvTrainOptions *cl
     return FALSE;
   }
   if (!t->model->tokenizer) {
-    SvTokenizer *tok = train_tokenizer (t, error);
+    SvTokenizer *tok = run_tokenizer (t, error);
     if (!tok)
       return FALSE;
     sv_model_set_tokenizer (t->model, tok);
@@ -397,7 +424,7 @@ setup (Trainer *t, const char *config, gboolean resume, const SvTrainOptions *cl
   t->sched.min_lr = (float) t->o.min_lr;
   t->sched.warmup_ratio = t->o.warmup_ratio;
   t->w = (SvLossWeights){ (float) t->o.loss_temporal, (float) t->o.loss_grounding,
-                          (float) t->o.loss_contrast };
+                          (float) t->o.loss_contrast, (float) t->o.loss_csal };
   t->pass = sv_train_pass_new (t->model, B, error);
   if (!t->pass)
     return FALSE;
@@ -449,10 +476,10 @@ print_start (Trainer *t)
           sv_var_set_numel (t->model->params), c->frames, c->width, c->height,
           sv_model_config_grid_t (c), c->n_groups, t->backend->device_name);
   printf ("  %s steps %" G_GINT64_FORMAT "..%" G_GINT64_FORMAT " of batch %d (%s epochs), %s "
-          "lr %g, warm-up %" G_GINT64_FORMAT " steps, losses t %g g %g c %g\n",
+          "lr %g, warm-up %" G_GINT64_FORMAT " steps, losses t %g g %g c %g csal %g\n",
           t->start_step > 0 ? "resuming:" : "training:", t->start_step + 1, t->o.steps, t->o.batch,
           eps, t->o.optim, t->o.lr, sv_lr_warmup_steps (&t->sched), t->w.temporal, t->w.grounding,
-          t->w.contrast);
+          t->w.contrast, t->w.csal);
   fflush (stdout);
   g_free (eps);
 }

@@ -8,10 +8,17 @@
  */
 #pragma once
 
+#include "dataset.h"
+#include "sv-tokenizer.h"
+
 #include <glib.h>
 
 G_BEGIN_DECLS
 
+
 int sv_train_cmd_pretrain (int argc, char **argv);
+/* a subword vocabulary of at most vocab tokens learnt from the dataset's captions (at most
+ * 200 000, evenly spread), its noun phrases and the prompt templates */
+SvTokenizer *sv_train_learn_tokenizer (SvDataset *ds, guint vocab, GError **error);
 
 G_END_DECLS

@@ -3,7 +3,7 @@
  * On a terminal a live line (step/total, each loss term, lr, clips/s, ETA) is redrawn at
  * most 10 times a second; otherwise a plain line is printed every `every` steps and at the
  * last step.  Every step is appended to DIR/metrics.jsonl as one JSON object:
- *   {"step": updates done, "loss", "loss_temporal", "loss_grounding", "loss_contrast",
+ *   {"step": updates done, "loss", "loss_temporal", "loss_grounding", "loss_contrast", "loss_csal",
  *    "lr", "grad_norm", "clips_per_s", "step_time", "data_wait" (seconds of step_time spent
  *    waiting for data), "elapsed" (seconds since the run started), "time" (Unix time)}
  * with floats written with 9 significant digits (they read back bit-exact).  A resumed run
@@ -19,7 +19,7 @@ G_BEGIN_DECLS
 
 typedef struct {
   int64_t step, total;
-  float loss, loss_temporal, loss_grounding, loss_contrast, lr;
+  float loss, loss_temporal, loss_grounding, loss_contrast, loss_csal, lr;
   double grad_norm, step_time, data_wait;
   int batch;
 } SvProgressStep;

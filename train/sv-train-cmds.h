@@ -25,5 +25,7 @@ int sv_train_fail (const char *cmd, int code, const char *format, ...) G_GNUC_PR
 int sv_train_cmd_synth (int argc, char **argv);
 int sv_train_cmd_nouns (int argc, char **argv);
 int sv_train_cmd_eval (int argc, char **argv);
+int sv_train_cmd_tokenizer (int argc, char **argv);
+int sv_train_cmd_plot (int argc, char **argv);
 
 G_END_DECLS

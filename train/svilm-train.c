@@ -27,8 +27,10 @@ static const SvTrainCommand commands[] = {
   { "nouns", "Print the noun phrases chosen from a caption", sv_train_cmd_nouns },
   { "pretrain", "Pre-train a model (cut-and-paste, grouping, grounding, contrastive)",
     sv_train_cmd_pretrain },
+  { "tokenizer", "Learn the subword vocabulary of a manifest's captions", sv_train_cmd_tokenizer },
   { "eval", "Measure a model: retrieval, grounding (pointing game), scene cuts",
     sv_train_cmd_eval },
+  { "plot", "Draw the loss and metric curves of a training run to a PNG", sv_train_cmd_plot },
 };
 
 static void

@@ -166,6 +166,24 @@ def contrast_loss(fv, fc, Wv, c):
     return xent(S, Wv) + xent(S.t(), Wv.t())
 
 
+def csal_targets(fv, fc, Wv):
+    # STGT's cross-similarity alignment targets (method.md section 9), combined with the
+    # cut-and-paste weights as svilm-core does: Tv = Wv Y, Tc = Y Wv^T; no gradient
+    with torch.no_grad():
+        fv, fc, Wv = fv.double(), fc.double(), Wv.double()
+        W = (fv @ fv.t()).clamp(min=0) * (fc @ fc.t()).clamp(min=0)
+        W = torch.where(W < 0.05, torch.full_like(W, -100.0), W)
+        Y = torch.softmax(5 * W, -1)
+        Y = 0.99 * Y + 0.01 / Y.shape[0]
+        return (Wv @ Y).float(), (Y @ Wv.t()).float()
+
+
+def csal_loss(fv, fc, Wv, c):
+    S = fv @ fc.t() / c["tau_contrast"]
+    Tv, Tc = csal_targets(fv, fc, Wv)
+    return xent(S, Tv) + xent(S.t(), Tc)
+
+
 def main():
     model_path, batch_path, out_path = sys.argv[1:4]
     P, meta = load(model_path)
@@ -182,10 +200,12 @@ def main():
     lt = temporal_loss(z, b["fg"], c)
     lg = grounding_loss(gp, nouns, b["Wv"], c)
     lc = contrast_loss(fv, captions, b["Wv"], c)
-    loss = w[0] * lt + w[1] * lg + w[2] * lc
+    ls = csal_loss(fv, captions, b["Wv"], c)
+    loss = w[0] * lt + w[1] * lg + w[2] * lc + w[3] * ls
     loss.backward()
     out = {"loss_temporal": lt.reshape(1), "loss_grounding": lg.reshape(1),
-           "loss_contrast": lc.reshape(1), "loss": loss.reshape(1), "fv": fv, "f": f, "z": z}
+           "loss_contrast": lc.reshape(1), "loss_csal": ls.reshape(1), "loss": loss.reshape(1),
+           "fv": fv, "f": f, "z": z}
     for name, v in P.items():
         out["grad." + name] = v.grad if v.grad is not None else torch.zeros_like(v)
     save(out_path, out)
