@@ -4,7 +4,8 @@
  * Input: one caption (up to the first NUL byte).  Parsing is slow (milliseconds, up to
  * a second for word salad), so inputs longer than MAX_CAPTION bytes are skipped; run
  * libFuzzer with -max_len=MAX_CAPTION and a generous -timeout (run-fuzzers.sh does).
- * At most k phrases, each non-empty valid UTF-8 that fills every prompt template.
+ * At most k phrases, each non-empty valid UTF-8 with a letter or digit that fills every
+ * prompt template.
  */
 #include "fuzz-common.h"
 
@@ -48,6 +49,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     for (char **p = phrases; *p; p++) {
       SV_FUZZ_CHECK (**p != '\0');
       SV_FUZZ_CHECK (g_utf8_validate (*p, -1, NULL));
+      gboolean named = FALSE; /* a letter or digit: punctuation alone names nothing */
+      for (const char *c = *p; *c && !named; c = g_utf8_next_char (c))
+        named = g_unichar_isalnum (g_utf8_get_char (c));
+      SV_FUZZ_CHECK (named);
       for (guint t = 0; t < SV_N_PROMPT_TEMPLATES; t++) {
         char *prompt = sv_prompt_fill (t, *p);
         SV_FUZZ_CHECK (prompt != NULL && strstr (prompt, *p) != NULL);

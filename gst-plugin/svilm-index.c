@@ -160,6 +160,23 @@ validate (SvilmIndex *idx, GError **error)
                  _ ("The index \"%s\" is damaged (no format version)."), idx->path);
     return FALSE;
   }
+  /* models and clips must be plain tables: a view in their place can be made to recurse
+   * forever (fuzz/findings: recursive-view-hang) */
+  int tables = 0;
+  rc = query_int (idx->db,
+                  "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+                  "('models', 'clips')",
+                  &tables);
+  if (rc != SQLITE_OK) {
+    set_db_error (idx, error, rc, DOING_READ);
+    return FALSE;
+  }
+  if (tables != 2) {
+    g_set_error (error, SVILM_INDEX_ERROR, SVILM_INDEX_ERROR_FORMAT,
+                 _ ("The index \"%s\" is damaged (its models and clips tables are missing)."),
+                 idx->path);
+    return FALSE;
+  }
   if (idx->writable) {
     rc = sqlite3_exec (idx->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
@@ -221,6 +238,10 @@ svilm_index_open (const char *path, gboolean writable, GError **error)
     return NULL;
   }
   sqlite3_extended_result_codes (idx->db, 1);
+  /* the file is untrusted: no schema-defined functions or views with side effects, no
+   * writes that corrupt it deliberately */
+  sqlite3_db_config (idx->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+  sqlite3_db_config (idx->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
   sqlite3_busy_timeout (idx->db, 5000);
   if (!validate (idx, error) ||
       !prepare (idx, "SELECT uri, start_ns, end_ns FROM clips WHERE id = ?1", &idx->clip, error) ||
@@ -501,7 +522,14 @@ svilm_index_load (SvilmIndex *idx, const char *model_id, GError **error)
   int rc = sqlite3_step (st);
   gint64 model = rc == SQLITE_ROW ? sqlite3_column_int64 (st, 0) : 0;
   int dim = rc == SQLITE_ROW ? sqlite3_column_int (st, 1) : 0;
+  /* a damaged row whose id is not an integer would read as 0 and select other clips */
+  gboolean bad_id = rc == SQLITE_ROW && sqlite3_column_type (st, 0) != SQLITE_INTEGER;
   sqlite3_finalize (st);
+  if (bad_id) {
+    g_set_error (error, SVILM_INDEX_ERROR, SVILM_INDEX_ERROR_FORMAT,
+                 _ ("The index \"%s\" is damaged (model %s has no row id)."), idx->path, model_id);
+    return NULL;
+  }
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
     set_db_error (idx, error, rc, DOING_READ);
     return NULL;

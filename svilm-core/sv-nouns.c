@@ -345,7 +345,8 @@ phrase_start (const Word *words, const gboolean *noun, int first, int head)
   return a;
 }
 
-/* words[a..head] of the parsed text as a phrase, unless a pronoun or already there */
+/* words[a..head] of the parsed text as a phrase, unless a pronoun, without a letter or digit,
+ * or already there */
 static void
 add_phrase (GArray *out, const char *text, const Word *words, int a, int head)
 {
@@ -366,6 +367,14 @@ add_phrase (GArray *out, const char *text, const Word *words, int a, int head)
   }
   char *lower = g_utf8_strdown (s->str, -1);
   g_string_free (s, TRUE);
+  /* a "phrase" of punctuation alone (':' from "one:::::ft") names nothing */
+  gboolean named = FALSE;
+  for (const char *p = lower; *p && !named; p = g_utf8_next_char (p))
+    named = g_unichar_isalnum (g_utf8_get_char (p));
+  if (!named) {
+    g_free (lower);
+    return;
+  }
 
   for (guint i = 0; i < out->len; i++)
     if (strcmp (g_array_index (out, Phrase, i).text, lower) == 0) {

@@ -204,24 +204,34 @@ load_jsonl (Loader *l, const char *text, gsize len)
   g_object_unref (p);
 }
 
+/* the array member key, or NULL when it is missing or not an array */
+static JsonArray *
+member_array (JsonObject *o, const char *key)
+{
+  JsonNode *n = json_object_get_member (o, key);
+  return n && JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
+}
+
+#define KEY(k) ((const char *const[]){ k, NULL })
+
 static void
 load_msrvtt (Loader *l, JsonObject *root)
 {
   const char *vdir = l->opt && l->opt->video_dir ? l->opt->video_dir : l->dir;
   GHashTable *splits = g_hash_table_new (g_str_hash, g_str_equal);
-  JsonArray *videos = json_object_get_array_member (root, "videos");
+  JsonArray *videos = member_array (root, "videos");
   for (guint i = 0; videos && i < json_array_get_length (videos); i++) {
     JsonNode *n = json_array_get_element (videos, i);
     if (!JSON_NODE_HOLDS_OBJECT (n))
       continue;
     JsonObject *v = json_node_get_object (n);
-    const char *id = json_object_get_string_member_with_default (v, "video_id", NULL);
-    const char *split = json_object_get_string_member_with_default (v, "split", NULL);
+    const char *id = member_string (v, KEY ("video_id"));
+    const char *split = member_string (v, KEY ("split"));
     if (id && split)
       g_hash_table_insert (splits, (gpointer) id, (gpointer) split);
   }
-  JsonArray *sents = json_object_get_array_member (root, "sentences");
-  for (guint i = 0; i < json_array_get_length (sents); i++) {
+  JsonArray *sents = member_array (root, "sentences");
+  for (guint i = 0; sents && i < json_array_get_length (sents); i++) {
     JsonNode *n = json_array_get_element (sents, i);
     l->ds->n_entries++;
     if (!JSON_NODE_HOLDS_OBJECT (n)) {
@@ -229,8 +239,8 @@ load_msrvtt (Loader *l, JsonObject *root)
       continue;
     }
     JsonObject *s = json_node_get_object (n);
-    const char *id = json_object_get_string_member_with_default (s, "video_id", NULL);
-    const char *cap = json_object_get_string_member_with_default (s, "caption", NULL);
+    const char *id = member_string (s, KEY ("video_id"));
+    const char *cap = member_string (s, KEY ("caption"));
     if (!id) {
       l->ds->n_malformed++;
       continue;
@@ -412,7 +422,7 @@ sv_dataset_load (const char *path, const SvDatasetOptions *opt, GError **error)
     } else if (sv_json_check (text + i, len - i, 64, path, &err) &&
                json_parser_load_from_data (p, text + i, len - i, &err)) {
       JsonNode *root = json_parser_get_root (p);
-      if (JSON_NODE_HOLDS_OBJECT (root) &&
+      if (root && JSON_NODE_HOLDS_OBJECT (root) &&
           json_object_has_member (json_node_get_object (root), "sentences")) {
         ds->kind = SV_MANIFEST_MSRVTT;
         load_msrvtt (&l, json_node_get_object (root));

@@ -151,6 +151,7 @@ sv_eval_manifest_load (const char *path, const char *split, guint limit, guint *
       g_autoptr (GError) e = NULL;
       if (!json_shape_ok (*l, strlen (*l), "the line", &e) ||
           !json_parser_load_from_data (parser, *l, -1, &e) ||
+          !json_parser_get_root (parser) /* a comment-only line parses to nothing */ ||
           !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
         g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                      "%s line %u is not a JSON object%s%s", path, lineno, e ? ": " : "",

@@ -197,7 +197,7 @@ read_metrics (const char *path, GError **error)
     if (!**l || !json_parser_load_from_data (parser, *l, -1, NULL))
       continue; /* a torn last line of a killed run */
     JsonNode *root = json_parser_get_root (parser);
-    if (JSON_NODE_HOLDS_OBJECT (root) &&
+    if (root && JSON_NODE_HOLDS_OBJECT (root) &&
         json_object_has_member (json_node_get_object (root), "step"))
       g_ptr_array_add (rows, json_object_ref (json_node_get_object (root)));
   }

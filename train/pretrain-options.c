@@ -279,7 +279,7 @@ sv_train_options_from_json (SvTrainOptions *o, const char *json, const char *ori
   gboolean ok = FALSE;
   if (!json_parser_load_from_data (p, json, -1, error)) {
     g_prefix_error (error, "%s: ", origin);
-  } else if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p))) {
+  } else if (!json_parser_get_root (p) || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p))) {
     g_set_error (error, SV_ERROR, SV_ERROR_FORMAT, "%s: training options are not an object",
                  origin);
   } else {
