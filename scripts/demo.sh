@@ -2,7 +2,7 @@
 # The main job: builds svilm (build/), then runs the bundled sample video through
 # svilmscenecut, svilmground and svilmencode with the bundled default model:
 #   out/annotated.mp4      the video with grounding overlays and cut markers
-#   out/scene-NN.mp4       one file per scene (split at the cuts' key frames)
+#   out/scene-NN.ts        one file per scene (split at the cuts' key frames)
 #   out/results.jsonl      cuts, groundings and clip embeddings as JSON lines
 # and prints where they are.  SVILM_MODEL=path overrides the model.
 set -euo pipefail
@@ -23,25 +23,26 @@ phrases=${PHRASES:-"ball;square"}
 # the best threshold of the default model on the synthetic test split (models/default-eval.md)
 threshold=${THRESHOLD:-0.55}
 mkdir -p out
-rm -f out/scene-*.mp4 out/results-*.jsonl
+rm -f out/scene-*.mp4 out/scene-*.ts out/results-*.jsonl
 export GST_PLUGIN_PATH="$PWD/build/gst-plugin${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
 
 echo "== svilm on $video with $(basename "$model") =="
-# Pass 1: scene cuts, phrase grounding drawn on the frames, clip embeddings, all
-# three as JSON lines; the annotated video is encoded to out/annotated.mp4.
+# One pipeline: scene cuts, phrase grounding drawn on the frames and clip embeddings
+# (each as JSON lines), encoded once, then
+#   - out/annotated.mp4: the whole annotated video;
+#   - out/scene-NN.ts: one file per scene.  svilmscenecut sends a force-key-unit event
+#     at each cut; x264enc makes a keyframe there (and nowhere else), mpegtsmux passes
+#     the event on and multifilesink starts a new file at it.  MPEG-TS rather than
+#     splitmuxsink: GStreamer 1.22's splitmuxsink sometimes never posts EOS, so that
+#     gst-launch does not exit (docs/elements/svilmscenecut.md).
 gst-launch-1.0 -q filesrc location="$video" ! decodebin ! videoconvert \
   ! svilmscenecut model="$model" threshold="$threshold" draw=true location=out/results-cuts.jsonl \
   ! svilmground model="$model" phrases="$phrases" location=out/results-ground.jsonl \
   ! svilmencode model="$model" location=out/results-embed.jsonl \
-  ! videoconvert ! x264enc speed-preset=veryfast ! h264parse ! mp4mux \
-  ! filesink location=out/annotated.mp4
-# Pass 2: one file per scene: svilmscenecut sends a force-key-unit event at each
-# cut, the encoder makes a keyframe there and nowhere else, splitmuxsink starts a
-# new file at every keyframe.
-gst-launch-1.0 -q filesrc location="$video" ! decodebin ! videoconvert \
-  ! svilmscenecut model="$model" threshold="$threshold" \
   ! videoconvert ! x264enc speed-preset=veryfast key-int-max=100000 option-string=scenecut=0 \
-  ! h264parse ! splitmuxsink location=out/scene-%02d.mp4 max-size-time=1
+  ! tee name=t \
+  t. ! queue ! h264parse ! mp4mux ! filesink location=out/annotated.mp4 \
+  t. ! queue ! h264parse ! mpegtsmux ! multifilesink next-file=key-unit-event location=out/scene-%02d.ts
 
 cat out/results-cuts.jsonl out/results-ground.jsonl out/results-embed.jsonl > out/results.jsonl
 rm -f out/results-*.jsonl
@@ -54,5 +55,5 @@ echo "clips embedded: $clips"
 echo
 echo "Output:"
 echo "  $PWD/out/annotated.mp4"
-ls "$PWD"/out/scene-*.mp4 | sed 's/^/  /'
+ls "$PWD"/out/scene-*.ts | sed 's/^/  /'
 echo "  $PWD/out/results.jsonl"
