@@ -11,11 +11,13 @@ BUILD=(
   libvulkan-dev glslc spirv-tools
   libcairo2-dev libsqlite3-dev liblink-grammar-dev
   gobject-introspection libgirepository1.0-dev
+  libopenmpi-dev
 )
 RUNTIME=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   mesa-vulkan-drivers vulkan-tools link-grammar-dictionaries-en
+  openmpi-bin
 )
 TEST=(
   python3 python3-numpy python3-torch python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0

@@ -582,6 +582,110 @@ test_run_tokenizer_csal_plot (void)
   g_assert_nonnull (strstr (r.err, "metrics.jsonl"));
 }
 
+/* The largest difference between two models' parameters beyond 1e-4 of each tensor's
+ * scale.  Parameters whose true gradient is zero (attention query and key biases: softmax
+ * ignores a shift) get float noise as gradients, which AdamW turns into whole +-lr steps
+ * in either direction; they bound what "the same model" can mean. */
+static double
+model_distance (const char *a_path, const char *b_path)
+{
+  GError *error = NULL;
+  SvModel *a = sv_model_load (a_path, sv_backend_cpu (), &error);
+  g_assert_no_error (error);
+  SvModel *b = sv_model_load (b_path, sv_backend_cpu (), &error);
+  g_assert_no_error (error);
+  double worst = 0.0;
+  for (guint i = 0; i < sv_var_set_len (a->params); i++) {
+    SvVar *va = sv_var_set_get (a->params, i), *vb = sv_var_set_get (b->params, i);
+    const float *x = sv_tensor_f32 (&va->x), *y = sv_tensor_f32 (&vb->x);
+    double scale = 1e-6, err = 0.0;
+    for (size_t j = 0; j < va->x.numel; j++) {
+      scale = MAX (scale, fabs (x[j]));
+      err = MAX (err, fabs (x[j] - y[j]));
+    }
+    worst = MAX (worst, err - 1e-4 * scale);
+  }
+  sv_model_free (a);
+  sv_model_free (b);
+  return worst;
+}
+
+/* Data-parallel training: `mpirun -np 2` with batches of 4 makes the same steps as one
+ * process with --accum 2 (two batches of 4 a step, gradients averaged): the same losses and
+ * the same model, within float tolerance; resuming needs the same split of the step. */
+static void
+test_run_mpi (void)
+{
+  g_autofree char *mpirun = g_find_program_in_path ("mpirun");
+  if (!mpirun) {
+    g_test_skip ("mpirun is not installed (openmpi-bin)");
+    return;
+  }
+  g_auto (Run) r = { 0 };
+  g_autofree char *m = manifest ();
+  RUN (&r, 0, "accum", "--config", config, "--data", m, "--steps", "4", "--accum", "2", "--threads",
+       "1", "--workers", "1");
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "of 2 x batch 4"));
+
+  g_autofree char *out2 = g_build_filename (tmpdir, "mpi", NULL);
+  const char *argv[] = { mpirun, "-np",       "2", train_exe,   "pretrain", "--config",
+                         config, "--data",    m,   "--out",     out2,       "--steps",
+                         "4",    "--threads", "1", "--workers", "1",        NULL };
+  char **env = g_strdupv (child_env);
+  env = g_environ_setenv (env, "OMPI_ALLOW_RUN_AS_ROOT", "1", TRUE);
+  env = g_environ_setenv (env, "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", TRUE);
+  env = g_environ_setenv (env, "OMPI_MCA_rmaps_base_oversubscribe", "1", TRUE);
+  /* containers often forbid the cross-process memory copy Open MPI tries first */
+  env = g_environ_setenv (env, "OMPI_MCA_btl_vader_single_copy_mechanism", "none", TRUE);
+  /* Open MPI's own allocations that live as long as the process are not ours to check */
+  const char *asan = g_environ_getenv (env, "ASAN_OPTIONS");
+  g_autofree char *asan2 = g_strconcat (asan ? asan : "", asan ? ":" : "", "detect_leaks=0", NULL);
+  env = g_environ_setenv (env, "ASAN_OPTIONS", asan2, TRUE);
+  int status = 0;
+  GError *error = NULL;
+  run_clear (&r);
+  g_spawn_sync (NULL, (char **) argv, env, G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err, &status,
+                &error);
+  g_assert_no_error (error);
+  g_test_message ("mpirun -np 2: status %d\nstdout:\n%s\nstderr:\n%s", status, r.out, r.err);
+  if (strstr (r.err, "built without MPI")) {
+    g_test_skip ("svilm-train was built without MPI");
+    g_strfreev (env);
+    return;
+  }
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_nonnull (strstr (r.out, "of 2 x batch 4"));
+  g_assert_nonnull (strstr (r.out, "2 processes"));
+
+  g_autoptr (GArray) a = metrics ("accum");
+  g_autoptr (GArray) b = metrics ("mpi");
+  g_assert_cmpuint (a->len, ==, 4);
+  g_assert_cmpuint (b->len, ==, 4);
+  for (guint i = 0; i < a->len; i++)
+    for (int k = 1; k < 5; k++) {
+      double x = g_array_index (a, Metric, i).v[k], y = g_array_index (b, Metric, i).v[k];
+      g_test_message ("step %u term %d: one process %.7f, two %.7f", i + 1, k, x, y);
+      g_assert_cmpfloat (fabs (x - y), <=, 1e-5 + 1e-5 * fabs (x));
+    }
+  g_autofree char *ma = g_build_filename (tmpdir, "accum", "model.safetensors", NULL);
+  g_autofree char *mb = g_build_filename (out2, "model.safetensors", NULL);
+  double d = model_distance (ma, mb);
+  g_test_message ("largest parameter difference beyond 1e-4 of its tensor's scale: %.2e", d);
+  g_assert_cmpfloat (d, <, 0.25 * 0.002); /* a quarter of one step at the config's lr */
+
+  /* one process cannot resume a step split in two */
+  RUN (&r, 0, "mpi", "--resume", "--steps", "6");
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "micro-batches"));
+  /* with --accum 2 it can, and goes on where the two processes stopped */
+  RUN (&r, 0, "mpi", "--resume", "--steps", "6", "--accum", "2");
+  g_assert_cmpint (r.status, ==, 0);
+  g_autoptr (GArray) c = metrics ("mpi");
+  g_assert_cmpuint (c->len, ==, 6);
+  g_strfreev (env);
+}
+
 /* the contents of a file */
 static char *
 slurp (const char *path, gsize *len)
@@ -865,6 +969,7 @@ main (int argc, char **argv)
   g_test_add_func ("/pretrain/run/loss-falls", test_run_loss_falls);
   g_test_add_func ("/pretrain/run/resume", test_run_resume);
   g_test_add_func ("/pretrain/run/tokenizer-csal-plot", test_run_tokenizer_csal_plot);
+  g_test_add_func ("/pretrain/run/mpi", test_run_mpi);
   g_test_add_func ("/pretrain/run/skips", test_run_skips);
   g_test_add_func ("/pretrain/run/errors", test_run_errors);
   g_test_add_func ("/pretrain/run/sigint", test_run_sigint);

@@ -147,6 +147,13 @@ sv_checkpoint_save (const char *dir, SvModel *model, const SvOptimizer *opt, con
     sv_safetensors_writer_set_metadata (w, "train.rng", buf);
     if (st->options)
       sv_safetensors_writer_set_metadata (w, "train.options", st->options);
+    if (st->n_lanes > 1) {
+      GString *s = g_string_new (NULL);
+      for (guint l = 0; l < st->n_lanes; l++)
+        g_string_append_printf (s, "%s%" G_GUINT64_FORMAT, l ? " " : "", st->lanes[l]);
+      sv_safetensors_writer_set_metadata (w, "train.data_lanes", s->str);
+      g_string_free (s, TRUE);
+    }
     ok = sv_safetensors_writer_write (w, path, error);
   }
   sv_safetensors_writer_free (w);
@@ -233,6 +240,27 @@ sv_checkpoint_load (const char *path, SvBackend *backend, SvTrainState *st, GErr
       goto fail;
     }
     sv_model_set_tokenizer (m, t);
+  }
+  const char *lanes = sv_safetensors_metadata (f, "train.data_lanes");
+  g_clear_pointer (&st->lanes, g_free);
+  st->n_lanes = 1;
+  if (lanes) {
+    char **parts = g_strsplit (lanes, " ", -1);
+    guint n = g_strv_length (parts);
+    gboolean lanes_ok = n >= 1 && n <= 65536;
+    st->lanes = g_new0 (uint64_t, MAX (n, 1));
+    for (guint l = 0; l < n && lanes_ok; l++) {
+      guint64 v = 0;
+      lanes_ok = g_ascii_string_to_unsigned (parts[l], 10, 0, G_MAXUINT64, &v, NULL);
+      st->lanes[l] = v;
+    }
+    g_strfreev (parts);
+    if (!lanes_ok) {
+      g_set_error (error, SV_ERROR, SV_ERROR_FORMAT, "%s: malformed train.data_lanes", path);
+      g_clear_pointer (&st->lanes, g_free);
+      goto fail;
+    }
+    st->n_lanes = n;
   }
   st->step = (int64_t) step;
   st->data_position = pos;

@@ -6,8 +6,9 @@
  *     "config" and "tokenizer";
  *   - the optimiser state (sv_optim_save: "optim.*" tensors and metadata);
  *   - metadata "train.step" (updates done), "train.data_position" (next data position),
- *     "train.rng" (the trainer's xoshiro state, 4 hex words) and "train.options" (the
- *     training options as JSON).
+ *     "train.rng" (the trainer's xoshiro state, 4 hex words), "train.options" (the
+ *     training options as JSON) and, when steps are made of several micro-batches,
+ *     "train.data_lanes" (the next position of every lane, space-separated).
  * After a successful write the oldest checkpoints beyond the last `keep` are deleted; a
  * failed write (disk full) leaves every earlier checkpoint as it was.
  *
@@ -26,7 +27,9 @@ G_BEGIN_DECLS
 
 typedef struct {
   int64_t step;           /* optimiser updates done */
-  uint64_t data_position; /* next data position */
+  uint64_t data_position; /* next data position (of lane 0) */
+  guint n_lanes;          /* with micro-batches: the next position of each lane (lane l */
+  uint64_t *lanes;        /* reads positions l, l + n_lanes, ...); 1 and NULL otherwise */
   SvRng rng;              /* the trainer's RNG (cut-and-paste) */
   char *options;          /* training options, JSON (owned by the caller) */
 } SvTrainState;

@@ -98,12 +98,13 @@ typedef struct {
   SvNounChunker *nc; /* for items without nouns; NULL: they use the caption fallback */
   uint64_t seed;
   int workers, depth;
+  int stride; /* positions start, start + stride, ... (a lane of a bigger batch); 0 = 1 */
   SvClipSpec clip;
 } SvPrefetchConfig;
 
 typedef struct _SvPrefetch SvPrefetch;
 
-/* starts the workers at data position start */
+/* starts the workers at data position start (then start + stride, ...) */
 SvPrefetch *sv_prefetch_new (const SvPrefetchConfig *cfg, uint64_t start);
 /* The sample at the next position (ok or not), or NULL once *stop is non-zero while
  * waiting.  wait_s (may be NULL) accumulates the seconds spent waiting. */

@@ -174,7 +174,8 @@ worker (gpointer data)
     if (g_atomic_int_get (&pf->quit))
       break;
     g_mutex_lock (&pf->lock);
-    uint64_t pos = pf->next_claim++;
+    uint64_t pos = pf->next_claim;
+    pf->next_claim += pf->cfg.stride;
     guint item = item_of (pf, pos);
     g_mutex_unlock (&pf->lock);
     g_async_queue_push (pf->results, sample_make (&pf->cfg, pos, item));
@@ -194,6 +195,7 @@ sv_prefetch_new (const SvPrefetchConfig *cfg, uint64_t start)
   SvPrefetch *pf = g_new0 (SvPrefetch, 1);
   pf->cfg = *cfg;
   pf->cfg.workers = MAX (cfg->workers, 1);
+  pf->cfg.stride = MAX (cfg->stride, 1);
   pf->cfg.depth = MAX (cfg->depth, pf->cfg.workers);
   pf->next_claim = pf->next_out = start;
   pf->perm_epoch[0] = pf->perm_epoch[1] = -1;
@@ -234,7 +236,7 @@ sv_prefetch_next (SvPrefetch *pf, const volatile sig_atomic_t *stop, double *wai
     g_hash_table_insert (pf->pending, &r->position, r);
   }
   if (s) {
-    pf->next_out++;
+    pf->next_out += pf->cfg.stride;
     g_async_queue_push (pf->credits, GINT_TO_POINTER (1));
   }
   if (wait_s)

@@ -32,6 +32,10 @@ static const Field fields[] = {
   F (steps, F_INT64, "Optimiser steps in the whole run (default: from --epochs)", "N"),
   F (epochs, F_DOUBLE, "Passes over the data when --steps is not given (default 10)", "E"),
   F (batch, F_INT, "Videos per batch, at least 2 (default 16)", "B"),
+  F (accum, F_INT,
+     "Batches per step and process, their gradients averaged (default 1; with N MPI processes "
+     "a step is N x ACCUM batches)",
+     "ACCUM"),
   F (optim, F_STR, "Optimiser: sgd (momentum 0.9, the paper's) or adamw (default sgd)", "NAME"),
   F (lr, F_DOUBLE, "Peak learning rate (default: sgd 0.1, adamw 0.001)", "LR"),
   F (min_lr, F_DOUBLE, "Learning rate at the end of the cosine decay (default 0)", "LR"),
@@ -120,6 +124,7 @@ sv_train_options_defaults (SvTrainOptions *o)
   o->steps = 0;
   o->epochs = 10;
   o->batch = 16;
+  o->accum = 1;
   o->min_lr = 0;
   o->warmup_ratio = 0.05;
   o->momentum = 0.9;
@@ -303,6 +308,7 @@ sv_train_options_validate (const SvTrainOptions *o, GError **error)
          "the batch must have at least 2 videos (cut-and-paste pairs them), "
          "not %d.",
          o->batch);
+  CHECK (o->accum >= 1 && o->accum <= 4096, "--accum must be between 1 and 4096.");
   CHECK (o->steps >= 0, "--steps must not be negative.");
   CHECK (o->steps > 0 || (isfinite (o->epochs) && o->epochs > 0),
          "--epochs must be positive when --steps is not given.");

@@ -17,7 +17,7 @@ typedef struct {
   char *data, *split, *video_dir, *optim, *device, *tokenizer;
   gint64 steps; /* 0: from epochs */
   double epochs;
-  int batch, threads, workers, prefetch, checkpoint_every, keep, log_every;
+  int batch, accum, threads, workers, prefetch, checkpoint_every, keep, log_every;
   double lr, min_lr, warmup_ratio, weight_decay, momentum, clip_grad;
   gint64 seed;
   double loss_temporal, loss_grounding, loss_contrast, loss_csal;

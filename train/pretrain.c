@@ -5,6 +5,7 @@
 #include "checkpoint.h"
 #include "cutpaste.h"
 #include "dataset.h"
+#include "dist.h"
 #include "pretrain-options.h"
 #include "progress.h"
 #include "sv-backend.h"
@@ -39,7 +40,14 @@ typedef struct {
   SvOptimizer *opt;
   SvTrainPass *pass;
   SvNounChunker *nc;
-  SvPrefetch *pf;
+  /* A step is n_lanes micro-batches of o.batch videos (accum per process x processes);
+   * lane g reads data positions g, g + n_lanes, ... and is decoded by process
+   * g mod processes, into pf[g / processes] */
+  int n_lanes, n_mine;
+  SvPrefetch **pf;
+  uint64_t *lane_pos; /* [n_lanes] next position of each lane (this process's are live) */
+  gboolean leader;    /* process 0: writes checkpoints, metrics and the model */
+  float *grads;       /* host copy of the gradients, summed across processes */
   SvCutPaste *cp;
   SvProgress *progress;
   SvLrSchedule sched;
@@ -58,7 +66,12 @@ static void
 trainer_clear (Trainer *t)
 {
   sv_progress_free (t->progress);
-  sv_prefetch_free (t->pf);
+  for (int i = 0; t->pf && i < t->n_mine; i++)
+    sv_prefetch_free (t->pf[i]);
+  g_free (t->pf);
+  g_free (t->lane_pos);
+  g_free (t->grads);
+  g_free (t->st.lanes);
   sv_cutpaste_free (t->cp);
   sv_train_pass_free (t->pass);
   if (t->opt)
@@ -127,9 +140,35 @@ run_tokenizer (Trainer *t, GError **error)
   return tok;
 }
 
+/* every lane's next position, from the processes that read them (collective) */
+static gboolean
+gather_lanes (Trainer *t, GError **error)
+{
+  int W = sv_dist_size (), R = sv_dist_rank ();
+  uint64_t *all = g_new0 (uint64_t, t->n_lanes);
+  for (int g = R; g < t->n_lanes; g += W)
+    all[g] = t->lane_pos[g];
+  if (!sv_dist_sum_u64 (all, (size_t) t->n_lanes, error)) {
+    g_free (all);
+    return FALSE;
+  }
+  g_free (t->st.lanes);
+  t->st.n_lanes = (guint) t->n_lanes;
+  t->st.lanes = t->n_lanes > 1 ? g_memdup2 (all, sizeof (uint64_t) * t->n_lanes) : NULL;
+  t->st.data_position = all[0];
+  g_free (all);
+  return TRUE;
+}
+
 static gboolean
 save_checkpoint (Trainer *t, int64_t step, GError **error)
 {
+  if (!gather_lanes (t, error))
+    return FALSE;
+  if (!t->leader) {
+    t->saved_step = step;
+    return TRUE;
+  }
   char *written = NULL;
   t->st.step = step;
   GError *err = NULL;
@@ -148,29 +187,35 @@ save_checkpoint (Trainer *t, int64_t step, GError **error)
   return TRUE;
 }
 
-/* B samples into clips/ids/mask; 1 ok, 0 stopped by a signal, -1 error */
+/* a flag that is never raised: with several processes, a batch is always completed and
+ * they agree on stopping between steps */
+static volatile sig_atomic_t never = 0;
+
+/* B samples of lane g into clips/ids/mask; 1 ok, 0 stopped by a signal, -1 error */
 static int
-next_batch (Trainer *t, double *wait_s, GError **error)
+next_batch (Trainer *t, int g, double *wait_s, GError **error)
 {
   const SvModelConfig *c = &t->model->cfg;
   int B = t->o.batch, K = c->n_nouns, L = c->max_len;
-  uint64_t start = t->st.data_position;
+  SvPrefetch *pf = t->pf[g / sv_dist_size ()];
   guint consecutive = 0;
   for (int i = 0; i < B; i++) {
     for (;;) {
-      SvSample *s = sv_prefetch_next (t->pf, &stop_signal, wait_s);
-      if (!s) {
-        t->st.data_position = start; /* the partial batch is read again on resume */
-        return 0;
-      }
-      t->st.data_position = s->position + 1;
+      SvSample *s = sv_prefetch_next (pf, sv_dist_size () > 1 ? &never : &stop_signal, wait_s);
+      if (!s)
+        return 0; /* the caller rewinds the lanes: the partial batch is read again on resume */
+      t->lane_pos[g] = s->position + (uint64_t) t->n_lanes;
       if (!s->ok) {
         t->skip_events++;
         SvDataItem *it = g_ptr_array_index (t->ds->items, s->item);
         if (!g_hash_table_contains (t->unreadable, GUINT_TO_POINTER (s->item))) {
           g_hash_table_insert (t->unreadable, GUINT_TO_POINTER (s->item), NULL);
-          sv_progress_print (t->progress, stderr, "svilm-train pretrain: warning: skipping %s: %s",
-                             it->video, s->error);
+          if (t->progress)
+            sv_progress_print (t->progress, stderr,
+                               "svilm-train pretrain: warning: skipping %s: %s", it->video,
+                               s->error);
+          else
+            g_printerr ("svilm-train pretrain: warning: skipping %s: %s\n", it->video, s->error);
         }
         sv_sample_free (s);
         if (++consecutive >= t->ds->items->len) {
@@ -204,61 +249,122 @@ noise_seed (uint64_t seed, int64_t step)
   return z ^ (z >> 31);
 }
 
-/* one optimiser step: 1 done, 0 stopped before it, -1 error */
+/* sums the gradients (and loss terms) of every process: each process's are already
+ * weighted by 1 / n_lanes, so the sums are the step's means */
+static gboolean
+sum_across_processes (Trainer *t, float *terms, int n_terms, GError **error)
+{
+  SvVarSet *ps = t->model->params;
+  size_t total = sv_var_set_numel (ps), off = 0;
+  if (!t->grads)
+    t->grads = g_new (float, total + (size_t) n_terms);
+  for (guint i = 0; i < sv_var_set_len (ps); i++) {
+    SvVar *v = sv_var_set_get (ps, i);
+    if (!sv_tensor_download (&v->d, t->grads + off, v->d.numel * sizeof (float), error))
+      return FALSE;
+    off += v->d.numel;
+  }
+  memcpy (t->grads + total, terms, sizeof (float) * n_terms);
+  if (!sv_dist_sum_floats (t->grads, total + (size_t) n_terms, error))
+    return FALSE;
+  memcpy (terms, t->grads + total, sizeof (float) * n_terms);
+  off = 0;
+  for (guint i = 0; i < sv_var_set_len (ps); i++) {
+    SvVar *v = sv_var_set_get (ps, i);
+    if (!sv_tensor_upload (&v->d, t->grads + off, v->d.numel * sizeof (float), error))
+      return FALSE;
+    off += v->d.numel;
+  }
+  return TRUE;
+}
+
+/* one optimiser step over the step's n_lanes micro-batches (this process's share of
+ * them): 1 done, 0 stopped before it, -1 error */
 static int
 train_step (Trainer *t, int64_t step, GError **error)
 {
   const SvModelConfig *c = &t->model->cfg;
+  int A = t->n_lanes, W = sv_dist_size (), R = sv_dist_rank ();
   gint64 t0 = g_get_monotonic_time ();
   double wait = 0.0;
-  int r = next_batch (t, &wait, error);
-  if (r <= 0)
-    return r;
-  sv_cutpaste_sample (t->cp, &t->st.rng);
-  sv_cutpaste_apply (t->cp, t->clips, t->video, c->tubelet_t, (size_t) c->height * c->width * 3);
-  SvTrainBatch b = { .video = t->video,
-                     .ids = t->ids,
-                     .mask = t->mask,
-                     .fg = t->cp->fg,
-                     .Wv = t->cp->Wv,
-                     .noise = NULL,
-                     .noise_seed = noise_seed ((uint64_t) t->o.seed, step) };
+  /* micro-batch gradients add up: weights / A make the sum the mean */
+  SvLossWeights w = { t->w.temporal / A, t->w.grounding / A, t->w.contrast / A, t->w.csal / A };
+  float terms[4] = { 0 }; /* mean loss terms: t, g, c, csal */
+  SvRng rng_at_start = t->st.rng;
+  uint64_t *pos_at_start = g_memdup2 (t->lane_pos, sizeof (uint64_t) * A);
+  if (!sv_var_set_zero_grad (t->model->params, error))
+    goto fail;
+  for (int g = 0; g < A; g++) {
+    /* every process draws every lane's cut-and-paste, so the RNG stays the same everywhere */
+    sv_cutpaste_sample (t->cp, &t->st.rng);
+    if (g % W != R)
+      continue;
+    int r = next_batch (t, g, &wait, error);
+    if (r < 0)
+      goto fail;
+    if (r == 0) { /* stopped: this step never happened */
+      t->st.rng = rng_at_start;
+      memcpy (t->lane_pos, pos_at_start, sizeof (uint64_t) * A);
+      g_free (pos_at_start);
+      return 0;
+    }
+    sv_cutpaste_apply (t->cp, t->clips, t->video, c->tubelet_t, (size_t) c->height * c->width * 3);
+    SvTrainBatch b = { .video = t->video,
+                       .ids = t->ids,
+                       .mask = t->mask,
+                       .fg = t->cp->fg,
+                       .Wv = t->cp->Wv,
+                       .noise = NULL,
+                       .noise_seed = noise_seed ((uint64_t) t->o.seed, step * A + g) };
+    if (!sv_train_pass_forward (t->pass, &b, &w, error))
+      goto fail;
+    if (!isfinite (t->pass->loss)) {
+      g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT,
+                   "the loss is not finite at step %" G_GINT64_FORMAT
+                   " (t %g g %g c %g csal %g): lower --lr or set --clip-grad",
+                   step + 1, t->pass->loss_temporal, t->pass->loss_grounding,
+                   t->pass->loss_contrast, t->pass->loss_csal);
+      goto fail;
+    }
+    if (!sv_train_pass_backward (t->pass, &w, error))
+      goto fail;
+    terms[0] += t->pass->loss_temporal / A;
+    terms[1] += t->pass->loss_grounding / A;
+    terms[2] += t->pass->loss_contrast / A;
+    terms[3] += t->pass->loss_csal / A;
+  }
+  g_free (pos_at_start);
+  if (W > 1 && !sum_across_processes (t, terms, 4, error))
+    return -1;
   float lr = sv_lr_at (&t->sched, step);
   double gnorm = 0.0;
-  if (!sv_var_set_zero_grad (t->model->params, error) ||
-      !sv_train_pass_forward (t->pass, &b, &t->w, error))
-    return -1;
-  if (!isfinite (t->pass->loss)) {
-    g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT,
-                 "the loss is not finite at step %" G_GINT64_FORMAT
-                 " (t %g g %g c %g csal %g): lower --lr or set --clip-grad",
-                 step + 1, t->pass->loss_temporal, t->pass->loss_grounding, t->pass->loss_contrast,
-                 t->pass->loss_csal);
-    return -1;
-  }
-  if (!sv_train_pass_backward (t->pass, &t->w, error))
-    return -1;
   if (!sv_optim_step (t->opt, lr, &gnorm, error)) {
     g_prefix_error (
         error, "training diverged at step %" G_GINT64_FORMAT " (lower --lr or set --clip-grad): ",
         step + 1);
     return -1;
   }
+  if (!t->leader)
+    return 1;
   SvProgressStep ps = {
     .step = step + 1,
     .total = t->o.steps,
-    .loss = t->pass->loss,
-    .loss_temporal = t->pass->loss_temporal,
-    .loss_grounding = t->pass->loss_grounding,
-    .loss_contrast = t->pass->loss_contrast,
-    .loss_csal = t->pass->loss_csal,
+    .loss = t->w.temporal * terms[0] + t->w.grounding * terms[1] + t->w.contrast * terms[2] +
+            t->w.csal * terms[3],
+    .loss_temporal = terms[0],
+    .loss_grounding = terms[1],
+    .loss_contrast = terms[2],
+    .loss_csal = terms[3],
     .lr = lr,
     .grad_norm = gnorm,
     .step_time = (double) (g_get_monotonic_time () - t0) / G_USEC_PER_SEC,
     .data_wait = wait,
-    .batch = t->o.batch,
+    .batch = t->o.batch * A,
   };
   return sv_progress_step (t->progress, &ps, error) ? 1 : -1;
+fail:
+  g_free (pos_at_start);
+  return -1;
 }
 
 /* model, tokenizer, optimiser and state: fresh or from the newest checkpoint */
@@ -346,7 +452,9 @@ setup (Trainer *t, const char *config, gboolean resume, const SvTrainOptions *cl
   sv_train_options_unset (&early);
   if (config && !cli->device)
     sv_train_read_config (config, &unused, &early, NULL); /* errors: reported below */
-  sv_checkpoint_remove_temporaries (t->out);
+  t->leader = sv_dist_rank () == 0;
+  if (t->leader)
+    sv_checkpoint_remove_temporaries (t->out);
   if (cli->threads != G_MININT)
     sv_set_num_threads (cli->threads);
   t->backend = sv_backend_open (cli->device    ? cli->device
@@ -371,7 +479,8 @@ setup (Trainer *t, const char *config, gboolean resume, const SvTrainOptions *cl
     return FALSE;
   int B = t->o.batch, K = c->n_nouns;
   if (t->o.steps == 0)
-    t->o.steps = (gint64) ceil (t->o.epochs * t->ds->items->len / B);
+    t->o.steps = (gint64) ceil (t->o.epochs * t->ds->items->len /
+                                ((double) B * t->o.accum * sv_dist_size ()));
   if (t->start_step >= t->o.steps) {
     g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT,
                  "the checkpoint is at step %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT
@@ -438,10 +547,28 @@ setup (Trainer *t, const char *config, gboolean resume, const SvTrainOptions *cl
   g_free (t->st.options);
   t->st.options = sv_train_options_to_json (&t->o);
   t->metrics = g_build_filename (t->out, "metrics.jsonl", NULL);
-  t->progress = sv_progress_new (t->metrics, t->last_checkpoint ? t->start_step : -1,
-                                 t->o.log_every, isatty (STDOUT_FILENO), error);
-  if (!t->progress)
+  if (t->leader) {
+    t->progress = sv_progress_new (t->metrics, t->last_checkpoint ? t->start_step : -1,
+                                   t->o.log_every, isatty (STDOUT_FILENO), error);
+    if (!t->progress)
+      return FALSE;
+  }
+  /* the lanes: fresh, lane g starts at position g; resumed, where the checkpoint left them */
+  int W = sv_dist_size (), R = sv_dist_rank ();
+  t->n_lanes = t->o.accum * W;
+  t->n_mine = t->o.accum;
+  t->lane_pos = g_new (uint64_t, t->n_lanes);
+  if (t->last_checkpoint && t->st.n_lanes != (guint) t->n_lanes) {
+    g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT,
+                 "%s was written with %u micro-batches a step (--accum x processes) and this run "
+                 "makes %d: resume with the same --accum and number of processes",
+                 t->last_checkpoint, MAX (t->st.n_lanes, 1u), t->n_lanes);
     return FALSE;
+  }
+  for (int g = 0; g < t->n_lanes; g++)
+    t->lane_pos[g] = !t->last_checkpoint ? (uint64_t) g
+                     : t->st.lanes       ? t->st.lanes[g]
+                                         : t->st.data_position;
   SvPrefetchConfig pc = {
     .ds = t->ds,
     .cfg = c,
@@ -459,7 +586,12 @@ setup (Trainer *t, const char *config, gboolean resume, const SvTrainOptions *cl
               .flip_prob = 0.5f,
               .timeout_s = 30.0 },
   };
-  t->pf = sv_prefetch_new (&pc, t->st.data_position);
+  pc.stride = t->n_lanes;
+  pc.workers = MAX (1, t->o.workers / t->n_mine);
+  pc.depth = MAX (pc.workers, pc.depth / t->n_mine);
+  t->pf = g_new0 (SvPrefetch *, t->n_mine);
+  for (int i = 0; i < t->n_mine; i++)
+    t->pf[i] = sv_prefetch_new (&pc, t->lane_pos[R + i * W]);
   return TRUE;
 }
 
@@ -467,7 +599,8 @@ static void
 print_start (Trainer *t)
 {
   const SvModelConfig *c = &t->model->cfg;
-  char *eps = g_strdup_printf ("%.2f", (double) t->o.steps * t->o.batch / t->ds->items->len);
+  char *eps =
+      g_strdup_printf ("%.2f", (double) t->o.steps * t->o.batch * t->n_lanes / t->ds->items->len);
   printf ("svilm-train pretrain: %s of %u entries (%s; skipped: %u without a caption, %u "
           "malformed, %u in other splits)\n",
           t->ds->path, t->ds->items->len, sv_manifest_kind_name (t->ds->kind),
@@ -475,11 +608,12 @@ print_start (Trainer *t)
   printf ("  model: %zu parameters, %d frames of %dx%d, %d clips, %d groups; %s\n",
           sv_var_set_numel (t->model->params), c->frames, c->width, c->height,
           sv_model_config_grid_t (c), c->n_groups, t->backend->device_name);
-  printf ("  %s steps %" G_GINT64_FORMAT "..%" G_GINT64_FORMAT " of batch %d (%s epochs), %s "
-          "lr %g, warm-up %" G_GINT64_FORMAT " steps, losses t %g g %g c %g csal %g\n",
-          t->start_step > 0 ? "resuming:" : "training:", t->start_step + 1, t->o.steps, t->o.batch,
-          eps, t->o.optim, t->o.lr, sv_lr_warmup_steps (&t->sched), t->w.temporal, t->w.grounding,
-          t->w.contrast, t->w.csal);
+  printf ("  %s steps %" G_GINT64_FORMAT "..%" G_GINT64_FORMAT " of %d x batch %d (%s "
+          "epochs; %d process%s), %s lr %g, warm-up %" G_GINT64_FORMAT
+          " steps, losses t %g g %g c %g csal %g\n",
+          t->start_step > 0 ? "resuming:" : "training:", t->start_step + 1, t->o.steps, t->n_lanes,
+          t->o.batch, eps, sv_dist_size (), sv_dist_size () > 1 ? "es" : "", t->o.optim, t->o.lr,
+          sv_lr_warmup_steps (&t->sched), t->w.temporal, t->w.grounding, t->w.contrast, t->w.csal);
   fflush (stdout);
   g_free (eps);
 }
@@ -489,9 +623,17 @@ run (Trainer *t, const char *config, gboolean resume, const SvTrainOptions *cli)
 {
   GError *error = NULL;
   int rc = SV_TRAIN_EXIT_FAILURE;
-  if (!setup (t, config, resume, cli, &error))
+  gboolean set = setup (t, config, resume, cli, &error);
+  /* with several processes, one that cannot start stops them all */
+  if (sv_dist_size () > 1 && sv_dist_max_int (!set)) {
+    if (set)
+      g_set_error (&error, SV_ERROR, SV_ERROR_ARGUMENT, "another process could not start");
     goto out;
-  print_start (t);
+  }
+  if (!set)
+    goto out;
+  if (t->leader)
+    print_start (t);
   struct sigaction sa, old_int, old_term;
   memset (&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
@@ -501,7 +643,9 @@ run (Trainer *t, const char *config, gboolean resume, const SvTrainOptions *cli)
   sigaction (SIGTERM, &sa, &old_term);
   int64_t step = t->start_step;
   gboolean failed = FALSE;
-  while (step < t->o.steps && !stop_signal) {
+  /* with several processes they all stop at the same step: the signal reaches each */
+  while (step < t->o.steps &&
+         !(sv_dist_size () > 1 ? sv_dist_max_int (stop_signal) : stop_signal)) {
     int r = train_step (t, step, &error);
     if (r < 0) {
       failed = TRUE;
@@ -519,11 +663,13 @@ run (Trainer *t, const char *config, gboolean resume, const SvTrainOptions *cli)
   if (!failed && step > t->saved_step && !save_checkpoint (t, step, &error))
     failed = TRUE;
   char *model_path = g_build_filename (t->out, "model.safetensors", NULL);
-  if (!failed && step > t->start_step && !sv_model_save (t->model, model_path, &error))
+  if (!failed && t->leader && step > t->start_step && !sv_model_save (t->model, model_path, &error))
     failed = TRUE;
   sigaction (SIGINT, &old_int, NULL);
   sigaction (SIGTERM, &old_term, NULL);
-  if (!failed) {
+  if (!failed && !t->leader) {
+    rc = 0;
+  } else if (!failed) {
     char *el = sv_format_duration (sv_progress_elapsed (t->progress));
     sv_progress_print (
         t->progress, stdout,
@@ -546,6 +692,11 @@ run (Trainer *t, const char *config, gboolean resume, const SvTrainOptions *cli)
 out:
   if (error) {
     gboolean dot = g_str_has_suffix (error->message, ".");
+    if (sv_dist_size () > 1) {
+      g_printerr ("svilm-train pretrain (process %d of %d): %s%s\n", sv_dist_rank (),
+                  sv_dist_size (), error->message, dot ? "" : ".");
+      sv_dist_abort (SV_TRAIN_EXIT_FAILURE); /* the others wait for this one */
+    }
     sv_progress_print (t->progress, stderr, "svilm-train pretrain: %s%s", error->message,
                        dot ? "" : ".");
     g_error_free (error);
@@ -556,6 +707,7 @@ out:
 int
 sv_train_cmd_pretrain (int argc, char **argv)
 {
+  sv_dist_init (&argc, &argv);
   char *config = NULL, *out = NULL;
   gboolean resume = FALSE;
   SvTrainOptions cli;
@@ -602,6 +754,7 @@ sv_train_cmd_pretrain (int argc, char **argv)
   }
 out:
   trainer_clear (&t);
+  sv_dist_finalize ();
   sv_train_options_clear (&cli);
   g_free (config);
   g_free (out);

@@ -15,7 +15,6 @@
 
 G_BEGIN_DECLS
 
-
 int sv_train_cmd_pretrain (int argc, char **argv);
 /* a subword vocabulary of at most vocab tokens learnt from the dataset's captions (at most
  * 200 000, evenly spread), its noun phrases and the prompt templates */

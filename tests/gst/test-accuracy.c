@@ -1,0 +1,315 @@
+/* What the elements find with the bundled default model, end to end through GStreamer, on
+ * videos of svilm-train synth's generator whose ground truth is known (test split: its
+ * colour-noun pairs never appear in training):
+ *
+ * - svilmscenecut on single-scene videos played back to back: the hard cuts between
+ *   them, located to within 2 frames (precision, recall, F1);
+ * - svilmground on each object's noun phrase: the maximum of the phrase's heatmap falls
+ *   inside the object's box (pointing game), against the centre-point baseline;
+ * - svilmretrieve with every video's caption as a query: the right caption scores best
+ *   on each clip (text->video R@1 over the set), against chance.
+ *
+ * The model is deterministic at inference, so the figures are too; each check asks for
+ * clearly better than the baseline, not for the figures themselves, which are printed
+ * (and recorded in models/default-eval.md).
+ *
+ *   test-accuracy MODEL
+ */
+#include "sv-synth.h"
+
+#include <gst/check/gstharness.h>
+#include <gst/gst.h>
+#include <math.h>
+#include <string.h>
+
+#define SEED 20261122 /* a corpus the default model never saw */
+#define FPS 8
+#define TOLERANCE 2 /* frames, as TransNet V2's protocol */
+
+static const char *model_path;
+static const SvSynthFormat fmt = { 64, 64, 16 }; /* as the default corpus */
+
+/* the first n single-scene test-split videos of the corpus (seed SEED) */
+static GPtrArray *
+single_scene_videos (guint n)
+{
+  GPtrArray *a = g_ptr_array_new_with_free_func ((GDestroyNotify) sv_synth_video_free);
+  for (guint i = 0; a->len < n && i < 100000; i++) {
+    SvSynthVideo *v = sv_synth_plan (SEED, i, SV_SPLIT_TEST, &fmt);
+    if (v->n_scenes == 1)
+      g_ptr_array_add (a, v);
+    else
+      sv_synth_video_free (v);
+  }
+  g_assert_cmpuint (a->len, ==, n);
+  return a;
+}
+
+/* frame f of v as a BGRx buffer stamped as frame `at` of the stream (fills the truth) */
+static GstBuffer *
+render (SvSynthRenderer *r, SvSynthVideo *v, guint f, guint at)
+{
+  cairo_surface_t *s = cairo_image_surface_create (CAIRO_FORMAT_RGB24, fmt.width, fmt.height);
+  sv_synth_render_frame (r, v, f, s);
+  cairo_surface_flush (s);
+  int stride = cairo_image_surface_get_stride (s);
+  gsize row = fmt.width * 4;
+  GstBuffer *b = gst_buffer_new_allocate (NULL, row * fmt.height, NULL);
+  GstMapInfo map;
+  gst_buffer_map (b, &map, GST_MAP_WRITE);
+  for (guint y = 0; y < fmt.height; y++)
+    memcpy (map.data + y * row, cairo_image_surface_get_data (s) + (gsize) y * stride, row);
+  gst_buffer_unmap (b, &map);
+  cairo_surface_destroy (s);
+  GST_BUFFER_PTS (b) = gst_util_uint64_scale (at, GST_SECOND, FPS);
+  GST_BUFFER_DURATION (b) = gst_util_uint64_scale (1, GST_SECOND, FPS);
+  return b;
+}
+
+static GstHarness *
+harness (const char *element, const char *props, GstBus **bus)
+{
+  char *desc = g_strdup_printf ("%s model=\"%s\" %s", element, model_path, props);
+  GstHarness *h = gst_harness_new_parse (desc);
+  g_free (desc);
+  char *caps = g_strdup_printf ("video/x-raw,format=BGRx,width=%u,height=%u,framerate=%d/1",
+                                fmt.width, fmt.height, FPS);
+  gst_harness_set_src_caps_str (h, caps);
+  g_free (caps);
+  *bus = gst_bus_new ();
+  gst_element_set_bus (h->element, *bus);
+  return h;
+}
+
+/* pushes the buffers, then EOS; drops what comes out */
+static void
+run (GstHarness *h, GPtrArray *buffers)
+{
+  for (guint i = 0; i < buffers->len; i++) {
+    g_assert_cmpint (gst_harness_push (h, gst_buffer_ref (buffers->pdata[i])), ==, GST_FLOW_OK);
+    GstBuffer *out;
+    while ((out = gst_harness_try_pull (h)))
+      gst_buffer_unref (out);
+  }
+  g_assert_true (gst_harness_push_event (h, gst_event_new_eos ()));
+  GstBuffer *out;
+  while ((out = gst_harness_try_pull (h)))
+    gst_buffer_unref (out);
+}
+
+/* the element messages called name, in order */
+static GPtrArray *
+messages (GstBus *bus, const char *name)
+{
+  GPtrArray *a = g_ptr_array_new_with_free_func ((GDestroyNotify) gst_structure_free);
+  GstMessage *m;
+  while ((m = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
+    const GstStructure *s = gst_message_get_structure (m);
+    if (gst_structure_has_name (s, name))
+      g_ptr_array_add (a, gst_structure_copy (s));
+    gst_message_unref (m);
+  }
+  return a;
+}
+
+static void
+finish (GstHarness *h, GstBus *bus)
+{
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+}
+
+/* ---- scene cuts ---- */
+
+static void
+test_scenecut (void)
+{
+  enum { N = 12 };
+  GPtrArray *videos = single_scene_videos (N);
+  SvSynthRenderer *r = sv_synth_renderer_new (fmt.width, fmt.height);
+  GPtrArray *buffers = g_ptr_array_new_with_free_func ((GDestroyNotify) gst_buffer_unref);
+  for (guint i = 0; i < N; i++)
+    for (guint f = 0; f < fmt.frames; f++)
+      g_ptr_array_add (buffers, render (r, videos->pdata[i], f, i * fmt.frames + f));
+  sv_synth_renderer_free (r);
+
+  GstBus *bus;
+  GstHarness *h = harness ("svilmscenecut", "", &bus);
+  run (h, buffers);
+  GPtrArray *cuts = messages (bus, "svilm-scenecut");
+  /* match each true cut (frames 16, 32, ...) to the nearest unused detection */
+  gboolean used[256] = { FALSE };
+  g_assert_cmpuint (cuts->len, <, G_N_ELEMENTS (used));
+  guint tp = 0;
+  GString *found = g_string_new (NULL);
+  for (guint c = 0; c < cuts->len; c++) {
+    guint64 ts = 0;
+    g_assert_true (gst_structure_get_uint64 (cuts->pdata[c], "timestamp", &ts));
+    g_string_append_printf (found, " %" G_GUINT64_FORMAT,
+                            gst_util_uint64_scale_round (ts, FPS, GST_SECOND));
+  }
+  for (guint i = 1; i < N; i++) {
+    int truth = (int) (i * fmt.frames), best = -1, best_d = TOLERANCE + 1;
+    for (guint c = 0; c < cuts->len; c++) {
+      guint64 ts = 0;
+      gst_structure_get_uint64 (cuts->pdata[c], "timestamp", &ts);
+      int d = abs ((int) gst_util_uint64_scale_round (ts, FPS, GST_SECOND) - truth);
+      if (!used[c] && d < best_d)
+        best = (int) c, best_d = d;
+    }
+    if (best >= 0)
+      used[best] = TRUE, tp++;
+  }
+  double p = cuts->len ? (double) tp / cuts->len : 0.0, rc = (double) tp / (N - 1);
+  double f1 = p + rc > 0 ? 2 * p * rc / (p + rc) : 0.0;
+  g_test_message ("svilmscenecut on %d back-to-back test videos: %u cuts found at frames%s; "
+                  "true cuts every %u frames; precision %.3f recall %.3f F1 %.3f",
+                  N, cuts->len, found->str, fmt.frames, p, rc, f1);
+  /* most cuts found, few false ones (an untrained model scores arbitrary boundaries) */
+  g_assert_cmpfloat (f1, >=, 0.8);
+  g_string_free (found, TRUE);
+  g_ptr_array_unref (cuts);
+  finish (h, bus);
+  g_ptr_array_unref (buffers);
+  g_ptr_array_unref (videos);
+}
+
+/* ---- grounding ---- */
+
+static gboolean
+inside (const SvBox *b, double x, double y)
+{
+  return b->w > 0 && x >= b->x && x < b->x + b->w && y >= b->y && y < b->y + b->h;
+}
+
+static void
+test_ground (void)
+{
+  enum { N = 20 };
+  GPtrArray *videos = single_scene_videos (N);
+  SvSynthRenderer *r = sv_synth_renderer_new (fmt.width, fmt.height);
+  guint hits = 0, centre = 0, total = 0;
+  for (guint i = 0; i < N; i++) {
+    SvSynthVideo *v = videos->pdata[i];
+    GPtrArray *buffers = g_ptr_array_new_with_free_func ((GDestroyNotify) gst_buffer_unref);
+    for (guint f = 0; f < fmt.frames; f++)
+      g_ptr_array_add (buffers, render (r, v, f, f)); /* fills the truth boxes */
+    for (guint o = 0; o < v->scenes[0].n_objects; o++) {
+      const SvSynthObject *obj = &v->scenes[0].obj[o];
+      char *props = g_strdup_printf ("phrases=\"%s\" draw=none", obj->phrase);
+      GstBus *bus;
+      GstHarness *h = harness ("svilmground", props, &bus);
+      g_free (props);
+      run (h, buffers);
+      GPtrArray *g = messages (bus, "svilm-ground");
+      for (guint k = 0; k < g->len; k++) {
+        const GstStructure *s = g->pdata[k];
+        guint gw = 0, gh = 0;
+        guint64 ts = 0, dur = 0;
+        gst_structure_get_uint (s, "grid-width", &gw);
+        gst_structure_get_uint (s, "grid-height", &gh);
+        gst_structure_get_uint64 (s, "timestamp", &ts);
+        gst_structure_get_uint64 (s, "duration", &dur);
+        const GValue *heat = gst_structure_get_value (s, "heatmap");
+        g_assert_cmpuint (gst_value_array_get_size (heat), ==, gw * gh);
+        guint best = 0;
+        for (guint c = 1; c < gw * gh; c++)
+          if (g_value_get_float (gst_value_array_get_value (heat, c)) >
+              g_value_get_float (gst_value_array_get_value (heat, best)))
+            best = c;
+        /* the window's middle frame, and the centre of the heatmap's best cell */
+        guint mid = (guint) gst_util_uint64_scale (ts + dur / 2, FPS, GST_SECOND);
+        mid = MIN (mid, fmt.frames - 1);
+        double px = ((best % gw) + 0.5) * fmt.width / gw,
+               py = ((best / gw) + 0.5) * fmt.height / gh;
+        hits += inside (&obj->boxes[mid], px, py);
+        centre += inside (&obj->boxes[mid], fmt.width / 2.0, fmt.height / 2.0);
+        total++;
+      }
+      g_ptr_array_unref (g);
+      finish (h, bus);
+    }
+    g_ptr_array_unref (buffers);
+  }
+  sv_synth_renderer_free (r);
+  double acc = (double) hits / total, base = (double) centre / total;
+  g_test_message ("svilmground pointing game on %u (phrase, window) pairs of %d test videos: "
+                  "%.1f %% (centre point %.1f %%)",
+                  total, N, 100 * acc, 100 * base);
+  g_assert_cmpuint (total, >=, N);
+  g_assert_cmpfloat (acc, >=, base + 0.1);
+  g_ptr_array_unref (videos);
+}
+
+/* ---- retrieval ---- */
+
+static void
+test_retrieve (void)
+{
+  enum { N = 16 };
+  GPtrArray *videos = single_scene_videos (N);
+  SvSynthRenderer *r = sv_synth_renderer_new (fmt.width, fmt.height);
+  GString *query = g_string_new (NULL);
+  for (guint i = 0; i < N; i++) {
+    SvSynthVideo *v = videos->pdata[i];
+    g_assert_null (strchr (v->caption, ';'));
+    g_string_append_printf (query, "%s%s", i ? ";" : "", v->caption);
+  }
+  /* score[i][j]: mean over video i's windows of the score of caption j */
+  double score[N][N] = { { 0 } };
+  for (guint i = 0; i < N; i++) {
+    GPtrArray *buffers = g_ptr_array_new_with_free_func ((GDestroyNotify) gst_buffer_unref);
+    for (guint f = 0; f < fmt.frames; f++)
+      g_ptr_array_add (buffers, render (r, videos->pdata[i], f, f));
+    char *props = g_strdup_printf ("query=\"%s\" post-scores=true threshold=2", query->str);
+    GstBus *bus;
+    GstHarness *h = harness ("svilmretrieve", props, &bus);
+    g_free (props);
+    run (h, buffers);
+    GPtrArray *m = messages (bus, "svilm-scores");
+    g_assert_cmpuint (m->len, >, 0);
+    for (guint k = 0; k < m->len; k++) {
+      const GValue *sc = gst_structure_get_value (m->pdata[k], "scores");
+      g_assert_cmpuint (gst_value_array_get_size (sc), ==, N);
+      for (guint j = 0; j < N; j++)
+        score[i][j] += g_value_get_double (gst_value_array_get_value (sc, j)) / m->len;
+    }
+    g_ptr_array_unref (m);
+    finish (h, bus);
+    g_ptr_array_unref (buffers);
+  }
+  sv_synth_renderer_free (r);
+  /* text->video: caption j ranks its own video first among the N */
+  guint r1 = 0;
+  double rank_sum = 0;
+  for (guint j = 0; j < N; j++) {
+    guint rank = 1;
+    for (guint i = 0; i < N; i++)
+      rank += i != j && score[i][j] > score[j][j];
+    r1 += rank == 1;
+    rank_sum += rank;
+  }
+  g_test_message ("svilmretrieve, %d test videos x their %d captions: text->video R@1 %.1f %%, "
+                  "mean rank %.2f (chance: R@1 %.1f %%, mean rank %.1f)",
+                  N, N, 100.0 * r1 / N, rank_sum / N, 100.0 / N, (N + 1) / 2.0);
+  g_assert_cmpfloat (rank_sum / N, <, (N + 1) / 2.0 * 0.6);
+  g_string_free (query, TRUE);
+  g_ptr_array_unref (videos);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  gst_init (NULL, NULL);
+  if (argc < 2) {
+    g_printerr ("usage: test-accuracy MODEL\n");
+    return 2;
+  }
+  model_path = argv[1];
+  g_test_add_func ("/accuracy/scenecut", test_scenecut);
+  g_test_add_func ("/accuracy/ground", test_ground);
+  g_test_add_func ("/accuracy/retrieve", test_retrieve);
+  return g_test_run ();
+}
