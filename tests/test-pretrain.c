@@ -856,6 +856,61 @@ test_run_sigint (void)
   g_free (st.options);
 }
 
+/* kill -9 at 20 random moments, a checkpoint written every step so that many land inside a
+ * write: each time the newest checkpoint loads and the next run resumes from it; at the
+ * end the run finishes and its metrics hold every step once */
+static void
+test_run_kill9 (void)
+{
+  g_autofree char *m = manifest ();
+  g_autofree char *dir = g_build_filename (tmpdir, "kill9", NULL);
+  GRand *rand = g_rand_new_with_seed (9);
+  int64_t last = 0;
+  guint resumed = 0;
+  for (int i = 0; i < 20; i++) {
+    GPtrArray *argv = argv_new ("kill9", "--config", config, "--data", m, "--steps", "100000",
+                                "--checkpoint-every", "1", "--keep", "2", "--resume", NULL);
+    GError *error = NULL;
+    GPid pid;
+    g_spawn_async (NULL, (char **) argv->pdata, child_env,
+                   G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL |
+                       G_SPAWN_STDERR_TO_DEV_NULL,
+                   NULL, NULL, &pid, &error);
+    g_assert_no_error (error);
+    g_ptr_array_unref (argv);
+    g_usleep ((gulong) g_rand_int_range (rand, 300000, 2500000));
+    kill (pid, SIGKILL);
+    int status = 0;
+    g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+    g_spawn_close_pid (pid);
+    g_autofree char *latest = sv_checkpoint_latest (dir);
+    if (!latest)
+      continue; /* killed before the first step */
+    SvTrainState st = { 0 };
+    SvModel *model = sv_checkpoint_load (latest, sv_backend_cpu (), &st, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (st.step, >=, last);
+    resumed += st.step > last;
+    last = st.step;
+    sv_model_free (model);
+    g_free (st.options);
+    g_free (st.lanes);
+  }
+  g_rand_free (rand);
+  g_test_message ("20 kills; the newest checkpoint always loaded; %u runs advanced it, to step "
+                  "%" G_GINT64_FORMAT,
+                  resumed, last);
+  g_assert_cmpuint (resumed, >=, 5);
+  g_autofree char *steps = g_strdup_printf ("%" G_GINT64_FORMAT, last + 2);
+  g_auto (Run) r = { 0 };
+  RUN (&r, 0, "kill9", "--data", m, "--steps", steps, "--resume");
+  g_assert_cmpint (r.status, ==, 0);
+  g_autoptr (GArray) a = metrics ("kill9");
+  g_assert_cmpuint (a->len, ==, (guint) (last + 2));
+  for (guint i = 0; i < a->len; i++)
+    g_assert_cmpfloat (g_array_index (a, Metric, i).v[0], ==, i + 1);
+}
+
 /* a write that fails (file size limit: as a full disk) is an error that keeps the previous
  * checkpoint */
 static void
@@ -973,6 +1028,7 @@ main (int argc, char **argv)
   g_test_add_func ("/pretrain/run/skips", test_run_skips);
   g_test_add_func ("/pretrain/run/errors", test_run_errors);
   g_test_add_func ("/pretrain/run/sigint", test_run_sigint);
+  g_test_add_func ("/pretrain/run/kill9", test_run_kill9);
   g_test_add_func ("/pretrain/run/disk-full", test_run_disk_full);
   int rc = g_test_run ();
 
