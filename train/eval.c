@@ -87,16 +87,16 @@ int
 sv_train_cmd_eval (int argc, char **argv)
 {
   g_autofree char *model_path = NULL, *data = NULL, *task = NULL, *split = NULL, *json = NULL;
-  g_autofree char *device = NULL, *ffmpeg = NULL, *ground_clip = NULL;
-  int limit = 0, window = 0, stride = 0, tolerance = 2, min_scene = 3;
+  g_autofree char *device = NULL, *ffmpeg = NULL, *ground_clip = NULL, *train_split = NULL;
+  int limit = 0, window = 0, stride = 0, tolerance = 2, min_scene = 3, train_limit = 1000;
   double threshold = 0.3, scdet_threshold = 10.0, dsl_temp = 100.0;
   gboolean quiet = FALSE;
   const GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "The model (required)", "M" },
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data,
       "JSON-lines manifest, e.g. svilm-train synth's manifest.jsonl (required)", "MANIFEST" },
-    { "task", 't', 0, G_OPTION_ARG_STRING, &task, "retrieval, grounding or scenecut (required)",
-      "TASK" },
+    { "task", 't', 0, G_OPTION_ARG_STRING, &task,
+      "retrieval, grounding, scenecut, probe or vqa (required)", "TASK" },
     { "split", 's', 0, G_OPTION_ARG_STRING, &split,
       "Evaluate the videos of this split (default test; \"all\": every video)", "SPLIT" },
     { "json", 'o', 0, G_OPTION_ARG_FILENAME, &json, "Write the results as JSON to OUT (- : stdout)",
@@ -125,6 +125,10 @@ sv_train_cmd_eval (int argc, char **argv)
     { "ffmpeg", 0, 0, G_OPTION_ARG_FILENAME, &ffmpeg,
       "scenecut: the ffmpeg program for the scdet baseline (default ffmpeg; none: skip it)",
       "PROG" },
+    { "train-split", 0, 0, G_OPTION_ARG_STRING, &train_split,
+      "probe, vqa: fit the head on this split (default train)", "SPLIT" },
+    { "train-limit", 0, 0, G_OPTION_ARG_INT, &train_limit,
+      "probe, vqa: at most N training videos (default 1000)", "N" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing but the results and errors",
       NULL },
     { NULL },
@@ -136,7 +140,9 @@ sv_train_cmd_eval (int argc, char **argv)
            "             dual-softmax re-ranking\n"
            "  grounding  pointing game, with the centre-point and random baselines\n"
            "  scenecut   precision, recall and F1 of scene cuts (2-frame tolerance), with\n"
-           "             ffmpeg's scdet filter on the same videos");
+           "             ffmpeg's scdet filter on the same videos\n"
+           "  probe      linear probe on frozen clip embeddings: an object's motion (8 classes)\n"
+           "  vqa        video QA with a fusion head: \"what does the <phrase> do?\"");
   g_option_context_add_main_entries (ctx, entries, NULL);
   int rc = sv_train_parse_options (ctx, &argc, &argv);
   if (rc)
@@ -145,7 +151,7 @@ sv_train_cmd_eval (int argc, char **argv)
     return sv_train_fail (CMD, SV_TRAIN_EXIT_USAGE, "unexpected argument '%s'.", argv[1]);
   if (!task)
     return sv_train_fail (CMD, SV_TRAIN_EXIT_USAGE,
-                          "--task is required: retrieval, grounding or scenecut.");
+                          "--task is required: retrieval, grounding, scenecut, probe or vqa.");
   JsonNode *(*run) (SvEval *, GError **) = NULL;
   if (g_str_equal (task, "retrieval"))
     run = sv_eval_retrieval;
@@ -153,9 +159,17 @@ sv_train_cmd_eval (int argc, char **argv)
     run = sv_eval_grounding;
   else if (g_str_equal (task, "scenecut"))
     run = sv_eval_scenecut;
+  else if (g_str_equal (task, "probe"))
+    run = sv_eval_probe;
+  else if (g_str_equal (task, "vqa"))
+    run = sv_eval_vqa;
   else
-    return sv_train_fail (CMD, SV_TRAIN_EXIT_USAGE,
-                          "unknown task '%s' (expected retrieval, grounding or scenecut).", task);
+    return sv_train_fail (
+        CMD, SV_TRAIN_EXIT_USAGE,
+        "unknown task '%s' (expected retrieval, grounding, scenecut, probe or vqa).", task);
+  gboolean head = run == sv_eval_probe || run == sv_eval_vqa;
+  if (train_limit < 0)
+    return sv_train_fail (CMD, SV_TRAIN_EXIT_USAGE, "--train-limit cannot be negative.");
   if (!model_path)
     return sv_train_fail (CMD, SV_TRAIN_EXIT_USAGE, "--model is required.");
   if (!data)
@@ -184,6 +198,15 @@ sv_train_cmd_eval (int argc, char **argv)
     return sv_train_fail (
         CMD, SV_TRAIN_EXIT_FAILURE, "the manifest %s has no video in split '%s'%s.", data,
         split ? split : "test", n_other ? " (use --split all, or name another split)" : "");
+  g_autoptr (GPtrArray) train_items = NULL;
+  if (head) {
+    guint unused = 0;
+    train_items = sv_eval_manifest_load (data, train_split ? train_split : "train",
+                                         (guint) train_limit, &unused, &error);
+    if (!train_items)
+      return sv_train_fail (CMD, SV_TRAIN_EXIT_FAILURE, "cannot read the manifest: %s.",
+                            error->message);
+  }
   g_autoptr (SvilmModel) model = svilm_model_load (model_path, device ? device : "auto", &error);
   if (!model)
     return sv_train_fail (CMD, SV_TRAIN_EXIT_FAILURE, "cannot load the model: %s", error->message);
@@ -194,6 +217,8 @@ sv_train_cmd_eval (int argc, char **argv)
     .manifest = data,
     .split = split ? split : "test",
     .items = items,
+    .train_items = train_items,
+    .train_split = train_split ? train_split : "train",
     .quiet = quiet,
     .dsl_temperature = dsl_temp,
     .ground_clip = ground_clip ? ground_clip : "scene",

@@ -80,6 +80,9 @@ typedef struct {
   SvilmModel *model;
   const char *model_path, *manifest, *split;
   GPtrArray *items; /* SvEvalItem* */
+  /* probe, vqa: the videos the head is fit on */
+  GPtrArray *train_items;
+  const char *train_split;
   gboolean quiet;
   /* retrieval */
   double dsl_temperature;
@@ -96,6 +99,8 @@ typedef struct {
 JsonNode *sv_eval_retrieval (SvEval *ev, GError **error);
 JsonNode *sv_eval_grounding (SvEval *ev, GError **error);
 JsonNode *sv_eval_scenecut (SvEval *ev, GError **error);
+JsonNode *sv_eval_probe (SvEval *ev, GError **error);
+JsonNode *sv_eval_vqa (SvEval *ev, GError **error);
 
 /* progress on stderr (a line rewritten in place on a terminal) */
 void sv_eval_progress (SvEval *ev, const char *what, guint done, guint total);
