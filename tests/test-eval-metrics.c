@@ -387,8 +387,9 @@ static JsonObject *
 eval_task (JsonParser *parser, const char *model, const char *manifest, const char *task)
 {
   g_autofree char *out = g_build_filename (tmpdir, task, NULL);
-  const char *argv[] = { train_exe, "eval",    "--model", model,    "--data", manifest,  "--task",
-                         task,      "--split", "all",     "--json", out,      "--quiet", NULL };
+  const char *argv[] = { train_exe, "eval", "--model", model, "--data",        manifest,
+                         "--task",  task,   "--split", "all", "--train-split", "all",
+                         "--json",  out,    "--quiet", NULL };
   int status = 0;
   g_autofree char *err = NULL;
   g_assert_true (run (argv, &status, &err));
@@ -465,6 +466,45 @@ test_end_to_end (void)
   } else {
     g_test_message ("scdet: %s", json_object_get_string_member (s, "scdet_error"));
   }
+
+  /* heads on frozen features: fields and sane ranges (an untrained model: no accuracy
+   * claim) */
+  const char *hm[] = { "train_examples",    "examples", "accuracy", "train_accuracy",
+                       "majority_accuracy", "chance",   NULL };
+  g_autoptr (JsonParser) p4 = json_parser_new ();
+  JsonObject *pr = eval_task (p4, model, manifest, "probe");
+  assert_numbers (pr, hm);
+  g_assert_cmpint (json_object_get_int_member (pr, "examples"), ==, 12); /* one a video */
+  g_assert_cmpfloat (json_object_get_double_member (pr, "chance"), ==, 12.5);
+  g_autoptr (JsonParser) p5 = json_parser_new ();
+  JsonObject *qa = eval_task (p5, model, manifest, "vqa");
+  assert_numbers (qa, hm);
+  g_assert_cmpint (json_object_get_int_member (qa, "examples"), >=, 12); /* one an object */
+  g_assert_cmpfloat (json_object_get_double_member (qa, "accuracy"), <=, 100.0);
+
+  /* G-TAD features: 10 positions of 256 features for each of the 12 videos */
+  g_autofree char *fdir = g_build_filename (tmpdir, "features", NULL);
+  const char *ex[] = { train_exe, "extract", "--model", model, "--data",  manifest,
+                       "--out",   fdir,      "--scale", "10",  "--quiet", NULL };
+  g_autofree char *err = NULL;
+  g_assert_true (run (ex, &status, &err));
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("svilm-train extract failed: %s", err);
+  g_autofree char *info_path = g_build_filename (fdir, "video_info.csv", NULL), *info = NULL;
+  g_assert_true (g_file_get_contents (info_path, &info, NULL, NULL));
+  g_auto (GStrv) lines = g_strsplit (info, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 14); /* header, 12 videos, "" */
+  g_assert_cmpstr (lines[0], ==, "video,numFrame,seconds,fps,rfps,subset,featureFrame");
+  g_auto (GStrv) cols = g_strsplit (lines[1], ",", -1);
+  g_autofree char *csv_name = g_strconcat (cols[0], ".csv", NULL);
+  g_autofree char *csv = g_build_filename (fdir, "csv_mean_10", csv_name, NULL), *text = NULL;
+  g_assert_true (g_file_get_contents (csv, &text, NULL, NULL));
+  g_auto (GStrv) rows = g_strsplit (text, "\n", -1);
+  g_assert_cmpuint (g_strv_length (rows), ==, 12); /* header, 10 positions, "" */
+  g_auto (GStrv) feats = g_strsplit (rows[5], ",", -1);
+  g_assert_cmpuint (g_strv_length (feats), ==, 256);
+  for (char **f = feats; *f; f++)
+    g_assert_true (isfinite (g_ascii_strtod (*f, NULL)));
 }
 
 static void

@@ -425,6 +425,8 @@ take_frame (SvilmModel *model, GstSample *s, SvEvalFrames *out, gsize *cap)
   if (out->n == 0) {
     out->width = GST_VIDEO_INFO_WIDTH (&info);
     out->height = GST_VIDEO_INFO_HEIGHT (&info);
+    if (GST_VIDEO_INFO_FPS_N (&info) > 0 && GST_VIDEO_INFO_FPS_D (&info) > 0)
+      out->fps = (double) GST_VIDEO_INFO_FPS_N (&info) / GST_VIDEO_INFO_FPS_D (&info);
   }
   svilm_model_prepare_frame (model, GST_VIDEO_FRAME_PLANE_DATA (&vf, 0),
                              GST_VIDEO_INFO_WIDTH (&info), GST_VIDEO_INFO_HEIGHT (&info),

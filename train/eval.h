@@ -64,6 +64,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SvEvalTruth, sv_eval_truth_free)
 /* every frame of a video, prepared for the model (svilm_model_prepare_frame) */
 typedef struct {
   guint n, width, height; /* decoded frames and their size */
+  double fps;             /* the stream's frame rate, 0 when it does not say */
   gsize floats;           /* floats a prepared frame */
   float *data;            /* n x floats */
   const float **ptr;      /* n pointers into data */
