@@ -7,6 +7,7 @@
 
 #include <cblas.h>
 #include <omp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -387,5 +388,10 @@ sv_set_num_threads (int n)
 int
 sv_get_num_threads (void)
 {
-  return num_threads ? num_threads : (int) g_get_num_processors ();
+  if (num_threads)
+    return num_threads;
+  /* not set by the program: OpenMP's own variable, else every core */
+  const char *env = g_getenv ("OMP_NUM_THREADS");
+  int n = env ? atoi (env) : 0;
+  return n > 0 ? n : (int) g_get_num_processors ();
 }
