@@ -43,7 +43,7 @@ typedef struct {
   GstClockTime latency; /* slowest inference so far */
   FILE *json;
   gboolean draws;       /* map frames writable */
-  guint stride_divisor; /* default stride = fpc / stride_divisor */
+  guint stride_divisor; /* default stride = fpc / stride_divisor; 0: fpc / token slices */
   guint fresh;          /* frames added since the last finished window */
 } GstSvilmFilterPrivate;
 
@@ -246,7 +246,14 @@ gst_svilm_filter_set_info (GstVideoFilter *filter, GstCaps *incaps, GstVideoInfo
   GST_OBJECT_LOCK (self);
   guint clip_frames = p->model ? svilm_model_get_clip_frames (p->model) : 8;
   p->fpc = p->frames_per_clip ? p->frames_per_clip : clip_frames;
-  p->step = p->stride ? p->stride : MAX (1u, p->fpc / MAX (p->stride_divisor, 1u));
+  guint divisor = p->stride_divisor;
+  if (divisor == 0) { /* one token slice: the model's temporal grid */
+    guint gt = 1;
+    if (p->model)
+      svilm_model_get_grid (p->model, &gt, NULL, NULL);
+    divisor = MAX (gt, 1u);
+  }
+  p->step = p->stride ? p->stride : MAX (1u, p->fpc / divisor);
   GST_OBJECT_UNLOCK (self);
   gsize floats = p->model ? svilm_model_get_frame_floats (p->model) : 0;
   p->ring = g_new0 (gfloat *, p->fpc);
@@ -376,7 +383,7 @@ gst_svilm_filter_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
 void
 gst_svilm_filter_set_default_stride_divisor (GstSvilmFilter *self, guint divisor)
 {
-  PRIV (self)->stride_divisor = MAX (divisor, 1u);
+  PRIV (self)->stride_divisor = divisor;
 }
 
 void

@@ -48,7 +48,8 @@ struct _GstSvilmFilterClass {
 };
 
 /* The window stride when the `stride` property is 0: frames-per-clip / divisor
- * (1, side by side, by default; 2 overlaps windows by half).  Call in instance init. */
+ * (1, side by side, by default; 2 overlaps windows by half; 0 steps by one token
+ * slice, frames-per-clip / the model's temporal grid).  Call in instance init. */
 void gst_svilm_filter_set_default_stride_divisor (GstSvilmFilter *self, guint divisor);
 /* The effective window and stride in frames (valid once caps are set). */
 void gst_svilm_filter_get_window (GstSvilmFilter *self, guint *frames_per_clip, guint *stride);

@@ -312,11 +312,16 @@ gboolean
 sv_json_check (const char *json, gsize len, int max_depth, const char *source, GError **error)
 {
   int depth = 0;
-  gboolean in_string = FALSE;
+  gboolean in_string = FALSE, closed = FALSE;
   const char *what = NULL;
   gsize i;
   for (i = 0; i < len; i++) {
     char c = json[i];
+    if (closed && !g_ascii_isspace (c)) {
+      /* json-glib fails on a second value but leaks the tree it built for it */
+      what = "data after the end of the JSON value";
+      break;
+    }
     if (in_string) {
       if (c == '"') {
         in_string = FALSE;
@@ -346,6 +351,7 @@ sv_json_check (const char *json, gsize len, int max_depth, const char *source, G
         what = "unbalanced bracket";
         break;
       }
+      closed = depth == 0;
     } else if (c == '\0' || !strchr (" \t\n\r,:-+.0123456789eEtruefalsn", c)) {
       /* not whitespace, a separator, a number or true/false/null */
       what = "unexpected character";

@@ -61,7 +61,8 @@ void sv_safetensors_writer_free (SvSafetensorsWriter *w);
 /* Strict pre-scan of untrusted JSON before json-glib parses it (json-glib recurses
  * once per nesting level and accepts some malformed escapes): nesting at most
  * max_depth, strict string escapes (surrogate pairs), only JSON characters outside
- * strings.  Errors name `source`. */
+ * strings, nothing but whitespace after the top-level object or array.  Errors name
+ * `source`. */
 gboolean sv_json_check (const char *json, gsize len, int max_depth, const char *source,
                         GError **error);
 

@@ -469,7 +469,9 @@ test_bad_files (void)
   }
   expect_json_error ("{\"a\":[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]}", NULL, 0, SV_ERROR_FORMAT,
                      "nests deeper");
-  expect_json_error ("{\"a\":{}}]]", NULL, 0, SV_ERROR_FORMAT, "unbalanced");
+  expect_json_error ("{\"a\":{}}}}", NULL, 0, SV_ERROR_FORMAT, "data after the end");
+  expect_json_error ("]{\"a\":{}}", NULL, 0, SV_ERROR_FORMAT, "unbalanced");
+  expect_json_error ("{\"a\":{}}\n{\"b\":{}}", NULL, 0, SV_ERROR_FORMAT, "data after the end");
   expect_json_error ("{\"a\":{}} /* c */", NULL, 0, SV_ERROR_FORMAT, "not valid JSON");
   expect_json_error ("{\"a\n\":{}}", NULL, 0, SV_ERROR_FORMAT, "control character");
 

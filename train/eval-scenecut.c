@@ -1,14 +1,15 @@
 /* svilm-train eval --task scenecut: scene cuts against the truth, svilm and ffmpeg's scdet.
  *
- * svilm scores boundaries as the svilmscenecut element does: windows of the model's clip
- * length (--window) every half window (--stride), the partial window at the end of the
- * stream included; each boundary between consecutive token slices scores 1 - cos of their
- * temporal features and falls on the source frame the element reports; a boundary seen by
- * two windows gets the mean.  scdet (ffmpeg -vf scdet) scores every frame against the one
- * before (0-100); one run per video gives all the scores, thresholds are applied here.
- * Both detectors then pick cuts with the element's rule (a score >= threshold, at least
- * --min-scene-length frames after the previous cut) and are matched to the truth's
- * transitions with the tolerance (eval-metrics.h).
+ * svilm scores boundaries as the svilmscenecut element does: windows of the model's
+ * clip length (--window) every token slice (--stride; window / the model's temporal
+ * grid), the partial window at the end of the stream included; each boundary between
+ * consecutive token slices scores 1 - cos of their temporal features and falls on the
+ * source frame the element reports; a boundary seen by several windows gets the mean.
+ * scdet (ffmpeg -vf scdet) scores every frame against the one before (0-100); one run
+ * per video gives all the scores, thresholds are applied here.  Both detectors then
+ * pick cuts with the element's rule (a score >= threshold, at least --min-scene-length
+ * frames after the previous cut) and are matched to the truth's transitions with the
+ * tolerance (eval-metrics.h).
  */
 #include "eval.h"
 
@@ -59,11 +60,21 @@ kind_index (const char *k)
 
 /* ---- svilm ---- */
 
+/* svilmscenecut's default stride: one token slice, so that every boundary is seen at
+ * every position of the window and the position bias of the scores averages out */
+static guint
+default_step (SvEval *ev, guint W)
+{
+  guint gt = 1;
+  svilm_model_get_grid (ev->model, &gt, NULL, NULL);
+  return MAX (1u, W / MAX (gt, 1u));
+}
+
 static gboolean
 score_svilm (SvEval *ev, const SvEvalFrames *fr, Scores *out, GError **error)
 {
   guint T = svilm_model_get_clip_frames (ev->model);
-  guint W = ev->window ? ev->window : T, step = ev->stride ? ev->stride : MAX (1u, W / 2);
+  guint W = ev->window ? ev->window : T, step = ev->stride ? ev->stride : default_step (ev, W);
   guint n = fr->n;
   double *sum = g_new0 (double, n);
   guint *count = g_new0 (guint, n);
@@ -325,7 +336,7 @@ report (SvEval *ev, GArray *videos, guint frames, const char *scdet_error, guint
     n_truth += v->n_truth;
   }
   guint T = svilm_model_get_clip_frames (ev->model);
-  guint W = ev->window ? ev->window : T, step = ev->stride ? ev->stride : MAX (1u, W / 2);
+  guint W = ev->window ? ev->window : T, step = ev->stride ? ev->stride : default_step (ev, W);
   printf ("scene cuts: %u videos, %u frames, %u transitions (cut %u, dissolve %u, fade %u); "
           "split %s\n",
           videos->len, frames, n_truth, n_kind[0], n_kind[1], n_kind[2], ev->split);

@@ -274,7 +274,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_threshold_above_two_and_mutable)
 {
-  GstHarness *h = make_harness ("threshold=2.5 min-scene-length=4");
+  GstHarness *h = make_harness ("threshold=2.5 min-scene-length=4 stride=4");
   GstBus *bus = watch (h);
   set_caps (h, 64, 48);
   push_frames (h, 64, 48, 0, 20, FALSE);
@@ -361,11 +361,11 @@ GST_START_TEST (test_draw)
 {
   /* cuts at 10, 20, 30; the marker covers a fifth of a second (6 frames) */
   const guint exact[] = { 10, 11, 12, 13, 14, 15, 20, 21, 22, 23, 24, 25, 30, 31, 32, 33, 34, 35 };
-  check_marked ("threshold=0 min-scene-length=10 draw=true", exact, G_N_ELEMENTS (exact));
+  check_marked ("threshold=0 min-scene-length=10 draw=true stride=4", exact, G_N_ELEMENTS (exact));
   /* without look-ahead the marker starts where each cut was decided: the ends of
    * the windows 8-15, 16-23 and 28-35 */
   const guint late[] = { 15, 16, 17, 18, 19, 20, 23, 24, 25, 26, 27, 28, 35, 36, 37, 38, 39 };
-  check_marked ("threshold=0 min-scene-length=10 draw=true look-ahead=false", late,
+  check_marked ("threshold=0 min-scene-length=10 draw=true look-ahead=false stride=4", late,
                 G_N_ELEMENTS (late));
   check_marked ("threshold=0 min-scene-length=10", NULL, 0);
 }
@@ -395,7 +395,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_partial_window_at_eos)
 {
-  GstHarness *h = make_harness ("threshold=0 min-scene-length=1");
+  GstHarness *h = make_harness ("threshold=0 min-scene-length=1 stride=4");
   GstBus *bus = watch (h);
   set_caps (h, 64, 48);
   push_frames (h, 64, 48, 0, 10, FALSE);
@@ -431,9 +431,37 @@ GST_START_TEST (test_partial_window_at_eos)
 }
 GST_END_TEST;
 
+/* The default stride is one token slice (2 frames with the test model), so that every
+ * boundary is seen at every position of a window (docs/elements/svilmscenecut.md,
+ * Position bias); the tests above that follow window arithmetic set stride=4. */
+GST_START_TEST (test_default_stride_one_slice)
+{
+  GstHarness *h = make_harness ("threshold=0 min-scene-length=0");
+  GstBus *bus = watch (h);
+  set_caps (h, 64, 48);
+  push_frames (h, 64, 48, 0, 12, FALSE);
+  /* windows 0-7, 2-9, 4-11 encoded; the next starts at 6, so boundaries 2, 4, 6 are
+   * decided and frames 0-6 go out (7 waits: a partial window at EOS may still put a
+   * boundary on it; with stride=4, 9 go out, see test_flush) */
+  GArray *cuts = pop_cuts (bus);
+  const guint64 decided[] = { 2, 4, 6 };
+  assert_frames (cuts, decided, G_N_ELEMENTS (decided));
+  fail_unless_equals_int (count_kind ('B'), 7);
+  g_array_unref (cuts);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  cuts = pop_cuts (bus);
+  const guint64 rest[] = { 8, 10 };
+  assert_frames (cuts, rest, G_N_ELEMENTS (rest));
+  check_order (12);
+  g_array_unref (cuts);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_flush)
 {
-  GstHarness *h = make_harness ("threshold=0 min-scene-length=4");
+  GstHarness *h = make_harness ("threshold=0 min-scene-length=4 stride=4");
   GstBus *bus = watch (h);
   set_caps (h, 64, 48);
   push_frames (h, 64, 48, 0, 12, FALSE);
@@ -604,6 +632,7 @@ svilmscenecut_suite (void)
   tcase_add_test (tc, test_draw);
   tcase_add_test (tc, test_renegotiate);
   tcase_add_test (tc, test_partial_window_at_eos);
+  tcase_add_test (tc, test_default_stride_one_slice);
   tcase_add_test (tc, test_flush);
   tcase_add_test (tc, test_event_order);
   tcase_add_test (tc, test_latency);
