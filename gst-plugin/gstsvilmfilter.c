@@ -198,7 +198,9 @@ gst_svilm_filter_start (GstBaseTransform *trans)
   g_free (device);
   g_free (location);
   p->windows = 0;
+  GST_OBJECT_LOCK (self);
   p->latency = 0;
+  GST_OBJECT_UNLOCK (self);
   GstSvilmFilterClass *klass = GST_SVILM_FILTER_GET_CLASS (self);
   if (klass->model_changed && !klass->model_changed (self, p->model)) {
     /* stop() is not called after a failed start(): release here */
@@ -271,8 +273,12 @@ update_latency (GstSvilmFilter *self, GstClockTime took)
   GstSvilmFilterPrivate *p = PRIV (self);
   /* the buffer completing a window waits for the encoder: that is our latency; tell the
    * pipeline when it grows by more than a quarter */
-  if (took > p->latency + p->latency / 4) {
+  GST_OBJECT_LOCK (self); /* read by LATENCY queries from other threads */
+  gboolean grew = took > p->latency + p->latency / 4;
+  if (grew)
     p->latency = took;
+  GST_OBJECT_UNLOCK (self);
+  if (grew) {
     GST_INFO_OBJECT (self, "latency now %" GST_TIME_FORMAT, GST_TIME_ARGS (took));
     gst_element_post_message (GST_ELEMENT (self), gst_message_new_latency (GST_OBJECT (self)));
   }
@@ -433,7 +439,9 @@ gst_svilm_filter_query (GstBaseTransform *trans, GstPadDirection direction, GstQ
       GST_BASE_TRANSFORM_CLASS (gst_svilm_filter_parent_class)->query (trans, direction, query);
   if (ret && direction == GST_PAD_SRC && GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
     gboolean live;
+    GST_OBJECT_LOCK (trans);
     GstClockTime min, max, ours = PRIV (GST_SVILM_FILTER (trans))->latency;
+    GST_OBJECT_UNLOCK (trans);
     gst_query_parse_latency (query, &live, &min, &max);
     min += ours;
     if (GST_CLOCK_TIME_IS_VALID (max))

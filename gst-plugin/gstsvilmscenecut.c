@@ -505,8 +505,11 @@ gst_svilm_scene_cut_set_info (GstVideoFilter *vf, GstCaps *incaps, GstVideoInfo 
   self->ingested = NULL;
   self->final_end = self->seq + 1;
   GstClockTime latency = self->holding ? (self->fpc - 1) * frame_dur : 0;
-  if (latency != self->hold_latency) {
-    self->hold_latency = latency;
+  GST_OBJECT_LOCK (self); /* read by LATENCY queries from other threads */
+  gboolean changed = latency != self->hold_latency;
+  self->hold_latency = latency;
+  GST_OBJECT_UNLOCK (self);
+  if (changed) {
     GST_INFO_OBJECT (self, "look-ahead latency %" GST_TIME_FORMAT, GST_TIME_ARGS (latency));
     gst_element_post_message (GST_ELEMENT (self), gst_message_new_latency (GST_OBJECT (self)));
   }
@@ -566,14 +569,16 @@ gst_svilm_scene_cut_query (GstBaseTransform *trans, GstPadDirection direction, G
   GstSvilmSceneCut *self = GST_SVILM_SCENE_CUT (trans);
   gboolean ret =
       GST_BASE_TRANSFORM_CLASS (gst_svilm_scene_cut_parent_class)->query (trans, direction, query);
-  if (ret && direction == GST_PAD_SRC && GST_QUERY_TYPE (query) == GST_QUERY_LATENCY &&
-      self->hold_latency > 0) {
+  GST_OBJECT_LOCK (self);
+  GstClockTime hold = self->hold_latency;
+  GST_OBJECT_UNLOCK (self);
+  if (ret && direction == GST_PAD_SRC && GST_QUERY_TYPE (query) == GST_QUERY_LATENCY && hold > 0) {
     gboolean live;
     GstClockTime min, max;
     gst_query_parse_latency (query, &live, &min, &max);
-    min += self->hold_latency;
+    min += hold;
     if (GST_CLOCK_TIME_IS_VALID (max))
-      max += self->hold_latency;
+      max += hold;
     gst_query_set_latency (query, live, min, max);
   }
   return ret;

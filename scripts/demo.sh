@@ -21,7 +21,7 @@ fi
 video=examples/data/sample.mp4
 phrases=${PHRASES:-"ball;square"}
 # the best threshold of the default model on the synthetic test split (models/default-eval.md)
-threshold=${THRESHOLD:-0.55}
+threshold=${THRESHOLD:-0.5}
 mkdir -p out
 rm -f out/scene-*.mp4 out/scene-*.ts out/results-*.jsonl
 export GST_PLUGIN_PATH="$PWD/build/gst-plugin${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"

@@ -4,9 +4,9 @@
 
 #include "cpu/sv-cpu-kernels.h"
 #include "sv-error.h"
+#include "sv-omp.h"
 
 #include <cblas.h>
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -380,6 +380,9 @@ sv_set_num_threads (int n)
 {
   if (n <= 0)
     n = (int) g_get_num_processors ();
+#ifndef _OPENMP
+  n = 1; /* a build without OpenMP (ThreadSanitizer) runs every kernel on one thread */
+#endif
   num_threads = n;
   omp_set_num_threads (n);
   openblas_set_num_threads (n);
@@ -390,6 +393,9 @@ sv_get_num_threads (void)
 {
   if (num_threads)
     return num_threads;
+#ifndef _OPENMP
+  return 1;
+#endif
   /* not set by the program: OpenMP's own variable, else every core */
   const char *env = g_getenv ("OMP_NUM_THREADS");
   int n = env ? atoi (env) : 0;

@@ -24,10 +24,10 @@
  * the same buffer.
  */
 #include "sv-cpu-kernels.h"
+#include "sv-omp.h"
 
 #include <cblas.h>
 #include <math.h>
-#include <omp.h>
 
 /* below this many multiply-adds in all (B*H*Nq*Nk*hs) threads cost more than they save */
 #define SV_ATT_PARALLEL_MIN (1 << 16)

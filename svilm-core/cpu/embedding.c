@@ -1,8 +1,8 @@
 /* svilm-core CPU kernels: embedding lookup and tubelet patchify (llm.c style).
  * Tubelet embedding = patchify (here) + linear (cpu/linear.c). */
 #include "sv-cpu-kernels.h"
+#include "sv-omp.h"
 
-#include <omp.h>
 #include <string.h>
 
 void

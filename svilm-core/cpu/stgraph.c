@@ -38,10 +38,10 @@
  * fixed order, so results are deterministic for a fixed thread count.
  */
 #include "sv-cpu-kernels.h"
+#include "sv-omp.h"
 
 #include <cblas.h>
 #include <math.h>
-#include <omp.h>
 
 /* below this many multiply-adds in all, threads cost more than they save */
 #define STG_PARALLEL_MIN (1 << 16)
@@ -196,6 +196,7 @@ sv_cpu_stgraph_build (float *band_graph, const float *u, int B, int Tf, int S, i
   float win = (float) ((Cg + 8) * 2.4e-7);
   int tasks = B * Tf, saved;
   StgPlan plan = stg_plan_begin (tasks, (double) S * 3 * S * Cg, &saved);
+  (void) plan; /* read only by the pragma, which a build without OpenMP ignores */
   // (STG_ROWS: blocks in turn with threaded sgemms; the normalisation is serial then)
 #pragma omp parallel for schedule(static) if (plan == STG_TASKS)
   for (int s = 0; s < tasks; s++)
