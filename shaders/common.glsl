@@ -79,6 +79,50 @@ wg_max (float v)
 }
 #endif
 
+#ifdef SV_DD
+// Double-float arithmetic: a value is vec2(hi, lo) with hi + lo exact, ~44
+// significant bits.  The error-free transforms need every operation rounded as
+// written (Vulkan rounds float add, sub and mul correctly), hence `precise`:
+// no fusing into fma, no reassociation.  Denormals may flush: below ~1e-38 the
+// low part loses bits, which no caller minds.
+vec2
+two_sum (float a, float b)
+{
+  precise float s = a + b;
+  precise float bb = s - a;
+  precise float e = (a - (s - bb)) + (b - bb);
+  return vec2 (s, e);
+}
+
+vec2
+two_prod (float a, float b)
+{
+  // Dekker: split each factor into 12-bit halves whose products are exact
+  precise float ca = 4097.0 * a, cb = 4097.0 * b;
+  precise float ah = ca - (ca - a), al = a - ah;
+  precise float bh = cb - (cb - b), bl = b - bh;
+  precise float p = a * b;
+  precise float e = ((ah * bh - p) + ah * bl + al * bh) + al * bl;
+  return vec2 (p, e);
+}
+
+vec2
+dd_add (vec2 a, vec2 b)
+{
+  vec2 s = two_sum (a.x, b.x);
+  precise float lo = s.y + (a.y + b.y);
+  return two_sum (s.x, lo);
+}
+
+vec2
+dd_mul (vec2 a, vec2 b)
+{
+  vec2 p = two_prod (a.x, b.x);
+  precise float lo = p.y + (a.x * b.y + a.y * b.x);
+  return two_sum (p.x, lo);
+}
+#endif
+
 // erfc(x), relative error below 1.2e-7 in exact arithmetic (Numerical Recipes'
 // Chebyshev fit); GLSL has no erf.
 float

@@ -15,6 +15,22 @@ G_BEGIN_DECLS
 
 typedef const SvTensor cT; /* shorthand for read-only operands in this table */
 
+/* The constants of one optimiser step (sv-optim.c computes them once per step;
+ * the update formulas are in sv-optim.h).  Weight decay is given for parameters
+ * that decay; an update of one that does not uses wd = 0 / wd_mul = 1. */
+typedef struct {
+  int kind;                      /* SvOptimKind: 0 SGD with momentum, 1 AdamW */
+  float lr;                      /* learning rate of the step */
+  float gscale;                  /* clipping factor (1: none) */
+  float wd;                      /* SGD: weight decay */
+  float wd_mul;                  /* AdamW: 1 - lr * wd */
+  float mom;                     /* SGD: momentum */
+  gboolean first;                /* SGD: first step (buf = g') */
+  float b1, omb1, b2, omb2, eps; /* AdamW: beta1, 1 - beta1, beta2, 1 - beta2, eps */
+  float step_size;               /* AdamW: lr / (1 - b1^t) */
+  float bc2_sqrt;                /* AdamW: sqrt (1 - b2^t) */
+} SvOptimConsts;
+
 typedef struct {
   const char *name;
 
@@ -101,6 +117,19 @@ typedef struct {
   void (*stgraph_attention_backward) (SvBackend *be, SvTensor *dq, SvTensor *dk, SvTensor *dv,
                                       SvTensor *scratch, cT *dout, cT *att, cT *q, cT *k, cT *v,
                                       cT *graph, int B, int Tf, int S, int C, int H);
+
+  /* Optimiser updates on the device (sv-optim.c).  A backend without them (the
+   * CPU, whose parameters the optimiser updates in place) leaves them NULL, and
+   * device parameters are then updated through host copies. */
+  /* ssq[2 * index] + ssq[2 * index + 1] = sum of grad^2, as a pair of floats
+   * (hi, lo) whose sum the host takes in double; non-finite when grad is (or
+   * when the float sum overflows: the optimiser then recounts on the host) */
+  void (*optim_grad_ssq) (SvBackend *be, SvTensor *ssq, size_t index, cT *grad);
+  /* one step of k->kind on x (its numel elements) from grad, with the state s0
+   * (momentum / exp_avg) and s1 (exp_avg_sq, AdamW) of as many elements; decay:
+   * whether k's weight decay applies */
+  void (*optim_update) (SvBackend *be, const SvOptimConsts *k, bool decay, SvTensor *x, cT *grad,
+                        SvTensor *s0, SvTensor *s1);
 } SvBackendClass;
 
 struct _SvBackend {

@@ -1,6 +1,7 @@
 /* svilm-core: optimisers (SGD with momentum, AdamW), gradient clipping, LR schedule. */
 #include "sv-optim.h"
 
+#include "sv-backend.h"
 #include "sv-error.h"
 
 #include <inttypes.h>
@@ -41,6 +42,14 @@ struct _SvOptimizer {
   gboolean host;      /* every value and gradient has a host pointer */
   float *scratch;     /* device sets: 2 * max numel floats (values, gradients) */
   int64_t step;
+  /* Device updates, when every parameter is on one device backend that has the
+   * optim_* entries: the state lives on the device, dstate[slot] holding numel
+   * floats (parameter i from element offset[i]); `state` is then only the host
+   * copy that checkpoints are written from and read into. */
+  SvBackend *dev;
+  SvTensor *dstate[2];
+  SvTensor *dssq;  /* [2 n]: (hi, lo) of each parameter's gradient sum of squares */
+  float *ssq_host; /* [2 n] */
 };
 
 static const char *const slot_names[2][2] = {
@@ -135,6 +144,36 @@ check_config (const SvOptimConfig *c, GError **error)
 
 /* ---- construction ---- */
 
+/* Picks device updates for a set on one backend that has them (see the struct);
+ * otherwise device parameters go through host copies. */
+static gboolean
+device_init (SvOptimizer *opt, GError **error)
+{
+  SvBackend *be = NULL;
+  for (guint i = 0; i < opt->n; i++) {
+    SvVar *v = sv_var_set_get (opt->set, i);
+    if (v->x.numel == 0)
+      continue;
+    if (!be)
+      be = v->x.backend;
+    if (v->x.backend != be || v->d.backend != be)
+      return TRUE; /* mixed backends: host copies */
+  }
+  if (!be || be->is_host || !be->klass->optim_grad_ssq || !be->klass->optim_update)
+    return TRUE;
+  for (guint slot = 0; slot < opt->n_slots; slot++) {
+    opt->dstate[slot] = sv_tensor_new (be, SV_F32, 1, (int64_t[]){ (int64_t) opt->numel }, error);
+    if (!opt->dstate[slot])
+      return FALSE;
+  }
+  opt->dssq = sv_tensor_new (be, SV_F32, 1, (int64_t[]){ 2 * (int64_t) opt->n }, error);
+  if (!opt->dssq)
+    return FALSE;
+  opt->ssq_host = g_new (float, 2 * (size_t) opt->n);
+  opt->dev = be;
+  return TRUE;
+}
+
 SvOptimizer *
 sv_optim_new (SvVarSet *set, const SvOptimConfig *cfg, GError **error)
 {
@@ -204,6 +243,10 @@ sv_optim_new (SvVarSet *set, const SvOptimConfig *cfg, GError **error)
   opt->first_chunk[n] = c;
   if (!host)
     opt->scratch = g_new (float, MAX (2 * max_numel, 1));
+  if (!host && !device_init (opt, error)) {
+    sv_optim_free (opt);
+    return NULL;
+  }
   return opt;
 }
 
@@ -219,6 +262,12 @@ sv_optim_free (SvOptimizer *opt)
   g_free (opt->chunks);
   g_free (opt->partials);
   g_free (opt->scratch);
+  for (guint slot = 0; slot < 2; slot++)
+    if (opt->dstate[slot])
+      sv_tensor_free (opt->dstate[slot]);
+  if (opt->dssq)
+    sv_tensor_free (opt->dssq);
+  g_free (opt->ssq_host);
   g_free (opt);
 }
 
@@ -241,6 +290,15 @@ sv_optim_state_bytes (const SvOptimizer *opt)
 }
 
 /* ---- host access ---- */
+
+/* parameter i's range of device state slot `slot` */
+static gboolean
+dstate_view (const SvOptimizer *opt, guint slot, guint i, SvTensor *view, GError **error)
+{
+  SvVar *v = sv_var_set_get (opt->set, i);
+  return sv_tensor_slice0 (view, opt->dstate[slot], (int64_t) opt->offset[i], (int64_t) v->x.numel,
+                           error);
+}
 
 static float *
 slot_ptr (const SvOptimizer *opt, guint slot, guint i)
@@ -312,10 +370,56 @@ set_nonfinite_error (SvOptimizer *opt, guint i, const float *g, GError **error)
                j < v->x.numel ? (isnan (g[j]) ? "NaN" : "infinite") : "non-finite", opt->step);
 }
 
+/* Device updates: each gradient's sum of squares comes from the device as a
+ * double-float (hi, lo), added in double in parameter order.  One that is not
+ * finite (a non-finite gradient, or squares beyond the float range) is recounted
+ * here from a host copy, in double like the host path, which also names the
+ * element. */
+static gboolean
+grad_ssq_device (SvOptimizer *opt, double *ssq, GError **error)
+{
+  for (guint i = 0; i < opt->n; i++) {
+    SvVar *v = sv_var_set_get (opt->set, i);
+    if (v->d.numel > 0)
+      opt->dev->klass->optim_grad_ssq (opt->dev, opt->dssq, i, &v->d);
+  }
+  if (!sv_tensor_download (opt->dssq, opt->ssq_host, 2 * (size_t) opt->n * sizeof (float), error))
+    return FALSE;
+  double total = 0.0;
+  for (guint i = 0; i < opt->n; i++) {
+    guint c0 = opt->first_chunk[i], c1 = opt->first_chunk[i + 1];
+    if (c1 == c0)
+      continue;
+    double s = (double) opt->ssq_host[2 * i] + (double) opt->ssq_host[2 * i + 1];
+    if (!isfinite (s)) {
+      Ptrs p = { 0 };
+      if (!fetch (opt, i, FALSE, &p, error))
+        return FALSE;
+      const float **grads = g_new (const float *, c1 - c0);
+      for (guint c = c0; c < c1; c++)
+        grads[c - c0] = p.g;
+      chunk_ssq (opt, c0, c1, grads);
+      g_free (grads);
+      s = 0.0;
+      for (guint c = c0; c < c1; c++)
+        s += opt->partials[c];
+      if (!isfinite (s)) {
+        set_nonfinite_error (opt, i, p.g, error);
+        return FALSE;
+      }
+    }
+    total += s;
+  }
+  *ssq = total;
+  return TRUE;
+}
+
 /* Sum of squares of every gradient; fails naming the first non-finite one. */
 static gboolean
 grad_ssq (SvOptimizer *opt, double *ssq, GError **error)
 {
+  if (opt->dev)
+    return grad_ssq_device (opt, ssq, error);
   if (opt->host) {
     const float **grads = g_new (const float *, MAX (opt->n_chunks, 1));
     for (guint c = 0; c < opt->n_chunks; c++)
@@ -363,17 +467,8 @@ sv_optim_grad_norm (SvOptimizer *opt, double *norm, GError **error)
 
 /* ---- update ---- */
 
-typedef struct {
-  float lr;
-  float gscale;   /* clipping factor (1: none) */
-  float wd;       /* SGD: weight decay of decaying parameters */
-  float wd_mul;   /* AdamW: 1 - lr * wd */
-  float mom;      /* SGD */
-  gboolean first; /* SGD: first step (buf = g') */
-  float b1, omb1, b2, omb2, eps;
-  float step_size; /* AdamW: lr / (1 - b1^t) */
-  float bc2_sqrt;  /* AdamW: sqrt (1 - b2^t) */
-} StepConsts;
+/* the step's constants: SvOptimConsts (sv-backend.h), shared with the device updates */
+typedef SvOptimConsts StepConsts;
 
 static void
 update_range (const StepConsts *k, SvOptimKind kind, gboolean decay, float *x, const float *g,
@@ -435,7 +530,7 @@ sv_optim_step (SvOptimizer *opt, float lr, double *grad_norm, GError **error)
     *grad_norm = norm;
 
   const SvOptimConfig *cfg = &opt->cfg;
-  StepConsts k = { .lr = lr, .gscale = 1.0f };
+  StepConsts k = { .kind = cfg->kind, .lr = lr, .gscale = 1.0f };
   if (cfg->max_grad_norm > 0) {
     double coef = (double) cfg->max_grad_norm / (norm + 1e-6);
     if (coef < 1.0)
@@ -465,6 +560,21 @@ sv_optim_step (SvOptimizer *opt, float lr, double *grad_norm, GError **error)
       fetch (opt, i, TRUE, &ptrs[i], NULL);
     update_chunks (opt, &k, 0, opt->n_chunks, ptrs);
     g_free (ptrs);
+  } else if (opt->dev) {
+    /* Device updates: recorded, not waited for (they run with the next batch of
+     * device work); a failure of the device comes back from the next download or
+     * finish on the backend, as for every op. */
+    for (guint i = 0; i < opt->n; i++) {
+      SvVar *v = sv_var_set_get (opt->set, i);
+      SvTensor s0, s1;
+      if (v->x.numel == 0)
+        continue;
+      if (!dstate_view (opt, 0, i, &s0, error) ||
+          (opt->n_slots > 1 && !dstate_view (opt, 1, i, &s1, error)))
+        return FALSE;
+      opt->dev->klass->optim_update (opt->dev, &k, opt->decay[i], &v->x, &v->d, &s0,
+                                     opt->n_slots > 1 ? &s1 : NULL);
+    }
   } else {
     /* Device parameters: one at a time through the scratch buffer.  A transfer
      * failure here leaves the step partly applied (a backend failure, not a
@@ -507,6 +617,11 @@ gboolean
 sv_optim_save (const SvOptimizer *opt, SvSafetensorsWriter *w, GError **error)
 {
   g_return_val_if_fail (opt != NULL && w != NULL, FALSE);
+  /* device state: into the host copy, which the writer then references */
+  for (guint slot = 0; opt->dev && slot < opt->n_slots; slot++)
+    if (!sv_tensor_download (opt->dstate[slot], opt->state + (size_t) slot * opt->numel,
+                             opt->numel * sizeof (float), error))
+      return FALSE;
   for (guint slot = 0; slot < opt->n_slots; slot++) {
     for (guint i = 0; i < opt->n; i++) {
       SvVar *v = sv_var_set_get (opt->set, i);
@@ -620,7 +735,11 @@ sv_optim_load (SvOptimizer *opt, const SvSafetensors *st, GError **error)
         if (e->numel > 0)
           memcpy (slot_ptr (opt, slot, i), e->data, e->numel * sizeof (float));
       }
-    opt->step = (int64_t) step;
+    for (guint slot = 0; opt->dev && ok && slot < opt->n_slots; slot++)
+      ok = sv_tensor_upload (opt->dstate[slot], opt->state + (size_t) slot * opt->numel,
+                             opt->numel * sizeof (float), error);
+    if (ok)
+      opt->step = (int64_t) step;
   }
   g_free (entries);
   return ok;

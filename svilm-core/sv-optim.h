@@ -33,8 +33,13 @@
  * parameter, no optimiser state, no step count).
  *
  * The state (momentum buffers, or Adam's first and second moments) is one host
- * allocation made by sv_optim_new().  Parameters on device backends (t->data ==
- * NULL) are downloaded, updated on the host and uploaded, one at a time.
+ * allocation made by sv_optim_new().  Parameters on a device backend that has
+ * the optimiser entries (optim_grad_ssq, optim_update: Vulkan) are updated on
+ * the device: the state lives there too (the host allocation is then only the
+ * copy checkpoints go through), and only each gradient's sum of squares comes
+ * back for the norm (see the backend for how close to the host's it is).  On
+ * other device backends (t->data == NULL) parameters are downloaded, updated on
+ * the host and uploaded, one at a time.
  *
  * Checkpoints: sv_optim_save() adds the state to a safetensors writer as
  *   "optim.momentum.<param>"                        (SGD)

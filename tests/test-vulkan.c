@@ -8,25 +8,24 @@
  * Tolerances: rel 1e-4 / abs 1e-5 for elementwise and row ops; products and
  * reductions over K terms sum in a different order than OpenBLAS / the CPU's
  * double accumulators, so their absolute tolerance grows with sqrt(K) of the
- * magnitudes (see tol_k()). */
+ * magnitudes (see tol_k()).
+ *
+ * STGT graph attention and the optimiser's device updates are in
+ * test-vulkan-train.c; the helpers both files use are declared in test-vulkan.h. */
+#include "test-vulkan.h"
+
 #include "sv-model.h"
 #include "sv-test-batch.h"
-#include "sv-test.h"
 
 #include "vulkan/sv-vk-private.h"
 
 #include <math.h>
 #include <string.h>
 
-static SvBackend *vk; /* "vulkan", NULL when there is no device */
-static SvBackend *cpu;
+SvBackend *vk; /* "vulkan", NULL when there is no device */
+SvBackend *cpu;
 
-/* the same tensor on both backends */
-typedef struct {
-  SvTensor *c, *v;
-} Pair;
-
-static Pair
+Pair
 pair_new (SvDType dt, int ndim, const int64_t *shape, SvRng *rng, float lo, float hi)
 {
   GError *error = NULL;
@@ -42,13 +41,7 @@ pair_new (SvDType dt, int ndim, const int64_t *shape, SvRng *rng, float lo, floa
   return p;
 }
 
-#define NDIMS(...) (int) (sizeof ((int64_t[]){ __VA_ARGS__ }) / sizeof (int64_t))
-/* random in [lo, hi) */
-#define PAIR(rng, lo, hi, ...)                                                                     \
-  pair_new (SV_F32, NDIMS (__VA_ARGS__), (int64_t[]){ __VA_ARGS__ }, rng, lo, hi)
-#define ZPAIR(...) PAIR (NULL, 0, 0, __VA_ARGS__)
-
-static void
+void
 pair_free (Pair *p)
 {
   sv_tensor_free (p->c);
@@ -56,17 +49,14 @@ pair_free (Pair *p)
   p->c = p->v = NULL;
 }
 
-static void
+void
 pairs_free (Pair **p, size_t n)
 {
   for (size_t i = 0; i < n; i++)
     pair_free (p[i]);
 }
-#define FREE_PAIRS(...)                                                                            \
-  pairs_free ((Pair *[]){ __VA_ARGS__ }, sizeof ((Pair *[]){ __VA_ARGS__ }) / sizeof (Pair *))
 
-/* the Vulkan tensor downloaded and compared with the CPU one */
-static void
+double
 check (const char *what, const Pair *p, double rtol, double atol)
 {
   GError *error = NULL;
@@ -77,15 +67,16 @@ check (const char *what, const Pair *p, double rtol, double atol)
   if (g_test_verbose ())
     g_test_message ("%s: max abs error %.3g", what, err);
   g_free (got);
+  return err;
 }
 
-static double
+double
 tol_k (int K)
 {
   return 1e-5 * MAX (1.0, sqrt ((double) K));
 }
 
-static gboolean
+gboolean
 need_vk (void)
 {
   if (!vk) {
@@ -253,7 +244,7 @@ random_mask (SvTensor *m, SvRng *rng, int N, int C)
       d[(size_t) (N - 1) * C + j] = 0.0f;
 }
 
-static void
+void
 upload_host (Pair *p)
 {
   GError *e = NULL;
@@ -546,10 +537,8 @@ test_losses (void)
 /* ---- a whole model: pre-training forward and backward ---- */
 
 static void
-test_model (void)
+check_model (SvAttentionKind attention)
 {
-  if (!need_vk ())
-    return;
   SvModelConfig c; /* small, with everything: 2 grouping blocks, 2 heads, padding */
   g_assert_true (sv_model_config_preset (&c, "tiny", NULL));
   c.frames = 8;
@@ -573,6 +562,7 @@ test_model (void)
   c.embed_dim = 16;
   c.n_nouns = 2;
   c.tau_temporal = 1.0f;
+  c.attention = attention; /* stgraph: 4 slices of 2 x 3 tokens */
   GError *e = NULL;
   SvModel *mc = sv_model_new (&c, cpu, 11, &e);
   g_assert_no_error (e);
@@ -591,24 +581,41 @@ test_model (void)
   g_assert_no_error (e);
   float lc[4] = { pc->loss_temporal, pc->loss_grounding, pc->loss_contrast, pc->loss };
   float lv[4] = { pv->loss_temporal, pv->loss_grounding, pv->loss_contrast, pv->loss };
-  g_test_message ("losses CPU: %.7f %.7f %.7f  Vulkan: %.7f %.7f %.7f", lc[0], lc[1], lc[2], lv[0],
-                  lv[1], lv[2]);
+  g_test_message ("%s: losses CPU: %.7f %.7f %.7f  Vulkan: %.7f %.7f %.7f",
+                  attention == SV_ATTENTION_STGRAPH ? "stgraph" : "full", lc[0], lc[1], lc[2],
+                  lv[0], lv[1], lv[2]);
   sv_test_assert_close ("model losses", lv, lc, 4, 1e-4, 1e-5);
   /* every parameter gradient; gradients pass through two encoders and three
    * losses, so the float summation order differences add up: 1e-3 relative */
   g_assert_cmpuint (sv_var_set_len (mc->params), ==, sv_var_set_len (mv->params));
+  double worst = 0.0;
   for (guint i = 0; i < sv_var_set_len (mc->params); i++) {
     SvVar *vc = sv_var_set_get (mc->params, i), *vv = sv_var_set_get (mv->params, i);
     Pair p = { &vc->d, &vv->d };
     char *what = g_strdup_printf ("gradient of %s", sv_var_set_name (mc->params, i));
-    check (what, &p, 1e-3, 1e-5);
+    worst = MAX (worst, check (what, &p, 1e-3, 1e-5));
     g_free (what);
   }
+  g_test_message ("parameter gradients: max abs error %.3g", worst);
   sv_train_pass_free (pc);
   sv_train_pass_free (pv);
   sv_test_batch_free (&b);
   sv_model_free (mc);
   sv_model_free (mv);
+}
+
+static void
+test_model (void)
+{
+  if (need_vk ())
+    check_model (SV_ATTENTION_FULL);
+}
+
+static void
+test_model_stgraph (void)
+{
+  if (need_vk ())
+    check_model (SV_ATTENTION_STGRAPH);
 }
 
 /* ---- batching, transfers, errors ---- */
@@ -795,6 +802,8 @@ main (int argc, char **argv)
   g_test_add_func ("/vulkan/assign", test_assign);
   g_test_add_func ("/vulkan/losses", test_losses);
   g_test_add_func ("/vulkan/model", test_model);
+  g_test_add_func ("/vulkan/model/stgraph", test_model_stgraph);
+  test_vulkan_add_train ();
   g_test_add_func ("/vulkan/batching", test_batching);
   g_test_add_func ("/vulkan/sticky-error", test_sticky_error);
   g_test_add_func ("/vulkan/staging", test_staging);

@@ -6,7 +6,8 @@
 
 #include "sv-vk-private.h"
 
-/* every op entry of SvBackendClass: checked at open, so none is ever NULL */
+/* every op entry of SvBackendClass (and the optimiser's): checked at open, so
+ * none is ever NULL */
 #define SV_VK_OPS(X)                                                                               \
   X (linear_forward)                                                                               \
   X (linear_backward)                                                                              \
@@ -41,7 +42,12 @@
   X (softmax_xent_forward)                                                                         \
   X (softmax_xent_backward)                                                                        \
   X (mse_forward)                                                                                  \
-  X (mse_backward)
+  X (mse_backward)                                                                                 \
+  X (stgraph_build)                                                                                \
+  X (stgraph_attention_forward)                                                                    \
+  X (stgraph_attention_backward)                                                                   \
+  X (optim_grad_ssq)                                                                               \
+  X (optim_update)
 
 static void
 vk_destroy (SvBackend *be)
@@ -88,6 +94,8 @@ vk_class (GError **error)
     sv_vk_init_ops_linear (&klass);
     sv_vk_init_ops_misc (&klass);
     sv_vk_init_ops_more (&klass);
+    sv_vk_init_ops_stgraph (&klass);
+    sv_vk_init_ops_optim (&klass);
 #define SV_VK_CHECK_OP(op)                                                                         \
   if (!klass.op && !missing)                                                                       \
     missing = #op;

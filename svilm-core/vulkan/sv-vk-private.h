@@ -6,7 +6,8 @@
  *   sv-vk-memory.c    block sub-allocator, storages, staging, upload/download/zero
  *   sv-vk-pipeline.c  descriptor/pipeline layouts, shader modules, pipeline cache
  *   sv-vk-record.c    command recording: descriptors, barriers, submit, errors
- *   sv-vk-ops-*.c     the ops of the backend interface
+ *   sv-vk-ops-*.c     the ops of the backend interface (sv-vk-ops-optim.c: the
+ *                     optimiser's updates, sv-vk-ops-stgraph.c: STGT attention)
  *   sv-backend-vulkan.c  the SvBackendClass table
  *
  * Entry points and recording steps take vk->lock (recursive), so several threads
@@ -130,7 +131,16 @@ const char *sv_vk_result_str (VkResult r);
   X (XENT_FWD, "xent_fwd")                                                                         \
   X (XENT_BWD, "xent_bwd")                                                                         \
   X (MSE_PARTIAL, "mse_partial")                                                                   \
-  X (MSE_BWD, "mse_bwd")
+  X (MSE_BWD, "mse_bwd")                                                                           \
+  X (STG_BUILD, "stg_build")                                                                       \
+  X (STG_ATT_FWD, "stg_att_fwd")                                                                   \
+  X (STG_ATT_BWD, "stg_att_bwd")                                                                   \
+  X (STG_BAND_MV, "stg_band_mv")                                                                   \
+  X (STG_BAND_MVT, "stg_band_mvt")                                                                 \
+  X (OPTIM_SSQ_PARTIAL, "optim_ssq_partial")                                                       \
+  X (OPTIM_SSQ_FINAL, "optim_ssq_final")                                                           \
+  X (OPTIM_SGD, "optim_sgd")                                                                       \
+  X (OPTIM_ADAMW, "optim_adamw")
 
 #define SV_VK_KERNEL_ENUM(id, name) SV_VK_K_##id,
 typedef enum { SV_VK_KERNELS (SV_VK_KERNEL_ENUM) SV_VK_N_KERNELS } SvVkKernel;
@@ -323,6 +333,8 @@ uint32_t sv_vk_row_wg (SvVk *vk, size_t C);
 void sv_vk_init_ops_linear (SvBackendClass *klass);
 void sv_vk_init_ops_misc (SvBackendClass *klass);
 void sv_vk_init_ops_more (SvBackendClass *klass);
+void sv_vk_init_ops_stgraph (SvBackendClass *klass);
+void sv_vk_init_ops_optim (SvBackendClass *klass);
 
 /* strided batched GEMM on tensors (sv-vk-ops-linear.c): see shaders/gemm.comp */
 typedef struct {
