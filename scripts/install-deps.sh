@@ -7,7 +7,7 @@ BUILD=(
   meson ninja-build pkg-config gcc g++ clang-format gettext
   libglib2.0-dev libjson-glib-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
-  libopenblas-dev libopenblas-openmp-dev
+  libopenblas-dev libopenblas-openmp-dev libopenblas-pthread-dev
   libvulkan-dev glslc spirv-tools
   libcairo2-dev libsqlite3-dev liblink-grammar-dev
   gobject-introspection libgirepository1.0-dev

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs the whole test suite the way CI does:
 #   1. a -Werror build and every meson test suite (ops, torch, core, vulkan, gst, ...);
-#   2. a second build with AddressSanitizer + UndefinedBehaviorSanitizer, same suites.
+#   2. a second build with AddressSanitizer + UndefinedBehaviorSanitizer, same suites;
+#   3. a ThreadSanitizer build without OpenMP (libgomp is not instrumented) running the
+#      test where threads share one model (tests/tsan-glib-shim.c shows TSan GLib's locks).
 # Prints the logs of failing tests, a closing "N passed, N failed" line, and exits
-# non-zero on any failure.  Build directories: build-ci/ and build-sanitize/.
+# non-zero on any failure.  Build directories: build-ci/, build-sanitize/, build-tsan/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -61,6 +63,23 @@ export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
 run_build build-sanitize -Dwerror=true -Dsanitize=true -Dbuildtype=debug -Dintrospection=disabled || status=1
 count_results build-sanitize
 unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS G_SLICE
+
+# ThreadSanitizer: only what the shared-model test needs
+echo "==== configure build-tsan ===="
+tsan_opts=(-Db_sanitize=thread -Dopenmp=disabled -Dvulkan=disabled -Dintrospection=disabled
+  -Dmpi=disabled -Dwerror=true -Dbuildtype=debugoptimized)
+if [ -d build-tsan ]; then
+  meson setup --reconfigure build-tsan "${tsan_opts[@]}" >build-tsan.setup.log 2>&1
+else
+  meson setup build-tsan "${tsan_opts[@]}" >build-tsan.setup.log 2>&1
+fi || { cat build-tsan.setup.log; status=1; }
+if [ -f build-tsan/build.ninja ]; then
+  echo "==== build and test build-tsan ===="
+  ninja -C build-tsan -j "$jobs" tests/test-inference tests/make-test-model \
+    tests/libtsan-glib-shim.so &&
+    meson test -C build-tsan --no-rebuild --print-errorlogs inference || status=1
+  count_results build-tsan
+fi
 
 echo "test time: $(( $(date +%s) - start )) s"
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then

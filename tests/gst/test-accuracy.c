@@ -116,6 +116,7 @@ static void
 finish (GstHarness *h, GstBus *bus)
 {
   gst_element_set_bus (h->element, NULL);
+  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
   gst_object_unref (bus);
   gst_harness_teardown (h);
 }

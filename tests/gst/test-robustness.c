@@ -67,6 +67,7 @@ unwatch (GstHarness *h, GstBus *bus)
 {
   gst_bus_set_flushing (bus, TRUE);
   gst_element_set_bus (h->element, NULL);
+  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
   gst_object_unref (bus);
 }
 
@@ -247,6 +248,7 @@ GST_START_TEST (test_thousand_cycles)
     gst_bus_set_flushing (bus, TRUE); /* drop the rest */
     gst_bus_set_flushing (bus, FALSE);
   }
+  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
   gst_object_unref (bus);
   gst_object_unref (p);
 }
@@ -284,6 +286,7 @@ GST_START_TEST (test_model_swap_in_ready)
     gst_bus_set_flushing (bus, FALSE);
   }
   gst_object_unref (enc);
+  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
   gst_object_unref (bus);
   gst_object_unref (p);
 }
@@ -302,6 +305,7 @@ run_pipeline (gpointer data)
   if (m)
     gst_message_unref (m);
   gst_element_set_state (p, GST_STATE_NULL);
+  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
   gst_object_unref (bus);
   gst_object_unref (p);
   return GINT_TO_POINTER (ok);

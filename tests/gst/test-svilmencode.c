@@ -108,6 +108,7 @@ unwatch (GstHarness *h, GstBus *bus)
 {
   gst_bus_set_flushing (bus, TRUE);
   gst_element_set_bus (h->element, NULL);
+  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
   gst_object_unref (bus);
 }
 
@@ -241,6 +242,7 @@ GST_START_TEST (test_bad_model)
     g_free (dbg);
     gst_message_unref (m);
     gst_element_set_state (e, GST_STATE_NULL);
+    gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
     gst_object_unref (bus);
     gst_object_unref (e);
   }

@@ -216,6 +216,7 @@ GST_START_TEST (test_messages_and_metas)
     gst_buffer_unref (out);
   }
   free_structs (last, 2);
+  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
   gst_object_unref (bus);
   gst_harness_teardown (h);
 }
@@ -295,6 +296,7 @@ GST_START_TEST (test_change_phrases)
   g_object_get (ground (h), "phrases", &phrases, NULL);
   fail_unless_equals_string (phrases, "dog");
   g_free (phrases);
+  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
   gst_object_unref (bus);
   gst_harness_teardown (h);
 }
@@ -335,6 +337,7 @@ GST_START_TEST (test_passthrough)
     gst_buffer_unref (out);
   }
   fail_unless_equals_int (pop_messages (bus, 32, 24, NULL, 0), 0);
+  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
   gst_object_unref (bus);
   gst_harness_teardown (h);
 }
@@ -374,6 +377,7 @@ GST_START_TEST (test_concurrent_changes)
   g_thread_join (t);
   pop_messages (bus, 32, 24, NULL, 0);
   fail_if (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR | GST_MESSAGE_WARNING) != NULL);
+  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
   gst_object_unref (bus);
   gst_harness_teardown (h);
 }
@@ -410,6 +414,7 @@ GST_START_TEST (test_renegotiate)
   fail_unless_equals_int (x % 16, 0);
   fail_unless_equals_int (w % 16, 0);
   free_structs (last, 1);
+  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
   gst_object_unref (bus);
   gst_harness_teardown (h);
 }
@@ -449,6 +454,7 @@ GST_START_TEST (test_partial_eos_and_flush)
     fail_unless (partial);
   }
   free_structs (last, 3);
+  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
   gst_object_unref (bus);
   gst_harness_teardown (h);
 }
@@ -486,6 +492,7 @@ GST_START_TEST (test_json_lines)
   g_object_unref (p);
   g_strfreev (lines);
   g_free (text);
+  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
   gst_object_unref (bus);
   gst_harness_teardown (h);
   g_remove (path);
@@ -530,6 +537,7 @@ GST_START_TEST (test_bad_model)
     g_free (dbg);
     gst_message_unref (m);
     gst_element_set_state (e, GST_STATE_NULL);
+    gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
     gst_object_unref (bus);
     gst_object_unref (e);
   }

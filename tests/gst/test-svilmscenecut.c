@@ -256,6 +256,7 @@ GST_START_TEST (test_cut_at_every_allowed_boundary)
 
   /* min-scene-length 0: every boundary, every second frame */
   gst_harness_teardown (h);
+  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
   gst_object_unref (bus);
   h = make_harness ("threshold=0 min-scene-length=0");
   bus = watch (h);
@@ -267,6 +268,7 @@ GST_START_TEST (test_cut_at_every_allowed_boundary)
   assert_frames (cuts, every, G_N_ELEMENTS (every));
   check_key_units (TRUE, cuts);
   g_array_unref (cuts);
+  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
   gst_object_unref (bus);
   gst_harness_teardown (h);
 }
@@ -292,6 +294,7 @@ GST_START_TEST (test_threshold_above_two_and_mutable)
   check_order (40);
   g_array_unref (cuts);
   gst_harness_teardown (h);
+  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
   gst_object_unref (bus);
 
   h = make_harness ("threshold=2.01 min-scene-length=0");
@@ -304,6 +307,7 @@ GST_START_TEST (test_threshold_above_two_and_mutable)
   fail_unless_equals_int (count_kind ('K'), 0);
   check_order (40);
   g_array_unref (cuts);
+  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
   gst_object_unref (bus);
   gst_harness_teardown (h);
 }
@@ -326,6 +330,7 @@ GST_START_TEST (test_no_look_ahead)
   check_key_units (FALSE, cuts);
   check_order (40);
   g_array_unref (cuts);
+  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
   gst_object_unref (bus);
   gst_harness_teardown (h);
 }
@@ -388,6 +393,7 @@ GST_START_TEST (test_renegotiate)
   check_key_units (TRUE, cuts);
   check_order (40);
   g_array_unref (cuts);
+  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
   gst_object_unref (bus);
   gst_harness_teardown (h);
 }
@@ -412,6 +418,7 @@ GST_START_TEST (test_partial_window_at_eos)
 
   /* shorter than one window */
   gst_harness_teardown (h);
+  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
   gst_object_unref (bus);
   h = make_harness ("threshold=0 min-scene-length=0");
   bus = watch (h);
@@ -426,6 +433,7 @@ GST_START_TEST (test_partial_window_at_eos)
   check_key_units (TRUE, cuts);
   check_order (5);
   g_array_unref (cuts);
+  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
   gst_object_unref (bus);
   gst_harness_teardown (h);
 }
@@ -454,6 +462,7 @@ GST_START_TEST (test_default_stride_one_slice)
   assert_frames (cuts, rest, G_N_ELEMENTS (rest));
   check_order (12);
   g_array_unref (cuts);
+  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
   gst_object_unref (bus);
   gst_harness_teardown (h);
 }
@@ -485,6 +494,7 @@ GST_START_TEST (test_flush)
   check_order (20);
   fail_unless_equals_uint64 (g_array_index (recs, Rec, 0).pts, 0);
   g_array_unref (cuts);
+  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
   gst_object_unref (bus);
   gst_harness_teardown (h);
 }
@@ -559,6 +569,7 @@ GST_START_TEST (test_json_lines)
   }
   g_strfreev (lines);
   g_free (text);
+  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
   gst_object_unref (bus);
   gst_harness_teardown (h);
   g_remove (path);
@@ -611,6 +622,7 @@ GST_START_TEST (test_bad_model)
     g_free (dbg);
     gst_message_unref (m);
     gst_element_set_state (e, GST_STATE_NULL);
+    gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
     gst_object_unref (bus);
     gst_object_unref (e);
   }
