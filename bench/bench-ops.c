@@ -2,7 +2,11 @@
  * cblas_sgemm at the same GEMM sizes in the same run, and the ratio.
  * Prints figures; never fails on speed.
  *
- *   bench-ops [--threads N] [--seconds S]
+ * With --device (vulkan, vulkan:N) the ops run on that backend; each call is then
+ * waited for (sv_backend_finish), so a figure includes recording and submitting one
+ * op, and the sgemm column stays the CPU's.  On lavapipe only correctness counts.
+ *
+ *   bench-ops [--threads N] [--seconds S] [--device D]
  */
 #include "svilm-core.h"
 
@@ -12,28 +16,59 @@
 
 typedef struct {
   const char *config;
-  int tokens; /* video tokens per clip: (T/2)(H/16)(W/16) */
+  int tokens; /* video tokens per clip: (T/tubelet_t)(H/patch)(W/patch) */
   int width, heads, mlp;
 } Size;
 
+/* the presets of svilm-core/sv-model-config.c */
 static const Size sizes[] = {
-  { "tiny", 4 * 7 * 7, 192, 3, 768 },      /* 8 frames, 112x112 */
-  { "small", 8 * 10 * 10, 384, 6, 1536 },  /* 16 frames, 160x160 */
+  { "tiny", 4 * 8 * 8, 128, 4, 512 },      /* 8 frames, 64x64, patches 8 */
+  { "small", 8 * 7 * 7, 384, 6, 1536 },    /* 16 frames, 112x112, patches 16 */
   { "base", 16 * 14 * 14, 768, 12, 3072 }, /* 32 frames, 224x224 (paper) */
 };
 
 static double min_seconds = 0.5;
+static SvBackend *dev; /* where the ops run */
+
+/* a tensor on the benchmark's device, filled from host (or zeros) */
+static SvTensor *
+dev_tensor (int ndim, const int64_t *shape, const SvTensor *host)
+{
+  GError *error = NULL;
+  SvTensor *t = sv_tensor_new (dev, SV_F32, ndim, shape, &error);
+  if (t && host &&
+      !sv_tensor_upload (t, sv_tensor_f32 ((SvTensor *) host),
+                         (size_t) host->numel * sizeof (float), &error))
+    g_clear_pointer (&t, sv_tensor_free);
+  if (!t) {
+    fprintf (stderr, "bench-ops: %s\n", error->message);
+    exit (1);
+  }
+  return t;
+}
+
+static void
+finish (void)
+{
+  GError *error = NULL;
+  if (!sv_backend_finish (dev, &error)) {
+    fprintf (stderr, "bench-ops: %s\n", error->message);
+    exit (1);
+  }
+}
 
 /* Runs fn until min_seconds elapsed (after one warm-up call); returns seconds per call. */
 static double
 time_it (void (*fn) (gpointer), gpointer user)
 {
   fn (user);
+  finish ();
   int iters = 0;
   gint64 t0 = g_get_monotonic_time ();
   double el;
   do {
     fn (user);
+    finish ();
     iters++;
     el = (double) (g_get_monotonic_time () - t0) / 1e6;
   } while (el < min_seconds);
@@ -41,8 +76,8 @@ time_it (void (*fn) (gpointer), gpointer user)
 }
 
 typedef struct {
-  SvTensor *out, *inp, *w, *b, *dinp, *dw, *db;
-  float *A, *B, *Cm;
+  SvTensor *out, *inp, *w, *b, *dinp, *dw, *db; /* on the device */
+  float *A, *B, *Cm;                            /* host copies for sgemm */
   int M, N, K;
 } LinearBench;
 
@@ -75,18 +110,23 @@ bench_linear (const Size *s, int N, int C, int OC, const char *what)
   SvRng rng;
   sv_rng_seed (&rng, 1);
   LinearBench l = { 0 };
-  l.inp = sv_tensor_new (cpu, SV_F32, 2, (int64_t[]){ N, C }, NULL);
-  l.w = sv_tensor_new (cpu, SV_F32, 2, (int64_t[]){ OC, C }, NULL);
-  l.b = sv_tensor_new (cpu, SV_F32, 1, (int64_t[]){ OC }, NULL);
-  l.out = sv_tensor_new (cpu, SV_F32, 2, (int64_t[]){ N, OC }, NULL);
-  l.dinp = sv_tensor_new (cpu, SV_F32, 2, (int64_t[]){ N, C }, NULL);
-  l.dw = sv_tensor_new (cpu, SV_F32, 2, (int64_t[]){ OC, C }, NULL);
-  l.db = sv_tensor_new (cpu, SV_F32, 1, (int64_t[]){ OC }, NULL);
-  sv_rng_fill_uniform (&rng, sv_tensor_f32 (l.inp), l.inp->numel, -1, 1);
-  sv_rng_fill_uniform (&rng, sv_tensor_f32 (l.w), l.w->numel, -1, 1);
-  l.A = sv_tensor_f32 (l.inp);
-  l.B = sv_tensor_f32 (l.w);
-  l.Cm = sv_tensor_f32 (l.out);
+  SvTensor *hinp = sv_tensor_new (cpu, SV_F32, 2, (int64_t[]){ N, C }, NULL);
+  SvTensor *hw = sv_tensor_new (cpu, SV_F32, 2, (int64_t[]){ OC, C }, NULL);
+  SvTensor *hout = sv_tensor_new (cpu, SV_F32, 2, (int64_t[]){ N, OC }, NULL);
+  sv_rng_fill_uniform (&rng, sv_tensor_f32 (hinp), hinp->numel, -1, 1);
+  sv_rng_fill_uniform (&rng, sv_tensor_f32 (hw), hw->numel, -1, 1);
+  SvTensor *hb = sv_tensor_new (cpu, SV_F32, 1, (int64_t[]){ OC }, NULL);
+  sv_rng_fill_uniform (&rng, sv_tensor_f32 (hb), hb->numel, -1, 1);
+  l.inp = dev_tensor (2, hinp->shape, hinp);
+  l.w = dev_tensor (2, hw->shape, hw);
+  l.b = dev_tensor (1, hb->shape, hb);
+  l.out = dev_tensor (2, (int64_t[]){ N, OC }, NULL);
+  l.dinp = dev_tensor (2, (int64_t[]){ N, C }, NULL);
+  l.dw = dev_tensor (2, (int64_t[]){ OC, C }, NULL);
+  l.db = dev_tensor (1, (int64_t[]){ OC }, NULL);
+  l.A = sv_tensor_f32 (hinp);
+  l.B = sv_tensor_f32 (hw);
+  l.Cm = sv_tensor_f32 (hout);
   l.M = N;
   l.N = OC;
   l.K = C;
@@ -100,19 +140,15 @@ bench_linear (const Size *s, int N, int C, int OC, const char *what)
           "sgemm %7.2f GFLOP/s  fwd/sgemm %.2f  bwd/sgemm %.2f\n",
           s->config, what, N, C, OC, flops / t_fwd / 1e9, 2 * flops / t_bwd / 1e9, peak,
           (flops / t_fwd / 1e9) / peak, (2 * flops / t_bwd / 1e9) / peak);
-  sv_tensor_free (l.inp);
-  sv_tensor_free (l.w);
-  sv_tensor_free (l.b);
-  sv_tensor_free (l.out);
-  sv_tensor_free (l.dinp);
-  sv_tensor_free (l.dw);
-  sv_tensor_free (l.db);
+  SvTensor *all[] = { l.inp, l.w, l.b, l.out, l.dinp, l.dw, l.db, hinp, hw, hb, hout };
+  for (guint i = 0; i < G_N_ELEMENTS (all); i++)
+    sv_tensor_free (all[i]);
 }
 
 typedef struct {
-  SvTensor *out, *att, *q, *k, *v, *scratch, *dq, *dk, *dv;
+  SvTensor *out, *att, *q, *k, *v, *scratch, *dq, *dk, *dv; /* on the device */
+  SvTensor *hq, *hv, *hatt, *hout;                          /* host, for sgemm */
   int heads;
-  float *A, *Cm;
   int N, hs;
 } AttnBench;
 
@@ -137,8 +173,8 @@ run_attn_sgemm (gpointer p)
 {
   AttnBench *a = p;
   int C = a->hs * a->heads;
-  float *q = sv_tensor_f32 (a->q), *v = sv_tensor_f32 (a->v), *att = sv_tensor_f32 (a->att);
-  float *out = sv_tensor_f32 (a->out);
+  float *q = sv_tensor_f32 (a->hq), *v = sv_tensor_f32 (a->hv), *att = sv_tensor_f32 (a->hatt);
+  float *out = sv_tensor_f32 (a->hout);
   for (int h = 0; h < a->heads; h++) {
     float *ah = att + (size_t) h * a->N * a->N;
     cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, a->N, a->N, a->hs, 1.0f, q + h * a->hs, C,
@@ -157,18 +193,23 @@ bench_attention (const Size *s)
   int N = s->tokens, C = s->width, H = s->heads;
   AttnBench a = { .heads = H, .N = N, .hs = C / H };
   int64_t x[3] = { 1, N, C }, at[4] = { 1, H, N, N };
-  a.q = sv_tensor_new (cpu, SV_F32, 3, x, NULL);
-  a.k = sv_tensor_new (cpu, SV_F32, 3, x, NULL);
-  a.v = sv_tensor_new (cpu, SV_F32, 3, x, NULL);
-  a.out = sv_tensor_new (cpu, SV_F32, 3, x, NULL);
-  a.dq = sv_tensor_new (cpu, SV_F32, 3, x, NULL);
-  a.dk = sv_tensor_new (cpu, SV_F32, 3, x, NULL);
-  a.dv = sv_tensor_new (cpu, SV_F32, 3, x, NULL);
-  a.att = sv_tensor_new (cpu, SV_F32, 4, at, NULL);
-  a.scratch = sv_tensor_new (cpu, SV_F32, 4, at, NULL);
-  sv_rng_fill_uniform (&rng, sv_tensor_f32 (a.q), a.q->numel, -1, 1);
-  sv_rng_fill_uniform (&rng, sv_tensor_f32 (a.k), a.k->numel, -1, 1);
-  sv_rng_fill_uniform (&rng, sv_tensor_f32 (a.v), a.v->numel, -1, 1);
+  a.hq = sv_tensor_new (cpu, SV_F32, 3, x, NULL);
+  SvTensor *hk = sv_tensor_new (cpu, SV_F32, 3, x, NULL);
+  a.hv = sv_tensor_new (cpu, SV_F32, 3, x, NULL);
+  a.hout = sv_tensor_new (cpu, SV_F32, 3, x, NULL);
+  a.hatt = sv_tensor_new (cpu, SV_F32, 4, at, NULL);
+  sv_rng_fill_uniform (&rng, sv_tensor_f32 (a.hq), a.hq->numel, -1, 1);
+  sv_rng_fill_uniform (&rng, sv_tensor_f32 (hk), hk->numel, -1, 1);
+  sv_rng_fill_uniform (&rng, sv_tensor_f32 (a.hv), a.hv->numel, -1, 1);
+  a.q = dev_tensor (3, x, a.hq);
+  a.k = dev_tensor (3, x, hk);
+  a.v = dev_tensor (3, x, a.hv);
+  a.out = dev_tensor (3, x, NULL);
+  a.dq = dev_tensor (3, x, NULL);
+  a.dk = dev_tensor (3, x, NULL);
+  a.dv = dev_tensor (3, x, NULL);
+  a.att = dev_tensor (4, at, NULL);
+  a.scratch = dev_tensor (4, at, NULL);
 
   double flops = 4.0 * H * (double) N * N * a.hs;
   double t_gemm = time_it (run_attn_sgemm, &a);
@@ -179,7 +220,8 @@ bench_attention (const Size *s)
           "sgemm %7.2f GFLOP/s  fwd/sgemm %.2f  bwd/sgemm %.2f\n",
           s->config, N, C, H, flops / t_fwd / 1e9, 2 * flops / t_bwd / 1e9, peak,
           (flops / t_fwd / 1e9) / peak, (2 * flops / t_bwd / 1e9) / peak);
-  SvTensor *all[] = { a.q, a.k, a.v, a.out, a.dq, a.dk, a.dv, a.att, a.scratch };
+  SvTensor *all[] = { a.q,   a.k,       a.v,  a.out, a.dq, a.dk,   a.dv,
+                      a.att, a.scratch, a.hq, hk,    a.hv, a.hout, a.hatt };
   for (guint i = 0; i < G_N_ELEMENTS (all); i++)
     sv_tensor_free (all[i]);
 }
@@ -189,10 +231,12 @@ main (int argc, char **argv)
 {
   int threads = 0;
   gboolean skip_base = FALSE;
+  char *device = NULL;
   GOptionEntry entries[] = {
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "threads (0 = all cores)", "N" },
     { "seconds", 's', 0, G_OPTION_ARG_DOUBLE, &min_seconds, "seconds per measurement", "S" },
     { "skip-base", 0, 0, G_OPTION_ARG_NONE, &skip_base, "skip the ViT-B sizes", NULL },
+    { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "where the ops run (default cpu)", "D" },
     { NULL },
   };
   GOptionContext *ctx = g_option_context_new ("- svilm op benchmarks");
@@ -204,7 +248,14 @@ main (int argc, char **argv)
   }
   g_option_context_free (ctx);
   sv_set_num_threads (threads);
-  printf ("svilm op benchmark on %s\n", sv_backend_cpu ()->device_name);
+  dev = sv_backend_open (device ? device : "cpu", &error);
+  if (!dev) {
+    fprintf (stderr, "bench-ops: %s\n", error->message);
+    return 1;
+  }
+  g_free (device);
+  printf ("svilm op benchmark on %s (sgemm: %s)\n", dev->device_name,
+          sv_backend_cpu ()->device_name);
   printf ("FLOP counts: linear 2*N*C*OC (backward 2x), attention 4*H*N^2*hs (backward 2x)\n");
   for (guint i = 0; i < G_N_ELEMENTS (sizes); i++) {
     const Size *s = &sizes[i];
@@ -215,5 +266,6 @@ main (int argc, char **argv)
     bench_linear (s, s->tokens, s->mlp, s->width, "mlp-down");
     bench_attention (s);
   }
+  sv_backend_unref (dev);
   return 0;
 }
