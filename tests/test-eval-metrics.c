@@ -403,6 +403,41 @@ eval_task (JsonParser *parser, const char *model, const char *manifest, const ch
   return member_object (root, task);
 }
 
+/* Every transition of the corpus's truth files becomes a trap (an in-shot event where a
+ * cut is false, as in the real-footage set): returns how many. */
+static guint
+transitions_to_traps (const char *corpus)
+{
+  g_autofree char *dir = g_build_filename (corpus, "truth", NULL);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  g_assert_nonnull (d);
+  guint n = 0;
+  const char *name;
+  while ((name = g_dir_read_name (d))) {
+    g_autofree char *path = g_build_filename (dir, name, NULL);
+    g_autoptr (JsonParser) p = json_parser_new ();
+    g_assert_true (json_parser_load_from_file (p, path, NULL));
+    JsonObject *o = json_node_get_object (json_parser_get_root (p));
+    JsonArray *b = json_object_get_array_member (o, "boundaries");
+    JsonArray *traps = json_array_new ();
+    for (guint i = 0; i < json_array_get_length (b); i++) {
+      JsonObject *t = json_object_new ();
+      JsonObject *e = json_array_get_object_element (b, i);
+      json_object_set_int_member (t, "frame", json_object_get_int_member (e, "frame"));
+      json_object_set_int_member (t, "length", json_object_get_int_member (e, "length"));
+      json_object_set_string_member (t, "kind", "flash");
+      json_array_add_object_element (traps, t);
+      n++;
+    }
+    json_object_set_array_member (o, "traps", traps);
+    json_object_set_array_member (o, "boundaries", json_array_new ());
+    g_autoptr (JsonGenerator) g = json_generator_new ();
+    json_generator_set_root (g, json_parser_get_root (p));
+    g_assert_true (json_generator_to_file (g, path, NULL));
+  }
+  return n;
+}
+
 static void
 test_end_to_end (void)
 {
@@ -505,6 +540,49 @@ test_end_to_end (void)
   g_assert_cmpuint (g_strv_length (feats), ==, 256);
   for (char **f = feats; *f; f++)
     g_assert_true (isfinite (g_ascii_strtod (*f, NULL)));
+
+  /* traps: with the transitions turned into traps and a detector cutting wherever it may
+   * (threshold 0), the cuts on them are counted as false ones */
+  guint n_traps = transitions_to_traps (corpus);
+  g_assert_cmpuint (n_traps, >, 0);
+  g_autofree char *tout = g_build_filename (tmpdir, "traps.json", NULL);
+  const char *tr[] = { train_exe,
+                       "eval",
+                       "--model",
+                       model,
+                       "--data",
+                       manifest,
+                       "--task",
+                       "scenecut",
+                       "--split",
+                       "all",
+                       "--threshold",
+                       "0",
+                       "--min-scene-length",
+                       "1",
+                       "--ffmpeg",
+                       "none",
+                       "--json",
+                       tout,
+                       "--quiet",
+                       NULL };
+  g_autofree char *terr = NULL;
+  g_assert_true (run (tr, &status, &terr));
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("svilm-train eval --task scenecut (traps) failed: %s", terr);
+  g_autoptr (JsonParser) p6 = json_parser_new ();
+  g_assert_true (json_parser_load_from_file (p6, tout, NULL));
+  JsonObject *ts = member_object (json_node_get_object (json_parser_get_root (p6)), "scenecut");
+  g_assert_cmpint (json_object_get_int_member (ts, "transitions"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (member_object (ts, "traps_by_kind"), "flash"), ==,
+                   n_traps);
+  JsonObject *def = member_object (member_object (ts, "svilm"), "default");
+  gint64 trapped = json_object_get_int_member (member_object (def, "false_cuts_on_traps"), "flash");
+  g_test_message ("%" G_GINT64_FORMAT " of %u traps with a false cut at threshold 0", trapped,
+                  n_traps);
+  g_assert_cmpint (trapped, >, 0);
+  g_assert_cmpint (trapped, <=, n_traps);
+  g_assert_cmpint (json_object_get_int_member (def, "fp"), >=, trapped);
 }
 
 static void

@@ -193,8 +193,11 @@ sv_eval_truth_free (SvEvalTruth *t)
     return;
   for (guint i = 0; t->boundaries && i < t->boundaries->len; i++)
     g_free (g_array_index (t->boundaries, SvEvalBoundary, i).kind);
+  for (guint i = 0; t->traps && i < t->traps->len; i++)
+    g_free (g_array_index (t->traps, SvEvalBoundary, i).kind);
   g_clear_pointer (&t->scenes, g_array_unref);
   g_clear_pointer (&t->boundaries, g_array_unref);
+  g_clear_pointer (&t->traps, g_array_unref);
   g_clear_pointer (&t->objects, g_ptr_array_unref);
   g_free (t);
 }
@@ -250,6 +253,23 @@ read_boxes (JsonArray *a, guint frames, SvEvalBox *boxes, guint stride)
   }
 }
 
+/* [{frame, length, kind}] (boundaries or traps) into SvEvalBoundary */
+static void
+read_events (JsonNode *n, const char *default_kind, GArray *out)
+{
+  JsonArray *a = n && JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
+  for (guint i = 0; a && i < json_array_get_length (a); i++) {
+    JsonNode *e = json_array_get_element (a, i);
+    if (!JSON_NODE_HOLDS_OBJECT (e))
+      continue;
+    JsonObject *s = json_node_get_object (e);
+    const char *kind = member_string (s, "kind");
+    SvEvalBoundary b = { member_uint (s, "frame", 0), member_uint (s, "length", 0),
+                         g_strdup (kind ? kind : default_kind) };
+    g_array_append_val (out, b);
+  }
+}
+
 SvEvalTruth *
 sv_eval_truth_load (const char *path, GError **error)
 {
@@ -291,18 +311,9 @@ sv_eval_truth_load (const char *path, GError **error)
     sc.end = MIN (sc.end, t->frames);
     g_array_append_val (t->scenes, sc);
   }
-  n = json_object_get_member (o, "boundaries");
-  a = n && JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
-  for (guint i = 0; a && i < json_array_get_length (a); i++) {
-    JsonNode *e = json_array_get_element (a, i);
-    if (!JSON_NODE_HOLDS_OBJECT (e))
-      continue;
-    JsonObject *s = json_node_get_object (e);
-    const char *kind = member_string (s, "kind");
-    SvEvalBoundary b = { member_uint (s, "frame", 0), member_uint (s, "length", 0),
-                         g_strdup (kind ? kind : "cut") };
-    g_array_append_val (t->boundaries, b);
-  }
+  t->traps = g_array_new (FALSE, FALSE, sizeof (SvEvalBoundary));
+  read_events (json_object_get_member (o, "boundaries"), "cut", t->boundaries);
+  read_events (json_object_get_member (o, "traps"), "flash", t->traps);
   n = json_object_get_member (o, "objects");
   a = n && JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
   for (guint i = 0; a && i < json_array_get_length (a); i++) {

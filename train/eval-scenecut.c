@@ -24,6 +24,9 @@ static const char *const det_names[N_DETECTORS] = { "svilm", "scdet" };
 
 static const char *const kinds[] = { "cut", "dissolve", "fade", "other" };
 #define N_KINDS 4
+/* events inside a shot that are not transitions (real-footage set): a cut there is false */
+static const char *const trap_kinds[] = { "flash", "pan", "other" };
+#define N_TRAP_KINDS 3
 
 typedef struct {
   GArray *frames; /* gint64, ascending */
@@ -35,6 +38,9 @@ typedef struct {
   SvEvalTransition *truth;
   guint *kind;
   guint n_truth;
+  gint64 *trap_lo, *trap_hi; /* frames where a cut falls on a trap, tolerance included */
+  guint *trap_kind;
+  guint n_traps;
 } Video;
 
 static void
@@ -47,6 +53,18 @@ video_clear (gpointer data)
   }
   g_free (v->truth);
   g_free (v->kind);
+  g_free (v->trap_lo);
+  g_free (v->trap_hi);
+  g_free (v->trap_kind);
+}
+
+static guint
+trap_index (const char *k)
+{
+  for (guint i = 0; i + 1 < N_TRAP_KINDS; i++)
+    if (g_strcmp0 (k, trap_kinds[i]) == 0)
+      return i;
+  return N_TRAP_KINDS - 1;
 }
 
 static guint
@@ -191,7 +209,19 @@ typedef struct {
   double threshold, p, r, f1;
   SvEvalCounts c;
   guint found[N_KINDS];
+  guint trapped[N_TRAP_KINDS]; /* traps with a false cut on them */
 } Point;
+
+/* whether a cut lies within a true transition's window */
+static gboolean
+near_truth (const Video *v, gint64 cut)
+{
+  for (guint t = 0; t < v->n_truth; t++)
+    if (cut >= v->truth[t].frame - v->truth[t].tolerance &&
+        cut <= v->truth[t].frame + v->truth[t].tolerance)
+      return TRUE;
+  return FALSE;
+}
 
 static void
 evaluate (SvEval *ev, GArray *videos, int det, double threshold, Point *pt)
@@ -211,6 +241,12 @@ evaluate (SvEval *ev, GArray *videos, int det, double threshold, Point *pt)
     sv_eval_match_cuts (cuts, nc, v->truth, v->n_truth, &pt->c, matched);
     for (guint t = 0; t < v->n_truth; t++)
       pt->found[v->kind[t]] += matched[t];
+    for (guint t = 0; t < v->n_traps; t++)
+      for (guint c = 0; c < nc; c++)
+        if (cuts[c] >= v->trap_lo[t] && cuts[c] <= v->trap_hi[t] && !near_truth (v, cuts[c])) {
+          pt->trapped[v->trap_kind[t]]++;
+          break;
+        }
     g_free (cuts);
     g_free (matched);
   }
@@ -265,7 +301,8 @@ sweep (SvEval *ev, GArray *videos, int det, Point *best)
 /* ---- report ---- */
 
 static void
-add_point (JsonBuilder *b, const char *key, const Point *pt, const guint *n_kind)
+add_point (JsonBuilder *b, const char *key, const Point *pt, const guint *n_kind,
+           const guint *n_trap)
 {
   if (key)
     json_builder_set_member_name (b, key);
@@ -284,12 +321,18 @@ add_point (JsonBuilder *b, const char *key, const Point *pt, const guint *n_kind
       if (n_kind[k])
         sv_eval_json_double (b, kinds[k], (double) pt->found[k] / n_kind[k]);
     json_builder_end_object (b);
+    json_builder_set_member_name (b, "false_cuts_on_traps");
+    json_builder_begin_object (b);
+    for (int k = 0; k < N_TRAP_KINDS; k++)
+      if (n_trap[k])
+        sv_eval_json_int (b, trap_kinds[k], pt->trapped[k]);
+    json_builder_end_object (b);
   }
   json_builder_end_object (b);
 }
 
 static void
-print_point (const char *name, const Point *pt, const guint *n_kind)
+print_point (const char *name, const Point *pt, const guint *n_kind, const guint *n_trap)
 {
   printf ("  %-16s %9.3f %9.3f %7.3f %7.3f", name, pt->threshold, pt->p, pt->r, pt->f1);
   for (int k = 0; k < N_KINDS - 1; k++)
@@ -297,30 +340,33 @@ print_point (const char *name, const Point *pt, const guint *n_kind)
       printf (" %8.3f", (double) pt->found[k] / n_kind[k]);
     else
       printf (" %8s", "-");
+  for (int k = 0; k < N_TRAP_KINDS; k++)
+    if (n_trap[k])
+      printf ("  %s %u/%u", trap_kinds[k], pt->trapped[k], n_trap[k]);
   printf ("\n");
 }
 
 static void
 report_detector (SvEval *ev, GArray *videos, int det, double def, const guint *n_kind,
-                 JsonBuilder *b)
+                 const guint *n_trap, JsonBuilder *b)
 {
   Point at, best;
   evaluate (ev, videos, det, def, &at);
   g_autoptr (GArray) curve = sweep (ev, videos, det, &best);
   g_autofree char *n1 = g_strdup_printf ("%s default", det_names[det]);
   g_autofree char *n2 = g_strdup_printf ("%s best", det_names[det]);
-  print_point (n1, &at, n_kind);
+  print_point (n1, &at, n_kind, n_trap);
   if (best.f1 >= 0)
-    print_point (n2, &best, n_kind);
+    print_point (n2, &best, n_kind, n_trap);
   json_builder_set_member_name (b, det_names[det]);
   json_builder_begin_object (b);
-  add_point (b, "default", &at, n_kind);
+  add_point (b, "default", &at, n_kind, n_trap);
   if (best.f1 >= 0)
-    add_point (b, "best", &best, n_kind);
+    add_point (b, "best", &best, n_kind, n_trap);
   json_builder_set_member_name (b, "curve");
   json_builder_begin_array (b);
   for (guint i = 0; i < curve->len; i++)
-    add_point (b, NULL, &g_array_index (curve, Point, i), NULL);
+    add_point (b, NULL, &g_array_index (curve, Point, i), NULL, NULL);
   json_builder_end_array (b);
   json_builder_end_object (b);
 }
@@ -328,12 +374,15 @@ report_detector (SvEval *ev, GArray *videos, int det, double def, const guint *n
 static JsonNode *
 report (SvEval *ev, GArray *videos, guint frames, const char *scdet_error, guint unreadable)
 {
-  guint n_kind[N_KINDS] = { 0 }, n_truth = 0;
+  guint n_kind[N_KINDS] = { 0 }, n_truth = 0, n_trap[N_TRAP_KINDS] = { 0 }, n_traps = 0;
   for (guint i = 0; i < videos->len; i++) {
     Video *v = &g_array_index (videos, Video, i);
     for (guint t = 0; t < v->n_truth; t++)
       n_kind[v->kind[t]]++;
     n_truth += v->n_truth;
+    for (guint t = 0; t < v->n_traps; t++)
+      n_trap[v->trap_kind[t]]++;
+    n_traps += v->n_traps;
   }
   guint T = svilm_model_get_clip_frames (ev->model);
   guint W = ev->window ? ev->window : T, step = ev->stride ? ev->stride : default_step (ev, W);
@@ -342,6 +391,10 @@ report (SvEval *ev, GArray *videos, guint frames, const char *scdet_error, guint
           videos->len, frames, n_truth, n_kind[0], n_kind[1], n_kind[2], ev->split);
   printf ("  tolerance %u frames, min scene length %u; svilm windows of %u frames every %u\n",
           ev->tolerance, ev->min_scene_length, W, step);
+  if (n_traps)
+    printf ("  traps inside shots (a cut there is false): flash %u, pan %u, other %u; the "
+            "columns after the recalls: traps with a false cut\n",
+            n_trap[0], n_trap[1], n_trap[2]);
   printf ("  %-16s %9s %9s %7s %7s %8s %8s %8s\n", "detector", "threshold", "precision", "recall",
           "F1", "cut", "dissolve", "fade");
 
@@ -351,6 +404,12 @@ report (SvEval *ev, GArray *videos, guint frames, const char *scdet_error, guint
   sv_eval_json_int (b, "videos_unreadable", unreadable);
   sv_eval_json_int (b, "frames", frames);
   sv_eval_json_int (b, "transitions", n_truth);
+  json_builder_set_member_name (b, "traps_by_kind");
+  json_builder_begin_object (b);
+  for (int k = 0; k < N_TRAP_KINDS; k++)
+    if (n_trap[k])
+      sv_eval_json_int (b, trap_kinds[k], n_trap[k]);
+  json_builder_end_object (b);
   json_builder_set_member_name (b, "transitions_by_kind");
   json_builder_begin_object (b);
   for (int k = 0; k < N_KINDS; k++)
@@ -361,14 +420,14 @@ report (SvEval *ev, GArray *videos, guint frames, const char *scdet_error, guint
   sv_eval_json_int (b, "min_scene_length", ev->min_scene_length);
   sv_eval_json_int (b, "window", W);
   sv_eval_json_int (b, "stride", step);
-  report_detector (ev, videos, DET_SVILM, ev->threshold, n_kind, b);
+  report_detector (ev, videos, DET_SVILM, ev->threshold, n_kind, n_trap, b);
   if (scdet_error) {
     printf ("  scdet: %s\n", scdet_error);
     json_builder_set_member_name (b, "scdet");
     json_builder_add_null_value (b);
     sv_eval_json_string (b, "scdet_error", scdet_error);
   } else {
-    report_detector (ev, videos, DET_SCDET, ev->scdet_threshold, n_kind, b);
+    report_detector (ev, videos, DET_SCDET, ev->scdet_threshold, n_kind, n_trap, b);
   }
   printf ("  (the last three columns: recall by kind of transition)\n");
   fflush (stdout);
@@ -419,6 +478,17 @@ sv_eval_scenecut (SvEval *ev, GError **error)
       SvEvalBoundary *bd = &g_array_index (t->boundaries, SvEvalBoundary, k);
       v.truth[k] = sv_eval_transition (bd->frame, bd->length, ev->tolerance);
       v.kind[k] = kind_index (bd->kind);
+    }
+    v.n_traps = t->traps->len;
+    v.trap_lo = g_new (gint64, MAX (v.n_traps, 1));
+    v.trap_hi = g_new (gint64, MAX (v.n_traps, 1));
+    v.trap_kind = g_new (guint, MAX (v.n_traps, 1));
+    for (guint k = 0; k < v.n_traps; k++) {
+      SvEvalBoundary *tr = &g_array_index (t->traps, SvEvalBoundary, k);
+      /* a cut reported anywhere from the trap's first frame to the frame after its last */
+      v.trap_lo[k] = (gint64) tr->frame - ev->tolerance;
+      v.trap_hi[k] = (gint64) tr->frame + MAX (tr->length, 1u) + ev->tolerance;
+      v.trap_kind[k] = trap_index (tr->kind);
     }
     gboolean ok = score_svilm (ev, &fr, &v.det[DET_SVILM], error);
     frames += fr.n;

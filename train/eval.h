@@ -51,6 +51,8 @@ typedef struct {
   double fps;
   GArray *scenes;     /* SvEvalScene */
   GArray *boundaries; /* SvEvalBoundary */
+  GArray *traps;      /* SvEvalBoundary: events inside a shot that are not transitions
+                       * ("flash", "pan"): a cut there is a false one */
   GPtrArray *objects; /* SvEvalObject* */
 } SvEvalTruth;
 
