@@ -370,6 +370,25 @@ set_nonfinite_error (SvOptimizer *opt, guint i, const float *g, GError **error)
                j < v->x.numel ? (isnan (g[j]) ? "NaN" : "infinite") : "non-finite", opt->step);
 }
 
+/* Parameter i's gradient sum of squares from a host copy of it (fetched into p): by
+ * chunks, each in double, summed in chunk order as the host path does. */
+static gboolean
+param_ssq_from_copy (SvOptimizer *opt, guint i, Ptrs *p, double *s, GError **error)
+{
+  guint c0 = opt->first_chunk[i], c1 = opt->first_chunk[i + 1];
+  if (!fetch (opt, i, FALSE, p, error))
+    return FALSE;
+  const float **grads = g_new (const float *, MAX (c1 - c0, 1));
+  for (guint c = c0; c < c1; c++)
+    grads[c - c0] = p->g;
+  chunk_ssq (opt, c0, c1, grads);
+  g_free (grads);
+  *s = 0.0;
+  for (guint c = c0; c < c1; c++)
+    *s += opt->partials[c];
+  return TRUE;
+}
+
 /* Device updates: each gradient's sum of squares comes from the device as a
  * double-float (hi, lo), added in double in parameter order.  One that is not
  * finite (a non-finite gradient, or squares beyond the float range) is recounted
@@ -393,16 +412,8 @@ grad_ssq_device (SvOptimizer *opt, double *ssq, GError **error)
     double s = (double) opt->ssq_host[2 * i] + (double) opt->ssq_host[2 * i + 1];
     if (!isfinite (s)) {
       Ptrs p = { 0 };
-      if (!fetch (opt, i, FALSE, &p, error))
+      if (!param_ssq_from_copy (opt, i, &p, &s, error))
         return FALSE;
-      const float **grads = g_new (const float *, c1 - c0);
-      for (guint c = c0; c < c1; c++)
-        grads[c - c0] = p.g;
-      chunk_ssq (opt, c0, c1, grads);
-      g_free (grads);
-      s = 0.0;
-      for (guint c = c0; c < c1; c++)
-        s += opt->partials[c];
       if (!isfinite (s)) {
         set_nonfinite_error (opt, i, p.g, error);
         return FALSE;
@@ -431,18 +442,14 @@ grad_ssq (SvOptimizer *opt, double *ssq, GError **error)
   for (guint i = 0; i < opt->n; i++) {
     guint c0 = opt->first_chunk[i], c1 = opt->first_chunk[i + 1];
     Ptrs p = { 0 };
-    if (!opt->host && c1 > c0) {
-      if (!fetch (opt, i, FALSE, &p, error))
-        return FALSE;
-      const float **grads = g_new (const float *, c1 - c0);
-      for (guint c = c0; c < c1; c++)
-        grads[c - c0] = p.g;
-      chunk_ssq (opt, c0, c1, grads);
-      g_free (grads);
-    }
     double s = 0.0;
-    for (guint c = c0; c < c1; c++)
-      s += opt->partials[c];
+    if (!opt->host && c1 > c0) {
+      if (!param_ssq_from_copy (opt, i, &p, &s, error))
+        return FALSE;
+    } else {
+      for (guint c = c0; c < c1; c++)
+        s += opt->partials[c];
+    }
     if (!isfinite (s)) {
       if (opt->host)
         fetch (opt, i, FALSE, &p, NULL);
