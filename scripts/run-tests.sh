@@ -3,7 +3,8 @@
 #   1. a -Werror build and every meson test suite (ops, torch, core, vulkan, gst, ...);
 #   2. a second build with AddressSanitizer + UndefinedBehaviorSanitizer, same suites;
 #   3. a ThreadSanitizer build without OpenMP (libgomp is not instrumented) running the
-#      test where threads share one model (tests/tsan-glib-shim.c shows TSan GLib's locks).
+#      test where threads share one model (tests/tsan-glib-shim.c shows TSan GLib's
+#      locks; the element robustness test runs clean by hand, docs/reliability.md).
 # Prints the logs of failing tests, a closing "N passed, N failed" line, and exits
 # non-zero on any failure.  Build directories: build-ci/, build-sanitize/, build-tsan/.
 set -uo pipefail

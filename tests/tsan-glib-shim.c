@@ -5,7 +5,8 @@
  * synchronisation they provide and reports every access they protect as a race.
  * These wrappers call the real functions and tell TSan what they order: a lock
  * acquires the mutex, an unlock releases it, a finished GOnce releases its location
- * and finding it done acquires it, an unref orders everything before the last one.
+ * and finding it done acquires it, the last unref of an object acquires what every
+ * earlier unref released.
  * Calls from inside libglib itself do not go through here (GAsyncQueue, the quark
  * table): reports with only GLib or GStreamer frames on one side come from those. */
 #define _GNU_SOURCE
@@ -83,12 +84,16 @@ g_once_init_leave (volatile void *location, gsize result)
   real_g_once_init_leave (location, result);
 }
 
+/* Reference counts: every unref releases; the last one (the count read atomically
+ * before it drops) acquires, so the finalizer sees what every holder wrote, and two
+ * threads that merely share an object are not ordered by it. */
 void
 g_object_unref (gpointer object)
 {
   REAL (void, g_object_unref, (gpointer));
   __tsan_release (object);
-  __tsan_acquire (object);
+  if (__atomic_load_n (&((GObject *) object)->ref_count, __ATOMIC_ACQUIRE) == 1)
+    __tsan_acquire (object);
   real_g_object_unref (object);
 }
 
@@ -97,6 +102,7 @@ gst_mini_object_unref (GstMiniObject *object)
 {
   REAL (void, gst_mini_object_unref, (GstMiniObject *) );
   __tsan_release (object);
-  __tsan_acquire (object);
+  if (__atomic_load_n (&object->refcount, __ATOMIC_ACQUIRE) == 1)
+    __tsan_acquire (object);
   real_gst_mini_object_unref (object);
 }
