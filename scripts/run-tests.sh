@@ -3,8 +3,9 @@
 #   1. a -Werror build and every meson test suite (ops, torch, core, vulkan, gst, ...);
 #   2. a second build with AddressSanitizer + UndefinedBehaviorSanitizer, same suites;
 #   3. a ThreadSanitizer build without OpenMP (libgomp is not instrumented) running the
-#      test where threads share one model (tests/tsan-glib-shim.c shows TSan GLib's
-#      locks; the element robustness test runs clean by hand, docs/reliability.md).
+#      test where threads share one model and the element robustness test (several
+#      pipelines sharing a model from several threads; tests/tsan-glib-shim.c shows
+#      TSan GLib's locks, docs/reliability.md).
 # Prints the logs of failing tests, a closing "N passed, N failed" line, and exits
 # non-zero on any failure.  Build directories: build-ci/, build-sanitize/, build-tsan/.
 set -uo pipefail
@@ -65,7 +66,7 @@ run_build build-sanitize -Dwerror=true -Dsanitize=true -Dbuildtype=debug -Dintro
 count_results build-sanitize
 unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS G_SLICE
 
-# ThreadSanitizer: only what the shared-model test needs
+# ThreadSanitizer: only what the shared-model and robustness tests need
 echo "==== configure build-tsan ===="
 tsan_opts=(-Db_sanitize=thread -Dopenmp=disabled -Dvulkan=disabled -Dintrospection=disabled
   -Dmpi=disabled -Dwerror=true -Dbuildtype=debugoptimized)
@@ -77,8 +78,8 @@ fi || { cat build-tsan.setup.log; status=1; }
 if [ -f build-tsan/build.ninja ]; then
   echo "==== build and test build-tsan ===="
   ninja -C build-tsan -j "$jobs" tests/test-inference tests/make-test-model \
-    tests/libtsan-glib-shim.so &&
-    meson test -C build-tsan --no-rebuild --print-errorlogs inference || status=1
+    tests/libtsan-glib-shim.so tests/test-robustness gst-plugin/libgstsvilm.so &&
+    meson test -C build-tsan --no-rebuild --print-errorlogs inference robustness || status=1
   count_results build-tsan
 fi
 
