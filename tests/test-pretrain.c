@@ -146,6 +146,35 @@ test_cutpaste_plan (void)
   }
 }
 
+/* the ablation without cut-and-paste: every video whole, its own positive, the same RNG
+ * stream as with it */
+static void
+test_cutpaste_off (void)
+{
+  const int B = 4, Nt = 4;
+  SvRng on_rng, off_rng;
+  sv_rng_seed (&on_rng, 5);
+  sv_rng_seed (&off_rng, 5);
+  SvCutPaste *on = sv_cutpaste_new (B, Nt), *off = sv_cutpaste_new (B, Nt);
+  off->off = TRUE;
+  for (int r = 0; r < 10; r++) {
+    sv_cutpaste_sample (on, &on_rng);
+    sv_cutpaste_sample (off, &off_rng);
+    g_assert_true (memcmp (&on_rng, &off_rng, sizeof on_rng) == 0);
+    for (int i = 0; i < B; i++) {
+      g_assert_cmpuint (off->p[i], ==, i);
+      g_assert_cmpint (off->s[i], ==, 0);
+      g_assert_cmpint (off->d[i], ==, Nt);
+      for (int j = 0; j < Nt; j++)
+        g_assert_cmpfloat (off->fg[i * Nt + j], ==, 1.0f);
+      for (int j = 0; j < B; j++)
+        g_assert_cmpfloat (off->Wv[i * B + j], ==, i == j ? 1.0f : 0.0f);
+    }
+  }
+  sv_cutpaste_free (on);
+  sv_cutpaste_free (off);
+}
+
 static void
 test_cutpaste_apply (void)
 {
@@ -795,6 +824,8 @@ test_run_errors (void)
   assert_one_sentence (&r, 1, "cannot read the config");
   RUN (&r, 0, "e4", "--config", config, "--data", m, "--batch", "1");
   assert_one_sentence (&r, 2, "--batch");
+  RUN (&r, 0, "e4b", "--config", config, "--data", m, "--no-cut-paste");
+  assert_one_sentence (&r, 1, "--loss-temporal 0");
   RUN (&r, 0, "e5", "--config", config, "--data", m, "--bogus");
   g_assert_cmpint (r.status, ==, 2);
   RUN (&r, 0, "e6", "--data", m);
@@ -1038,6 +1069,7 @@ main (int argc, char **argv)
   g_test_add_func ("/pretrain/cutpaste/derangement", test_derangement);
   g_test_add_func ("/pretrain/cutpaste/plan", test_cutpaste_plan);
   g_test_add_func ("/pretrain/cutpaste/apply", test_cutpaste_apply);
+  g_test_add_func ("/pretrain/cutpaste/off", test_cutpaste_off);
   g_test_add_func ("/pretrain/swap-left-right", test_swap_left_right);
   g_test_add_func ("/pretrain/manifests", test_manifests);
   g_test_add_func ("/pretrain/decode", test_decode);

@@ -58,8 +58,10 @@ sv_cutpaste_sample (SvCutPaste *cp, SvRng *rng)
   for (int i = 0; i < B; i++) {
     int d = dmin + (int) sv_rng_below (rng, (uint32_t) (Nt - dmin)); /* [dmin, Nt) */
     int s = (int) sv_rng_below (rng, (uint32_t) (Nt - d));           /* [0, Nt - d) */
-    cp->d[i] = d;
-    cp->s[i] = s;
+    cp->d[i] = cp->off ? Nt : d;
+    cp->s[i] = cp->off ? 0 : s;
+    if (cp->off)
+      cp->p[i] = (uint32_t) i;
   }
   memset (cp->fg, 0, sizeof (float) * (size_t) B * Nt);
   memset (cp->Wv, 0, sizeof (float) * (size_t) B * B);
@@ -67,8 +69,8 @@ sv_cutpaste_sample (SvCutPaste *cp, SvRng *rng)
     for (int j = cp->s[i]; j < cp->s[i] + cp->d[i]; j++)
       cp->fg[(size_t) i * Nt + j] = 1.0f;
     float beta = (float) cp->d[i] / (float) Nt;
-    cp->Wv[(size_t) i * B + i] = beta;
     cp->Wv[(size_t) i * B + cp->p[i]] = 1.0f - beta;
+    cp->Wv[(size_t) i * B + i] += beta; /* p_i = i when off: W^v = I */
   }
 }
 

@@ -24,6 +24,7 @@ typedef struct {
   int *s, *d;  /* [B] foreground start clip and duration */
   float *fg;   /* [B, Nt] 1 = foreground clip */
   float *Wv;   /* [B, B] */
+  gboolean off; /* ablation without cut-and-paste: p_i = i, all clips foreground, W^v = I */
 } SvCutPaste;
 
 /* B >= 2, Nt >= 2 */
@@ -33,7 +34,9 @@ void sv_cutpaste_free (SvCutPaste *cp);
 /* a uniformly random derangement of 0..n-1 (n >= 2), by rejection */
 void sv_derangement (SvRng *rng, uint32_t *p, int n);
 
-/* Draws p, s, d from rng (in that order) and fills fg and Wv. */
+/* Draws p, s, d from rng (in that order) and fills fg and Wv.  With `off` set the same
+ * numbers are drawn (the RNG stream does not depend on it) and the plan keeps every video
+ * whole: p_i = i, s = 0, d = Nt. */
 void sv_cutpaste_sample (SvCutPaste *cp, SvRng *rng);
 
 /* Blends clips [B, T, frame_numel] into out (same shape; not aliased) by the current plan:

@@ -113,7 +113,7 @@ sv_train_cmd_eval (int argc, char **argv)
     { "window", 0, 0, G_OPTION_ARG_INT, &window,
       "scenecut: frames a window (default: the model's clip length)", "F" },
     { "stride", 0, 0, G_OPTION_ARG_INT, &stride,
-      "scenecut: frames between windows (default: half a window, as svilmscenecut)", "F" },
+      "scenecut: frames between windows (default: one token slice, as svilmscenecut)", "F" },
     { "threshold", 0, 0, G_OPTION_ARG_DOUBLE, &threshold,
       "scenecut: the svilm operating point (default 0.3, svilmscenecut's default)", "X" },
     { "scdet-threshold", 0, 0, G_OPTION_ARG_DOUBLE, &scdet_threshold,

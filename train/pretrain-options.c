@@ -54,7 +54,12 @@ static const Field fields[] = {
      "Weight of STGT's cross-similarity alignment loss (contrastive with soft targets), "
      "0 = off (default 0)",
      "W"),
-  F (augment, F_BOOL, NULL, NULL),
+  F (augment, F_BOOL, "No temporal jitter, random crop or flip (centre frames, whole picture)",
+     NULL),
+  F (cut_paste, F_BOOL,
+     "No cut-and-paste: each video stays whole and is its own positive (an ablation; needs "
+     "--loss-temporal 0)",
+     NULL),
   F (threads, F_INT, "Compute threads, 0 = all cores (default 0)", "N"),
   F (workers, F_INT, "Video decoding threads (default 2)", "N"),
   F (prefetch, F_INT, "Clips decoded ahead (default 2 batches, at most 512 MiB)", "N"),
@@ -133,6 +138,7 @@ sv_train_options_defaults (SvTrainOptions *o)
   o->loss_temporal = o->loss_grounding = o->loss_contrast = 1;
   o->loss_csal = 0;
   o->augment = TRUE;
+  o->cut_paste = TRUE;
   o->threads = 0;
   o->workers = 2;
   o->prefetch = 0;
@@ -324,6 +330,8 @@ sv_train_options_validate (const SvTrainOptions *o, GError **error)
              isfinite (o->loss_contrast) && isfinite (o->loss_csal) && o->loss_temporal >= 0 &&
              o->loss_grounding >= 0 && o->loss_contrast >= 0 && o->loss_csal >= 0,
          "loss weights must be finite and >= 0.");
+  CHECK (o->cut_paste || o->loss_temporal == 0,
+         "--no-cut-paste leaves no scene change to group: it needs --loss-temporal 0.");
   CHECK (o->loss_temporal + o->loss_grounding + o->loss_contrast + o->loss_csal > 0,
          "at least one loss term must have a positive weight.");
   CHECK (o->threads >= 0 && o->workers >= 1 && o->prefetch >= 0,
@@ -424,7 +432,8 @@ sv_train_options_entries (SvTrainOptions *o)
   static char names[G_N_ELEMENTS (fields)][32];
   for (guint i = 0; i < G_N_ELEMENTS (fields); i++) {
     const Field *f = &fields[i];
-    g_strlcpy (names[i], f->key, sizeof names[i]);
+    /* booleans default to true: the flag turns them off (--no-augment) */
+    g_snprintf (names[i], sizeof names[i], "%s%s", f->type == F_BOOL ? "no-" : "", f->key);
     g_strdelimit (names[i], "_", '-');
     GOptionEntry *x = &e[n++];
     x->long_name = names[i];
@@ -444,11 +453,9 @@ sv_train_options_entries (SvTrainOptions *o)
     case F_DOUBLE:
       x->arg = G_OPTION_ARG_DOUBLE;
       break;
-    case F_BOOL: /* --no-augment */
-      x->long_name = "no-augment";
+    case F_BOOL:
       x->arg = G_OPTION_ARG_NONE;
       x->flags = G_OPTION_FLAG_REVERSE;
-      x->description = "No temporal jitter, random crop or flip (centre frames, whole picture)";
       break;
     }
   }

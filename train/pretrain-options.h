@@ -22,6 +22,7 @@ typedef struct {
   gint64 seed;
   double loss_temporal, loss_grounding, loss_contrast, loss_csal;
   gboolean augment;
+  gboolean cut_paste; /* FALSE: Wv = I, every clip foreground (ablation) */
 } SvTrainOptions;
 
 /* every field unset (NaN, G_MININT, NULL, -1) */

@@ -538,6 +538,7 @@ setup (Trainer *t, const char *config, gboolean resume, const SvTrainOptions *cl
   if (!t->pass)
     return FALSE;
   t->cp = sv_cutpaste_new (B, sv_model_config_grid_t (c));
+  t->cp->off = !t->o.cut_paste;
   t->clip_numel = (size_t) c->frames * c->height * c->width * 3;
   t->clips = g_new (float, t->clip_numel *B);
   t->video = g_new (float, t->clip_numel *B);
