@@ -25,6 +25,33 @@ open_vulkan (int index, gboolean from_auto, GError **error)
 #endif
 }
 
+/* Whether this machine could have a GPU Vulkan driver.  On Linux every GPU driver talks to
+ * a kernel device node: a DRM render or card node (Mesa's drivers, AMD, Intel, embedded
+ * GPUs), NVIDIA's /dev/nvidiactl, WSL's /dev/dxg.  Without one, "auto" could only find CPU
+ * drivers, which it never picks, and enumerating them loads them all the same (lavapipe
+ * links LLVM: about 50 MB more resident memory and ~0.1 s in every process that encodes).
+ * Elsewhere: assume yes and ask the Vulkan loader. */
+static gboolean
+gpu_device_node_present (void)
+{
+#ifdef __linux__
+  if (g_file_test ("/dev/nvidiactl", G_FILE_TEST_EXISTS) ||
+      g_file_test ("/dev/dxg", G_FILE_TEST_EXISTS))
+    return TRUE;
+  GDir *dir = g_dir_open ("/dev/dri", 0, NULL);
+  if (!dir)
+    return FALSE;
+  gboolean found = FALSE;
+  const char *name;
+  while (!found && (name = g_dir_read_name (dir)))
+    found = g_str_has_prefix (name, "renderD") || g_str_has_prefix (name, "card");
+  g_dir_close (dir);
+  return found;
+#else
+  return TRUE;
+#endif
+}
+
 SvBackend *
 sv_backend_open (const char *device, GError **error)
 {
@@ -32,6 +59,10 @@ sv_backend_open (const char *device, GError **error)
   if (env && *env)
     device = env;
   if (!device || !*device || g_str_equal (device, "auto")) {
+    if (!gpu_device_node_present ()) {
+      g_debug ("device=auto: no GPU device node (/dev/dri, /dev/nvidiactl, /dev/dxg); using the CPU");
+      return sv_backend_cpu ();
+    }
     GError *local = NULL;
     SvBackend *be = open_vulkan (-1, TRUE, &local);
     if (be)

@@ -17,6 +17,7 @@
 #include "sv-model.h"
 #include "sv-test-batch.h"
 
+#include "vulkan/sv-backend-vulkan.h"
 #include "vulkan/sv-vk-private.h"
 
 #include <math.h>
@@ -736,6 +737,18 @@ test_select (void)
     g_assert_cmpint (SV_VK (be)->props.deviceType, !=, VK_PHYSICAL_DEVICE_TYPE_CPU);
   }
   sv_backend_unref (be);
+  /* auto's choice among the Vulkan devices (asked even where "auto" skips the loader
+   * because the machine has no GPU device node): never a CPU driver such as lavapipe */
+  be = sv_backend_vulkan_open (-1, FALSE, &e);
+  if (be) {
+    g_test_message ("auto's Vulkan choice: %s", be->device_name);
+    g_assert_cmpint (SV_VK (be)->props.deviceType, !=, VK_PHYSICAL_DEVICE_TYPE_CPU);
+    sv_backend_unref (be);
+  } else {
+    g_test_message ("auto's Vulkan choice: none (%s)", e->message);
+    g_assert_error (e, SV_ERROR, SV_ERROR_BACKEND);
+    g_clear_error (&e);
+  }
 }
 
 static void
