@@ -16,6 +16,7 @@
  *   test-accuracy MODEL
  */
 #include "sv-synth.h"
+#include "svilm-harness.h"
 
 #include <gst/check/gstharness.h>
 #include <gst/gst.h>
@@ -76,8 +77,7 @@ harness (const char *element, const char *props, GstBus **bus)
                                 fmt.width, fmt.height, FPS);
   gst_harness_set_src_caps_str (h, caps);
   g_free (caps);
-  *bus = gst_bus_new ();
-  gst_element_set_bus (h->element, *bus);
+  *bus = svh_watch (h);
   return h;
 }
 
@@ -97,27 +97,10 @@ run (GstHarness *h, GPtrArray *buffers)
     gst_buffer_unref (out);
 }
 
-/* the element messages called name, in order */
-static GPtrArray *
-messages (GstBus *bus, const char *name)
-{
-  GPtrArray *a = g_ptr_array_new_with_free_func ((GDestroyNotify) gst_structure_free);
-  GstMessage *m;
-  while ((m = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
-    const GstStructure *s = gst_message_get_structure (m);
-    if (gst_structure_has_name (s, name))
-      g_ptr_array_add (a, gst_structure_copy (s));
-    gst_message_unref (m);
-  }
-  return a;
-}
-
 static void
 finish (GstHarness *h, GstBus *bus)
 {
-  gst_element_set_bus (h->element, NULL);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  svh_unwatch (h, bus);
   gst_harness_teardown (h);
 }
 
@@ -138,7 +121,7 @@ test_scenecut (void)
   GstBus *bus;
   GstHarness *h = harness ("svilmscenecut", "", &bus);
   run (h, buffers);
-  GPtrArray *cuts = messages (bus, "svilm-scenecut");
+  GPtrArray *cuts = svh_pop_messages (bus, "svilm-scenecut");
   /* match each true cut (frames 16, 32, ...) to the nearest unused detection */
   gboolean used[256] = { FALSE };
   g_assert_cmpuint (cuts->len, <, G_N_ELEMENTS (used));
@@ -203,7 +186,7 @@ test_ground (void)
       GstHarness *h = harness ("svilmground", props, &bus);
       g_free (props);
       run (h, buffers);
-      GPtrArray *g = messages (bus, "svilm-ground");
+      GPtrArray *g = svh_pop_messages (bus, "svilm-ground");
       for (guint k = 0; k < g->len; k++) {
         const GstStructure *s = g->pdata[k];
         guint gw = 0, gh = 0;
@@ -268,7 +251,7 @@ test_retrieve (void)
     GstHarness *h = harness ("svilmretrieve", props, &bus);
     g_free (props);
     run (h, buffers);
-    GPtrArray *m = messages (bus, "svilm-scores");
+    GPtrArray *m = svh_pop_messages (bus, "svilm-scores");
     g_assert_cmpuint (m->len, >, 0);
     for (guint k = 0; k < m->len; k++) {
       const GValue *sc = gst_structure_get_value (m->pdata[k], "scores");

@@ -6,11 +6,12 @@
  *
  *   test-robustness MAKE_TEST_MODEL_PROGRAM
  */
+#include "svilm-harness.h"
+
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 #include <gst/video/video.h>
 #include <glib/gstdio.h>
-#include <stdlib.h>
 
 static char *model_path, *model2_path, *tmp_dir;
 
@@ -23,53 +24,20 @@ make_harness (const char *element)
   const char *extra = g_str_equal (element, "svilmground")     ? "phrases=ball"
                       : g_str_equal (element, "svilmretrieve") ? "query=ball threshold=-1"
                                                                : "";
-  char *desc = g_strdup_printf ("%s model=%s device=cpu %s", element, model_path, extra);
-  GstHarness *h = gst_harness_new_parse (desc);
-  g_free (desc);
-  return h;
+  return svh_harness_new_parse (element, model_path, extra);
 }
 
-static void
-set_caps (GstHarness *h, int w, int ht)
-{
-  char *caps = g_strdup_printf ("video/x-raw,format=RGB,width=%d,height=%d,framerate=30/1", w, ht);
-  gst_harness_set_src_caps_str (h, caps);
-  g_free (caps);
-}
-
+/* frame i of the test pattern stamped with pts (and without a duration when it has none) */
 static GstBuffer *
 frame (int w, int h, guint i, GstClockTime pts)
 {
-  gsize stride = GST_ROUND_UP_4 (w * 3), size = stride * h;
-  GstBuffer *b = gst_buffer_new_allocate (NULL, size, NULL);
-  GstMapInfo map;
-  gst_buffer_map (b, &map, GST_MAP_WRITE);
-  for (gsize j = 0; j < size; j++)
-    map.data[j] = (guint8) ((j * 7 + i * 13) & 0xff);
-  gst_buffer_unmap (b, &map);
+  GstBuffer *b = svh_frame ("RGB", w, h, i);
   GST_BUFFER_PTS (b) = pts;
   GST_BUFFER_DURATION (b) = GST_CLOCK_TIME_IS_VALID (pts) ? GST_SECOND / 30 : GST_CLOCK_TIME_NONE;
   return b;
 }
 
 #define PTS(i) gst_util_uint64_scale ((i), GST_SECOND, 30)
-
-static GstBus *
-watch (GstHarness *h)
-{
-  GstBus *bus = gst_bus_new ();
-  gst_element_set_bus (h->element, bus);
-  return bus;
-}
-
-static void
-unwatch (GstHarness *h, GstBus *bus)
-{
-  gst_bus_set_flushing (bus, TRUE);
-  gst_element_set_bus (h->element, NULL);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
-}
 
 /* the error messages on the bus, each with a human sentence; returns how many */
 static guint
@@ -105,8 +73,8 @@ GST_START_TEST (test_odd_resolutions)
     for (guint s = 0; s < G_N_ELEMENTS (sizes); s++) {
       int w = sizes[s][0], ht = sizes[s][1];
       GstHarness *h = make_harness (elements[e]);
-      GstBus *bus = watch (h);
-      set_caps (h, w, ht);
+      GstBus *bus = svh_watch (h);
+      svh_set_caps (h, "RGB", w, ht);
       for (guint i = 0; i < 12; i++)
         fail_unless_equals_int (gst_harness_push (h, frame (w, ht, i, PTS (i))), GST_FLOW_OK);
       fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
@@ -119,7 +87,7 @@ GST_START_TEST (test_odd_resolutions)
       GST_INFO ("%s %dx%d: %u frames out", elements[e], w, ht, out);
       fail_unless_equals_int (out, 12);
       fail_unless_equals_int (errors (bus), 0);
-      unwatch (h, bus);
+      svh_unwatch (h, bus);
       gst_harness_teardown (h);
     }
 }
@@ -131,8 +99,8 @@ GST_START_TEST (test_short_buffers)
   for (guint e = 0; e < G_N_ELEMENTS (elements); e++) {
     for (int kind = 0; kind < 2; kind++) {
       GstHarness *h = make_harness (elements[e]);
-      GstBus *bus = watch (h);
-      set_caps (h, 32, 24);
+      GstBus *bus = svh_watch (h);
+      svh_set_caps (h, "RGB", 32, 24);
       fail_unless_equals_int (gst_harness_push (h, frame (32, 24, 0, PTS (0))), GST_FLOW_OK);
       GstBuffer *bad = kind == 0 ? gst_buffer_new () : gst_buffer_new_allocate (NULL, 100, NULL);
       GST_BUFFER_PTS (bad) = PTS (1);
@@ -142,7 +110,7 @@ GST_START_TEST (test_short_buffers)
       fail_unless (ret == GST_FLOW_ERROR);
       fail_unless (errors (bus) >= 1);
       drain (h);
-      unwatch (h, bus);
+      svh_unwatch (h, bus);
       gst_harness_teardown (h);
     }
   }
@@ -154,8 +122,8 @@ GST_START_TEST (test_timestamps_and_gaps)
 {
   for (guint e = 0; e < G_N_ELEMENTS (elements); e++) {
     GstHarness *h = make_harness (elements[e]);
-    GstBus *bus = watch (h);
-    set_caps (h, 32, 24);
+    GstBus *bus = svh_watch (h);
+    svh_set_caps (h, "RGB", 32, 24);
     guint pushed = 0;
     for (guint i = 0; i < 10; i++, pushed++) /* none */
       fail_unless_equals_int (gst_harness_push (h, frame (32, 24, i, GST_CLOCK_TIME_NONE)),
@@ -175,7 +143,7 @@ GST_START_TEST (test_timestamps_and_gaps)
     }
     fail_unless_equals_int (out, pushed);
     fail_unless_equals_int (errors (bus), 0);
-    unwatch (h, bus);
+    svh_unwatch (h, bus);
     gst_harness_teardown (h);
   }
 }
@@ -192,7 +160,7 @@ GST_START_TEST (test_caps_changes)
   };
   for (guint e = 0; e < G_N_ELEMENTS (elements); e++) {
     GstHarness *h = make_harness (elements[e]);
-    GstBus *bus = watch (h);
+    GstBus *bus = svh_watch (h);
     guint n = 0;
     for (guint round = 0; round < 3; round++)
       for (guint c = 0; c < G_N_ELEMENTS (caps); c++) {
@@ -210,7 +178,7 @@ GST_START_TEST (test_caps_changes)
         drain (h);
       }
     fail_unless_equals_int (errors (bus), 0);
-    unwatch (h, bus);
+    svh_unwatch (h, bus);
     gst_harness_teardown (h);
   }
 }
@@ -248,8 +216,7 @@ GST_START_TEST (test_thousand_cycles)
     gst_bus_set_flushing (bus, TRUE); /* drop the rest */
     gst_bus_set_flushing (bus, FALSE);
   }
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  svh_drop_bus (bus);
   gst_object_unref (p);
 }
 GST_END_TEST;
@@ -286,8 +253,7 @@ GST_START_TEST (test_model_swap_in_ready)
     gst_bus_set_flushing (bus, FALSE);
   }
   gst_object_unref (enc);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  svh_drop_bus (bus);
   gst_object_unref (p);
 }
 GST_END_TEST;
@@ -305,8 +271,7 @@ run_pipeline (gpointer data)
   if (m)
     gst_message_unref (m);
   gst_element_set_state (p, GST_STATE_NULL);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  svh_drop_bus (bus);
   gst_object_unref (p);
   return GINT_TO_POINTER (ok);
 }
@@ -340,21 +305,6 @@ robustness_suite (void)
   return s;
 }
 
-static char *
-make_model (const char *prog, const char *name, const char *flag)
-{
-  char *path = g_build_filename (tmp_dir, name, NULL);
-  const char *argv[] = { prog, path, flag, NULL };
-  int status = 0;
-  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &status,
-                     NULL) ||
-      !g_spawn_check_wait_status (status, NULL)) {
-    g_printerr ("could not make the test model %s\n", path);
-    exit (1);
-  }
-  return path;
-}
-
 int
 main (int argc, char **argv)
 {
@@ -364,8 +314,10 @@ main (int argc, char **argv)
     return 2;
   }
   tmp_dir = g_dir_make_tmp ("svilm-robust-XXXXXX", NULL);
-  model_path = make_model (argv[1], "model.safetensors", "--small");
-  model2_path = make_model (argv[1], "model2.safetensors", NULL); /* deeper */
+  model_path = svh_make_test_model (argv[1], tmp_dir, "model.safetensors", "--small");
+  model2_path = svh_make_test_model (argv[1], tmp_dir, "model2.safetensors", NULL); /* deeper */
+  if (!model_path || !model2_path)
+    return 1;
   int failed = gst_check_run_suite (robustness_suite (), "robustness", __FILE__);
   g_remove (model_path);
   g_remove (model2_path);

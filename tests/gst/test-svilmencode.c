@@ -5,6 +5,7 @@
  *   test-svilmencode MAKE_TEST_MODEL_PROGRAM
  */
 #include "../../gst-plugin/gstsvilmmeta.h"
+#include "svilm-harness.h"
 
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
@@ -18,33 +19,7 @@ static char *model_path, *tmp_dir;
 static GstHarness *
 make_harness (const char *extra)
 {
-  char *desc = g_strdup_printf ("svilmencode model=%s device=cpu %s", model_path, extra);
-  GstHarness *h = gst_harness_new_parse (desc);
-  g_free (desc);
-  return h;
-}
-
-static void
-set_caps (GstHarness *h, int w, int ht)
-{
-  char *caps = g_strdup_printf ("video/x-raw,format=RGB,width=%d,height=%d,framerate=30/1", w, ht);
-  gst_harness_set_src_caps_str (h, caps);
-  g_free (caps);
-}
-
-static GstBuffer *
-frame (int w, int h, guint i)
-{
-  gsize stride = GST_ROUND_UP_4 (w * 3), size = stride * h;
-  GstBuffer *b = gst_buffer_new_allocate (NULL, size, NULL);
-  GstMapInfo map;
-  gst_buffer_map (b, &map, GST_MAP_WRITE);
-  for (gsize j = 0; j < size; j++)
-    map.data[j] = (guint8) ((j * 7 + i * 13) & 0xff);
-  gst_buffer_unmap (b, &map);
-  GST_BUFFER_PTS (b) = gst_util_uint64_scale (i, GST_SECOND, 30);
-  GST_BUFFER_DURATION (b) = gst_util_uint64_scale (1, GST_SECOND, 30);
-  return b;
+  return svh_harness_new_parse ("svilmencode", model_path, extra);
 }
 
 /* pushes n frames, pulls them back; returns how many carried an embedding meta */
@@ -53,7 +28,7 @@ push_frames (GstHarness *h, int w, int ht, guint start, guint n)
 {
   guint metas = 0;
   for (guint i = start; i < start + n; i++) {
-    fail_unless_equals_int (gst_harness_push (h, frame (w, ht, i)), GST_FLOW_OK);
+    fail_unless_equals_int (gst_harness_push (h, svh_frame ("RGB", w, ht, i)), GST_FLOW_OK);
     GstBuffer *out = gst_harness_pull (h);
     guint dim = 0;
     GstClockTime s, e;
@@ -93,34 +68,15 @@ count_messages (GstBus *bus, const char *name)
   return n;
 }
 
-static GstBus *
-watch (GstHarness *h)
-{
-  GstBus *bus = gst_bus_new ();
-  gst_element_set_bus (h->element, bus);
-  return bus;
-}
-
-/* queued messages hold refs on the element, which holds the bus: flush them and
- * detach the bus before the harness goes, or the element leaks */
-static void
-unwatch (GstHarness *h, GstBus *bus)
-{
-  gst_bus_set_flushing (bus, TRUE);
-  gst_element_set_bus (h->element, NULL);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
-}
-
 GST_START_TEST (test_windows_and_metas)
 {
   GstHarness *h = make_harness ("");
-  GstBus *bus = watch (h);
-  set_caps (h, 64, 48);
+  GstBus *bus = svh_watch (h);
+  svh_set_caps (h, "RGB", 64, 48);
   /* the test model's clip is 8 frames: 3 windows in 24 frames */
   fail_unless_equals_int (push_frames (h, 64, 48, 0, 24), 3);
   fail_unless_equals_int (count_messages (bus, "svilm-embedding"), 3);
-  unwatch (h, bus);
+  svh_unwatch (h, bus);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
@@ -128,17 +84,17 @@ GST_END_TEST;
 GST_START_TEST (test_interval_stride)
 {
   GstHarness *h = make_harness ("inference-interval=2");
-  set_caps (h, 32, 32);
+  svh_set_caps (h, "RGB", 32, 32);
   fail_unless_equals_int (push_frames (h, 32, 32, 0, 32), 2); /* windows 0 and 2 of 4 */
   gst_harness_teardown (h);
   /* overlapping windows of 8 every 4 frames: 24 frames -> windows ending at 8,12,...,24 */
   h = make_harness ("stride=4");
-  set_caps (h, 32, 32);
+  svh_set_caps (h, "RGB", 32, 32);
   fail_unless_equals_int (push_frames (h, 32, 32, 0, 24), 5);
   gst_harness_teardown (h);
   /* windows of 4 frames every 6: 4 used, 2 skipped */
   h = make_harness ("frames-per-clip=4 stride=6");
-  set_caps (h, 32, 32);
+  svh_set_caps (h, "RGB", 32, 32);
   fail_unless_equals_int (push_frames (h, 32, 32, 0, 24), 4);
   gst_harness_teardown (h);
 }
@@ -147,11 +103,11 @@ GST_END_TEST;
 GST_START_TEST (test_renegotiate_partial_eos_flush)
 {
   GstHarness *h = make_harness ("");
-  GstBus *bus = watch (h);
-  set_caps (h, 64, 48);
+  GstBus *bus = svh_watch (h);
+  svh_set_caps (h, "RGB", 64, 48);
   fail_unless_equals_int (push_frames (h, 64, 48, 0, 5), 0);
   /* a new size mid-stream starts a new window */
-  set_caps (h, 33, 17);
+  svh_set_caps (h, "RGB", 33, 17);
   fail_unless_equals_int (push_frames (h, 33, 17, 5, 8), 1);
   /* flushing drops the frames gathered so far */
   fail_unless_equals_int (push_frames (h, 33, 17, 13, 4), 0);
@@ -170,7 +126,7 @@ GST_START_TEST (test_renegotiate_partial_eos_flush)
   fail_unless (gst_structure_get_boolean (gst_message_get_structure (m), "partial", &partial));
   fail_unless (partial);
   gst_message_unref (m);
-  unwatch (h, bus);
+  svh_unwatch (h, bus);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
@@ -180,8 +136,8 @@ GST_START_TEST (test_json_lines)
   char *path = g_build_filename (tmp_dir, "emb.jsonl", NULL);
   char *extra = g_strdup_printf ("location=%s post-messages=false", path);
   GstHarness *h = make_harness (extra);
-  GstBus *bus = watch (h);
-  set_caps (h, 40, 30);
+  GstBus *bus = svh_watch (h);
+  svh_set_caps (h, "RGB", 40, 30);
   push_frames (h, 40, 30, 0, 16);
   fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
   fail_unless_equals_int (count_messages (bus, "svilm-embedding"), 0);
@@ -200,7 +156,7 @@ GST_START_TEST (test_json_lines)
   g_object_unref (p);
   g_strfreev (lines);
   g_free (text);
-  unwatch (h, bus);
+  svh_unwatch (h, bus);
   gst_harness_teardown (h);
   g_remove (path);
   g_free (path);
@@ -242,8 +198,7 @@ GST_START_TEST (test_bad_model)
     g_free (dbg);
     gst_message_unref (m);
     gst_element_set_state (e, GST_STATE_NULL);
-    gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-    gst_object_unref (bus);
+    svh_drop_bus (bus);
     gst_object_unref (e);
   }
   g_remove (bad);
@@ -276,15 +231,9 @@ main (int argc, char **argv)
     return 2;
   }
   tmp_dir = g_dir_make_tmp ("svilm-gst-XXXXXX", NULL);
-  model_path = g_build_filename (tmp_dir, "model.safetensors", NULL);
-  const char *cmd[] = { argv[1], model_path, "--small", NULL };
-  int status = 0;
-  if (!g_spawn_sync (NULL, (char **) cmd, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &status,
-                     NULL) ||
-      !g_spawn_check_wait_status (status, NULL)) {
-    g_printerr ("could not make the test model\n");
+  model_path = svh_make_test_model (argv[1], tmp_dir, "model.safetensors", "--small");
+  if (!model_path)
     return 1;
-  }
   int failed = gst_check_run_suite (svilmencode_suite (), "svilmencode", __FILE__);
   g_remove (model_path);
   g_rmdir (tmp_dir);

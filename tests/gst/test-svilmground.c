@@ -7,6 +7,7 @@
  *   test-svilmground MAKE_TEST_MODEL_PROGRAM
  */
 #include "svilm-model.h"
+#include "svilm-harness.h"
 
 #include <gst/base/gstbasetransform.h>
 #include <gst/check/gstcheck.h>
@@ -22,11 +23,7 @@ static char *model_path, *tmp_dir;
 static GstHarness *
 make_harness (const char *extra)
 {
-  char *desc =
-      g_strdup_printf ("svilmground name=ground model=%s device=cpu %s", model_path, extra);
-  GstHarness *h = gst_harness_new_parse (desc);
-  g_free (desc);
-  return h;
+  return svh_harness_new_parse ("svilmground name=ground", model_path, extra);
 }
 
 /* the element inside the harness's bin */
@@ -38,36 +35,10 @@ ground (GstHarness *h)
   return e;
 }
 
-static void
-set_caps (GstHarness *h, const char *format, int w, int ht)
-{
-  char *caps =
-      g_strdup_printf ("video/x-raw,format=%s,width=%d,height=%d,framerate=30/1", format, w, ht);
-  gst_harness_set_src_caps_str (h, caps);
-  g_free (caps);
-}
-
-/* frame i: a deterministic pattern of the size the format needs */
-static GstBuffer *
-frame (const char *format, int w, int h, guint i)
-{
-  GstVideoInfo info;
-  gst_video_info_set_format (&info, gst_video_format_from_string (format), (guint) w, (guint) h);
-  GstBuffer *b = gst_buffer_new_allocate (NULL, info.size, NULL);
-  GstMapInfo map;
-  gst_buffer_map (b, &map, GST_MAP_WRITE);
-  for (gsize j = 0; j < map.size; j++)
-    map.data[j] = (guint8) ((j * 7 + i * 13) & 0xff);
-  gst_buffer_unmap (b, &map);
-  GST_BUFFER_PTS (b) = gst_util_uint64_scale (i, GST_SECOND, 30);
-  GST_BUFFER_DURATION (b) = gst_util_uint64_scale (1, GST_SECOND, 30);
-  return b;
-}
-
 static gboolean
 same_pixels (GstBuffer *out, const char *format, int w, int h, guint i)
 {
-  GstBuffer *ref = frame (format, w, h, i);
+  GstBuffer *ref = svh_frame (format, w, h, i);
   GstMapInfo a, b;
   gst_buffer_map (out, &a, GST_MAP_READ);
   gst_buffer_map (ref, &b, GST_MAP_READ);
@@ -110,14 +81,6 @@ rois (GstBuffer *buf, int width, int height, Roi *out)
     n++;
   }
   return n;
-}
-
-static GstBus *
-watch (GstHarness *h)
-{
-  GstBus *bus = gst_bus_new ();
-  gst_element_set_bus (h->element, bus);
-  return bus;
 }
 
 /* pops the svilm-ground messages, checking every field; returns how many and the
@@ -178,12 +141,12 @@ free_structs (GstStructure **s, guint n)
 GST_START_TEST (test_messages_and_metas)
 {
   GstHarness *h = make_harness ("phrases=\"ball; red square;ball;\"");
-  GstBus *bus = watch (h);
-  set_caps (h, "RGB", 64, 48);
+  GstBus *bus = svh_watch (h);
+  svh_set_caps (h, "RGB", 64, 48);
   fail_if (gst_base_transform_is_passthrough (GST_BASE_TRANSFORM (ground (h))));
   GstStructure *last[2] = { NULL, NULL };
   for (guint i = 0; i < 24; i++) {
-    fail_unless_equals_int (gst_harness_push (h, frame ("RGB", 64, 48, i)), GST_FLOW_OK);
+    fail_unless_equals_int (gst_harness_push (h, svh_frame ("RGB", 64, 48, i)), GST_FLOW_OK);
     GstBuffer *out = gst_harness_pull (h);
     Roi r[8];
     guint n = rois (out, 64, 48, r);
@@ -216,8 +179,7 @@ GST_START_TEST (test_messages_and_metas)
     gst_buffer_unref (out);
   }
   free_structs (last, 2);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  svh_drop_bus (bus);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
@@ -230,11 +192,11 @@ count_drawn (const char *format, const char *draw, guint *with_meta)
 {
   char *extra = g_strdup_printf ("phrases=\"ball;square\" draw=%s", draw);
   GstHarness *h = make_harness (extra);
-  set_caps (h, format, 48, 40);
+  svh_set_caps (h, format, 48, 40);
   guint changed = 0;
   *with_meta = 0;
   for (guint i = 0; i < 10; i++) {
-    fail_unless_equals_int (gst_harness_push (h, frame (format, 48, 40, i)), GST_FLOW_OK);
+    fail_unless_equals_int (gst_harness_push (h, svh_frame (format, 48, 40, i)), GST_FLOW_OK);
     GstBuffer *out = gst_harness_pull (h);
     Roi r[8];
     *with_meta += rois (out, 48, 40, r) > 0;
@@ -271,16 +233,16 @@ GST_END_TEST;
 GST_START_TEST (test_change_phrases)
 {
   GstHarness *h = make_harness ("phrases=\"ball;square\"");
-  GstBus *bus = watch (h);
-  set_caps (h, "BGRx", 32, 32);
+  GstBus *bus = svh_watch (h);
+  svh_set_caps (h, "BGRx", 32, 32);
   for (guint i = 0; i < 8; i++)
-    gst_buffer_unref (gst_harness_push_and_pull (h, frame ("BGRx", 32, 32, i)));
+    gst_buffer_unref (gst_harness_push_and_pull (h, svh_frame ("BGRx", 32, 32, i)));
   fail_unless_equals_int (pop_messages (bus, 32, 32, NULL, 0), 2);
   /* while playing: the old results go at once, the new phrase from the next window */
   g_object_set (ground (h), "phrases", "dog", NULL);
   GstStructure *last[1] = { NULL };
   for (guint i = 8; i < 16; i++) {
-    GstBuffer *out = gst_harness_push_and_pull (h, frame ("BGRx", 32, 32, i));
+    GstBuffer *out = gst_harness_push_and_pull (h, svh_frame ("BGRx", 32, 32, i));
     Roi r[8];
     guint n = rois (out, 32, 32, r);
     fail_unless_equals_int (n, i < 15 ? 0 : 1);
@@ -296,8 +258,7 @@ GST_START_TEST (test_change_phrases)
   g_object_get (ground (h), "phrases", &phrases, NULL);
   fail_unless_equals_string (phrases, "dog");
   g_free (phrases);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  svh_drop_bus (bus);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
@@ -305,12 +266,12 @@ GST_END_TEST;
 GST_START_TEST (test_passthrough)
 {
   GstHarness *h = make_harness ("");
-  GstBus *bus = watch (h);
+  GstBus *bus = svh_watch (h);
   GstBaseTransform *trans = GST_BASE_TRANSFORM (ground (h));
-  set_caps (h, "RGB", 32, 24);
+  svh_set_caps (h, "RGB", 32, 24);
   fail_unless (gst_base_transform_is_passthrough (trans));
   for (guint i = 0; i < 16; i++) {
-    GstBuffer *in = frame ("RGB", 32, 24, i);
+    GstBuffer *in = svh_frame ("RGB", 32, 24, i);
     GstBuffer *out = gst_harness_push_and_pull (h, in);
     fail_unless (out == in); /* the very buffer, untouched */
     Roi r[8];
@@ -321,7 +282,7 @@ GST_START_TEST (test_passthrough)
   /* phrases: leaves passthrough (on the streaming thread, before the next buffer) */
   g_object_set (ground (h), "phrases", "ball", NULL);
   for (guint i = 16; i < 24; i++) {
-    GstBuffer *in = frame ("RGB", 32, 24, i);
+    GstBuffer *in = svh_frame ("RGB", 32, 24, i);
     GstBuffer *out = gst_harness_push_and_pull (h, in);
     fail_if (gst_base_transform_is_passthrough (trans));
     gst_buffer_unref (out);
@@ -331,14 +292,13 @@ GST_START_TEST (test_passthrough)
   g_object_set (ground (h), "phrases", " ; ;", NULL);
   fail_unless (gst_base_transform_is_passthrough (trans));
   for (guint i = 24; i < 40; i++) {
-    GstBuffer *in = frame ("RGB", 32, 24, i);
+    GstBuffer *in = svh_frame ("RGB", 32, 24, i);
     GstBuffer *out = gst_harness_push_and_pull (h, in);
     fail_unless (out == in);
     gst_buffer_unref (out);
   }
   fail_unless_equals_int (pop_messages (bus, 32, 24, NULL, 0), 0);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  svh_drop_bus (bus);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
@@ -361,12 +321,12 @@ toggle_phrases (gpointer data)
 GST_START_TEST (test_concurrent_changes)
 {
   GstHarness *h = make_harness ("phrases=ball");
-  GstBus *bus = watch (h);
-  set_caps (h, "RGB", 32, 24);
+  GstBus *bus = svh_watch (h);
+  svh_set_caps (h, "RGB", 32, 24);
   g_atomic_int_set (&toggling, 1);
   GThread *t = g_thread_new ("toggle", toggle_phrases, ground (h));
   for (guint i = 0; i < 100; i++) {
-    GstBuffer *out = gst_harness_push_and_pull (h, frame ("RGB", 32, 24, i));
+    GstBuffer *out = gst_harness_push_and_pull (h, svh_frame ("RGB", 32, 24, i));
     fail_unless (out != NULL);
     g_usleep (1000);
     Roi r[8];
@@ -377,8 +337,7 @@ GST_START_TEST (test_concurrent_changes)
   g_thread_join (t);
   pop_messages (bus, 32, 24, NULL, 0);
   fail_if (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR | GST_MESSAGE_WARNING) != NULL);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  svh_drop_bus (bus);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
@@ -386,19 +345,19 @@ GST_END_TEST;
 GST_START_TEST (test_renegotiate)
 {
   GstHarness *h = make_harness ("phrases=ball");
-  GstBus *bus = watch (h);
-  set_caps (h, "RGB", 64, 48);
+  GstBus *bus = svh_watch (h);
+  svh_set_caps (h, "RGB", 64, 48);
   Roi small[8], big[8];
   for (guint i = 0; i < 8; i++) {
-    GstBuffer *out = gst_harness_push_and_pull (h, frame ("RGB", 64, 48, i));
+    GstBuffer *out = gst_harness_push_and_pull (h, svh_frame ("RGB", 64, 48, i));
     if (i == 7)
       fail_unless_equals_int (rois (out, 64, 48, small), 1);
     gst_buffer_unref (out);
   }
   fail_unless_equals_int (pop_messages (bus, 64, 48, NULL, 0), 1);
-  /* twice the size: the current box scales with the frame (grid cells of 8 and 16 px) */
-  set_caps (h, "RGB", 128, 96);
-  GstBuffer *out = gst_harness_push_and_pull (h, frame ("RGB", 128, 96, 8));
+  /* twice the size: the current box scales with the svh_frame (grid cells of 8 and 16 px) */
+  svh_set_caps (h, "RGB", 128, 96);
+  GstBuffer *out = gst_harness_push_and_pull (h, svh_frame ("RGB", 128, 96, 8));
   fail_unless_equals_int (rois (out, 128, 96, big), 1);
   fail_unless (big[0].x == 2 * small[0].x && big[0].y == 2 * small[0].y);
   fail_unless (big[0].w == 2 * small[0].w && big[0].h == 2 * small[0].h);
@@ -406,7 +365,7 @@ GST_START_TEST (test_renegotiate)
   gst_buffer_unref (out);
   /* a window of the new size: its messages are in the new size's pixels */
   for (guint i = 9; i < 16; i++)
-    gst_buffer_unref (gst_harness_push_and_pull (h, frame ("RGB", 128, 96, i)));
+    gst_buffer_unref (gst_harness_push_and_pull (h, svh_frame ("RGB", 128, 96, i)));
   GstStructure *last[1] = { NULL };
   fail_unless_equals_int (pop_messages (bus, 128, 96, last, 1), 1);
   int x, w;
@@ -414,8 +373,7 @@ GST_START_TEST (test_renegotiate)
   fail_unless_equals_int (x % 16, 0);
   fail_unless_equals_int (w % 16, 0);
   free_structs (last, 1);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  svh_drop_bus (bus);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
@@ -423,21 +381,21 @@ GST_END_TEST;
 GST_START_TEST (test_partial_eos_and_flush)
 {
   GstHarness *h = make_harness ("phrases=\"ball;square;dog\"");
-  GstBus *bus = watch (h);
-  set_caps (h, "BGRx", 40, 30);
+  GstBus *bus = svh_watch (h);
+  svh_set_caps (h, "BGRx", 40, 30);
   for (guint i = 0; i < 8; i++)
-    gst_buffer_unref (gst_harness_push_and_pull (h, frame ("BGRx", 40, 30, i)));
+    gst_buffer_unref (gst_harness_push_and_pull (h, svh_frame ("BGRx", 40, 30, i)));
   fail_unless_equals_int (pop_messages (bus, 40, 30, NULL, 0), 3);
   /* a flush drops the current results and the gathered frames */
   for (guint i = 8; i < 12; i++)
-    gst_buffer_unref (gst_harness_push_and_pull (h, frame ("BGRx", 40, 30, i)));
+    gst_buffer_unref (gst_harness_push_and_pull (h, svh_frame ("BGRx", 40, 30, i)));
   fail_unless (gst_harness_push_event (h, gst_event_new_flush_start ()));
   fail_unless (gst_harness_push_event (h, gst_event_new_flush_stop (TRUE)));
   GstSegment seg;
   gst_segment_init (&seg, GST_FORMAT_TIME);
   fail_unless (gst_harness_push_event (h, gst_event_new_segment (&seg)));
   for (guint i = 0; i < 5; i++) {
-    GstBuffer *out = gst_harness_push_and_pull (h, frame ("BGRx", 40, 30, i));
+    GstBuffer *out = gst_harness_push_and_pull (h, svh_frame ("BGRx", 40, 30, i));
     Roi r[8];
     fail_unless_equals_int (rois (out, 40, 30, r), 0);
     fail_unless (same_pixels (out, "BGRx", 40, 30, i));
@@ -454,8 +412,7 @@ GST_START_TEST (test_partial_eos_and_flush)
     fail_unless (partial);
   }
   free_structs (last, 3);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  svh_drop_bus (bus);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
@@ -466,10 +423,10 @@ GST_START_TEST (test_json_lines)
   char *extra =
       g_strdup_printf ("phrases=\"ball;red square\" location=%s post-messages=false", path);
   GstHarness *h = make_harness (extra);
-  GstBus *bus = watch (h);
-  set_caps (h, "RGB", 40, 30);
+  GstBus *bus = svh_watch (h);
+  svh_set_caps (h, "RGB", 40, 30);
   for (guint i = 0; i < 16; i++)
-    gst_buffer_unref (gst_harness_push_and_pull (h, frame ("RGB", 40, 30, i)));
+    gst_buffer_unref (gst_harness_push_and_pull (h, svh_frame ("RGB", 40, 30, i)));
   fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
   fail_unless_equals_int (pop_messages (bus, 40, 30, NULL, 0), 0);
   gst_element_set_state (h->element, GST_STATE_NULL); /* closes the file */
@@ -492,8 +449,7 @@ GST_START_TEST (test_json_lines)
   g_object_unref (p);
   g_strfreev (lines);
   g_free (text);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  svh_drop_bus (bus);
   gst_harness_teardown (h);
   g_remove (path);
   g_free (path);
@@ -537,8 +493,7 @@ GST_START_TEST (test_bad_model)
     g_free (dbg);
     gst_message_unref (m);
     gst_element_set_state (e, GST_STATE_NULL);
-    gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-    gst_object_unref (bus);
+    svh_drop_bus (bus);
     gst_object_unref (e);
   }
   g_remove (bad);
@@ -613,15 +568,9 @@ main (int argc, char **argv)
     return 2;
   }
   tmp_dir = g_dir_make_tmp ("svilm-gst-XXXXXX", NULL);
-  model_path = g_build_filename (tmp_dir, "model.safetensors", NULL);
-  const char *cmd[] = { argv[1], model_path, "--small", NULL };
-  int status = 0;
-  if (!g_spawn_sync (NULL, (char **) cmd, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &status,
-                     NULL) ||
-      !g_spawn_check_wait_status (status, NULL)) {
-    g_printerr ("could not make the test model\n");
+  model_path = svh_make_test_model (argv[1], tmp_dir, "model.safetensors", "--small");
+  if (!model_path)
     return 1;
-  }
   int failed = gst_check_run_suite (svilmground_suite (), "svilmground", __FILE__);
   g_remove (model_path);
   g_rmdir (tmp_dir);

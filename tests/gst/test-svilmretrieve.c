@@ -12,6 +12,7 @@
  *   test-svilmretrieve MAKE_TEST_MODEL_PROGRAM SVILM_SEARCH_PROGRAM
  */
 #include "svilm-model.h"
+#include "svilm-harness.h"
 
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
@@ -23,98 +24,25 @@
 
 static char *model_path, *tmp_dir, *search_program;
 
-#define FRAME_DUR (gst_util_uint64_scale (1, GST_SECOND, 30))
 #define PTS(i) (gst_util_uint64_scale ((i), GST_SECOND, 30))
 
 /* props: "name=value name=value" (values without spaces) */
 static GstElement *
 make_element (const char *props)
 {
-  GstElement *e = gst_element_factory_make ("svilmretrieve", NULL);
-  fail_unless (e != NULL);
-  g_object_set (e, "model", model_path, "device", "cpu", NULL);
-  char **kv = g_strsplit (props, " ", -1);
-  for (char **p = kv; *p; p++) {
-    char *eq = strchr (*p, '=');
-    if (!eq)
-      continue;
-    *eq = '\0';
-    gst_util_set_object_arg (G_OBJECT (e), *p, eq + 1);
-  }
-  g_strfreev (kv);
-  return gst_object_ref_sink (e);
+  return svh_element_new ("svilmretrieve", model_path, props);
 }
 
-static GstHarness *
-make_harness (GstElement *e)
-{
-  GstHarness *h = gst_harness_new_with_element (e, "sink", "src");
-  gst_object_unref (e);
-  return h;
-}
-
-static GstBus *
-watch (GstHarness *h)
-{
-  GstBus *bus = gst_bus_new ();
-  gst_element_set_bus (h->element, bus);
-  return bus;
-}
-
-static void
-set_caps (GstHarness *h, int w, int ht)
-{
-  char *caps = g_strdup_printf ("video/x-raw,format=RGB,width=%d,height=%d,framerate=30/1", w, ht);
-  gst_harness_set_src_caps_str (h, caps);
-  g_free (caps);
-}
-
-static GstBuffer *
-frame (int w, int h, guint i)
-{
-  gsize stride = GST_ROUND_UP_4 (w * 3), size = stride * h;
-  GstBuffer *b = gst_buffer_new_allocate (NULL, size, NULL);
-  GstMapInfo map;
-  gst_buffer_map (b, &map, GST_MAP_WRITE);
-  for (gsize j = 0; j < size; j++)
-    map.data[j] = (guint8) ((j * 7 + i * 13 + (i / 8) * 101) & 0xff);
-  gst_buffer_unmap (b, &map);
-  GST_BUFFER_PTS (b) = PTS (i);
-  GST_BUFFER_DURATION (b) = FRAME_DUR;
-  return b;
-}
-
+/* pushes frames start..start+n-1 (their pattern jumps every 8 frames, a clip of the test
+ * model) and drops what comes out */
 static void
 push_frames (GstHarness *h, int w, int ht, guint start, guint n)
 {
   for (guint i = start; i < start + n; i++) {
-    fail_unless_equals_int (gst_harness_push (h, frame (w, ht, i)), GST_FLOW_OK);
+    fail_unless_equals_int (gst_harness_push (h, svh_frame_full ("RGB", w, ht, i, 8, FALSE)),
+                            GST_FLOW_OK);
     gst_buffer_unref (gst_harness_pull (h));
   }
-}
-
-/* the element messages named `name`, in order (other messages are dropped) */
-static GPtrArray *
-pop (GstBus *bus, const char *name)
-{
-  GPtrArray *a = g_ptr_array_new_with_free_func ((GDestroyNotify) gst_structure_free);
-  GstMessage *m;
-  while ((m = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
-    const GstStructure *s = gst_message_get_structure (m);
-    if (gst_structure_has_name (s, name))
-      g_ptr_array_add (a, gst_structure_copy (s));
-    gst_message_unref (m);
-  }
-  return a;
-}
-
-static guint
-count (GstBus *bus, const char *name)
-{
-  GPtrArray *a = pop (bus, name);
-  guint n = a->len;
-  g_ptr_array_unref (a);
-  return n;
 }
 
 static char *
@@ -132,12 +60,12 @@ tmp_file (const char *name)
 
 GST_START_TEST (test_match_fields)
 {
-  GstHarness *h = make_harness (make_element ("threshold=-1"));
+  GstHarness *h = svh_harness_take (make_element ("threshold=-1"));
   g_object_set (h->element, "query", "a red ball; a dog runs ;", NULL);
-  GstBus *bus = watch (h);
-  set_caps (h, 64, 48);
+  GstBus *bus = svh_watch (h);
+  svh_set_caps (h, "RGB", 64, 48);
   push_frames (h, 64, 48, 0, 16);
-  GPtrArray *m = pop (bus, "svilm-match");
+  GPtrArray *m = svh_pop_messages (bus, "svilm-match");
   fail_unless_equals_int (m->len, 4); /* 2 clips x 2 queries */
   for (guint i = 0; i < m->len; i++) {
     const GstStructure *s = g_ptr_array_index (m, i);
@@ -163,39 +91,37 @@ GST_START_TEST (test_match_fields)
   }
   g_ptr_array_unref (m);
   /* post-scores is off by default: nothing else on the bus */
-  fail_unless_equals_int (count (bus, "svilm-scores"), 0);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  fail_unless_equals_int (svh_count_messages (bus, "svilm-scores"), 0);
+  svh_drop_bus (bus);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
 
 GST_START_TEST (test_threshold_high)
 {
-  GstHarness *h = make_harness (make_element ("threshold=1.01"));
+  GstHarness *h = svh_harness_take (make_element ("threshold=1.01"));
   g_object_set (h->element, "query", "a red ball;a dog runs", NULL);
-  GstBus *bus = watch (h);
-  set_caps (h, 64, 48);
+  GstBus *bus = svh_watch (h);
+  svh_set_caps (h, "RGB", 64, 48);
   push_frames (h, 64, 48, 0, 24);
-  fail_unless_equals_int (count (bus, "svilm-match"), 0);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  fail_unless_equals_int (svh_count_messages (bus, "svilm-match"), 0);
+  svh_drop_bus (bus);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
 
 GST_START_TEST (test_change_while_playing)
 {
-  GstHarness *h = make_harness (make_element ("threshold=1.01"));
+  GstHarness *h = svh_harness_take (make_element ("threshold=1.01"));
   g_object_set (h->element, "query", "a red ball", NULL);
-  GstBus *bus = watch (h);
-  set_caps (h, 64, 48);
+  GstBus *bus = svh_watch (h);
+  svh_set_caps (h, "RGB", 64, 48);
   push_frames (h, 64, 48, 0, 8);
-  fail_unless_equals_int (count (bus, "svilm-match"), 0);
+  fail_unless_equals_int (svh_count_messages (bus, "svilm-match"), 0);
 
   g_object_set (h->element, "threshold", -1.0, NULL);
   push_frames (h, 64, 48, 8, 8);
-  GPtrArray *m = pop (bus, "svilm-match");
+  GPtrArray *m = svh_pop_messages (bus, "svilm-match");
   fail_unless_equals_int (m->len, 1);
   fail_unless_equals_string (gst_structure_get_string (g_ptr_array_index (m, 0), "query"),
                              "a red ball");
@@ -203,7 +129,7 @@ GST_START_TEST (test_change_while_playing)
 
   g_object_set (h->element, "query", "a dog runs;a cat jumps", NULL);
   push_frames (h, 64, 48, 16, 8);
-  m = pop (bus, "svilm-match");
+  m = svh_pop_messages (bus, "svilm-match");
   fail_unless_equals_int (m->len, 2);
   fail_unless_equals_string (gst_structure_get_string (g_ptr_array_index (m, 0), "query"),
                              "a dog runs");
@@ -215,24 +141,23 @@ GST_START_TEST (test_change_while_playing)
   g_object_set (h->element, "query", NULL, NULL);
   fail_unless (gst_base_transform_is_passthrough (GST_BASE_TRANSFORM (h->element)));
   push_frames (h, 64, 48, 24, 8);
-  fail_unless_equals_int (count (bus, "svilm-match"), 0);
+  fail_unless_equals_int (svh_count_messages (bus, "svilm-match"), 0);
   /* leaving passthrough happens before the next buffer */
   g_object_set (h->element, "query", "a cat jumps", NULL);
   push_frames (h, 64, 48, 32, 8);
   fail_if (gst_base_transform_is_passthrough (GST_BASE_TRANSFORM (h->element)));
-  fail_unless_equals_int (count (bus, "svilm-match"), 1);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  fail_unless_equals_int (svh_count_messages (bus, "svilm-match"), 1);
+  svh_drop_bus (bus);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
 
 GST_START_TEST (test_post_scores)
 {
-  GstHarness *h = make_harness (make_element ("threshold=-1 post-scores=true"));
+  GstHarness *h = svh_harness_take (make_element ("threshold=-1 post-scores=true"));
   g_object_set (h->element, "query", "a red ball;a dog runs", NULL);
-  GstBus *bus = watch (h);
-  set_caps (h, 64, 48);
+  GstBus *bus = svh_watch (h);
+  svh_set_caps (h, "RGB", 64, 48);
   push_frames (h, 64, 48, 0, 12);
   fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
   GPtrArray *all = g_ptr_array_new_with_free_func ((GDestroyNotify) gst_structure_free);
@@ -264,8 +189,7 @@ GST_START_TEST (test_post_scores)
     }
   }
   g_ptr_array_unref (all);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  svh_drop_bus (bus);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
@@ -275,11 +199,11 @@ GST_START_TEST (test_json_lines)
   char *path = tmp_file ("matches.jsonl");
   GstElement *e = make_element ("threshold=-1");
   g_object_set (e, "query", "a red ball", "location", path, "post-messages", FALSE, NULL);
-  GstHarness *h = make_harness (e);
-  GstBus *bus = watch (h);
-  set_caps (h, 64, 48);
+  GstHarness *h = svh_harness_take (e);
+  GstBus *bus = svh_watch (h);
+  svh_set_caps (h, "RGB", 64, 48);
   push_frames (h, 64, 48, 0, 16);
-  fail_unless_equals_int (count (bus, "svilm-match"), 0); /* post-messages=false */
+  fail_unless_equals_int (svh_count_messages (bus, "svilm-match"), 0); /* post-messages=false */
   gst_element_set_state (h->element, GST_STATE_NULL);
   char *text = NULL;
   fail_unless (g_file_get_contents (path, &text, NULL, NULL));
@@ -299,8 +223,7 @@ GST_START_TEST (test_json_lines)
   g_free (text);
   g_remove (path);
   g_free (path);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  svh_drop_bus (bus);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
@@ -377,10 +300,10 @@ GST_START_TEST (test_index_rows)
   char *path = tmp_file ("rows.db");
   GstElement *e = make_element ("");
   g_object_set (e, "index", path, NULL);
-  GstHarness *h = make_harness (e);
+  GstHarness *h = svh_harness_take (e);
   fail_if (gst_base_transform_is_passthrough (GST_BASE_TRANSFORM (h->element)));
-  GstBus *bus = watch (h);
-  set_caps (h, 64, 48);
+  GstBus *bus = svh_watch (h);
+  svh_set_caps (h, "RGB", 64, 48);
   push_frames (h, 64, 48, 0, 20);
   fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
   /* committed by EOS, while the element still plays */
@@ -399,22 +322,21 @@ GST_START_TEST (test_index_rows)
   }
   free_rows (rows);
   g_object_unref (model);
-  fail_unless_equals_int (count (bus, "svilm-match"), 0); /* no query */
+  fail_unless_equals_int (svh_count_messages (bus, "svilm-match"), 0); /* no query */
   gst_harness_teardown (h);
 
   /* appending: the uri property, and a second run adds rows */
   e = make_element ("");
   g_object_set (e, "index", path, "uri", "file:///videos/given.mp4", NULL);
-  h = make_harness (e);
-  set_caps (h, 64, 48);
+  h = svh_harness_take (e);
+  svh_set_caps (h, "RGB", 64, 48);
   push_frames (h, 64, 48, 0, 8);
   gst_harness_teardown (h);
   rows = read_rows (path);
   fail_unless_equals_int (rows->len, 4);
   fail_unless_equals_string (g_array_index (rows, Row, 3).uri, "file:///videos/given.mp4");
   free_rows (rows);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  svh_drop_bus (bus);
   g_free (path);
 }
 GST_END_TEST;
@@ -424,10 +346,10 @@ GST_START_TEST (test_index_uri_query)
   char *path = tmp_file ("uri.db");
   GstElement *e = make_element ("");
   g_object_set (e, "index", path, NULL);
-  GstHarness *h = make_harness (e);
+  GstHarness *h = svh_harness_take (e);
   gst_pad_set_query_function (h->srcpad, answer_uri);
   answered_uri = "file:///videos/first.mp4";
-  set_caps (h, 64, 48);
+  svh_set_caps (h, "RGB", 64, 48);
   push_frames (h, 64, 48, 0, 8);
   /* a new stream (another source): its URI is asked again */
   answered_uri = "file:///videos/second.mp4";
@@ -467,13 +389,13 @@ GST_START_TEST (test_search)
   char *path = tmp_file ("search.db");
   GstElement *e = make_element ("threshold=-1");
   g_object_set (e, "index", path, "query", "a red ball", "uri", "file:///videos/a.mp4", NULL);
-  GstHarness *h = make_harness (e);
-  GstBus *bus = watch (h);
-  set_caps (h, 64, 48);
+  GstHarness *h = svh_harness_take (e);
+  GstBus *bus = svh_watch (h);
+  svh_set_caps (h, "RGB", 64, 48);
   push_frames (h, 64, 48, 0, 44);
   fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
   /* the element's scores by clip start */
-  GPtrArray *m = pop (bus, "svilm-match");
+  GPtrArray *m = svh_pop_messages (bus, "svilm-match");
   fail_unless_equals_int (m->len, 6);
   GHashTable *scores = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
   for (guint i = 0; i < m->len; i++) {
@@ -546,8 +468,7 @@ GST_START_TEST (test_search)
   g_remove (qfile);
   g_free (qfile);
   g_hash_table_unref (scores);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  svh_drop_bus (bus);
   g_free (path);
 }
 GST_END_TEST;
@@ -569,8 +490,7 @@ expect_start_error (GstElement *e, const char *needle)
   g_free (debug);
   gst_message_unref (m);
   gst_element_set_state (e, GST_STATE_NULL);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  svh_drop_bus (bus);
   gst_object_unref (e);
 }
 
@@ -600,16 +520,15 @@ GST_END_TEST;
 
 GST_START_TEST (test_empty_query)
 {
-  GstHarness *h = make_harness (make_element ("threshold=-1"));
-  GstBus *bus = watch (h);
-  set_caps (h, 64, 48);
+  GstHarness *h = svh_harness_take (make_element ("threshold=-1"));
+  GstBus *bus = svh_watch (h);
+  svh_set_caps (h, "RGB", 64, 48);
   g_object_set (h->element, "query", " ; ;", NULL);
   fail_unless (gst_base_transform_is_passthrough (GST_BASE_TRANSFORM (h->element)));
   push_frames (h, 64, 48, 0, 16);
-  fail_unless_equals_int (count (bus, "svilm-match"), 0);
+  fail_unless_equals_int (svh_count_messages (bus, "svilm-match"), 0);
   gst_harness_teardown (h);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  svh_drop_bus (bus);
 
   /* an index and an empty query: clips are written, a warning says the query is empty */
   char *path = tmp_file ("empty-query.db");
@@ -617,8 +536,8 @@ GST_START_TEST (test_empty_query)
   g_object_set (e, "index", path, "query", " ; ", NULL);
   bus = gst_bus_new ();
   gst_element_set_bus (e, bus);
-  h = make_harness (e);
-  set_caps (h, 64, 48);
+  h = svh_harness_take (e);
+  svh_set_caps (h, "RGB", 64, 48);
   push_frames (h, 64, 48, 0, 8);
   GstMessage *m = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
   fail_unless (m != NULL);
@@ -627,46 +546,44 @@ GST_START_TEST (test_empty_query)
   fail_unless (strstr (error->message, "no text") != NULL, "%s", error->message);
   g_clear_error (&error);
   gst_message_unref (m);
-  fail_unless_equals_int (count (bus, "svilm-match"), 0);
+  fail_unless_equals_int (svh_count_messages (bus, "svilm-match"), 0);
   gst_harness_teardown (h);
   GArray *rows = read_rows (path);
   fail_unless_equals_int (rows->len, 1);
   free_rows (rows);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  svh_drop_bus (bus);
   g_free (path);
 }
 GST_END_TEST;
 
 GST_START_TEST (test_renegotiation)
 {
-  GstHarness *h = make_harness (make_element ("threshold=-1"));
+  GstHarness *h = svh_harness_take (make_element ("threshold=-1"));
   g_object_set (h->element, "query", "a red ball", NULL);
-  GstBus *bus = watch (h);
-  set_caps (h, 64, 48);
+  GstBus *bus = svh_watch (h);
+  svh_set_caps (h, "RGB", 64, 48);
   push_frames (h, 64, 48, 0, 12);
-  set_caps (h, 80, 60); /* a new size starts a new window */
+  svh_set_caps (h, "RGB", 80, 60); /* a new size starts a new window */
   push_frames (h, 80, 60, 12, 8);
-  set_caps (h, 32, 32);
+  svh_set_caps (h, "RGB", 32, 32);
   push_frames (h, 32, 32, 20, 8);
-  GPtrArray *m = pop (bus, "svilm-match");
+  GPtrArray *m = svh_pop_messages (bus, "svilm-match");
   fail_unless_equals_int (m->len, 3);
   guint64 ts;
   fail_unless (gst_structure_get_uint64 (g_ptr_array_index (m, 1), "timestamp", &ts));
   fail_unless_equals_uint64 (ts, PTS (12));
   g_ptr_array_unref (m);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  svh_drop_bus (bus);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
 
 GST_START_TEST (test_flush)
 {
-  GstHarness *h = make_harness (make_element ("threshold=-1"));
+  GstHarness *h = svh_harness_take (make_element ("threshold=-1"));
   g_object_set (h->element, "query", "a red ball", NULL);
-  GstBus *bus = watch (h);
-  set_caps (h, 64, 48);
+  GstBus *bus = svh_watch (h);
+  svh_set_caps (h, "RGB", 64, 48);
   push_frames (h, 64, 48, 0, 5);
   fail_unless (gst_harness_push_event (h, gst_event_new_flush_start ()));
   fail_unless (gst_harness_push_event (h, gst_event_new_flush_stop (TRUE)));
@@ -674,15 +591,14 @@ GST_START_TEST (test_flush)
   gst_segment_init (&seg, GST_FORMAT_TIME);
   fail_unless (gst_harness_push_event (h, gst_event_new_segment (&seg)));
   push_frames (h, 64, 48, 100, 8);
-  GPtrArray *m = pop (bus, "svilm-match");
+  GPtrArray *m = svh_pop_messages (bus, "svilm-match");
   fail_unless_equals_int (m->len, 1);
   guint64 ts, clip;
   gst_structure_get_uint64 (g_ptr_array_index (m, 0), "timestamp", &ts);
   gst_structure_get_uint64 (g_ptr_array_index (m, 0), "clip-index", &clip);
   fail_unless_equals_uint64 (ts, PTS (100)); /* the frames before the flush are gone */
   g_ptr_array_unref (m);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  svh_drop_bus (bus);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
@@ -697,17 +613,16 @@ GST_START_TEST (test_state_cycles)
     fail_unless (gst_element_set_state (e, GST_STATE_NULL) == GST_STATE_CHANGE_SUCCESS);
   }
   /* still works after the cycles, and the index took no stray rows */
-  GstHarness *h = make_harness (e);
-  GstBus *bus = watch (h);
-  set_caps (h, 64, 48);
+  GstHarness *h = svh_harness_take (e);
+  GstBus *bus = svh_watch (h);
+  svh_set_caps (h, "RGB", 64, 48);
   push_frames (h, 64, 48, 0, 8);
-  fail_unless_equals_int (count (bus, "svilm-match"), 2);
+  fail_unless_equals_int (svh_count_messages (bus, "svilm-match"), 2);
   gst_harness_teardown (h);
   GArray *rows = read_rows (path);
   fail_unless_equals_int (rows->len, 1);
   free_rows (rows);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  svh_drop_bus (bus);
   g_free (path);
 }
 GST_END_TEST;
@@ -761,15 +676,9 @@ main (int argc, char **argv)
   }
   search_program = argv[2];
   tmp_dir = g_dir_make_tmp ("svilm-retrieve-XXXXXX", NULL);
-  model_path = g_build_filename (tmp_dir, "model.safetensors", NULL);
-  const char *cmd[] = { argv[1], model_path, "--small", NULL };
-  int status = 0;
-  if (!g_spawn_sync (NULL, (char **) cmd, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &status,
-                     NULL) ||
-      !g_spawn_check_wait_status (status, NULL)) {
-    g_printerr ("could not make the test model\n");
+  model_path = svh_make_test_model (argv[1], tmp_dir, "model.safetensors", "--small");
+  if (!model_path)
     return 1;
-  }
   int failed = gst_check_run_suite (svilmretrieve_suite (), "svilmretrieve", __FILE__);
   /* whatever the tests left */
   GDir *d = g_dir_open (tmp_dir, 0, NULL);

@@ -11,6 +11,8 @@
  *
  *   test-svilmscenecut MAKE_TEST_MODEL_PROGRAM
  */
+#include "svilm-harness.h"
+
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 #include <gst/video/video.h>
@@ -61,63 +63,29 @@ record (GstPad *pad, GstPadProbeInfo *info, gpointer user)
   return GST_PAD_PROBE_OK;
 }
 
-/* props: "name=value name=value" */
+/* props: "name=value name=value"; records what leaves the element in recs */
 static GstHarness *
 make_harness (const char *props)
 {
-  GstElement *e = gst_element_factory_make ("svilmscenecut", NULL);
-  fail_unless (e != NULL);
-  g_object_set (e, "model", model_path, "device", "cpu", NULL);
-  char **kv = g_strsplit (props, " ", -1);
-  for (char **p = kv; *p; p++) {
-    char *eq = strchr (*p, '=');
-    if (!eq)
-      continue;
-    *eq = '\0';
-    gst_util_set_object_arg (G_OBJECT (e), *p, eq + 1);
-  }
-  g_strfreev (kv);
-  GstHarness *h = gst_harness_new_with_element (e, "sink", "src");
-  GstPad *src = gst_element_get_static_pad (e, "src");
+  GstHarness *h = svh_harness_take (svh_element_new ("svilmscenecut", model_path, props));
+  GstPad *src = gst_element_get_static_pad (h->element, "src");
   gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, record,
                      NULL, NULL);
   gst_object_unref (src);
-  gst_object_unref (e);
   if (recs)
     g_array_unref (recs);
   recs = g_array_new (FALSE, TRUE, sizeof (Rec));
   return h;
 }
 
-static void
-set_caps (GstHarness *h, int w, int ht)
-{
-  char *caps = g_strdup_printf ("video/x-raw,format=RGB,width=%d,height=%d,framerate=30/1", w, ht);
-  gst_harness_set_src_caps_str (h, caps);
-  g_free (caps);
-}
-
-/* frame i: a pattern that changes with i, or black */
-static GstBuffer *
-frame (int w, int h, guint i, gboolean black)
-{
-  gsize stride = GST_ROUND_UP_4 (w * 3), size = stride * h;
-  GstBuffer *b = gst_buffer_new_allocate (NULL, size, NULL);
-  GstMapInfo map;
-  gst_buffer_map (b, &map, GST_MAP_WRITE);
-  for (gsize j = 0; j < size; j++)
-    map.data[j] = black ? 0 : (guint8) ((j * 7 + i * 13 + (i / 10) * 101) & 0xff);
-  gst_buffer_unmap (b, &map);
-  GST_BUFFER_PTS (b) = gst_util_uint64_scale (i, GST_SECOND, 30);
-  GST_BUFFER_DURATION (b) = FRAME_DUR;
-  return b;
-}
-
+/* pushes frames start..start+n-1: a pattern that changes with i (and jumps every 10
+ * frames), or black */
 static void
 push_frames (GstHarness *h, int w, int ht, guint start, guint n, gboolean black)
 {
   for (guint i = start; i < start + n; i++)
-    fail_unless_equals_int (gst_harness_push (h, frame (w, ht, i, black)), GST_FLOW_OK);
+    fail_unless_equals_int (gst_harness_push (h, svh_frame_full ("RGB", w, ht, i, 10, black)),
+                            GST_FLOW_OK);
 }
 
 static guint
@@ -127,14 +95,6 @@ count_kind (char kind)
   for (guint i = 0; i < recs->len; i++)
     n += g_array_index (recs, Rec, i).kind == kind;
   return n;
-}
-
-static GstBus *
-watch (GstHarness *h)
-{
-  GstBus *bus = gst_bus_new ();
-  gst_element_set_bus (h->element, bus);
-  return bus;
 }
 
 /* Pops the svilm-scenecut messages, checks their fields; returns their frames. */
@@ -235,8 +195,8 @@ check_order (guint n_buffers)
 GST_START_TEST (test_cut_at_every_allowed_boundary)
 {
   GstHarness *h = make_harness ("threshold=0 min-scene-length=4");
-  GstBus *bus = watch (h);
-  set_caps (h, 64, 48);
+  GstBus *bus = svh_watch (h);
+  svh_set_caps (h, "RGB", 64, 48);
   guint stride = 1;
   g_object_get (h->element, "stride", &stride, NULL);
   fail_unless_equals_int (stride, 0); /* the default: half a window (4 frames here) */
@@ -256,11 +216,10 @@ GST_START_TEST (test_cut_at_every_allowed_boundary)
 
   /* min-scene-length 0: every boundary, every second frame */
   gst_harness_teardown (h);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  svh_drop_bus (bus);
   h = make_harness ("threshold=0 min-scene-length=0");
-  bus = watch (h);
-  set_caps (h, 64, 48);
+  bus = svh_watch (h);
+  svh_set_caps (h, "RGB", 64, 48);
   push_frames (h, 64, 48, 0, 16, FALSE);
   fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
   cuts = pop_cuts (bus);
@@ -268,8 +227,7 @@ GST_START_TEST (test_cut_at_every_allowed_boundary)
   assert_frames (cuts, every, G_N_ELEMENTS (every));
   check_key_units (TRUE, cuts);
   g_array_unref (cuts);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  svh_drop_bus (bus);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
@@ -277,8 +235,8 @@ GST_END_TEST;
 GST_START_TEST (test_threshold_above_two_and_mutable)
 {
   GstHarness *h = make_harness ("threshold=2.5 min-scene-length=4 stride=4");
-  GstBus *bus = watch (h);
-  set_caps (h, 64, 48);
+  GstBus *bus = svh_watch (h);
+  svh_set_caps (h, "RGB", 64, 48);
   push_frames (h, 64, 48, 0, 20, FALSE);
   GArray *cuts = pop_cuts (bus);
   fail_unless_equals_int (cuts->len, 0);
@@ -294,12 +252,11 @@ GST_START_TEST (test_threshold_above_two_and_mutable)
   check_order (40);
   g_array_unref (cuts);
   gst_harness_teardown (h);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  svh_drop_bus (bus);
 
   h = make_harness ("threshold=2.01 min-scene-length=0");
-  bus = watch (h);
-  set_caps (h, 64, 48);
+  bus = svh_watch (h);
+  svh_set_caps (h, "RGB", 64, 48);
   push_frames (h, 64, 48, 0, 40, FALSE);
   fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
   cuts = pop_cuts (bus);
@@ -307,8 +264,7 @@ GST_START_TEST (test_threshold_above_two_and_mutable)
   fail_unless_equals_int (count_kind ('K'), 0);
   check_order (40);
   g_array_unref (cuts);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  svh_drop_bus (bus);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
@@ -316,8 +272,8 @@ GST_END_TEST;
 GST_START_TEST (test_no_look_ahead)
 {
   GstHarness *h = make_harness ("threshold=0 min-scene-length=4 look-ahead=false");
-  GstBus *bus = watch (h);
-  set_caps (h, 64, 48);
+  GstBus *bus = svh_watch (h);
+  svh_set_caps (h, "RGB", 64, 48);
   for (guint i = 0; i < 40; i++) {
     push_frames (h, 64, 48, i, 1, FALSE);
     fail_unless_equals_int (count_kind ('B'), i + 1); /* nothing held */
@@ -330,8 +286,7 @@ GST_START_TEST (test_no_look_ahead)
   check_key_units (FALSE, cuts);
   check_order (40);
   g_array_unref (cuts);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  svh_drop_bus (bus);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
@@ -340,7 +295,7 @@ static void
 check_marked (const char *props, const guint *marked, guint n_marked)
 {
   GstHarness *h = make_harness (props);
-  set_caps (h, 64, 48);
+  svh_set_caps (h, "RGB", 64, 48);
   push_frames (h, 64, 48, 0, 40, TRUE);
   fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
   guint b = 0;
@@ -379,11 +334,11 @@ GST_END_TEST;
 GST_START_TEST (test_renegotiate)
 {
   GstHarness *h = make_harness ("threshold=0 min-scene-length=4");
-  GstBus *bus = watch (h);
-  set_caps (h, 64, 48);
+  GstBus *bus = svh_watch (h);
+  svh_set_caps (h, "RGB", 64, 48);
   push_frames (h, 64, 48, 0, 20, FALSE);
   /* a new size: held frames go out first, windows restart at frame 20 */
-  set_caps (h, 96, 64);
+  svh_set_caps (h, "RGB", 96, 64);
   fail_unless_equals_int (count_kind ('B'), 20);
   push_frames (h, 96, 64, 20, 20, FALSE);
   fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
@@ -393,8 +348,7 @@ GST_START_TEST (test_renegotiate)
   check_key_units (TRUE, cuts);
   check_order (40);
   g_array_unref (cuts);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  svh_drop_bus (bus);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
@@ -402,8 +356,8 @@ GST_END_TEST;
 GST_START_TEST (test_partial_window_at_eos)
 {
   GstHarness *h = make_harness ("threshold=0 min-scene-length=1 stride=4");
-  GstBus *bus = watch (h);
-  set_caps (h, 64, 48);
+  GstBus *bus = svh_watch (h);
+  svh_set_caps (h, "RGB", 64, 48);
   push_frames (h, 64, 48, 0, 10, FALSE);
   fail_unless (count_kind ('B') < 10);
   fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
@@ -418,11 +372,10 @@ GST_START_TEST (test_partial_window_at_eos)
 
   /* shorter than one window */
   gst_harness_teardown (h);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  svh_drop_bus (bus);
   h = make_harness ("threshold=0 min-scene-length=0");
-  bus = watch (h);
-  set_caps (h, 64, 48);
+  bus = svh_watch (h);
+  svh_set_caps (h, "RGB", 64, 48);
   push_frames (h, 64, 48, 0, 5, FALSE);
   fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
   /* 5 frames sampled to 8: slices show frames 0-0, 1-2, 2-3, 4-4; the boundary
@@ -433,8 +386,7 @@ GST_START_TEST (test_partial_window_at_eos)
   check_key_units (TRUE, cuts);
   check_order (5);
   g_array_unref (cuts);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  svh_drop_bus (bus);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
@@ -445,8 +397,8 @@ GST_END_TEST;
 GST_START_TEST (test_default_stride_one_slice)
 {
   GstHarness *h = make_harness ("threshold=0 min-scene-length=0");
-  GstBus *bus = watch (h);
-  set_caps (h, 64, 48);
+  GstBus *bus = svh_watch (h);
+  svh_set_caps (h, "RGB", 64, 48);
   push_frames (h, 64, 48, 0, 12, FALSE);
   /* windows 0-7, 2-9, 4-11 encoded; the next starts at 6, so boundaries 2, 4, 6 are
    * decided and frames 0-6 go out (7 waits: a partial window at EOS may still put a
@@ -462,8 +414,7 @@ GST_START_TEST (test_default_stride_one_slice)
   assert_frames (cuts, rest, G_N_ELEMENTS (rest));
   check_order (12);
   g_array_unref (cuts);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  svh_drop_bus (bus);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
@@ -471,8 +422,8 @@ GST_END_TEST;
 GST_START_TEST (test_flush)
 {
   GstHarness *h = make_harness ("threshold=0 min-scene-length=4 stride=4");
-  GstBus *bus = watch (h);
-  set_caps (h, 64, 48);
+  GstBus *bus = svh_watch (h);
+  svh_set_caps (h, "RGB", 64, 48);
   push_frames (h, 64, 48, 0, 12, FALSE);
   fail_unless_equals_int (count_kind ('B'), 9); /* 9-11 held */
   GArray *cuts = pop_cuts (bus);
@@ -494,8 +445,7 @@ GST_START_TEST (test_flush)
   check_order (20);
   fail_unless_equals_uint64 (g_array_index (recs, Rec, 0).pts, 0);
   g_array_unref (cuts);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  svh_drop_bus (bus);
   gst_harness_teardown (h);
 }
 GST_END_TEST;
@@ -503,7 +453,7 @@ GST_END_TEST;
 GST_START_TEST (test_event_order)
 {
   GstHarness *h = make_harness ("threshold=2.5");
-  set_caps (h, 64, 48);
+  svh_set_caps (h, "RGB", 64, 48);
   push_frames (h, 64, 48, 0, 3, FALSE);
   /* a tag arriving while frames are held keeps its place behind them */
   GstTagList *tags = gst_tag_list_new (GST_TAG_TITLE, "test", NULL);
@@ -526,12 +476,12 @@ GST_END_TEST;
 GST_START_TEST (test_latency)
 {
   GstHarness *h = make_harness ("");
-  set_caps (h, 64, 48);
+  svh_set_caps (h, "RGB", 64, 48);
   /* before any inference: the look-ahead alone, 7 frames */
   fail_unless_equals_uint64 (gst_harness_query_latency (h), 7 * FRAME_DUR);
   gst_harness_teardown (h);
   h = make_harness ("look-ahead=false");
-  set_caps (h, 64, 48);
+  svh_set_caps (h, "RGB", 64, 48);
   fail_unless_equals_uint64 (gst_harness_query_latency (h), 0);
   gst_harness_teardown (h);
 }
@@ -543,8 +493,8 @@ GST_START_TEST (test_json_lines)
   char *props =
       g_strdup_printf ("location=%s post-messages=false threshold=0 min-scene-length=8", path);
   GstHarness *h = make_harness (props);
-  GstBus *bus = watch (h);
-  set_caps (h, 40, 30);
+  GstBus *bus = svh_watch (h);
+  svh_set_caps (h, "RGB", 40, 30);
   push_frames (h, 40, 30, 0, 24, FALSE);
   fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
   GArray *cuts = pop_cuts (bus);
@@ -569,8 +519,7 @@ GST_START_TEST (test_json_lines)
   }
   g_strfreev (lines);
   g_free (text);
-  gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-  gst_object_unref (bus);
+  svh_drop_bus (bus);
   gst_harness_teardown (h);
   g_remove (path);
   g_free (path);
@@ -593,7 +542,7 @@ GST_START_TEST (test_state_cycles)
   /* and with frames in flight */
   for (int i = 0; i < 5; i++) {
     GstHarness *h = make_harness ("threshold=0");
-    set_caps (h, 32, 32);
+    svh_set_caps (h, "RGB", 32, 32);
     push_frames (h, 32, 32, 0, 13, FALSE);
     gst_harness_teardown (h);
   }
@@ -622,8 +571,7 @@ GST_START_TEST (test_bad_model)
     g_free (dbg);
     gst_message_unref (m);
     gst_element_set_state (e, GST_STATE_NULL);
-    gst_bus_set_flushing (bus, TRUE); /* drops its messages, which hold their elements */
-    gst_object_unref (bus);
+    svh_drop_bus (bus);
     gst_object_unref (e);
   }
   g_remove (bad);
@@ -663,15 +611,9 @@ main (int argc, char **argv)
     return 2;
   }
   tmp_dir = g_dir_make_tmp ("svilm-scenecut-XXXXXX", NULL);
-  model_path = g_build_filename (tmp_dir, "model.safetensors", NULL);
-  const char *cmd[] = { argv[1], model_path, "--small", NULL };
-  int status = 0;
-  if (!g_spawn_sync (NULL, (char **) cmd, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &status,
-                     NULL) ||
-      !g_spawn_check_wait_status (status, NULL)) {
-    g_printerr ("could not make the test model\n");
+  model_path = svh_make_test_model (argv[1], tmp_dir, "model.safetensors", "--small");
+  if (!model_path)
     return 1;
-  }
   int failed = gst_check_run_suite (svilmscenecut_suite (), "svilmscenecut", __FILE__);
   if (recs)
     g_array_unref (recs);
