@@ -307,7 +307,8 @@ sv_train_pass_forward (SvTrainPass *p, const SvTrainBatch *b, const SvLossWeight
     g++;
   }
   TRY (sv_text_set_input (&p->text, b->ids, b->mask, error));
-  TRY (sv_temporal_loss_set_masks (&p->lt, b->fg, error));
+  if (w->temporal != 0.0f) /* without cut-and-paste there is no background to group */
+    TRY (sv_temporal_loss_set_masks (&p->lt, b->fg, error));
   TRY (sv_pair_weights_set (&p->lg.wv, &p->lg.wc, b->Wv, p->B, error));
   TRY (sv_pair_weights_set (&p->lc.wv, &p->lc.wc, b->Wv, p->B, error));
 

@@ -42,6 +42,10 @@ static const Field fields[] = {
   F (warmup_ratio, F_DOUBLE, "Fraction of the steps of linear warm-up (default 0.05)", "R"),
   F (weight_decay, F_DOUBLE, "Weight decay (default: sgd 1e-4, adamw 0.05)", "WD"),
   F (momentum, F_DOUBLE, "SGD momentum (default 0.9)", "M"),
+  F (beta2, F_DOUBLE,
+     "AdamW's second-moment decay (default 0.999; 0.98 or 0.95 forget the large gradients "
+     "of the first steps sooner)",
+     "B2"),
   F (clip_grad, F_DOUBLE, "Clip the global gradient norm to this (default 0: no clipping)", "N"),
   F (seed, F_INT64,
      "Seed of the initialisation, data order, augmentation and cut-and-paste "
@@ -133,6 +137,7 @@ sv_train_options_defaults (SvTrainOptions *o)
   o->min_lr = 0;
   o->warmup_ratio = 0.05;
   o->momentum = 0.9;
+  o->beta2 = 0.999;
   o->clip_grad = 0;
   o->seed = 1;
   o->loss_temporal = o->loss_grounding = o->loss_contrast = 1;
@@ -324,6 +329,7 @@ sv_train_options_validate (const SvTrainOptions *o, GError **error)
   CHECK (isnan (o->weight_decay) || (isfinite (o->weight_decay) && o->weight_decay >= 0),
          "--weight-decay must be >= 0.");
   CHECK (o->momentum >= 0 && o->momentum < 1, "--momentum must be in [0, 1).");
+  CHECK (o->beta2 >= 0 && o->beta2 < 1, "--beta2 must be in [0, 1).");
   CHECK (o->clip_grad >= 0 && isfinite (o->clip_grad), "--clip-grad must be >= 0.");
   CHECK (o->seed >= 0, "--seed must not be negative.");
   CHECK (isfinite (o->loss_temporal) && isfinite (o->loss_grounding) &&

@@ -18,7 +18,7 @@ typedef struct {
   gint64 steps; /* 0: from epochs */
   double epochs;
   int batch, accum, threads, workers, prefetch, checkpoint_every, keep, log_every;
-  double lr, min_lr, warmup_ratio, weight_decay, momentum, clip_grad;
+  double lr, min_lr, warmup_ratio, weight_decay, momentum, beta2, clip_grad;
   gint64 seed;
   double loss_temporal, loss_grounding, loss_contrast, loss_csal;
   gboolean augment;

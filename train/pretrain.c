@@ -515,6 +515,7 @@ setup (Trainer *t, const char *config, gboolean resume, const SvTrainOptions *cl
   if (!isnan (t->o.weight_decay))
     oc.weight_decay = (float) t->o.weight_decay;
   oc.momentum = (float) t->o.momentum;
+  oc.beta2 = (float) t->o.beta2;
   oc.max_grad_norm = (float) t->o.clip_grad;
   if (isnan (t->o.lr))
     t->o.lr = kind == SV_OPTIM_SGD ? SV_OPTIM_SGD_DEFAULT_LR : SV_OPTIM_ADAMW_DEFAULT_LR;
