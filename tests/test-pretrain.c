@@ -528,6 +528,31 @@ test_run_loss_falls (void)
   g_strfreev (lines);
 }
 
+/* --contrast-warmup N: steps 1..N train the contrastive loss alone, then all terms */
+static void
+test_run_contrast_warmup (void)
+{
+  g_autofree char *m = manifest ();
+  g_auto (Run) r = { 0 };
+  RUN (&r, 0, "cwarm", "--config", config, "--data", m, "--steps", "4", "--contrast-warmup", "2");
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "steps 1..2 contrastive only"));
+  g_autoptr (GArray) a = metrics ("cwarm");
+  g_assert_cmpuint (a->len, ==, 4);
+  for (guint i = 0; i < a->len; i++) {
+    const double *v = g_array_index (a, Metric, i).v;
+    g_assert_cmpfloat (v[4], >, 0.0);
+    if (i < 2) {
+      g_assert_cmpfloat (v[2], ==, 0.0);
+      g_assert_cmpfloat (v[3], ==, 0.0);
+      g_assert_cmpfloat_with_epsilon (v[1], v[4], 1e-5);
+    } else {
+      g_assert_cmpfloat (v[2], >, 0.0);
+      g_assert_cmpfloat (v[3], >, 0.0);
+    }
+  }
+}
+
 static char *slurp (const char *path, gsize *len);
 
 /* runs `svilm-train ARGS...`; returns the exit status */
@@ -1070,6 +1095,7 @@ main (int argc, char **argv)
   g_test_add_func ("/pretrain/cutpaste/plan", test_cutpaste_plan);
   g_test_add_func ("/pretrain/cutpaste/apply", test_cutpaste_apply);
   g_test_add_func ("/pretrain/cutpaste/off", test_cutpaste_off);
+  g_test_add_func ("/pretrain/run/contrast-warmup", test_run_contrast_warmup);
   g_test_add_func ("/pretrain/swap-left-right", test_swap_left_right);
   g_test_add_func ("/pretrain/manifests", test_manifests);
   g_test_add_func ("/pretrain/decode", test_decode);

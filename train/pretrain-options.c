@@ -58,6 +58,10 @@ static const Field fields[] = {
      "Weight of STGT's cross-similarity alignment loss (contrastive with soft targets), "
      "0 = off (default 0)",
      "W"),
+  F (contrast_warmup, F_INT64,
+     "Steps of plain contrastive training first (whole videos, no temporal grouping or "
+     "grounding loss) before the S-ViLM objective (default 0)",
+     "N"),
   F (augment, F_BOOL, "No temporal jitter, random crop or flip (centre frames, whole picture)",
      NULL),
   F (cut_paste, F_BOOL,
@@ -144,6 +148,7 @@ sv_train_options_defaults (SvTrainOptions *o)
   o->loss_csal = 0;
   o->augment = TRUE;
   o->cut_paste = TRUE;
+  o->contrast_warmup = 0;
   o->threads = 0;
   o->workers = 2;
   o->prefetch = 0;
@@ -336,6 +341,7 @@ sv_train_options_validate (const SvTrainOptions *o, GError **error)
              isfinite (o->loss_contrast) && isfinite (o->loss_csal) && o->loss_temporal >= 0 &&
              o->loss_grounding >= 0 && o->loss_contrast >= 0 && o->loss_csal >= 0,
          "loss weights must be finite and >= 0.");
+  CHECK (o->contrast_warmup >= 0, "--contrast-warmup must not be negative.");
   CHECK (o->cut_paste || o->loss_temporal == 0,
          "--no-cut-paste leaves no scene change to group: it needs --loss-temporal 0.");
   CHECK (o->loss_temporal + o->loss_grounding + o->loss_contrast + o->loss_csal > 0,

@@ -22,6 +22,7 @@ typedef struct {
   gint64 seed;
   double loss_temporal, loss_grounding, loss_contrast, loss_csal;
   gboolean augment;
+  gint64 contrast_warmup; /* steps of plain contrastive training first */
   gboolean cut_paste; /* FALSE: Wv = I, every clip foreground (ablation) */
 } SvTrainOptions;
 

@@ -287,8 +287,15 @@ train_step (Trainer *t, int64_t step, GError **error)
   int A = t->n_lanes, W = sv_dist_size (), R = sv_dist_rank ();
   gint64 t0 = g_get_monotonic_time ();
   double wait = 0.0;
+  /* --contrast-warmup: the first steps are plain contrastive ones (whole videos, no L_t,
+   * no L_g), so that the embeddings spread out before the S-ViLM objective starts */
+  gboolean warm = step < t->o.contrast_warmup;
+  SvLossWeights full = t->w;
+  if (warm)
+    full = (SvLossWeights){ 0.0f, 0.0f, t->w.contrast > 0.0f ? t->w.contrast : 1.0f, 0.0f };
+  t->cp->off = warm || !t->o.cut_paste;
   /* micro-batch gradients add up: weights / A make the sum the mean */
-  SvLossWeights w = { t->w.temporal / A, t->w.grounding / A, t->w.contrast / A, t->w.csal / A };
+  SvLossWeights w = { full.temporal / A, full.grounding / A, full.contrast / A, full.csal / A };
   float terms[4] = { 0 }; /* mean loss terms: t, g, c, csal */
   SvRng rng_at_start = t->st.rng;
   uint64_t *pos_at_start = g_memdup2 (t->lane_pos, sizeof (uint64_t) * A);
@@ -349,8 +356,8 @@ train_step (Trainer *t, int64_t step, GError **error)
   SvProgressStep ps = {
     .step = step + 1,
     .total = t->o.steps,
-    .loss = t->w.temporal * terms[0] + t->w.grounding * terms[1] + t->w.contrast * terms[2] +
-            t->w.csal * terms[3],
+    .loss = full.temporal * terms[0] + full.grounding * terms[1] + full.contrast * terms[2] +
+            full.csal * terms[3],
     .loss_temporal = terms[0],
     .loss_grounding = terms[1],
     .loss_contrast = terms[2],
@@ -539,7 +546,6 @@ setup (Trainer *t, const char *config, gboolean resume, const SvTrainOptions *cl
   if (!t->pass)
     return FALSE;
   t->cp = sv_cutpaste_new (B, sv_model_config_grid_t (c));
-  t->cp->off = !t->o.cut_paste;
   t->clip_numel = (size_t) c->frames * c->height * c->width * 3;
   t->clips = g_new (float, t->clip_numel *B);
   t->video = g_new (float, t->clip_numel *B);
@@ -610,14 +616,20 @@ print_start (Trainer *t)
   printf ("  model: %zu parameters, %d frames of %dx%d, %d clips, %d groups; %s\n",
           sv_var_set_numel (t->model->params), c->frames, c->width, c->height,
           sv_model_config_grid_t (c), c->n_groups, t->backend->device_name);
+  char *cwarm = t->o.contrast_warmup > 0
+                    ? g_strdup_printf (" (steps 1..%" G_GINT64_FORMAT " contrastive only)",
+                                       t->o.contrast_warmup)
+                    : NULL;
   printf ("  %s steps %" G_GINT64_FORMAT "..%" G_GINT64_FORMAT " of %d x batch %d (%s "
           "epochs; %d process%s), %s lr %g, warm-up %" G_GINT64_FORMAT
-          " steps, losses t %g g %g c %g csal %g\n",
+          " steps, losses t %g g %g c %g csal %g%s\n",
           t->start_step > 0 ? "resuming:" : "training:", t->start_step + 1, t->o.steps, t->n_lanes,
           t->o.batch, eps, sv_dist_size (), sv_dist_size () > 1 ? "es" : "", t->o.optim, t->o.lr,
-          sv_lr_warmup_steps (&t->sched), t->w.temporal, t->w.grounding, t->w.contrast, t->w.csal);
+          sv_lr_warmup_steps (&t->sched), t->w.temporal, t->w.grounding, t->w.contrast, t->w.csal,
+          cwarm ? cwarm : "");
   fflush (stdout);
   g_free (eps);
+  g_free (cwarm);
 }
 
 static int
