@@ -516,6 +516,19 @@ test_end_to_end (void)
   assert_numbers (qa, hm);
   g_assert_cmpint (json_object_get_int_member (qa, "examples"), >=, 12); /* one an object */
   g_assert_cmpfloat (json_object_get_double_member (qa, "accuracy"), <=, 100.0);
+  /* fine-tuning the encoder with a head: the training loss falls on 12 clips */
+  g_autoptr (JsonParser) pft = json_parser_new ();
+  JsonObject *ft = eval_task (pft, model, manifest, "finetune");
+  const char *fm[] = { "train_examples", "examples", "steps", "accuracy", "train_accuracy",
+                       "loss_first_epoch", "loss_last_epoch", "chance", NULL };
+  assert_numbers (ft, fm);
+  g_assert_cmpint (json_object_get_int_member (ft, "examples"), ==, 12);
+  g_test_message ("finetune: loss %.3f -> %.3f, training accuracy %.1f %%",
+                  json_object_get_double_member (ft, "loss_first_epoch"),
+                  json_object_get_double_member (ft, "loss_last_epoch"),
+                  json_object_get_double_member (ft, "train_accuracy"));
+  g_assert_cmpfloat (json_object_get_double_member (ft, "loss_last_epoch"), <,
+                     json_object_get_double_member (ft, "loss_first_epoch"));
 
   /* G-TAD features: 10 positions of 256 features for each of the 12 videos */
   g_autofree char *fdir = g_build_filename (tmpdir, "features", NULL);

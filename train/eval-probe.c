@@ -20,10 +20,11 @@
 
 static const char *const motions[] = { "left",  "right",    "up",      "down",
                                        "still", "rotating", "growing", "bouncing" };
-#define N_CLASSES 8
+#define N_CLASSES SV_EVAL_N_MOTIONS
+G_STATIC_ASSERT (G_N_ELEMENTS (motions) == N_CLASSES);
 
-static int
-motion_class (const char *m)
+int
+sv_eval_motion_class (const char *m)
 {
   for (int c = 0; c < N_CLASSES; c++)
     if (m && g_str_equal (m, motions[c]))
@@ -86,7 +87,7 @@ collect (SvEval *ev, GPtrArray *items, gboolean vqa, Examples *ex, const char *w
     g_return_val_if_fail (d == ex->dim, FALSE);
     for (guint o = 0; o < t->objects->len; o++) {
       SvEvalObject *ob = g_ptr_array_index (t->objects, o);
-      int c = motion_class (ob->motion);
+      int c = sv_eval_motion_class (ob->motion);
       if (ob->scene != 0 || c < 0)
         continue;
       if (vqa) {

@@ -104,6 +104,13 @@ JsonNode *sv_eval_grounding (SvEval *ev, GError **error);
 JsonNode *sv_eval_scenecut (SvEval *ev, GError **error);
 JsonNode *sv_eval_probe (SvEval *ev, GError **error);
 JsonNode *sv_eval_vqa (SvEval *ev, GError **error);
+JsonNode *sv_eval_finetune (SvEval *ev, GError **error);
+
+/* the motion classes of synth's ground truth (left, right, up, down, still, rotating,
+ * growing, bouncing): the labels of probe, vqa and finetune */
+#define SV_EVAL_N_MOTIONS 8
+/* 0..SV_EVAL_N_MOTIONS-1, or -1 for NULL or another word */
+int sv_eval_motion_class (const char *motion);
 
 /* progress on stderr (a line rewritten in place on a terminal) */
 void sv_eval_progress (SvEval *ev, const char *what, guint done, guint total);
