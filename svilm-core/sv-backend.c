@@ -60,7 +60,8 @@ sv_backend_open (const char *device, GError **error)
     device = env;
   if (!device || !*device || g_str_equal (device, "auto")) {
     if (!gpu_device_node_present ()) {
-      g_debug ("device=auto: no GPU device node (/dev/dri, /dev/nvidiactl, /dev/dxg); using the CPU");
+      g_debug (
+          "device=auto: no GPU device node (/dev/dri, /dev/nvidiactl, /dev/dxg); using the CPU");
       return sv_backend_cpu ();
     }
     GError *local = NULL;

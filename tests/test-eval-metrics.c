@@ -519,8 +519,9 @@ test_end_to_end (void)
   /* fine-tuning the encoder with a head: the training loss falls on 12 clips */
   g_autoptr (JsonParser) pft = json_parser_new ();
   JsonObject *ft = eval_task (pft, model, manifest, "finetune");
-  const char *fm[] = { "train_examples", "examples", "steps", "accuracy", "train_accuracy",
-                       "loss_first_epoch", "loss_last_epoch", "chance", NULL };
+  const char *fm[] = { "train_examples",  "examples",       "steps",
+                       "accuracy",        "train_accuracy", "loss_first_epoch",
+                       "loss_last_epoch", "chance",         NULL };
   assert_numbers (ft, fm);
   g_assert_cmpint (json_object_get_int_member (ft, "examples"), ==, 12);
   g_test_message ("finetune: loss %.3f -> %.3f, training accuracy %.1f %%",

@@ -6,9 +6,9 @@
  * hold and how much a little supervision can still move them.
  *
  * Training: the model file's weights (a copy: the file is not changed), AdamW, batches of
- * FT_BATCH clips (a batch wraps around a smaller set), FT_EPOCHS passes over the training examples in a fixed shuffled order,
- * Gumbel noise in the grouping blocks as in pre-training; cosine decay after a 5 %
- * warm-up.  logits = W (sqrt(E) f_v) + b: f_v has unit length, the scale gives the head
+ * FT_BATCH clips (a batch wraps around a smaller set), FT_EPOCHS passes over the training examples
+ * in a fixed shuffled order, Gumbel noise in the grouping blocks as in pre-training; cosine decay
+ * after a 5 % warm-up.  logits = W (sqrt(E) f_v) + b: f_v has unit length, the scale gives the head
  * inputs of unit size per component.  Measured without noise (inference mode), on the
  * CPU backend.
  */
@@ -209,7 +209,7 @@ static gboolean
 measure (Finetune *f, const Clips *cl, double *acc, GError **error)
 {
   guint *order = g_new (guint, cl->n), idx[FT_BATCH], right = 0;
-  float *clips = g_new (float, cl->floats * FT_BATCH), logits[FT_BATCH * SV_EVAL_N_MOTIONS];
+  float *clips = g_new (float, cl->floats *FT_BATCH), logits[FT_BATCH * SV_EVAL_N_MOTIONS];
   int y[FT_BATCH];
   gboolean ok = TRUE;
   for (guint i = 0; i < cl->n; i++)
@@ -279,7 +279,7 @@ sv_eval_finetune (SvEval *ev, GError **error)
   sv_lr_schedule_init (&s_enc, (float) FT_LR_ENCODER, steps);
   sv_lr_schedule_init (&s_head, (float) FT_LR_HEAD, steps);
   order = g_new (guint, tr.n);
-  clips = g_new (float, tr.floats * FT_BATCH);
+  clips = g_new (float, tr.floats *FT_BATCH);
   GRand *r = g_rand_new_with_seed (1);
   double first_loss = 0.0, last_loss = 0.0;
   guint n_first = 0, n_last = 0;
@@ -330,7 +330,10 @@ sv_eval_finetune (SvEval *ev, GError **error)
   printf ("  %d epochs of batches of %d (%" G_GINT64_FORMAT " steps), AdamW lr %g (encoder) / "
           "%g (head); mean loss first epoch %.3f, last %.3f\n",
           FT_EPOCHS, FT_BATCH, steps, FT_LR_ENCODER, FT_LR_HEAD, first_loss, last_loss);
-  printf ("  accuracy %.1f %% (training set %.1f %%), chance %.1f %%\n", acc, acc_train,
+  double base = 0.0;
+  int major = sv_eval_majority (tr.y, te.y, &base);
+  printf ("  accuracy %.1f %% (training set %.1f %%)\n", acc, acc_train);
+  printf ("  majority answer (\"%s\") %.1f %%, chance %.1f %%\n", sv_eval_motion_name (major), base,
           100.0 / n_classes);
   JsonBuilder *b = json_builder_new ();
   json_builder_begin_object (b);
@@ -341,6 +344,7 @@ sv_eval_finetune (SvEval *ev, GError **error)
   sv_eval_json_double (b, "train_accuracy", acc_train);
   sv_eval_json_double (b, "loss_first_epoch", first_loss);
   sv_eval_json_double (b, "loss_last_epoch", last_loss);
+  sv_eval_json_double (b, "majority_accuracy", base);
   sv_eval_json_double (b, "chance", 100.0 / n_classes);
   json_builder_end_object (b);
   result = json_builder_get_root (b);

@@ -32,6 +32,29 @@ sv_eval_motion_class (const char *m)
   return -1;
 }
 
+int
+sv_eval_majority (GArray *train_y, GArray *test_y, double *accuracy)
+{
+  guint counts[N_CLASSES] = { 0 };
+  for (guint i = 0; i < train_y->len; i++)
+    counts[g_array_index (train_y, int, i)]++;
+  int major = 0;
+  for (int c = 1; c < N_CLASSES; c++)
+    if (counts[c] > counts[major])
+      major = c;
+  guint right = 0;
+  for (guint i = 0; i < test_y->len; i++)
+    right += g_array_index (test_y, int, i) == major;
+  *accuracy = 100.0 * right / MAX (test_y->len, 1);
+  return major;
+}
+
+const char *
+sv_eval_motion_name (int c)
+{
+  return c >= 0 && c < N_CLASSES ? motions[c] : NULL;
+}
+
 /* examples: a video feature (and for vqa a question feature) with its answer */
 typedef struct {
   guint dim, n;
@@ -344,16 +367,8 @@ run_head (SvEval *ev, gboolean vqa, GError **error)
                  task, tr.n, te.n);
     goto out;
   }
-  guint counts[N_CLASSES] = { 0 };
-  for (guint i = 0; i < tr.n; i++)
-    counts[g_array_index (tr.y, int, i)]++;
-  int major = 0;
-  for (int c = 1; c < N_CLASSES; c++)
-    if (counts[c] > counts[major])
-      major = c;
-  guint major_right = 0;
-  for (guint i = 0; i < te.n; i++)
-    major_right += g_array_index (te.y, int, i) == major;
+  double base = 0.0;
+  int major = sv_eval_majority (tr.y, te.y, &base);
 
   standardise (tr.v, te.v, dim);
   if (vqa)
@@ -364,7 +379,6 @@ run_head (SvEval *ev, gboolean vqa, GError **error)
   g_rand_free (r);
   double loss = train (&h, &tr, vqa ? 150 : 300, vqa ? 3e-3 : 1e-2, 1e-4);
   double acc_train = accuracy (&h, &tr), acc = accuracy (&h, &te);
-  double base = 100.0 * major_right / te.n;
   head_clear (&h);
 
   printf ("%s: %u examples to train (split %s), %u to measure (split %s)\n",

@@ -111,6 +111,10 @@ JsonNode *sv_eval_finetune (SvEval *ev, GError **error);
 #define SV_EVAL_N_MOTIONS 8
 /* 0..SV_EVAL_N_MOTIONS-1, or -1 for NULL or another word */
 int sv_eval_motion_class (const char *motion);
+const char *sv_eval_motion_name (int c);
+/* the most frequent class of train_y (int) and, in *accuracy, the % of test_y it gets
+ * right: the majority-answer baseline */
+int sv_eval_majority (GArray *train_y, GArray *test_y, double *accuracy);
 
 /* progress on stderr (a line rewritten in place on a terminal) */
 void sv_eval_progress (SvEval *ev, const char *what, guint done, guint total);
