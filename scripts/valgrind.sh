@@ -12,6 +12,8 @@ ninja -C build >/dev/null || exit 1
 tests=("$@")
 [ ${#tests[@]} -gt 0 ] || tests=(svilmencode svilmscenecut svilmground svilmretrieve)
 out=build/valgrind
+# arguments after the test model program, as tests/meson.build passes them
+declare -A extra_args=([svilmretrieve]="build/tools/svilm-search")
 mkdir -p "$out"
 status=0
 for t in "${tests[@]}"; do
@@ -23,7 +25,7 @@ for t in "${tests[@]}"; do
     valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
     --show-leak-kinds=definite --track-origins=yes --num-callers=30 \
     --suppressions=/usr/share/glib-2.0/valgrind/glib.supp --suppressions=tests/valgrind.supp \
-    "build/tests/test-$t" build/tests/make-test-model >"$log" 2>&1
+    "build/tests/test-$t" build/tests/make-test-model ${extra_args[$t]:-} >"$log" 2>&1
   rc=$?
   summary=$(grep -E "ERROR SUMMARY" "$log" | tail -1 | sed 's/^==[0-9]*== //')
   lost=$(grep -E "definitely lost:" "$log" | tail -1 | sed 's/^==[0-9]*== *//')
