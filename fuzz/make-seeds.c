@@ -171,6 +171,7 @@ write_configs (void)
   SvModelConfig c;
   micro_config (&c);
   c.attention = SV_ATTENTION_STGRAPH;
+  c.groups_in_layers = FALSE; /* stgraph's band has no place for group tokens */
   c.stgraph_theta = -0.25f;
   char *json = sv_model_config_to_json (&c);
   write_seed ("model-config", "micro-stgraph.json", json, strlen (json));
@@ -297,6 +298,7 @@ main (int argc, char **argv)
   micro_config (&c);
   write_model (&c, TRUE, "micro-tokenizer.safetensors");
   c.attention = SV_ATTENTION_STGRAPH;
+  c.groups_in_layers = FALSE;
   write_model (&c, FALSE, "micro-stgraph.safetensors");
   write_safetensors ();
   write_configs ();

@@ -44,7 +44,7 @@ variants=(
 
 stgraph_config() {
   # the preset with STGT's graph attention (model config fields: docs/training.md)
-  printf '{"preset": "%s", "attention": "stgraph", "stgraph_theta": 0.5}\n' "$config" >"$out/stgraph.json"
+  printf '{"preset": "%s", "attention": "stgraph", "groups_in_layers": false, "stgraph_theta": 0.5}\n' "$config" >"$out/stgraph.json"
   echo "$out/stgraph.json"
 }
 

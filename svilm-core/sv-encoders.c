@@ -67,11 +67,24 @@ sv_video_acts_plan (SvVarSet *as, SvVideoActs *a, const SvModelConfig *c, int B,
   TRY (sv_var_plan (as, &a->x0, SV_INIT_ZERO, SV_SHAPE (B, Nv, D), error, "video.x0"));
   TRY (sv_var_plan (as, &a->g0, SV_INIT_ZERO, SV_SHAPE (B, M, D), error, "video.g0"));
   int tf = c->attention == SV_ATTENTION_STGRAPH ? sv_model_config_grid_t (c) : 0;
+  a->joint = c->groups_in_layers;
+  int Ns = a->joint ? Nv + M : Nv; /* tokens in the layers' stream */
+  if (a->joint) {
+    TRY (sv_arena_alloc (as->x, &a->ids_vid, SV_I32, SV_SHAPE (B * Nv), "video.ids_vid", error));
+    TRY (sv_arena_alloc (as->x, &a->ids_grp, SV_I32, SV_SHAPE (B * M), "video.ids_grp", error));
+    TRY (sv_var_plan (as, &a->cat0, SV_INIT_ZERO, SV_SHAPE (B, Ns, D), error, "video.cat0"));
+  }
   a->last_group = -1;
   for (int l = 0; l < c->v_depth; l++) {
-    TRY (sv_block_acts_plan (as, &a->blocks[l], B, Nv, D, c->v_heads, c->v_mlp, tf,
+    TRY (sv_block_acts_plan (as, &a->blocks[l], B, Ns, D, c->v_heads, c->v_mlp, tf,
                              c->stgraph_theta, error));
     if (c->group_after[l]) {
+      if (a->joint) {
+        TRY (sv_var_plan (as, &a->vid[l], SV_INIT_ZERO, SV_SHAPE (B, Nv, D), error, "video.vid"));
+        TRY (sv_var_plan (as, &a->grp[l], SV_INIT_ZERO, SV_SHAPE (B, M, D), error, "video.grp"));
+        if (l < c->v_depth - 1)
+          TRY (sv_var_plan (as, &a->cat[l], SV_INIT_ZERO, SV_SHAPE (B, Ns, D), error, "video.cat"));
+      }
       TRY (sv_group_block_acts_plan (as, &a->gblocks[l], B, M, Nv, D, c->v_mlp, error));
       if (training)
         TRY (sv_arena_alloc (as->x, &a->noise[l], SV_F32, SV_SHAPE (B, M, Nv), "video.noise",
@@ -105,27 +118,109 @@ sv_video_acts_init (SvVideoActs *a, const SvModelConfig *c, GError **error)
   gboolean ok = sv_tensor_upload (&a->ids_t, t, Nv * 4, error) &&
                 sv_tensor_upload (&a->ids_s, s, Nv * 4, error) &&
                 sv_tensor_upload (&a->ids_g, g, (size_t) a->B * M * 4, error);
+  if (ok && a->joint) {
+    /* batch b's stream holds its Nv video tokens, then its M group tokens */
+    int32_t *iv = g_new (int32_t, (size_t) a->B * Nv), *ig = g_new (int32_t, (size_t) a->B * M);
+    for (int b = 0; b < a->B; b++) {
+      for (int n = 0; n < Nv; n++)
+        iv[b * Nv + n] = b * (Nv + M) + n;
+      for (int m = 0; m < M; m++)
+        ig[b * M + m] = b * (Nv + M) + Nv + m;
+    }
+    ok = sv_tensor_upload (&a->ids_vid, iv, (size_t) a->B * Nv * 4, error) &&
+         sv_tensor_upload (&a->ids_grp, ig, (size_t) a->B * M * 4, error);
+    g_free (iv);
+    g_free (ig);
+  }
   g_free (t);
   g_free (s);
   g_free (g);
   return ok;
 }
 
-/* the video tokens entering layer l (x0 for l = 0) */
+/* the tokens entering layer l */
 static SvVar *
-layer_input (SvVideoActs *a, int l)
+layer_input (SvVideoActs *a, const SvModelConfig *c, int l)
 {
-  return l == 0 ? &a->x0 : &a->blocks[l - 1].out;
+  if (l == 0)
+    return a->joint ? &a->cat0 : &a->x0;
+  if (a->joint && c->group_after[l - 1])
+    return &a->cat[l - 1];
+  return &a->blocks[l - 1].out;
 }
 
 /* the group tokens entering the grouping block after layer l */
 static SvVar *
 group_input (SvVideoActs *a, const SvModelConfig *c, int l)
 {
+  if (a->joint)
+    return &a->grp[l];
   for (int j = l - 1; j >= 0; j--)
     if (c->group_after[j])
       return &a->gblocks[j].out;
   return &a->g0;
+}
+
+/* the video tokens a grouping block after layer l reads (and the final ones, l = last) */
+static SvVar *
+token_input (SvVideoActs *a, int l)
+{
+  return a->joint ? &a->vid[l] : &a->blocks[l].out;
+}
+
+/* A joint stream [B,Nv+M,D] seen as a table of rows, so that the embedding ops gather
+ * (split) and scatter (join) its video and group rows: no op of its own, and the same
+ * code on every backend. */
+static gboolean
+stream_rows (SvTensor *rows, SvTensor *stream, GError **error)
+{
+  int64_t D = stream->shape[stream->ndim - 1];
+  return sv_tensor_reshape (rows, stream, 2, (int64_t[]){ (int64_t) stream->numel / D, D }, error);
+}
+
+/* The four moves between a stream and its parts.  join = FALSE: vid, grp <- the rows
+ * of stream (split, forward) or vid.d, grp.d <- the rows of stream.d (join, backward:
+ * these write, not add, so they must be the first gradients vid and grp receive).
+ * join = TRUE: stream <- [vid; grp] (join, forward, on a zeroed stream) or
+ * stream.d += [vid.d; grp.d] (split, backward). */
+static gboolean
+stream_move (SvVideoActs *a, SvTensor *stream, SvTensor *vid, SvTensor *grp, gboolean join,
+             GError **error)
+{
+  SvTensor rows, vr, gr;
+  if (!stream_rows (&rows, stream, error) || !stream_rows (&vr, vid, error) ||
+      !stream_rows (&gr, grp, error))
+    return FALSE;
+  if (join)
+    return sv_embedding_backward (&rows, &vr, &a->ids_vid, error) &&
+           sv_embedding_backward (&rows, &gr, &a->ids_grp, error);
+  return sv_embedding_forward (&vr, &a->ids_vid, &rows, error) &&
+         sv_embedding_forward (&gr, &a->ids_grp, &rows, error);
+}
+
+static gboolean
+stream_split_forward (SvVideoActs *a, SvVar *stream, SvVar *vid, SvVar *grp, GError **error)
+{
+  return stream_move (a, &stream->x, &vid->x, &grp->x, FALSE, error);
+}
+
+static gboolean
+stream_split_backward (SvVideoActs *a, SvVar *stream, SvVar *vid, SvVar *grp, GError **error)
+{
+  return stream_move (a, &stream->d, &vid->d, &grp->d, TRUE, error);
+}
+
+static gboolean
+stream_join_forward (SvVideoActs *a, SvVar *stream, SvVar *vid, SvVar *grp, GError **error)
+{
+  return sv_tensor_zero (&stream->x, error) &&
+         stream_move (a, &stream->x, &vid->x, &grp->x, TRUE, error);
+}
+
+static gboolean
+stream_join_backward (SvVideoActs *a, SvVar *stream, SvVar *vid, SvVar *grp, GError **error)
+{
+  return stream_move (a, &stream->d, &vid->d, &grp->d, FALSE, error);
 }
 
 gboolean
@@ -141,16 +236,23 @@ sv_video_forward (SvVideoParams *p, SvVideoActs *a, const SvModelConfig *c, gboo
   TRY (sv_add_forward (&a->pos.x, &a->pos_t.x, &a->pos_s.x, error));
   TRY (sv_add_forward (&a->x0.x, &a->tok.x, &a->pos.x, error));
   TRY (sv_embedding_forward (&a->g0.x, &a->ids_g, &p->groups.x, error));
+  if (a->joint)
+    TRY (stream_join_forward (a, &a->cat0, &a->x0, &a->g0, error));
   // layers; grouping blocks read the video tokens and update the group tokens
   for (int l = 0; l < c->v_depth; l++) {
-    TRY (sv_block_forward (&p->blocks[l], &a->blocks[l], layer_input (a, l), NULL, eps, error));
-    if (c->group_after[l])
-      TRY (sv_group_block_forward (&p->gblocks[l], &a->gblocks[l], group_input (a, c, l),
-                                   &a->blocks[l].out, training ? &a->noise[l] : NULL, c->tau_gumbel,
-                                   eps, error));
+    TRY (sv_block_forward (&p->blocks[l], &a->blocks[l], layer_input (a, c, l), NULL, eps, error));
+    if (!c->group_after[l])
+      continue;
+    if (a->joint)
+      TRY (stream_split_forward (a, &a->blocks[l].out, &a->vid[l], &a->grp[l], error));
+    TRY (sv_group_block_forward (&p->gblocks[l], &a->gblocks[l], group_input (a, c, l),
+                                 token_input (a, l), training ? &a->noise[l] : NULL, c->tau_gumbel,
+                                 eps, error));
+    if (a->joint && l < c->v_depth - 1)
+      TRY (stream_join_forward (a, &a->cat[l], &a->vid[l], &a->gblocks[l].out, error));
   }
-  // outputs
-  TRY (sv_layernorm_forward (&a->z.x, &a->z_mean, &a->z_rstd, &a->blocks[c->v_depth - 1].out.x,
+  // outputs (joint: the last layer has a grouping block, so its video tokens are split)
+  TRY (sv_layernorm_forward (&a->z.x, &a->z_mean, &a->z_rstd, &token_input (a, c->v_depth - 1)->x,
                              &p->lnf_w.x, &p->lnf_b.x, eps, error));
   TRY (sv_layernorm_forward (&a->gf.x, &a->gf_mean, &a->gf_rstd, &a->gblocks[a->last_group].out.x,
                              &p->lng_w.x, &p->lng_b.x, eps, error));
@@ -169,15 +271,22 @@ sv_video_backward (SvVideoParams *p, SvVideoActs *a, const SvModelConfig *c, SvB
   TRY (sv_layernorm_backward (&a->gblocks[a->last_group].out.d, &p->lng_w.d, &p->lng_b.d, &a->gf.d,
                               &a->gblocks[a->last_group].out.x, &p->lng_w.x, &a->gf_mean,
                               &a->gf_rstd, error));
-  SvVar *last = &a->blocks[c->v_depth - 1].out;
+  SvVar *last = token_input (a, c->v_depth - 1);
   TRY (sv_layernorm_backward (&last->d, &p->lnf_w.d, &p->lnf_b.d, &a->z.d, &last->x, &p->lnf_w.x,
                               &a->z_mean, &a->z_rstd, error));
   for (int l = c->v_depth - 1; l >= 0; l--) {
-    if (c->group_after[l])
+    if (c->group_after[l]) {
+      if (a->joint && l < c->v_depth - 1)
+        TRY (stream_join_backward (a, &a->cat[l], &a->vid[l], &a->gblocks[l].out, error));
       TRY (sv_group_block_backward (&p->gblocks[l], &a->gblocks[l], group_input (a, c, l),
-                                    &a->blocks[l].out, c->tau_gumbel, s, error));
-    TRY (sv_block_backward (&p->blocks[l], &a->blocks[l], layer_input (a, l), NULL, s, error));
+                                    token_input (a, l), c->tau_gumbel, s, error));
+      if (a->joint)
+        TRY (stream_split_backward (a, &a->blocks[l].out, &a->vid[l], &a->grp[l], error));
+    }
+    TRY (sv_block_backward (&p->blocks[l], &a->blocks[l], layer_input (a, c, l), NULL, s, error));
   }
+  if (a->joint)
+    TRY (stream_join_backward (a, &a->cat0, &a->x0, &a->g0, error));
   TRY (sv_embedding_backward (&p->groups.d, &a->g0.d, &a->ids_g, error));
   TRY (sv_add_backward (&a->tok.d, &a->pos.d, &a->x0.d, error));
   TRY (sv_add_backward (&a->pos_t.d, &a->pos_s.d, &a->pos.d, error));

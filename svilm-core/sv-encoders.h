@@ -31,6 +31,13 @@ typedef struct {
   SvTensor z_mean, z_rstd, gf_mean, gf_rstd, fv_norm;
   SvTensor graph; /* STGT graph [B,Nv,Nv] when cfg->attention == STGRAPH */
   int last_group; /* index of the last grouping block */
+  /* cfg->groups_in_layers: the layers run on a joint stream [B,Nv+M,D] of video tokens
+   * then group tokens; where a grouping block reads it, the stream is split into vid/grp
+   * and, before the next layer, joined again with the block's new group tokens */
+  gboolean joint;
+  SvTensor ids_vid, ids_grp; /* rows of the video [B*Nv] and group [B*M] tokens in the stream */
+  SvVar cat0;                /* [x0; g0], layer 0's input */
+  SvVar vid[SV_MAX_LAYERS], grp[SV_MAX_LAYERS], cat[SV_MAX_LAYERS];
 } SvVideoActs;
 
 typedef struct {

@@ -30,6 +30,7 @@ preset_tiny (SvModelConfig *c)
     .v_mlp = 512,
     .n_groups = 8,
     .attention = SV_ATTENTION_FULL,
+    .groups_in_layers = TRUE,
     .stgraph_theta = 0.5f,
     .vocab = 2048,
     .max_len = 32,
@@ -140,6 +141,12 @@ sv_model_config_validate (const SvModelConfig *c, GError **error)
   CHECK (any, "at least one grouping block is needed");
   CHECK (c->attention == SV_ATTENTION_FULL || c->attention == SV_ATTENTION_STGRAPH,
          "unknown attention kind %d", c->attention);
+  CHECK (!c->groups_in_layers || c->attention == SV_ATTENTION_FULL,
+         "group tokens in the layers (\"groups_in_layers\") need full attention; "
+         "set it false for stgraph");
+  CHECK (!c->groups_in_layers || c->group_after[c->v_depth - 1],
+         "group tokens in the layers (\"groups_in_layers\") need a grouping block after the "
+         "last layer");
   CHECK (c->stgraph_theta >= -1.0f && c->stgraph_theta <= 1.0f, "stgraph theta outside -1..1");
   CHECK (c->vocab > 4 && c->vocab <= 1000000, "vocabulary size %d outside 5..1000000", c->vocab);
   CHECK (c->max_len >= 2 && c->max_len <= 512, "text length %d outside 2..512", c->max_len);
@@ -183,6 +190,8 @@ sv_model_config_to_json (const SvModelConfig *c)
   json_builder_end_array (b);
   json_builder_set_member_name (b, "attention");
   json_builder_add_string_value (b, c->attention == SV_ATTENTION_STGRAPH ? "stgraph" : "full");
+  json_builder_set_member_name (b, "groups_in_layers");
+  json_builder_add_boolean_value (b, c->groups_in_layers);
   D ("stgraph_theta", c->stgraph_theta);
   I ("vocab", c->vocab);
   I ("max_len", c->max_len);
@@ -249,6 +258,7 @@ sv_model_config_from_json (SvModelConfig *c, const char *json, GError **error)
 {
   SvModelConfig tmp;
   preset_tiny (&tmp);
+  tmp.groups_in_layers = FALSE; /* models written before the field existed */
   /* a real config is a few hundred bytes; the cap also bounds json-glib's recursion
    * on hostile nesting (fuzz/findings/model-config) */
   if (strlen (json) > 16384) {
@@ -312,6 +322,15 @@ sv_model_config_from_json (SvModelConfig *c, const char *json, GError **error)
       }
       tmp.group_after[l - 1] = TRUE;
     }
+  }
+  if (json_object_has_member (o, "groups_in_layers")) {
+    JsonNode *n = json_object_get_member (o, "groups_in_layers");
+    if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_BOOLEAN) {
+      g_set_error (error, SV_ERROR, SV_ERROR_FORMAT,
+                   "model config: \"groups_in_layers\" must be true or false");
+      goto out;
+    }
+    tmp.groups_in_layers = json_node_get_boolean (n);
   }
   if (json_object_has_member (o, "attention")) {
     JsonNode *an = json_object_get_member (o, "attention");

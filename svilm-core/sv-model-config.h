@@ -30,6 +30,12 @@ typedef struct {
   int n_groups;                        /* M group tokens */
   gboolean group_after[SV_MAX_LAYERS]; /* grouping block after layer l (0-based) */
   SvAttentionKind attention;
+  /* the group tokens join the video tokens in every transformer layer (GroupViT's
+   * layout: "the video together with learnable group tokens are fed into the video
+   * encoder"), besides the grouping blocks' updates.  FALSE: only the grouping blocks
+   * write them, which trained from scratch never left chance (docs/training.md).
+   * Needs full attention and a grouping block after the last layer. */
+  gboolean groups_in_layers;
   float stgraph_theta; /* similarity threshold of the STGT graph */
   /* text encoder */
   int vocab, max_len;

@@ -46,7 +46,8 @@ static const char *ref_script;
 
 /* full pre-training loss and every parameter gradient against PyTorch */
 static void
-check_against_torch (const SvLossWeights *w, guint64 seed, SvAttentionKind attention)
+check_against_torch (const SvLossWeights *w, guint64 seed, SvAttentionKind attention,
+                     gboolean groups_in_layers)
 {
   if (!ref_script) {
     g_test_skip ("no reference script given");
@@ -61,6 +62,7 @@ check_against_torch (const SvLossWeights *w, guint64 seed, SvAttentionKind atten
   SvModelConfig c;
   test_config (&c);
   c.attention = attention;
+  c.groups_in_layers = groups_in_layers;
   c.stgraph_theta = 0.0f; /* random tokens: keep about half of the band */
   SvModel *m = sv_model_new (&c, sv_backend_cpu (), seed, &error);
   g_assert_no_error (error);
@@ -167,21 +169,29 @@ static void
 test_torch_full_loss (void)
 {
   SvLossWeights w = { 1.0f, 1.0f, 1.0f };
-  check_against_torch (&w, 11, SV_ATTENTION_FULL);
+  check_against_torch (&w, 11, SV_ATTENTION_FULL, TRUE);
 }
 
 static void
 test_torch_stgraph (void)
 {
   SvLossWeights w = { 1.0f, 1.0f, 1.0f };
-  check_against_torch (&w, 31, SV_ATTENTION_STGRAPH);
+  check_against_torch (&w, 31, SV_ATTENTION_STGRAPH, FALSE);
 }
 
 static void
 test_torch_weighted_loss (void)
 {
   SvLossWeights w = { 0.5f, 2.0f, 0.0f, 0.0f };
-  check_against_torch (&w, 23, SV_ATTENTION_FULL);
+  check_against_torch (&w, 23, SV_ATTENTION_FULL, TRUE);
+}
+
+/* the grouping blocks alone write the group tokens (models before groups_in_layers) */
+static void
+test_torch_groups_by_blocks (void)
+{
+  SvLossWeights w = { 1.0f, 1.0f, 1.0f };
+  check_against_torch (&w, 17, SV_ATTENTION_FULL, FALSE);
 }
 
 /* STGT's CSAL term, alone and with the other three */
@@ -189,8 +199,8 @@ static void
 test_torch_csal (void)
 {
   SvLossWeights alone = { 0.0f, 0.0f, 0.0f, 1.0f }, all = { 1.0f, 1.0f, 1.0f, 0.5f };
-  check_against_torch (&alone, 41, SV_ATTENTION_FULL);
-  check_against_torch (&all, 43, SV_ATTENTION_STGRAPH);
+  check_against_torch (&alone, 41, SV_ATTENTION_FULL, TRUE);
+  check_against_torch (&all, 43, SV_ATTENTION_STGRAPH, FALSE);
 }
 
 /* CSAL targets on hand-made embeddings: orthogonal pairs keep the cut-and-paste weights
@@ -309,6 +319,7 @@ main (int argc, char **argv)
   g_test_add_func ("/torch/model-full-loss", test_torch_full_loss);
   g_test_add_func ("/torch/model-weighted-loss", test_torch_weighted_loss);
   g_test_add_func ("/torch/model-stgraph", test_torch_stgraph);
+  g_test_add_func ("/torch/model-groups-by-blocks", test_torch_groups_by_blocks);
   g_test_add_func ("/model/csal-targets", test_csal_targets);
   g_test_add_func ("/torch/model-csal", test_torch_csal);
   return g_test_run ();

@@ -564,6 +564,7 @@ check_model (SvAttentionKind attention)
   c.n_nouns = 2;
   c.tau_temporal = 1.0f;
   c.attention = attention; /* stgraph: 4 slices of 2 x 3 tokens */
+  c.groups_in_layers = attention == SV_ATTENTION_FULL;
   GError *e = NULL;
   SvModel *mc = sv_model_new (&c, cpu, 11, &e);
   g_assert_no_error (e);

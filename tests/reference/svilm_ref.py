@@ -105,10 +105,17 @@ def video_encoder(P, c, video, noises):
     g = P["video.group_tokens"].expand(B, -1, -1)
     eps = c["ln_eps"]
     gi = 0
+    # groups_in_layers: the group tokens go through every layer with the video tokens
+    joint = c.get("groups_in_layers", False)
+    Nv = x.shape[1]
     for l in range(c["v_depth"]):
         tf = Tp if c.get("attention") == "stgraph" else 0
-        x = block(x, P, "video.blocks.%d" % l, c["v_heads"], eps, stgraph_tf=tf,
-                  theta=c["stgraph_theta"])
+        if joint:
+            xg = block(torch.cat([x, g], 1), P, "video.blocks.%d" % l, c["v_heads"], eps)
+            x, g = xg[:, :Nv], xg[:, Nv:]
+        else:
+            x = block(x, P, "video.blocks.%d" % l, c["v_heads"], eps, stgraph_tf=tf,
+                      theta=c["stgraph_theta"])
         if (l + 1) in c["group_after"]:
             g = group_block(g, x, P, "video.grouping.%d" % l, noises[gi], c["tau_gumbel"], eps)
             gi += 1
