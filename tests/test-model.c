@@ -203,6 +203,38 @@ test_torch_csal (void)
   check_against_torch (&all, 43, SV_ATTENTION_STGRAPH, FALSE);
 }
 
+/* groups_in_layers: on in the presets, off for configs written before it existed, kept
+ * through JSON, and refused with stgraph or without a grouping block after the last layer */
+static void
+test_config_groups_in_layers (void)
+{
+  SvModelConfig c, back;
+  GError *error = NULL;
+  g_assert_true (sv_model_config_preset (&c, "tiny", NULL));
+  g_assert_true (c.groups_in_layers);
+  char *json = sv_model_config_to_json (&c);
+  g_assert_true (sv_model_config_from_json (&back, json, &error));
+  g_assert_no_error (error);
+  g_assert_true (back.groups_in_layers);
+  g_free (json);
+  g_assert_true (sv_model_config_from_json (&back, "{\"frames\": 8}", &error));
+  g_assert_false (back.groups_in_layers);
+  g_assert_false (sv_model_config_from_json (&back, "{\"groups_in_layers\": 1}", &error));
+  g_assert_error (error, SV_ERROR, SV_ERROR_FORMAT);
+  g_clear_error (&error);
+  c.attention = SV_ATTENTION_STGRAPH;
+  g_assert_false (sv_model_config_validate (&c, &error));
+  g_assert_nonnull (strstr (error->message, "full attention"));
+  g_clear_error (&error);
+  c.attention = SV_ATTENTION_FULL;
+  c.group_after[c.v_depth - 1] = FALSE;
+  g_assert_false (sv_model_config_validate (&c, &error));
+  g_assert_nonnull (strstr (error->message, "last layer"));
+  g_clear_error (&error);
+  c.groups_in_layers = FALSE;
+  g_assert_true (sv_model_config_validate (&c, NULL));
+}
+
 /* CSAL targets on hand-made embeddings: orthogonal pairs keep the cut-and-paste weights
  * (smoothed); two identical pairs share their targets */
 static void
@@ -321,6 +353,7 @@ main (int argc, char **argv)
   g_test_add_func ("/torch/model-stgraph", test_torch_stgraph);
   g_test_add_func ("/torch/model-groups-by-blocks", test_torch_groups_by_blocks);
   g_test_add_func ("/model/csal-targets", test_csal_targets);
+  g_test_add_func ("/model/config-groups-in-layers", test_config_groups_in_layers);
   g_test_add_func ("/torch/model-csal", test_torch_csal);
   return g_test_run ();
 }
