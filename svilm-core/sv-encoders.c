@@ -3,6 +3,7 @@
 
 #include "sv-error.h"
 #include "sv-ops.h"
+#include "sv-rng.h"
 
 #include <stdio.h>
 
@@ -136,6 +137,26 @@ sv_video_acts_init (SvVideoActs *a, const SvModelConfig *c, GError **error)
   g_free (s);
   g_free (g);
   return ok;
+}
+
+gboolean
+sv_video_acts_set_noise (SvVideoActs *a, const SvModelConfig *c, const float *noise, guint64 seed,
+                         GError **error)
+{
+  for (int l = 0, g = 0; l < c->v_depth; l++) {
+    if (!c->group_after[l])
+      continue;
+    SvTensor *t = &a->noise[l];
+    float *host = noise ? NULL : g_new (float, t->numel);
+    if (host)
+      sv_rng_fill_gumbel (seed, (uint64_t) g, host, t->numel);
+    gboolean ok = sv_tensor_upload (t, host ? host : noise + (size_t) g * t->numel,
+                                    t->numel * sizeof (float), error);
+    g_free (host);
+    TRY (ok);
+    g++;
+  }
+  return TRUE;
 }
 
 /* the tokens entering layer l */

@@ -62,6 +62,10 @@ gboolean sv_video_acts_plan (SvVarSet *as, SvVideoActs *a, const SvModelConfig *
                              gboolean training, GError **error);
 /* after the arena is committed: fills the constant index tensors */
 gboolean sv_video_acts_init (SvVideoActs *a, const SvModelConfig *c, GError **error);
+/* the Gumbel noise of every grouping block for a training pass: noise (the blocks' [B,M,Nv]
+ * arrays one after the other, as tests supply them) or, when NULL, drawn from (seed, block) */
+gboolean sv_video_acts_set_noise (SvVideoActs *a, const SvModelConfig *c, const float *noise,
+                                  guint64 seed, GError **error);
 gboolean sv_video_forward (SvVideoParams *p, SvVideoActs *a, const SvModelConfig *c,
                            gboolean training, GError **error);
 gboolean sv_video_backward (SvVideoParams *p, SvVideoActs *a, const SvModelConfig *c,

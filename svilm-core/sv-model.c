@@ -289,23 +289,8 @@ sv_train_pass_forward (SvTrainPass *p, const SvTrainBatch *b, const SvLossWeight
 {
   SvModel *m = p->model;
   const SvModelConfig *c = &m->cfg;
-  int g = 0;
   TRY (sv_tensor_upload (&p->video.video, b->video, p->video.video.numel * 4, error));
-  for (int l = 0; l < c->v_depth; l++) {
-    if (!c->group_after[l])
-      continue;
-    SvTensor *noise = &p->video.noise[l];
-    if (b->noise) {
-      TRY (sv_tensor_upload (noise, b->noise + (size_t) g * noise->numel, noise->numel * 4, error));
-    } else {
-      float *host = g_new (float, noise->numel);
-      sv_rng_fill_gumbel (b->noise_seed, (uint64_t) g, host, noise->numel);
-      gboolean ok = sv_tensor_upload (noise, host, noise->numel * 4, error);
-      g_free (host);
-      TRY (ok);
-    }
-    g++;
-  }
+  TRY (sv_video_acts_set_noise (&p->video, c, b->noise, b->noise_seed, error));
   TRY (sv_text_set_input (&p->text, b->ids, b->mask, error));
   if (w->temporal != 0.0f) /* without cut-and-paste there is no background to group */
     TRY (sv_temporal_loss_set_masks (&p->lt, b->fg, error));

@@ -147,18 +147,8 @@ forward (Finetune *f, const float *clips, gboolean training, guint64 step, GErro
   const SvModelConfig *c = &f->m->cfg;
   if (!sv_tensor_upload (&f->va.video, clips, f->va.video.numel * sizeof (float), error))
     return FALSE;
-  if (training)
-    for (int l = 0, g = 0; l < c->v_depth; l++) {
-      if (!c->group_after[l])
-        continue;
-      SvTensor *noise = &f->va.noise[l];
-      float *host = g_new (float, noise->numel);
-      sv_rng_fill_gumbel (step, (uint64_t) g++, host, noise->numel);
-      gboolean ok = sv_tensor_upload (noise, host, noise->numel * sizeof (float), error);
-      g_free (host);
-      if (!ok)
-        return FALSE;
-    }
+  if (training && !sv_video_acts_set_noise (&f->va, c, NULL, step, error))
+    return FALSE;
   return sv_video_forward (&f->m->video, &f->va, c, training, error) &&
          sv_scale_forward (&f->feat.x, &f->va.fv.x, sqrtf ((float) f->E), error) &&
          sv_linear_forward (&f->logits.x, &f->feat.x, &f->w.x, &f->b.x, error);
