@@ -66,12 +66,8 @@ collect (SvEval *ev, GPtrArray *items, guint T, Clips *out, const char *what)
     }
     if (label < 0)
       continue;
-    GPtrArray *saved = ev->items; /* sv_eval_decode_item reads ev->items */
-    ev->items = items;
     SvEvalFrames fr;
-    gboolean decoded = sv_eval_decode_item (ev, i, &fr);
-    ev->items = saved;
-    if (!decoded)
+    if (!sv_eval_decode_item (ev, it, &fr))
       continue;
     SvEvalScene *sc = &g_array_index (t->scenes, SvEvalScene, 0);
     guint first = MIN (sc->start, fr.n - 1), n = MAX (MIN (sc->end, fr.n), first + 1) - first;

@@ -112,7 +112,7 @@ ground_item (SvEval *ev, guint i, Ground *gr, GError **error)
     return TRUE;
   }
   SvEvalFrames fr;
-  if (!sv_eval_decode_item (ev, i, &fr)) {
+  if (!sv_eval_decode_item (ev, it, &fr)) {
     gr->unreadable++;
     return TRUE;
   }

@@ -92,12 +92,8 @@ collect (SvEval *ev, GPtrArray *items, gboolean vqa, Examples *ex, const char *w
     g_autoptr (SvEvalTruth) t = sv_eval_truth_load (it->truth, NULL);
     if (!t || t->scenes->len == 0)
       continue;
-    GPtrArray *saved = ev->items; /* sv_eval_decode_item reads ev->items */
-    ev->items = items;
     SvEvalFrames fr;
-    gboolean decoded = sv_eval_decode_item (ev, i, &fr);
-    ev->items = saved;
-    if (!decoded)
+    if (!sv_eval_decode_item (ev, it, &fr))
       continue;
     SvEvalScene *sc = &g_array_index (t->scenes, SvEvalScene, 0);
     guint first = MIN (sc->start, fr.n - 1), n = MAX (MIN (sc->end, fr.n), first + 1) - first;

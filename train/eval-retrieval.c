@@ -62,7 +62,7 @@ encode_all (SvEval *ev, Encoded *enc, GError **error)
     sv_eval_progress (ev, "encoding videos", i, n);
     SvEvalItem *it = g_ptr_array_index (ev->items, i);
     SvEvalFrames fr;
-    if (it->captions->len == 0 || !sv_eval_decode_item (ev, i, &fr)) {
+    if (it->captions->len == 0 || !sv_eval_decode_item (ev, it, &fr)) {
       enc->skipped++;
       continue;
     }

@@ -462,7 +462,7 @@ sv_eval_scenecut (SvEval *ev, GError **error)
       continue;
     }
     SvEvalFrames fr;
-    if (!sv_eval_decode_item (ev, i, &fr)) {
+    if (!sv_eval_decode_item (ev, it, &fr)) {
       unreadable++;
       continue;
     }

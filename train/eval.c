@@ -56,9 +56,8 @@ sv_eval_progress (SvEval *ev, const char *what, guint done, guint total)
 }
 
 gboolean
-sv_eval_decode_item (SvEval *ev, guint i, SvEvalFrames *frames)
+sv_eval_decode_item (SvEval *ev, const SvEvalItem *it, SvEvalFrames *frames)
 {
-  SvEvalItem *it = g_ptr_array_index (ev->items, i);
   g_autoptr (GError) error = NULL;
   if (sv_eval_decode (ev->model, it->uri, frames, &error))
     return TRUE;

@@ -119,8 +119,8 @@ int sv_eval_majority (GArray *train_y, GArray *test_y, double *accuracy);
 /* progress on stderr (a line rewritten in place on a terminal) */
 void sv_eval_progress (SvEval *ev, const char *what, guint done, guint total);
 
-/* decodes item i, with a warning on stderr when it cannot */
-gboolean sv_eval_decode_item (SvEval *ev, guint i, SvEvalFrames *frames);
+/* decodes the item's video, with a warning on stderr when it cannot */
+gboolean sv_eval_decode_item (SvEval *ev, const SvEvalItem *it, SvEvalFrames *frames);
 
 /* JSON helpers */
 void sv_eval_json_double (JsonBuilder *b, const char *key, double v);
