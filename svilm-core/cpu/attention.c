@@ -29,46 +29,6 @@
 #include <cblas.h>
 #include <math.h>
 
-/* below this many multiply-adds in all (B*H*Nq*Nk*hs) threads cost more than they save */
-#define SV_ATT_PARALLEL_MIN (1 << 16)
-/* per-slice multiply-adds (Nq*Nk*hs) from which a threaded sgemm pays off */
-#define SV_ATT_THREADED_BLAS_MIN (1 << 22)
-
-typedef enum {
-  ATT_SERIAL, /* tiny: one thread */
-  ATT_SLICES, /* OpenMP over the (b,h) slices, single-threaded sgemms */
-  ATT_ROWS,   /* slices in turn, threaded sgemms, OpenMP over the softmax rows */
-} AttPlan;
-
-/* Picks the plan (see the top of the file); for ATT_SLICES switches a pthreads
- * OpenBLAS to one thread and returns its previous thread count in *saved (0 when
- * nothing was changed), for att_plan_end() to restore. */
-static AttPlan
-att_plan_begin (int slices, double slice_work, int *saved)
-{
-  *saved = 0;
-  int nt = omp_get_max_threads ();
-  if (nt <= 1 || omp_in_parallel () || slices * slice_work < SV_ATT_PARALLEL_MIN)
-    return ATT_SERIAL;
-  if (slices < nt && slice_work >= SV_ATT_THREADED_BLAS_MIN)
-    return ATT_ROWS;
-  if (openblas_get_parallel () == 1) { /* 1 = pthreads, 2 = OpenMP, 0 = sequential */
-    int n = openblas_get_num_threads ();
-    if (n > 1) {
-      openblas_set_num_threads (1);
-      *saved = n;
-    }
-  }
-  return ATT_SLICES;
-}
-
-static void
-att_plan_end (int saved)
-{
-  if (saved > 0)
-    openblas_set_num_threads (saved);
-}
-
 /* One row of logits l[n] (already scaled) -> probabilities, in place.
  * With a graph row g[n]: l *= g and l = -inf where g == 0.  A row with nothing
  * unmasked becomes all zeros (no NaN). */
@@ -135,11 +95,11 @@ sv_cpu_attention_forward (float *out, float *att, const float *q, const float *k
     return;
   }
   int slices = B * H, saved;
-  AttPlan plan = att_plan_begin (slices, (double) Nq * Nk * (C / H), &saved);
-#pragma omp parallel for schedule(static) if (plan == ATT_SLICES)
+  SvCpuPlan plan = sv_cpu_plan_begin (slices, (double) Nq * Nk * (C / H), &saved);
+#pragma omp parallel for schedule(static) if (plan == SV_CPU_PLAN_TASKS)
   for (int s = 0; s < slices; s++)
-    forward_slice (out, att, q, k, v, graph, s / H, s % H, Nq, Nk, C, H, plan == ATT_ROWS);
-  att_plan_end (saved);
+    forward_slice (out, att, q, k, v, graph, s / H, s % H, Nq, Nk, C, H, plan == SV_CPU_PLAN_ROWS);
+  sv_cpu_plan_end (saved);
 }
 
 static void
@@ -201,10 +161,10 @@ sv_cpu_attention_backward (float *dq, float *dk, float *dv, float *scratch, cons
   if (B == 0 || Nq == 0 || Nk == 0 || C == 0 || (!dq && !dk && !dv))
     return;
   int slices = B * H, saved;
-  AttPlan plan = att_plan_begin (slices, (double) Nq * Nk * (C / H), &saved);
-#pragma omp parallel for schedule(static) if (plan == ATT_SLICES)
+  SvCpuPlan plan = sv_cpu_plan_begin (slices, (double) Nq * Nk * (C / H), &saved);
+#pragma omp parallel for schedule(static) if (plan == SV_CPU_PLAN_TASKS)
   for (int s = 0; s < slices; s++)
     backward_slice (dq, dk, dv, scratch, dout, att, q, k, v, graph, s / H, s % H, Nq, Nk, C, H,
-                    plan == ATT_ROWS);
-  att_plan_end (saved);
+                    plan == SV_CPU_PLAN_ROWS);
+  sv_cpu_plan_end (saved);
 }

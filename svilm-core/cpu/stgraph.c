@@ -43,46 +43,10 @@
 #include <cblas.h>
 #include <math.h>
 
-/* below this many multiply-adds in all, threads cost more than they save */
-#define STG_PARALLEL_MIN (1 << 16)
-/* per-task multiply-adds from which a threaded sgemm pays off */
-#define STG_THREADED_BLAS_MIN (1 << 22)
 /* rows whose inverse norms are kept on the stack at a time while building the graph */
 #define STG_CHUNK 128
 /* |u_i|^2 |u_j|^2 floor in the cosine */
 #define STG_EPS2 1e-24
-
-typedef enum {
-  STG_SERIAL, /* tiny: one thread */
-  STG_TASKS,  /* OpenMP over the tasks, single-threaded sgemms */
-  STG_ROWS,   /* tasks in turn, threaded sgemms, OpenMP over rows */
-} StgPlan;
-
-static StgPlan
-stg_plan_begin (int tasks, double task_work, int *saved)
-{
-  *saved = 0;
-  int nt = omp_get_max_threads ();
-  if (nt <= 1 || omp_in_parallel () || tasks * task_work < STG_PARALLEL_MIN)
-    return STG_SERIAL;
-  if (tasks < nt && task_work >= STG_THREADED_BLAS_MIN)
-    return STG_ROWS;
-  if (openblas_get_parallel () == 1) { /* 1 = pthreads, 2 = OpenMP, 0 = sequential */
-    int n = openblas_get_num_threads ();
-    if (n > 1) {
-      openblas_set_num_threads (1);
-      *saved = n;
-    }
-  }
-  return STG_TASKS;
-}
-
-static void
-stg_plan_end (int saved)
-{
-  if (saved > 0)
-    openblas_set_num_threads (saved);
-}
 
 /* the keys of query slice t: token rows [t0*S, t0*S + nk), band columns [col0, col0 + nk) */
 typedef struct {
@@ -195,13 +159,13 @@ sv_cpu_stgraph_build (float *band_graph, const float *u, int B, int Tf, int S, i
   // relative to |u_i||u_j|; norms and products: a few more), with a margin of 4
   float win = (float) ((Cg + 8) * 2.4e-7);
   int tasks = B * Tf, saved;
-  StgPlan plan = stg_plan_begin (tasks, (double) S * 3 * S * Cg, &saved);
+  SvCpuPlan plan = sv_cpu_plan_begin (tasks, (double) S * 3 * S * Cg, &saved);
   (void) plan; /* read only by the pragma, which a build without OpenMP ignores */
-  // (STG_ROWS: blocks in turn with threaded sgemms; the normalisation is serial then)
-#pragma omp parallel for schedule(static) if (plan == STG_TASKS)
+  // (SV_CPU_PLAN_ROWS: blocks in turn with threaded sgemms; the normalisation is serial then)
+#pragma omp parallel for schedule(static) if (plan == SV_CPU_PLAN_TASKS)
   for (int s = 0; s < tasks; s++)
     build_block (band_graph, u, s / Tf, s % Tf, Tf, S, Cg, theta, win);
-  stg_plan_end (saved);
+  sv_cpu_plan_end (saved);
 }
 
 /* ------------------------------------------------------------ attention ---- */
@@ -271,12 +235,12 @@ sv_cpu_stgraph_attention_forward (float *out, float *att, const float *q, const 
   if (B == 0 || Tf == 0 || S == 0 || C == 0)
     return;
   int tasks = B * H * Tf, saved;
-  StgPlan plan = stg_plan_begin (tasks, (double) S * 3 * S * (C / H), &saved);
-#pragma omp parallel for schedule(static) if (plan == STG_TASKS)
+  SvCpuPlan plan = sv_cpu_plan_begin (tasks, (double) S * 3 * S * (C / H), &saved);
+#pragma omp parallel for schedule(static) if (plan == SV_CPU_PLAN_TASKS)
   for (int s = 0; s < tasks; s++)
     forward_task (out, att, q, k, v, graph, s / (H * Tf), (s / Tf) % H, s % Tf, Tf, S, C, H,
-                  plan == STG_ROWS);
-  stg_plan_end (saved);
+                  plan == SV_CPU_PLAN_ROWS);
+  sv_cpu_plan_end (saved);
 }
 
 /* pass 1, query slice tq: dlogits into scratch (band layout), dq of slice tq */
@@ -357,19 +321,19 @@ sv_cpu_stgraph_attention_backward (float *dq, float *dk, float *dv, float *scrat
   if (B == 0 || Tf == 0 || S == 0 || C == 0 || (!dq && !dk && !dv))
     return;
   int tasks = B * H * Tf, saved;
-  StgPlan plan = stg_plan_begin (tasks, (double) S * 3 * S * (C / H), &saved);
+  SvCpuPlan plan = sv_cpu_plan_begin (tasks, (double) S * 3 * S * (C / H), &saved);
   if (dq || dk) {
-#pragma omp parallel for schedule(static) if (plan == STG_TASKS)
+#pragma omp parallel for schedule(static) if (plan == SV_CPU_PLAN_TASKS)
     for (int s = 0; s < tasks; s++)
       backward_query_task (dq, scratch, dout, att, k, v, graph, s / (H * Tf), (s / Tf) % H, s % Tf,
-                           Tf, S, C, H, plan == STG_ROWS);
+                           Tf, S, C, H, plan == SV_CPU_PLAN_ROWS);
   }
   if (dk || dv) {
     // the key tasks are three small sgemms each; in the ROWS plan they let OpenBLAS thread
-#pragma omp parallel for schedule(static) if (plan == STG_TASKS)
+#pragma omp parallel for schedule(static) if (plan == SV_CPU_PLAN_TASKS)
     for (int s = 0; s < tasks; s++)
       backward_key_task (dk, dv, scratch, dout, att, q, s / (H * Tf), (s / Tf) % H, s % Tf, Tf, S,
                          C, H);
   }
-  stg_plan_end (saved);
+  sv_cpu_plan_end (saved);
 }

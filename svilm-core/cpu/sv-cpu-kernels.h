@@ -16,6 +16,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* ---- threads of a kernel made of many independent sgemm tasks (cpu/thread-plan.c) ---- */
+typedef enum {
+  SV_CPU_PLAN_SERIAL, /* tiny: one thread */
+  SV_CPU_PLAN_TASKS,  /* OpenMP over the tasks, single-threaded sgemms */
+  SV_CPU_PLAN_ROWS,   /* tasks in turn, threaded sgemms, OpenMP over rows */
+} SvCpuPlan;
+/* Picks the plan for tasks of task_work multiply-adds each; for SV_CPU_PLAN_TASKS switches
+ * a pthreads OpenBLAS to one thread and returns its previous thread count in *saved (0 when
+ * nothing was changed), for sv_cpu_plan_end() to restore. */
+SvCpuPlan sv_cpu_plan_begin (int tasks, double task_work, int *saved);
+void sv_cpu_plan_end (int saved);
+
 /* ---- linear: out[N,OC] = inp[N,C] @ weight[OC,C]^T + bias[OC] ---- */
 void sv_cpu_linear_forward (float *out, const float *inp, const float *weight, const float *bias,
                             int N, int C, int OC);
