@@ -3,6 +3,7 @@
 
 #include "sv-error.h"
 #include "sv-frames.h"
+#include "video-pipe.h"
 
 #include <gst/gst.h>
 #include <gst/video/video.h>
@@ -10,100 +11,9 @@
 #include <string.h>
 
 typedef struct {
-  GstElement *pipe, *convert, *sink;
-  gint video_linked, no_more_pads;
-} Pipe;
-
-typedef struct {
   guint8 *rgb; /* width * 3 bytes per row */
   GstClockTime time;
 } Frame;
-
-static void
-pad_added_cb (GstElement *src, GstPad *pad, gpointer data)
-{
-  Pipe *p = data;
-  GstCaps *caps = gst_pad_get_current_caps (pad);
-  if (!caps)
-    caps = gst_pad_query_caps (pad, NULL);
-  const char *name = caps && !gst_caps_is_empty (caps)
-                         ? gst_structure_get_name (gst_caps_get_structure (caps, 0))
-                         : "";
-  gboolean linked = FALSE;
-  if (g_str_has_prefix (name, "video/") && !g_atomic_int_get (&p->video_linked)) {
-    GstPad *sinkpad = gst_element_get_static_pad (p->convert, "sink");
-    if (!gst_pad_is_linked (sinkpad) && gst_pad_link (pad, sinkpad) == GST_PAD_LINK_OK) {
-      g_atomic_int_set (&p->video_linked, 1);
-      linked = TRUE;
-    }
-    gst_object_unref (sinkpad);
-  }
-  if (!linked) {
-    /* audio, subtitles, a second video stream: drained into a fakesink */
-    GstElement *fs = gst_element_factory_make ("fakesink", NULL);
-    if (fs) {
-      g_object_set (fs, "sync", FALSE, "async", FALSE, NULL);
-      gst_bin_add (GST_BIN (p->pipe), fs);
-      gst_element_sync_state_with_parent (fs);
-      GstPad *fpad = gst_element_get_static_pad (fs, "sink");
-      gst_pad_link (pad, fpad);
-      gst_object_unref (fpad);
-    }
-  }
-  if (caps)
-    gst_caps_unref (caps);
-}
-
-static void
-no_more_pads_cb (GstElement *src, gpointer data)
-{
-  Pipe *p = data;
-  g_atomic_int_set (&p->no_more_pads, 1);
-}
-
-static void
-pipe_clear (Pipe *p)
-{
-  if (p->pipe) {
-    gst_element_set_state (p->pipe, GST_STATE_NULL);
-    gst_object_unref (p->pipe);
-  }
-  memset (p, 0, sizeof *p);
-}
-
-static gboolean
-pipe_build (Pipe *p, const char *uri, GError **error)
-{
-  const char *names[] = { "uridecodebin", "videoconvert", "videoscale", "appsink" };
-  GstElement *e[4];
-  for (int i = 0; i < 4; i++) {
-    e[i] = gst_element_factory_make (names[i], NULL);
-    if (!e[i]) {
-      for (int j = 0; j < i; j++)
-        gst_object_unref (e[j]);
-      g_set_error (error, SV_ERROR, SV_ERROR_UNSUPPORTED,
-                   "the GStreamer element %s is missing (install gstreamer1.0-plugins-base)",
-                   names[i]);
-      return FALSE;
-    }
-  }
-  p->pipe = gst_pipeline_new (NULL);
-  p->convert = e[1];
-  p->sink = e[3];
-  GstCaps *caps = gst_caps_from_string ("video/x-raw,format=RGB,pixel-aspect-ratio=1/1");
-  g_object_set (e[0], "uri", uri, NULL);
-  g_object_set (p->sink, "caps", caps, "sync", FALSE, "max-buffers", 4, "emit-signals", FALSE,
-                NULL);
-  gst_caps_unref (caps);
-  gst_bin_add_many (GST_BIN (p->pipe), e[0], e[1], e[2], e[3], NULL);
-  if (!gst_element_link_many (e[1], e[2], e[3], NULL)) {
-    g_set_error (error, SV_ERROR, SV_ERROR_UNSUPPORTED, "cannot link videoconvert ! appsink");
-    return FALSE;
-  }
-  g_signal_connect (e[0], "pad-added", G_CALLBACK (pad_added_cb), p);
-  g_signal_connect (e[0], "no-more-pads", G_CALLBACK (no_more_pads_cb), p);
-  return TRUE;
-}
 
 /* an ERROR on the bus as a GError; TRUE if there was one */
 static gboolean
@@ -130,7 +40,7 @@ bus_error (GstBus *bus, GstClockTime timeout, GstMessageType also, GstMessage **
 
 /* PAUSED and prerolled */
 static gboolean
-pipe_preroll (Pipe *p, const SvClipSpec *spec, GError **error)
+pipe_preroll (SvVideoPipe *p, const SvClipSpec *spec, GError **error)
 {
   GstBus *bus = gst_element_get_bus (p->pipe);
   gboolean ok = FALSE;
@@ -212,7 +122,7 @@ sample_time (GstSample *s)
 /* Pulls frames until EOS or all targets are met.  targets: T sorted stream times, or NULL to
  * collect every frame (decimated).  Fills frames (a GPtrArray of Frame*) and idx[T]. */
 static gboolean
-pull_frames (Pipe *p, const SvClipSpec *spec, const GstClockTime *targets, GPtrArray *frames,
+pull_frames (SvVideoPipe *p, const SvClipSpec *spec, const GstClockTime *targets, GPtrArray *frames,
              int *idx, int *width, int *height, GError **error)
 {
   GstBus *bus = gst_element_get_bus (p->pipe);
@@ -382,7 +292,7 @@ sv_decode_clip (const char *uri, double start, double end, const SvClipSpec *spe
     u[k] = spec->augment ? (double) sv_rng_uniform (rng) : 0.5;
   gboolean flip = spec->augment && sv_rng_uniform (rng) < spec->flip_prob;
 
-  Pipe p = { 0 };
+  SvVideoPipe p = { 0 };
   GPtrArray *frames = g_ptr_array_new_with_free_func (frame_free);
   int *idx = g_new (int, T);
   for (int k = 0; k < T; k++)
@@ -391,7 +301,7 @@ sv_decode_clip (const char *uri, double start, double end, const SvClipSpec *spe
   int w0 = 0, h0 = 0;
   gboolean ok = FALSE;
   GError *err = NULL;
-  if (!pipe_build (&p, uri, &err) || !pipe_preroll (&p, spec, &err))
+  if (!sv_video_pipe_build (&p, uri, TRUE, 4, &err) || !pipe_preroll (&p, spec, &err))
     goto out;
 
   gint64 dur = -1;
@@ -456,7 +366,7 @@ out:
     g_set_error (error, SV_ERROR, SV_ERROR_IO, "cannot decode %s: %s", uri,
                  err ? err->message : "unknown error");
   g_clear_error (&err);
-  pipe_clear (&p);
+  sv_video_pipe_clear (&p);
   g_ptr_array_unref (frames);
   g_free (idx);
   g_free (targets);

@@ -1,6 +1,7 @@
 /* svilm-train eval: manifests, ground truth and decoding whole videos. */
 #include "eval.h"
 #include "sv-safetensors.h"
+#include "video-pipe.h"
 
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
@@ -357,52 +358,6 @@ sv_eval_truth_load (const char *path, GError **error)
 
 /* ---- decoding ---- */
 
-typedef struct {
-  GstElement *pipe, *convert;
-  gint video_linked, no_more_pads;
-} Pipe;
-
-static void
-pad_added_cb (GstElement *src, GstPad *pad, gpointer data)
-{
-  Pipe *p = data;
-  GstCaps *caps = gst_pad_get_current_caps (pad);
-  if (!caps)
-    caps = gst_pad_query_caps (pad, NULL);
-  const char *name = caps && !gst_caps_is_empty (caps)
-                         ? gst_structure_get_name (gst_caps_get_structure (caps, 0))
-                         : "";
-  gboolean linked = FALSE;
-  if (g_str_has_prefix (name, "video/") && !g_atomic_int_get (&p->video_linked)) {
-    GstPad *sinkpad = gst_element_get_static_pad (p->convert, "sink");
-    if (!gst_pad_is_linked (sinkpad) && gst_pad_link (pad, sinkpad) == GST_PAD_LINK_OK) {
-      g_atomic_int_set (&p->video_linked, 1);
-      linked = TRUE;
-    }
-    gst_object_unref (sinkpad);
-  }
-  if (!linked) {
-    /* audio, subtitles, another video stream: into a fakesink */
-    GstElement *fs = gst_element_factory_make ("fakesink", NULL);
-    if (fs) {
-      g_object_set (fs, "sync", FALSE, "async", FALSE, NULL);
-      gst_bin_add (GST_BIN (p->pipe), fs);
-      gst_element_sync_state_with_parent (fs);
-      GstPad *fpad = gst_element_get_static_pad (fs, "sink");
-      gst_pad_link (pad, fpad);
-      gst_object_unref (fpad);
-    }
-  }
-  if (caps)
-    gst_caps_unref (caps);
-}
-
-static void
-no_more_pads_cb (GstElement *src, gpointer data)
-{
-  g_atomic_int_set (&((Pipe *) data)->no_more_pads, 1);
-}
-
 guint
 sv_eval_sample_index (guint t, guint n, guint clip_frames)
 {
@@ -453,26 +408,10 @@ sv_eval_decode (SvilmModel *model, const char *uri, SvEvalFrames *out, GError **
 {
   memset (out, 0, sizeof *out);
   out->floats = svilm_model_get_frame_floats (model);
-  const char *names[] = { "uridecodebin", "videoconvert", "appsink" };
-  GstElement *e[3];
-  for (int i = 0; i < 3; i++) {
-    e[i] = gst_element_factory_make (names[i], NULL);
-    if (!e[i]) {
-      for (int j = 0; j < i; j++)
-        gst_object_unref (e[j]);
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                   "the GStreamer element %s is missing", names[i]);
-      return FALSE;
-    }
-  }
-  Pipe p = { gst_pipeline_new (NULL), e[1], 0, 0 };
-  g_autoptr (GstCaps) caps = gst_caps_from_string ("video/x-raw,format=RGB");
-  g_object_set (e[0], "uri", uri, NULL);
-  g_object_set (e[2], "caps", caps, "sync", FALSE, "max-buffers", 8, NULL);
-  gst_bin_add_many (GST_BIN (p.pipe), e[0], e[1], e[2], NULL);
-  gst_element_link (e[1], e[2]);
-  g_signal_connect (e[0], "pad-added", G_CALLBACK (pad_added_cb), &p);
-  g_signal_connect (e[0], "no-more-pads", G_CALLBACK (no_more_pads_cb), &p);
+  SvVideoPipe p;
+  if (!sv_video_pipe_build (&p, uri, FALSE, 8, error))
+    return FALSE;
+  GstElement *sink = p.sink;
   GstBus *bus = gst_element_get_bus (p.pipe);
   gsize cap = 0;
   gboolean ok = FALSE;
@@ -493,7 +432,7 @@ sv_eval_decode (SvilmModel *model, const char *uri, SvEvalFrames *out, GError **
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the pipeline does not start");
       break;
     }
-    GstSample *s = gst_app_sink_try_pull_sample (GST_APP_SINK (e[2]), 50 * GST_MSECOND);
+    GstSample *s = gst_app_sink_try_pull_sample (GST_APP_SINK (sink), 50 * GST_MSECOND);
     if (s) {
       gboolean took = take_frame (model, s, out, &cap);
       gst_sample_unref (s);
@@ -504,7 +443,7 @@ sv_eval_decode (SvilmModel *model, const char *uri, SvEvalFrames *out, GError **
       last = g_get_monotonic_time ();
       continue;
     }
-    if (gst_app_sink_is_eos (GST_APP_SINK (e[2]))) {
+    if (gst_app_sink_is_eos (GST_APP_SINK (sink))) {
       ok = out->n > 0;
       if (!ok)
         g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "no video frames");
@@ -519,9 +458,8 @@ sv_eval_decode (SvilmModel *model, const char *uri, SvEvalFrames *out, GError **
       break;
     }
   }
-  gst_element_set_state (p.pipe, GST_STATE_NULL);
   gst_object_unref (bus);
-  gst_object_unref (p.pipe);
+  sv_video_pipe_clear (&p);
   if (!ok) {
     sv_eval_frames_clear (out);
     return FALSE;
