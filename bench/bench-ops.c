@@ -6,11 +6,15 @@
  * waited for (sv_backend_finish), so a figure includes recording and submitting one
  * op, and the sgemm column stays the CPU's.  On lavapipe only correctness counts.
  *
+ * GELU and softmax (the model's exp-heavy ops) are timed next to the scalar libm loop
+ * (erfcf, expf) they replaced, on one thread each so that the ratio is the kernels'.
+ *
  *   bench-ops [--threads N] [--seconds S] [--device D]
  */
 #include "svilm-core.h"
 
 #include <cblas.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -226,6 +230,80 @@ bench_attention (const Size *s)
     sv_tensor_free (all[i]);
 }
 
+/* ---- GELU and softmax against the scalar libm loops ---- */
+
+typedef struct {
+  SvTensor *out, *inp; /* on the device */
+  float *x, *y;        /* host copies for the libm loops */
+  int rows, cols;
+} PointwiseBench;
+
+static void
+run_gelu (gpointer p)
+{
+  PointwiseBench *b = p;
+  sv_gelu_forward (b->out, b->inp, NULL);
+}
+
+static void
+run_gelu_libm (gpointer p)
+{
+  PointwiseBench *b = p;
+  for (size_t i = 0; i < (size_t) b->rows * b->cols; i++)
+    b->y[i] = 0.5f * b->x[i] * erfcf (-b->x[i] * 0.70710678f);
+}
+
+static void
+run_softmax (gpointer p)
+{
+  PointwiseBench *b = p;
+  sv_softmax_forward (b->out, b->inp, NULL, 1.0f, NULL);
+}
+
+static void
+run_softmax_libm (gpointer p)
+{
+  PointwiseBench *b = p;
+  for (int r = 0; r < b->rows; r++) {
+    const float *x = b->x + (size_t) r * b->cols;
+    float *y = b->y + (size_t) r * b->cols, maxv = -INFINITY;
+    for (int c = 0; c < b->cols; c++)
+      maxv = fmaxf (maxv, x[c]);
+    double sum = 0.0;
+    for (int c = 0; c < b->cols; c++)
+      sum += (y[c] = expf (x[c] - maxv));
+    for (int c = 0; c < b->cols; c++)
+      y[c] *= (float) (1.0 / sum);
+  }
+}
+
+static void
+bench_pointwise (const Size *s, int rows, int cols, const char *what, void (*fn) (gpointer),
+                 void (*libm) (gpointer))
+{
+  SvRng rng;
+  sv_rng_seed (&rng, 3);
+  int64_t shape[2] = { rows, cols };
+  PointwiseBench b = { .rows = rows, .cols = cols };
+  SvTensor *host = sv_tensor_new (sv_backend_cpu (), SV_F32, 2, shape, NULL);
+  sv_rng_fill_uniform (&rng, sv_tensor_f32 (host), host->numel, -4, 4);
+  b.x = sv_tensor_f32 (host);
+  b.y = g_new (float, host->numel);
+  b.inp = dev_tensor (2, shape, host);
+  b.out = dev_tensor (2, shape, NULL);
+  int saved = sv_get_num_threads ();
+  sv_set_num_threads (1);
+  double t = time_it (fn, &b), t_libm = time_it (libm, &b);
+  sv_set_num_threads (saved);
+  printf ("%-6s %-8s %5d x %5d  %8.1f Melem/s  libm loop %8.1f Melem/s  ratio %.2f (1 thread)\n",
+          s->config, what, rows, cols, host->numel / t / 1e6, host->numel / t_libm / 1e6,
+          t_libm / t);
+  sv_tensor_free (b.inp);
+  sv_tensor_free (b.out);
+  sv_tensor_free (host);
+  g_free (b.y);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -265,6 +343,8 @@ main (int argc, char **argv)
     bench_linear (s, s->tokens, s->width, s->mlp, "mlp-up");
     bench_linear (s, s->tokens, s->mlp, s->width, "mlp-down");
     bench_attention (s);
+    bench_pointwise (s, s->tokens, s->mlp, "gelu", run_gelu, run_gelu_libm);
+    bench_pointwise (s, s->heads * s->tokens, s->tokens, "softmax", run_softmax, run_softmax_libm);
   }
   sv_backend_unref (dev);
   return 0;

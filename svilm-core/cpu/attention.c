@@ -29,38 +29,6 @@
 #include <cblas.h>
 #include <math.h>
 
-/* One row of logits l[n] (already scaled) -> probabilities, in place.
- * With a graph row g[n]: l *= g and l = -inf where g == 0.  A row with nothing
- * unmasked becomes all zeros (no NaN). */
-static void
-graph_softmax_row (float *l, const float *g, int n)
-{
-  float maxv = -INFINITY;
-  for (int j = 0; j < n; j++) {
-    float x = l[j];
-    if (g) {
-      x = g[j] != 0.0f ? x * g[j] : -INFINITY;
-      l[j] = x;
-    }
-    if (x > maxv)
-      maxv = x;
-  }
-  if (maxv == -INFINITY) {
-    for (int j = 0; j < n; j++)
-      l[j] = 0.0f;
-    return;
-  }
-  double sum = 0.0;
-  for (int j = 0; j < n; j++) {
-    float e = expf (l[j] - maxv); /* exp(-inf) = 0 for masked entries */
-    l[j] = e;
-    sum += e;
-  }
-  float norm = (float) (1.0 / sum); /* sum >= 1: the max entry gives exp(0) */
-  for (int j = 0; j < n; j++)
-    l[j] *= norm;
-}
-
 static void
 forward_slice (float *out, float *att, const float *q, const float *k, const float *v,
                const float *graph, int b, int h, int Nq, int Nk, int C, int H, bool par_rows)
@@ -76,7 +44,7 @@ forward_slice (float *out, float *att, const float *q, const float *k, const flo
   // a[i,:] = softmax_j(a[i,j] * g[i,j]), -inf where g[i,j] == 0
 #pragma omp parallel for schedule(static) if (par_rows)
   for (int i = 0; i < Nq; i++)
-    graph_softmax_row (a + (size_t) i * Nk, g ? g + (size_t) i * Nk : NULL, Nk);
+    sv_cpu_softmax_row (a + (size_t) i * Nk, g ? g + (size_t) i * Nk : NULL, Nk);
   // out_h[Nq,hs] = a[Nq,Nk] @ v_h[Nk,hs]
   cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, Nq, hs, Nk, 1.0f, a, Nk, v + koff, C,
                0.0f, out + qoff, C);

@@ -7,6 +7,8 @@
  */
 #include "sv-cpu-kernels.h"
 
+#include "vmath.h"
+
 #include <math.h>
 
 #define LOSS_CHUNKS 64
@@ -35,8 +37,9 @@ sv_cpu_softmax_xent_forward (float *loss, float *probs, const float *logits, con
         if (x[j] > maxv)
           maxv = x[j];
       double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
       for (int j = 0; j < C; j++) {
-        float e = expf (x[j] - maxv);
+        float e = sv_vexpf (x[j] - maxv);
         p[j] = e;
         sum += e;
       }

@@ -2,10 +2,44 @@
  * optional 0/1 mask (masked entries are excluded and get probability 0). */
 #include "sv-cpu-kernels.h"
 
+#include "vmath.h"
+
 #include <math.h>
 
 /* below this many elements a parallel region costs more than the row loop */
 #define SV_SOFTMAX_PAR_MIN 4096
+
+void
+sv_cpu_softmax_row (float *l, const float *g, int n)
+{
+  // l[n] (already scaled) -> softmax(l) in place; with a graph row g[n]: l *= g and
+  // l = -inf where g == 0 (exp gives 0 there).  A row with nothing unmasked becomes zeros.
+  float maxv = -INFINITY;
+  if (g) {
+#pragma omp simd
+    for (int j = 0; j < n; j++)
+      l[j] = g[j] != 0.0f ? l[j] * g[j] : -INFINITY;
+  }
+#pragma omp simd reduction(max : maxv)
+  for (int j = 0; j < n; j++)
+    maxv = l[j] > maxv ? l[j] : maxv;
+  if (maxv == -INFINITY) {
+    for (int j = 0; j < n; j++)
+      l[j] = 0.0f;
+    return;
+  }
+  double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
+  for (int j = 0; j < n; j++) {
+    float e = sv_vexpf (l[j] - maxv);
+    l[j] = e;
+    sum += e;
+  }
+  float norm = (float) (1.0 / sum); // sum >= 1: the max entry gives exp(0)
+#pragma omp simd
+  for (int j = 0; j < n; j++)
+    l[j] *= norm;
+}
 
 void
 sv_cpu_softmax_forward (float *out, const float *inp, const float *mask, int N, int C,
@@ -17,36 +51,11 @@ sv_cpu_softmax_forward (float *out, const float *inp, const float *mask, int N, 
 #pragma omp parallel for schedule(static) if ((size_t) N * C >= SV_SOFTMAX_PAR_MIN)
   for (int n = 0; n < N; n++) {
     const float *x = inp + (size_t) n * C;
-    const float *m = mask ? mask + (size_t) n * C : NULL;
     float *y = out + (size_t) n * C;
-    // max over the unmasked logits, for a stable exp
-    float maxv = -INFINITY;
-    for (int c = 0; c < C; c++) {
-      if (m && m[c] == 0.0f)
-        continue;
-      float l = x[c] * inv_temp;
-      if (l > maxv)
-        maxv = l;
-    }
-    if (maxv == -INFINITY) {
-      for (int c = 0; c < C; c++)
-        y[c] = 0.0f;
-      continue;
-    }
-    double sum = 0.0;
-    for (int c = 0; c < C; c++) {
-      if (m && m[c] == 0.0f) {
-        y[c] = 0.0f;
-        continue;
-      }
-      float e = expf (x[c] * inv_temp - maxv);
-      y[c] = e;
-      sum += e;
-    }
-    // sum >= 1 (the max entry contributes exp(0)), so the division is safe
-    float norm = (float) (1.0 / sum);
+#pragma omp simd
     for (int c = 0; c < C; c++)
-      y[c] *= norm;
+      y[c] = x[c] * inv_temp;
+    sv_cpu_softmax_row (y, mask ? mask + (size_t) n * C : NULL, C);
   }
 }
 

@@ -170,37 +170,6 @@ sv_cpu_stgraph_build (float *band_graph, const float *u, int B, int Tf, int S, i
 
 /* ------------------------------------------------------------ attention ---- */
 
-/* One row of logits l[n] (already scaled) -> probabilities, in place; with a graph row
- * g[n]: l *= g and l = -inf where g == 0.  Nothing unmasked gives all zeros. */
-static void
-stg_softmax_row (float *l, const float *g, int n)
-{
-  float maxv = -INFINITY;
-  for (int j = 0; j < n; j++) {
-    float x = l[j];
-    if (g) {
-      x = g[j] != 0.0f ? x * g[j] : -INFINITY;
-      l[j] = x;
-    }
-    if (x > maxv)
-      maxv = x;
-  }
-  if (maxv == -INFINITY) {
-    for (int j = 0; j < n; j++)
-      l[j] = 0.0f;
-    return;
-  }
-  double sum = 0.0;
-  for (int j = 0; j < n; j++) {
-    float e = expf (l[j] - maxv); /* exp(-inf) = 0 for masked entries */
-    l[j] = e;
-    sum += e;
-  }
-  float norm = (float) (1.0 / sum); /* sum >= 1: the max entry gives exp(0) */
-  for (int j = 0; j < n; j++)
-    l[j] *= norm;
-}
-
 static void
 forward_task (float *out, float *att, const float *q, const float *k, const float *v,
               const float *graph, int b, int h, int t, int Tf, int S, int C, int H, bool par_rows)
@@ -219,7 +188,8 @@ forward_task (float *out, float *att, const float *q, const float *k, const floa
 #pragma omp parallel for schedule(static) if (par_rows)
   for (int i = 0; i < S; i++) {
     stg_zero_outside (a, i, kb, W);
-    stg_softmax_row (a + (size_t) i * W + kb.col0, g ? g + (size_t) i * W + kb.col0 : NULL, kb.nk);
+    sv_cpu_softmax_row (a + (size_t) i * W + kb.col0, g ? g + (size_t) i * W + kb.col0 : NULL,
+                        kb.nk);
   }
   // out_h[S,hs] = a[:, col0:col0+nk] @ v_h[nk,hs]
   cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, S, hs, kb.nk, 1.0f, a + kb.col0, W,
