@@ -31,7 +31,7 @@ static gboolean
 plan_linear (SvVarSet *ps, SvVar *w, SvVar *b, int out, int in, const char *prefix,
              const char *name, GError **error)
 {
-  return sv_var_plan (ps, w, SV_INIT_NORMAL, SV_SHAPE (out, in), error, "%s.%s.weight", prefix,
+  return sv_var_plan (ps, w, SV_INIT_LINEAR, SV_SHAPE (out, in), error, "%s.%s.weight", prefix,
                       name) &&
          sv_var_plan (ps, b, SV_INIT_ZERO, SV_SHAPE (out), error, "%s.%s.bias", prefix, name);
 }

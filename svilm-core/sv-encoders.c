@@ -20,7 +20,7 @@ sv_video_params_plan (SvVarSet *ps, SvVideoParams *p, const SvModelConfig *c, GE
 {
   int D = c->v_width, P = c->tubelet_t * c->patch * c->patch * 3;
   int S = sv_model_config_grid_h (c) * sv_model_config_grid_w (c);
-  TRY (sv_var_plan (ps, &p->patch_w, SV_INIT_NORMAL, SV_SHAPE (D, P), error,
+  TRY (sv_var_plan (ps, &p->patch_w, SV_INIT_LINEAR, SV_SHAPE (D, P), error,
                     "video.patch_embed.weight"));
   TRY (sv_var_plan (ps, &p->patch_b, SV_INIT_ZERO, SV_SHAPE (D), error, "video.patch_embed.bias"));
   TRY (sv_var_plan (ps, &p->pos_t, SV_INIT_NORMAL, SV_SHAPE (sv_model_config_grid_t (c), D), error,
@@ -43,7 +43,7 @@ sv_video_params_plan (SvVarSet *ps, SvVideoParams *p, const SvModelConfig *c, GE
   TRY (sv_var_plan (ps, &p->lng_b, SV_INIT_ZERO, SV_SHAPE (D), error, "video.norm_groups.bias"));
   /* no bias: a bias after the final norm adds the same vector to every embedding,
    * and in training it grew until all videos and captions collapsed onto it */
-  return sv_var_plan (ps, &p->proj_w, SV_INIT_NORMAL, SV_SHAPE (c->embed_dim, D), error,
+  return sv_var_plan (ps, &p->proj_w, SV_INIT_LINEAR, SV_SHAPE (c->embed_dim, D), error,
                       "video.proj.weight");
 }
 
@@ -335,7 +335,7 @@ sv_text_params_plan (SvVarSet *ps, SvTextParams *p, const SvModelConfig *c, GErr
   TRY (sv_var_plan (ps, &p->lnf_w, SV_INIT_ONE, SV_SHAPE (D), error, "text.norm.weight"));
   TRY (sv_var_plan (ps, &p->lnf_b, SV_INIT_ZERO, SV_SHAPE (D), error, "text.norm.bias"));
   /* no bias (see the video projection) */
-  return sv_var_plan (ps, &p->proj_w, SV_INIT_NORMAL, SV_SHAPE (c->embed_dim, D), error,
+  return sv_var_plan (ps, &p->proj_w, SV_INIT_LINEAR, SV_SHAPE (c->embed_dim, D), error,
                       "text.proj.weight");
 }
 

@@ -84,7 +84,7 @@ gboolean sv_contrast_loss_backward (SvContrastLoss *l, SvVar *fv, SvVar *fc, flo
 void sv_csal_targets (const float *fv, const float *fc, const float *Wv, int B, int E, float *Tv,
                       float *Tc);
 /* sets l's targets to sv_csal_targets of the current fv, fc (after the encoders' forward) */
-gboolean sv_csal_set_targets (SvContrastLoss *l, const SvVar *fv, const SvVar *fc,
-                              const float *Wv, GError **error);
+gboolean sv_csal_set_targets (SvContrastLoss *l, const SvVar *fv, const SvVar *fc, const float *Wv,
+                              GError **error);
 
 G_END_DECLS

@@ -45,6 +45,7 @@ preset_tiny (SvModelConfig *c)
     .tau_gumbel = 1.0f,
     .n_nouns = 2,
     .ln_eps = 1e-5f,
+    .linear_init = SV_LINEAR_INIT_FAN_IN,
   };
   set_groups (c, (int[]){ 2, 4 }, 2);
 }
@@ -192,6 +193,8 @@ sv_model_config_to_json (const SvModelConfig *c)
   json_builder_add_string_value (b, c->attention == SV_ATTENTION_STGRAPH ? "stgraph" : "full");
   json_builder_set_member_name (b, "groups_in_layers");
   json_builder_add_boolean_value (b, c->groups_in_layers);
+  json_builder_set_member_name (b, "linear_init");
+  json_builder_add_string_value (b, c->linear_init == SV_LINEAR_INIT_FAN_IN ? "fan-in" : "normal");
   D ("stgraph_theta", c->stgraph_theta);
   I ("vocab", c->vocab);
   I ("max_len", c->max_len);
@@ -258,7 +261,8 @@ sv_model_config_from_json (SvModelConfig *c, const char *json, GError **error)
 {
   SvModelConfig tmp;
   preset_tiny (&tmp);
-  tmp.groups_in_layers = FALSE; /* models written before the field existed */
+  tmp.groups_in_layers = FALSE;            /* models written before the field existed */
+  tmp.linear_init = SV_LINEAR_INIT_NORMAL; /* likewise */
   /* a real config is a few hundred bytes; the cap also bounds json-glib's recursion
    * on hostile nesting (fuzz/findings/model-config) */
   if (strlen (json) > 16384) {
@@ -331,6 +335,21 @@ sv_model_config_from_json (SvModelConfig *c, const char *json, GError **error)
       goto out;
     }
     tmp.groups_in_layers = json_node_get_boolean (n);
+  }
+  if (json_object_has_member (o, "linear_init")) {
+    JsonNode *n = json_object_get_member (o, "linear_init");
+    const char *v = JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING
+                        ? json_node_get_string (n)
+                        : "";
+    if (g_strcmp0 (v, "fan-in") == 0) {
+      tmp.linear_init = SV_LINEAR_INIT_FAN_IN;
+    } else if (g_strcmp0 (v, "normal") == 0) {
+      tmp.linear_init = SV_LINEAR_INIT_NORMAL;
+    } else {
+      g_set_error (error, SV_ERROR, SV_ERROR_FORMAT,
+                   "model config: \"linear_init\" must be \"fan-in\" or \"normal\"");
+      goto out;
+    }
   }
   if (json_object_has_member (o, "attention")) {
     JsonNode *an = json_object_get_member (o, "attention");

@@ -21,6 +21,12 @@ typedef enum {
   SV_ATTENTION_STGRAPH = 1, /* STGT spatio-temporal graph attention (method.md sec. 9) */
 } SvAttentionKind;
 
+/* how the weights of linear maps start (training from scratch only) */
+typedef enum {
+  SV_LINEAR_INIT_NORMAL = 0, /* truncated normal, std 0.02 (ViT/BERT/GroupViT) */
+  SV_LINEAR_INIT_FAN_IN = 1, /* uniform +-1/sqrt(fan_in), PyTorch's nn.Linear default */
+} SvLinearInit;
+
 typedef struct {
   /* video input */
   int frames, height, width; /* T, H, W of a clip; 3 colour channels */
@@ -49,6 +55,11 @@ typedef struct {
   float tau_gumbel;   /* grouping assignment */
   int n_nouns;        /* K noun phrases per caption */
   float ln_eps;
+  /* "linear_init": fan-in in the presets.  From std 0.02 both this code and a PyTorch
+   * model of the same shape sat at chance for hundreds of steps: attention logits start
+   * 6-10x smaller, every token reads the mean of all (docs/training.md).  Configs
+   * written before the field existed read as normal. */
+  SvLinearInit linear_init;
 } SvModelConfig;
 
 /* "tiny", "small", "base"; FALSE with an error for other names */

@@ -75,6 +75,7 @@ sv_model_new (const SvModelConfig *cfg, SvBackend *backend, guint64 seed, GError
     return NULL;
   SvRng rng;
   sv_rng_seed (&rng, seed);
+  m->params->linear_fan_in = cfg->linear_init == SV_LINEAR_INIT_FAN_IN;
   if (!sv_var_set_init (m->params, &rng, error)) {
     sv_model_free (m);
     return NULL;

@@ -4,6 +4,7 @@
 #include "sv-backend.h"
 #include "sv-error.h"
 
+#include <math.h>
 #include <stdarg.h>
 
 SvVarSet *
@@ -79,8 +80,12 @@ sv_var_set_init (SvVarSet *s, SvRng *rng, GError **error)
     float *host = g_new (float, MAX (v->x.numel, 1));
     for (size_t j = 0; j < v->x.numel; j++)
       host[j] = init == SV_INIT_ONE ? 1.0f : 0.0f;
-    if (init == SV_INIT_NORMAL)
+    if (init == SV_INIT_LINEAR && s->linear_fan_in) {
+      float bound = 1.0f / sqrtf ((float) v->x.shape[v->x.ndim - 1]);
+      sv_rng_fill_uniform (rng, host, v->x.numel, -bound, bound);
+    } else if (init == SV_INIT_NORMAL || init == SV_INIT_LINEAR) {
       sv_rng_fill_trunc_normal (rng, host, v->x.numel, 0.0f, 0.02f);
+    }
     gboolean ok = sv_tensor_upload (&v->x, host, v->x.numel * sizeof (float), error);
     g_free (host);
     if (!ok)

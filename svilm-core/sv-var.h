@@ -20,6 +20,7 @@ typedef enum {
   SV_INIT_ZERO,
   SV_INIT_ONE,
   SV_INIT_NORMAL, /* truncated normal, std 0.02 (ViT/BERT/GroupViT convention) */
+  SV_INIT_LINEAR, /* a linear map's weight [out, in]: by the set's linear_fan_in */
 } SvInit;
 
 /* A pair of arenas for values and gradients. */
@@ -29,6 +30,8 @@ typedef struct {
   GPtrArray *vars;  /* SvVar* in planning order (not owned) */
   GPtrArray *names; /* char* (owned) */
   GArray *inits;    /* SvInit per var */
+  /* SV_INIT_LINEAR weights: uniform +-1/sqrt(in) (TRUE) or like SV_INIT_NORMAL (FALSE) */
+  gboolean linear_fan_in;
 } SvVarSet;
 
 SvVarSet *sv_var_set_new (SvBackend *backend);

@@ -400,13 +400,13 @@ group_attention_maps (const SvVideoActs *a, const SvModelConfig *c, float *assig
   int H = c->v_heads, Nv = a->Nv, M = c->n_groups, N = Nv + M, L = c->v_depth;
   /* only the M group rows of each head leave the backend: M x N floats, not N x N (for
    * tiny 8 KB instead of 279 KB per head and layer, which every encoded clip paid) */
-  float *rows = g_new (float, (size_t) M * N);
+  float *rows = g_new (float, (size_t) M *N);
   memset (assign, 0, (size_t) M * Nv * sizeof (float));
   gboolean ok = TRUE;
   for (int l = 0; ok && l < L; l++)
     for (int h = 0; ok && h < H; h++) {
       SvTensor flat, group_rows;
-      ok = sv_tensor_reshape (&flat, &a->blocks[l].att, 2, (int64_t[]) { (int64_t) H * N, N },
+      ok = sv_tensor_reshape (&flat, &a->blocks[l].att, 2, (int64_t[]){ (int64_t) H * N, N },
                               error) &&
            sv_tensor_slice0 (&group_rows, &flat, (int64_t) h * N + Nv, M, error) &&
            download (&group_rows, rows, error);

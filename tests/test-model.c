@@ -235,6 +235,63 @@ test_config_groups_in_layers (void)
   g_assert_true (sv_model_config_validate (&c, NULL));
 }
 
+/* linear_init: fan-in in the presets, normal for configs written before it, kept through
+ * JSON, bad values refused; the weights a new model starts from follow it (uniform in
+ * +-1/sqrt(in), std 1/sqrt(3 in); or std 0.02), embeddings stay at std 0.02 */
+static double
+var_std (SvModel *m, const char *name, double *max_abs)
+{
+  SvVar *v = sv_var_set_find (m->params, name);
+  g_assert_nonnull (v);
+  const float *w = sv_tensor_f32 (&v->x);
+  double s = 0.0;
+  *max_abs = 0.0;
+  for (size_t i = 0; i < v->x.numel; i++) {
+    s += (double) w[i] * w[i];
+    *max_abs = MAX (*max_abs, fabs (w[i]));
+  }
+  return sqrt (s / v->x.numel);
+}
+
+static void
+test_config_linear_init (void)
+{
+  SvModelConfig c, back;
+  GError *error = NULL;
+  g_assert_true (sv_model_config_preset (&c, "tiny", NULL));
+  g_assert_cmpint (c.linear_init, ==, SV_LINEAR_INIT_FAN_IN);
+  char *json = sv_model_config_to_json (&c);
+  g_assert_nonnull (strstr (json, "\"linear_init\":\"fan-in\""));
+  g_assert_true (sv_model_config_from_json (&back, json, &error));
+  g_assert_cmpint (back.linear_init, ==, SV_LINEAR_INIT_FAN_IN);
+  g_free (json);
+  g_assert_true (sv_model_config_from_json (&back, "{\"frames\": 8}", &error));
+  g_assert_cmpint (back.linear_init, ==, SV_LINEAR_INIT_NORMAL);
+  g_assert_false (sv_model_config_from_json (&back, "{\"linear_init\": \"xavier\"}", &error));
+  g_assert_error (error, SV_ERROR, SV_ERROR_FORMAT);
+  g_assert_nonnull (strstr (error->message, "linear_init"));
+  g_clear_error (&error);
+
+  double max_abs, fc2_bound = 1.0 / sqrt (c.v_mlp);
+  SvModel *m = sv_model_new (&c, sv_backend_cpu (), 5, &error);
+  g_assert_no_error (error);
+  double fc2 = var_std (m, "video.blocks.0.mlp.fc2.weight", &max_abs);
+  g_assert_cmpfloat (max_abs, <=, fc2_bound);
+  g_assert_cmpfloat (fabs (fc2 - fc2_bound / sqrt (3.0)), <, 0.02 * fc2_bound);
+  double q = var_std (m, "text.blocks.0.attn.q.weight", &max_abs);
+  g_assert_cmpfloat (fabs (q - 1.0 / sqrt (3.0 * c.t_width)), <, 0.05 / sqrt (c.t_width));
+  double emb = var_std (m, "text.token_embed", &max_abs);
+  g_assert_cmpfloat (fabs (emb - 0.0176), <, 0.002); /* std 0.02 truncated at 2 sigma */
+  sv_model_free (m);
+
+  c.linear_init = SV_LINEAR_INIT_NORMAL;
+  m = sv_model_new (&c, sv_backend_cpu (), 5, &error);
+  g_assert_no_error (error);
+  fc2 = var_std (m, "video.blocks.0.mlp.fc2.weight", &max_abs);
+  g_assert_cmpfloat (fabs (fc2 - 0.0176), <, 0.002);
+  sv_model_free (m);
+}
+
 /* CSAL targets on hand-made embeddings: orthogonal pairs keep the cut-and-paste weights
  * (smoothed); two identical pairs share their targets */
 static void
@@ -354,6 +411,7 @@ main (int argc, char **argv)
   g_test_add_func ("/torch/model-groups-by-blocks", test_torch_groups_by_blocks);
   g_test_add_func ("/model/csal-targets", test_csal_targets);
   g_test_add_func ("/model/config-groups-in-layers", test_config_groups_in_layers);
+  g_test_add_func ("/model/config-linear-init", test_config_linear_init);
   g_test_add_func ("/torch/model-csal", test_torch_csal);
   return g_test_run ();
 }

@@ -637,9 +637,9 @@ test_run_tokenizer_csal_plot (void)
 }
 
 /* The largest difference between two models' parameters beyond 1e-4 of each tensor's
- * scale.  Parameters whose true gradient is zero (attention query and key biases: softmax
- * ignores a shift) get float noise as gradients, which AdamW turns into whole +-lr steps
- * in either direction; they bound what "the same model" can mean. */
+ * scale.  Attention key biases are left out: their true gradient is zero (softmax over the
+ * keys ignores the shift q.b_k they add to every logit of a row), so they get float noise
+ * as gradients, which AdamW turns into whole +-lr steps in either direction. */
 static double
 model_distance (const char *a_path, const char *b_path)
 {
@@ -650,6 +650,8 @@ model_distance (const char *a_path, const char *b_path)
   g_assert_no_error (error);
   double worst = 0.0;
   for (guint i = 0; i < sv_var_set_len (a->params); i++) {
+    if (g_str_has_suffix (sv_var_set_name (a->params, i), ".attn.k.bias"))
+      continue;
     SvVar *va = sv_var_set_get (a->params, i), *vb = sv_var_set_get (b->params, i);
     const float *x = sv_tensor_f32 (&va->x), *y = sv_tensor_f32 (&vb->x);
     double scale = 1e-6, err = 0.0;
@@ -657,7 +659,11 @@ model_distance (const char *a_path, const char *b_path)
       scale = MAX (scale, fabs (x[j]));
       err = MAX (err, fabs (x[j] - y[j]));
     }
-    worst = MAX (worst, err - 1e-4 * scale);
+    if (err - 1e-4 * scale > worst) {
+      worst = err - 1e-4 * scale;
+      g_test_message ("model distance: %s differs by %.3g (scale %.3g)",
+                      sv_var_set_name (a->params, i), err, scale);
+    }
   }
   sv_model_free (a);
   sv_model_free (b);
@@ -677,15 +683,20 @@ test_run_mpi (void)
   }
   g_auto (Run) r = { 0 };
   g_autofree char *m = manifest ();
+  /* SGD, not the config's AdamW: AdamW scales a gradient that is only float noise (true
+   * gradient zero or nearly, as attention key biases and a grouping block's query biases
+   * have) up to a whole +-lr step, so two correct runs may differ by lr in such a tensor.
+   * SGD keeps float noise noise-sized, and equal models mean equal averaged gradients. */
   RUN (&r, 0, "accum", "--config", config, "--data", m, "--steps", "4", "--accum", "2", "--threads",
-       "1", "--workers", "1");
+       "1", "--workers", "1", "--optim", "sgd", "--lr", "0.05");
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.out, "of 2 x batch 4"));
 
   g_autofree char *out2 = g_build_filename (tmpdir, "mpi", NULL);
-  const char *argv[] = { mpirun, "-np",       "2", train_exe,   "pretrain", "--config",
-                         config, "--data",    m,   "--out",     out2,       "--steps",
-                         "4",    "--threads", "1", "--workers", "1",        NULL };
+  const char *argv[] = { mpirun, "-np",       "2",    train_exe,   "pretrain", "--config",
+                         config, "--data",    m,      "--out",     out2,       "--steps",
+                         "4",    "--threads", "1",    "--workers", "1",        "--optim",
+                         "sgd",  "--lr",      "0.05", NULL };
   char **env = g_strdupv (child_env);
   env = g_environ_setenv (env, "OMPI_ALLOW_RUN_AS_ROOT", "1", TRUE);
   env = g_environ_setenv (env, "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", TRUE);
@@ -726,7 +737,7 @@ test_run_mpi (void)
   g_autofree char *mb = g_build_filename (out2, "model.safetensors", NULL);
   double d = model_distance (ma, mb);
   g_test_message ("largest parameter difference beyond 1e-4 of its tensor's scale: %.2e", d);
-  g_assert_cmpfloat (d, <, 0.25 * 0.002); /* a quarter of one step at the config's lr */
+  g_assert_cmpfloat (d, <, 1e-5);
 
   /* one process cannot resume a step split in two */
   RUN (&r, 0, "mpi", "--resume", "--steps", "6");
