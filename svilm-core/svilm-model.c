@@ -530,6 +530,27 @@ dot (const float *a, const float *b, guint n)
   return (float) s;
 }
 
+guint
+svilm_clip_get_boundary_scores (SvilmClip *clip, gfloat *change, gfloat *cross, guint n)
+{
+  g_return_val_if_fail (SVILM_IS_CLIP (clip) && change, 0);
+  guint Nt = clip->Nt, D = clip->D, nb = MIN (Nt > 0 ? Nt - 1 : 0, n);
+  const float *f = clip->temporal;
+  for (guint j = 1; j <= nb; j++) {
+    change[j - 1] =
+        CLAMP (1.0f - dot (f + (size_t) (j - 1) * D, f + (size_t) j * D, D), 0.0f, 2.0f);
+    if (!cross)
+      continue;
+    /* every pair (i, k) with i < j <= k: at most Nt^2 / 4 dot products of D */
+    float lo = change[j - 1];
+    for (guint i = 0; i < j; i++)
+      for (guint k = j; k < Nt; k++)
+        lo = MIN (lo, CLAMP (1.0f - dot (f + (size_t) i * D, f + (size_t) k * D, D), 0.0f, 2.0f));
+    cross[j - 1] = lo;
+  }
+  return nb;
+}
+
 gfloat
 svilm_clip_similarity (SvilmClip *clip, const gfloat *text_embedding, gsize n)
 {

@@ -143,6 +143,20 @@ const gfloat *svilm_clip_get_embedding (SvilmClip *clip, gsize *n_out);
 const gfloat *svilm_clip_get_temporal_features (SvilmClip *clip, guint *n_slices, guint *dim);
 
 /**
+ * svilm_clip_get_boundary_scores:
+ * @change: (out caller-allocates) (array length=n): 1 - cos of the temporal features of
+ *   slices j - 1 and j, for the boundaries j = 1 .. n_slices - 1
+ * @cross: (out caller-allocates) (array length=n) (optional): the smallest 1 - cos between
+ *   any slice before boundary j and any slice after it, <= change.  A real scene change
+ *   keeps every pair across it apart; around a flash (or anything that comes and goes
+ *   within the clip) the slices before and after it look alike and cross is small.
+ * @n: room in the arrays
+ * Returns: the number of boundaries written, n_slices - 1 (at most @n); 0 for a clip of
+ *   one slice.  Scores are in [0, 2].
+ */
+guint svilm_clip_get_boundary_scores (SvilmClip *clip, gfloat *change, gfloat *cross, guint n);
+
+/**
  * svilm_clip_ground:
  * Returns: (transfer full): where @phrase is in the clip
  */

@@ -4,7 +4,9 @@
  * clip length (--window) every token slice (--stride; window / the model's temporal
  * grid), the partial window at the end of the stream included; each boundary between
  * consecutive token slices scores 1 - cos of their temporal features and falls on the
- * source frame the element reports; a boundary seen by several windows gets the mean.
+ * source frame the element reports; a boundary seen by several windows gets the mean,
+ * and with the flash filter (the element's default; --no-flash-filter) at most the
+ * smallest 1 - cos of slices on both sides of it in any window.
  * scdet (ffmpeg -vf scdet) scores every frame against the one before (0-100); one run
  * per video gives all the scores, thresholds are applied here.  Both detectors then
  * pick cuts with the element's rule (a score >= threshold, at least --min-scene-length
@@ -94,8 +96,10 @@ score_svilm (SvEval *ev, const SvEvalFrames *fr, Scores *out, GError **error)
   guint T = svilm_model_get_clip_frames (ev->model);
   guint W = ev->window ? ev->window : T, step = ev->stride ? ev->stride : default_step (ev, W);
   guint n = fr->n;
-  double *sum = g_new0 (double, n);
+  double *sum = g_new0 (double, n), *cross = g_new (double, n);
   guint *count = g_new0 (guint, n);
+  for (guint f = 0; f < n; f++)
+    cross[f] = 2.0;
   gboolean ok = TRUE;
   /* the windows svilmscenecut encodes: full ones every step, then at the end of the
    * stream what is left after the last full one (its overlap and the new frames) */
@@ -121,20 +125,20 @@ score_svilm (SvEval *ev, const SvEvalFrames *fr, Scores *out, GError **error)
       ok = FALSE;
       break;
     }
-    guint ns = 0, dim = 0;
-    const float *feat = svilm_clip_get_temporal_features (clip, &ns, &dim);
-    if (feat && ns >= 2 && T % ns == 0) {
+    guint ns = 0;
+    svilm_clip_get_temporal_features (clip, &ns, NULL);
+    float change[64], across[64];
+    guint nb = svilm_clip_get_boundary_scores (clip, change, across, G_N_ELEMENTS (change));
+    if (nb >= 1 && T % ns == 0) {
       guint tt = T / ns;
-      for (guint j = 1; j < ns; j++) {
+      for (guint j = 1; j <= nb; j++) {
         guint a = sv_eval_sample_index (j * tt - 1, len, T);
         guint b = sv_eval_sample_index (j * tt, len, T);
         if (b <= a)
           continue;
         guint f = first + a + (b - a + 1) / 2;
-        double dot = 0.0;
-        for (guint k = 0; k < dim; k++)
-          dot += (double) feat[(gsize) (j - 1) * dim + k] * feat[(gsize) j * dim + k];
-        sum[f] += CLAMP (1.0 - dot, 0.0, 2.0);
+        sum[f] += change[j - 1];
+        cross[f] = MIN (cross[f], across[j - 1]);
         count[f]++;
       }
     }
@@ -146,10 +150,13 @@ score_svilm (SvEval *ev, const SvEvalFrames *fr, Scores *out, GError **error)
     if (count[f]) {
       gint64 ff = f;
       double s = sum[f] / count[f];
+      if (ev->flash_filter)
+        s = MIN (s, cross[f]);
       g_array_append_val (out->frames, ff);
       g_array_append_val (out->scores, s);
     }
   g_free (sum);
+  g_free (cross);
   g_free (count);
   return ok;
 }
@@ -389,8 +396,9 @@ report (SvEval *ev, GArray *videos, guint frames, const char *scdet_error, guint
   printf ("scene cuts: %u videos, %u frames, %u transitions (cut %u, dissolve %u, fade %u); "
           "split %s\n",
           videos->len, frames, n_truth, n_kind[0], n_kind[1], n_kind[2], ev->split);
-  printf ("  tolerance %u frames, min scene length %u; svilm windows of %u frames every %u\n",
-          ev->tolerance, ev->min_scene_length, W, step);
+  printf ("  tolerance %u frames, min scene length %u; svilm windows of %u frames every %u, "
+          "flash filter %s\n",
+          ev->tolerance, ev->min_scene_length, W, step, ev->flash_filter ? "on" : "off");
   if (n_traps)
     printf ("  traps inside shots (a cut there is false): flash %u, pan %u, other %u; the "
             "columns after the recalls: traps with a false cut\n",
@@ -420,6 +428,8 @@ report (SvEval *ev, GArray *videos, guint frames, const char *scdet_error, guint
   sv_eval_json_int (b, "min_scene_length", ev->min_scene_length);
   sv_eval_json_int (b, "window", W);
   sv_eval_json_int (b, "stride", step);
+  json_builder_set_member_name (b, "flash_filter");
+  json_builder_add_boolean_value (b, ev->flash_filter);
   report_detector (ev, videos, DET_SVILM, ev->threshold, n_kind, n_trap, b);
   if (scdet_error) {
     printf ("  scdet: %s\n", scdet_error);

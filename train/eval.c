@@ -89,7 +89,7 @@ sv_train_cmd_eval (int argc, char **argv)
   g_autofree char *device = NULL, *ffmpeg = NULL, *ground_clip = NULL, *train_split = NULL;
   int limit = 0, window = 0, stride = 0, tolerance = 2, min_scene = 3, train_limit = 1000;
   double threshold = 0.3, scdet_threshold = 10.0, dsl_temp = 100.0;
-  gboolean quiet = FALSE;
+  gboolean quiet = FALSE, flash_filter = TRUE;
   const GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "The model (required)", "M" },
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data,
@@ -121,6 +121,10 @@ sv_train_cmd_eval (int argc, char **argv)
       "scenecut: frames a cut may be off (default 2)", "F" },
     { "min-scene-length", 0, 0, G_OPTION_ARG_INT, &min_scene,
       "scenecut: frames from one predicted cut to the next (default 3)", "F" },
+    { "no-flash-filter", 0, G_OPTION_FLAG_REVERSE, G_OPTION_ARG_NONE, &flash_filter,
+      "scenecut: score boundaries by the change across them only (svilmscenecut "
+      "flash-filter=false)",
+      NULL },
     { "ffmpeg", 0, 0, G_OPTION_ARG_FILENAME, &ffmpeg,
       "scenecut: the ffmpeg program for the scdet baseline (default ffmpeg; none: skip it)",
       "PROG" },
@@ -150,8 +154,9 @@ sv_train_cmd_eval (int argc, char **argv)
   if (argc > 1)
     return sv_train_fail (CMD, SV_TRAIN_EXIT_USAGE, "unexpected argument '%s'.", argv[1]);
   if (!task)
-    return sv_train_fail (CMD, SV_TRAIN_EXIT_USAGE,
-                          "--task is required: retrieval, grounding, scenecut, probe, vqa or finetune.");
+    return sv_train_fail (
+        CMD, SV_TRAIN_EXIT_USAGE,
+        "--task is required: retrieval, grounding, scenecut, probe, vqa or finetune.");
   JsonNode *(*run) (SvEval *, GError **) = NULL;
   if (g_str_equal (task, "retrieval"))
     run = sv_eval_retrieval;
@@ -168,7 +173,8 @@ sv_train_cmd_eval (int argc, char **argv)
   else
     return sv_train_fail (
         CMD, SV_TRAIN_EXIT_USAGE,
-        "unknown task '%s' (expected retrieval, grounding, scenecut, probe, vqa or finetune).", task);
+        "unknown task '%s' (expected retrieval, grounding, scenecut, probe, vqa or finetune).",
+        task);
   gboolean head = run == sv_eval_probe || run == sv_eval_vqa || run == sv_eval_finetune;
   if (train_limit < 0)
     return sv_train_fail (CMD, SV_TRAIN_EXIT_USAGE, "--train-limit cannot be negative.");
@@ -230,6 +236,7 @@ sv_train_cmd_eval (int argc, char **argv)
     .min_scene_length = (guint) min_scene,
     .threshold = threshold,
     .scdet_threshold = scdet_threshold,
+    .flash_filter = flash_filter,
     .ffmpeg = ffmpeg ? ffmpeg : "ffmpeg",
   };
   if (!quiet)

@@ -94,7 +94,8 @@ typedef struct {
   /* scenecut */
   guint window, stride, tolerance, min_scene_length;
   double threshold, scdet_threshold;
-  const char *ffmpeg; /* program, or "none" */
+  gboolean flash_filter; /* svilmscenecut's flash-filter */
+  const char *ffmpeg;    /* program, or "none" */
 } SvEval;
 
 /* Each task prints its table to stdout and returns its results (a JSON object), or NULL
