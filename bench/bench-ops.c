@@ -11,12 +11,14 @@
  *
  *   bench-ops [--threads N] [--seconds S] [--device D]
  */
+#include "sv-frames.h"
 #include "svilm-core.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct {
   const char *config;
@@ -304,6 +306,50 @@ bench_pointwise (const Size *s, int rows, int cols, const char *what, void (*fn)
   g_free (b.y);
 }
 
+/* ---- frame resize: 640x480 BGRx to each config's model input, against a memcpy ---- */
+
+typedef struct {
+  const uint8_t *px;
+  uint8_t *copy;
+  float *out;
+  int width, height, H, W;
+} ResizeBench;
+
+static void
+run_resize (gpointer p)
+{
+  ResizeBench *r = p;
+  sv_frame_resize_normalize_packed (r->px, r->width, r->height, r->width * 4, 4, 2, 1, 0, r->H,
+                                    r->W, r->out);
+}
+
+static void
+run_frame_copy (gpointer p)
+{
+  ResizeBench *r = p;
+  memcpy (r->copy, r->px, (size_t) r->width * r->height * 4);
+}
+
+static void
+bench_resize (const char *config, int H, int W)
+{
+  ResizeBench r = { .width = 640, .height = 480, .H = H, .W = W };
+  size_t bytes = (size_t) r.width * r.height * 4;
+  uint8_t *px = g_malloc (bytes);
+  for (size_t i = 0; i < bytes; i++)
+    px[i] = (uint8_t) (i * 2654435761u >> 24);
+  r.px = px;
+  r.copy = g_malloc (bytes);
+  r.out = g_new (float, (size_t) H *W * 3);
+  double t = time_it (run_resize, &r), t_copy = time_it (run_frame_copy, &r);
+  printf ("%-6s resize 640x480 BGRx -> %dx%d  %6.3f ms a frame  memcpy of the frame %6.3f ms  "
+          "ratio %.2f\n",
+          config, W, H, t * 1e3, t_copy * 1e3, t / t_copy);
+  g_free (px);
+  g_free (r.copy);
+  g_free (r.out);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -346,6 +392,9 @@ main (int argc, char **argv)
     bench_pointwise (s, s->tokens, s->mlp, "gelu", run_gelu, run_gelu_libm);
     bench_pointwise (s, s->heads * s->tokens, s->tokens, "softmax", run_softmax, run_softmax_libm);
   }
+  bench_resize ("tiny", 64, 64);
+  bench_resize ("small", 112, 112);
+  bench_resize ("base", 224, 224);
   sv_backend_unref (dev);
   return 0;
 }
