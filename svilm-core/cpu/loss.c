@@ -7,9 +7,8 @@
  */
 #include "sv-cpu-kernels.h"
 
-#include "vmath.h"
-
 #include <math.h>
+#include <string.h>
 
 #define LOSS_CHUNKS 64
 
@@ -32,21 +31,8 @@ sv_cpu_softmax_xent_forward (float *loss, float *probs, const float *logits, con
     for (int i = i0; i < i1; i++) {
       const float *x = logits + (size_t) i * C, *t = targets + (size_t) i * C;
       float *p = probs + (size_t) i * C;
-      float maxv = -INFINITY;
-      for (int j = 0; j < C; j++)
-        if (x[j] > maxv)
-          maxv = x[j];
-      double sum = 0.0;
-#pragma omp simd reduction(+ : sum)
-      for (int j = 0; j < C; j++) {
-        float e = sv_vexpf (x[j] - maxv);
-        p[j] = e;
-        sum += e;
-      }
-      const float inv_sum = (float) (1.0 / sum);
-      for (int j = 0; j < C; j++)
-        p[j] *= inv_sum;
-      const double lse = (double) maxv + log (sum);
+      memcpy (p, x, (size_t) C * sizeof (float));
+      const double lse = sv_cpu_softmax_row (p, NULL, C);
       double row = 0.0;
       for (int j = 0; j < C; j++)
         if (t[j] != 0.0f) // skip zero targets so that 0 * (-inf logit) adds nothing

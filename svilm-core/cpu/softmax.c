@@ -9,7 +9,7 @@
 /* below this many elements a parallel region costs more than the row loop */
 #define SV_SOFTMAX_PAR_MIN 4096
 
-void
+double
 sv_cpu_softmax_row (float *l, const float *g, int n)
 {
   // l[n] (already scaled) -> softmax(l) in place; with a graph row g[n]: l *= g and
@@ -26,7 +26,7 @@ sv_cpu_softmax_row (float *l, const float *g, int n)
   if (maxv == -INFINITY) {
     for (int j = 0; j < n; j++)
       l[j] = 0.0f;
-    return;
+    return -INFINITY;
   }
   double sum = 0.0;
 #pragma omp simd reduction(+ : sum)
@@ -39,6 +39,7 @@ sv_cpu_softmax_row (float *l, const float *g, int n)
 #pragma omp simd
   for (int j = 0; j < n; j++)
     l[j] *= norm;
+  return (double) maxv + log (sum);
 }
 
 void

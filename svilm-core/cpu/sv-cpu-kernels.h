@@ -66,8 +66,9 @@ void sv_cpu_scale_backward (float *dinp, const float *dout, float alpha, size_t 
  * out[N,C] = softmax(inp * inv_temp) over entries where mask != 0 (others 0).
  * A fully masked row gives all zeros. ---- */
 /* One row: l[n] (already scaled) -> softmax(l) in place; with a 0/1 or graph row g[n],
- * l *= g first and entries with g == 0 get probability 0.  Nothing unmasked: zeros. */
-void sv_cpu_softmax_row (float *l, const float *g, int n);
+ * l *= g first and entries with g == 0 get probability 0.  Nothing unmasked: zeros.
+ * Returns log sum exp of the (graph-weighted) logits, in double; -inf for nothing. */
+double sv_cpu_softmax_row (float *l, const float *g, int n);
 void sv_cpu_softmax_forward (float *out, const float *inp, const float *mask, int N, int C,
                              float inv_temp);
 void sv_cpu_softmax_backward (float *dinp, const float *dout, const float *out, int N, int C,
