@@ -71,7 +71,7 @@
  * then makes its keyframe on the frame after the decision, not on the cut.
  *
  *   gst-launch-1.0 -m filesrc location=examples/data/sample.mp4 ! decodebin ! \
- *     videoconvert ! svilmscenecut threshold=0.3 location=cuts.jsonl ! \
+ *     videoconvert ! svilmscenecut threshold=0.2 location=cuts.jsonl ! \
  *     videoconvert ! x264enc ! mp4mux ! filesink location=out.mp4
  */
 #include "config.h"
@@ -81,7 +81,7 @@
 GST_DEBUG_CATEGORY_STATIC (gst_svilm_scene_cut_debug);
 #define GST_CAT_DEFAULT gst_svilm_scene_cut_debug
 
-#define DEFAULT_THRESHOLD 0.3
+#define DEFAULT_THRESHOLD 0.2
 #define DEFAULT_MIN_SCENE_LENGTH 15
 #define DEFAULT_LOOK_AHEAD TRUE
 #define DEFAULT_DRAW FALSE

@@ -22,7 +22,7 @@ video=examples/data/sample.mp4
 phrases=${PHRASES:-"ball;square"}
 # svilmscenecut's default threshold: F1 0.86 on the synthetic test split with the default
 # model (models/default-eval.md); it finds exactly the two cuts of the sample
-threshold=${THRESHOLD:-0.3}
+threshold=${THRESHOLD:-0.2}
 mkdir -p out
 rm -f out/scene-*.mp4 out/scene-*.ts out/results-*.jsonl
 export GST_PLUGIN_PATH="$PWD/build/gst-plugin${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"

@@ -488,7 +488,7 @@ test_end_to_end (void)
   assert_numbers (member_object (sv, "default"), pm);
   assert_numbers (member_object (sv, "best"), pm);
   g_assert_cmpfloat (json_object_get_double_member (member_object (sv, "default"), "threshold"), ==,
-                     0.3);
+                     0.2);
   /* scdet where ffmpeg is installed, else a reason */
   JsonNode *sc = json_object_get_member (s, "scdet");
   g_assert_nonnull (sc);
