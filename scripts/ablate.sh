@@ -63,7 +63,7 @@ report="$out/report.md"
   echo "captions; grounding: the pointing game; scene cuts: the first $SCENECUT_VIDEOS videos, F1 at"
   echo "svilmscenecut's default threshold and at the best one)."
   echo
-  echo "| variant | t2v R@1 | t2v R@10 | t2v MedR | v2t R@1 | pointing game | scene-cut F1 (0.3 / best) | final loss (c / g / t) |"
+  echo "| variant | t2v R@1 | t2v R@10 | t2v MedR | v2t R@1 | pointing game | scene-cut F1 (default 0.2 / best) | final loss (c / g / t) |"
   echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 } >"$report"
 
