@@ -35,10 +35,13 @@ sv_vexpf (float x)
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * (r * r) + r + 1.0f;
+  /* a NaN x leaves n NaN, whose conversion to int is undefined: 0 instead (p is NaN and
+   * carries it to the result); otherwise n + 126 is in [1, 254] */
+  n = n == n ? n : 0.0f;
   union {
-    int32_t i;
+    uint32_t i;
     float f;
-  } scale = { .i = ((int32_t) n + 126) << 23 };
+  } scale = { .i = (uint32_t) ((int32_t) n + 126) << 23 };
   float y = p * scale.f * 2.0f; /* 2^n as 2^(n - 1) * 2: n = 128 near FLT_MAX */
   y = x < lo ? 0.0f : y;
   return x > hi ? __builtin_inff () : y;
