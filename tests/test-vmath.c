@@ -123,6 +123,63 @@ test_vector_matches_scalar (void)
   g_free (vp);
 }
 
+/* The kernels' loops are also compiled for AVX2 + FMA and for AVX-512 (SV_CPU_TARGETS):
+ * FMA contraction and other instruction choices must not break the stated accuracy, so
+ * the same loop, compiled for each of those targets, is swept on the CPUs that run it. */
+static SV_VMATH_INLINE void
+sweep_loop (const float *x, float *e, float *p, int n)
+{
+#pragma omp simd
+  for (int i = 0; i < n; i++) {
+    e[i] = sv_vexpf (x[i]);
+    p[i] = sv_vnormcdf (x[i] * (8.0f / 86.6f));
+  }
+}
+SV_CPU_TARGETS (sweep_loop, (const float *x, float *e, float *p, int n), (x, e, p, n))
+
+static void
+check_version (const char *what, void (*loop) (const float *, float *, float *, int))
+{
+  enum { N = 2000001 };
+  float *x = g_new (float, N), *e = g_new (float, N), *p = g_new (float, N);
+  for (int k = 0; k < N; k++) /* [-86.6, 86.6] for exp, [-8, 8] for Phi */
+    x[k] = -86.6f + 173.2f * (float) k / (float) (N - 1);
+  loop (x, e, p, N);
+  double exp_rel = 0.0, cdf_rel = 0.0, cdf_abs = 0.0;
+  for (int k = 0; k < N; k++) {
+    double want = exp ((double) x[k]);
+    exp_rel = MAX (exp_rel, fabs (e[k] - want) / want);
+    double z = (double) (x[k] * (8.0f / 86.6f));
+    double cdf = 0.5 * erfc (-z / sqrt (2.0));
+    cdf_rel = MAX (cdf_rel, fabs (p[k] - cdf) / cdf);
+    cdf_abs = MAX (cdf_abs, fabs (p[k] - cdf));
+  }
+  g_test_message ("%s: exp %.2f ulp, Phi relative %.3g, absolute %.3g", what, exp_rel / ULP,
+                  cdf_rel, cdf_abs);
+  g_assert_cmpfloat (exp_rel, <, 1.5 * ULP);
+  g_assert_cmpfloat (cdf_rel, <, 1e-6);
+  g_assert_cmpfloat (cdf_abs, <, 2.5 * ULP);
+  g_free (x);
+  g_free (e);
+  g_free (p);
+}
+
+static void
+test_simd_versions (void)
+{
+  /* the library's choice, as $SVILM_SIMD caps it */
+  SvSimdLevel level = sv_cpu_simd_level ();
+  g_test_message ("this CPU runs the %s kernels", level == SV_SIMD_AVX512 ? "AVX-512"
+                                                  : level == SV_SIMD_AVX2 ? "AVX2"
+                                                                          : "SSE2");
+  check_version ("baseline", sweep_loop);
+  if (level >= SV_SIMD_AVX2)
+    check_version ("AVX2 + FMA", sweep_loop_avx2);
+  if (level >= SV_SIMD_AVX512)
+    check_version ("AVX-512", sweep_loop_avx512);
+  (void) sweep_loop_any;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -132,5 +189,6 @@ main (int argc, char **argv)
   g_test_add_func ("/vmath/normcdf/accuracy", test_normcdf_accuracy);
   g_test_add_func ("/vmath/normcdf/special", test_normcdf_special);
   g_test_add_func ("/vmath/vector-matches-scalar", test_vector_matches_scalar);
+  g_test_add_func ("/vmath/simd-versions", test_simd_versions);
   return g_test_run ();
 }

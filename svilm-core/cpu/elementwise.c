@@ -10,21 +10,53 @@
 
 /* below this many elements a parallel region costs more than it saves */
 #define EW_PAR_MIN 16384
+/* elements a call of a vector kernel handles: the unit of work of the parallel loops */
+#define EW_SPAN 4096
 /* columns handled together by one thread when reducing db over the outer axis */
 #define ADD_COL_BLOCK 64
 
 #define INV_SQRT_2PI 0.39894228040143267794 /* 1/sqrt(2 pi) */
+
+/* out[len] = gelu(inp[len]): one vector loop, compiled for each SIMD width */
+static SV_VMATH_INLINE void
+gelu_forward_span (float *out, const float *inp, ptrdiff_t len)
+{
+#pragma omp simd
+  for (ptrdiff_t i = 0; i < len; i++) {
+    float x = inp[i];
+    out[i] = x * sv_vnormcdf (x);
+  }
+}
+
+/* dinp[len] += dout[len] * gelu'(inp[len]) */
+static SV_VMATH_INLINE void
+gelu_backward_span (float *dinp, const float *dout, const float *inp, ptrdiff_t len)
+{
+#pragma omp simd
+  for (ptrdiff_t i = 0; i < len; i++) {
+    float x = inp[i];
+    float cdf = sv_vnormcdf (x);
+    float pdf = (float) INV_SQRT_2PI * sv_vexpf (-0.5f * x * x);
+    dinp[i] += dout[i] * (cdf + x * pdf);
+  }
+}
+
+SV_CPU_TARGETS (gelu_forward_span, (float *out, const float *inp, ptrdiff_t len), (out, inp, len))
+SV_CPU_TARGETS (gelu_backward_span,
+                (float *dinp, const float *dout, const float *inp, ptrdiff_t len),
+                (dinp, dout, inp, len))
 
 void
 sv_cpu_gelu_forward (float *out, const float *inp, size_t n)
 {
   // out[n] = x Phi(x), Phi(x) = 0.5 (1 + erf(x / sqrt 2))  (torch gelu, approximate='none').
   // Phi is evaluated as 0.5 erfc(-x / sqrt 2): no cancellation in the negative tail.
-  ptrdiff_t len = (ptrdiff_t) n;
-#pragma omp parallel for simd schedule(static) if (len >= EW_PAR_MIN)
-  for (ptrdiff_t i = 0; i < len; i++) {
-    float x = inp[i];
-    out[i] = x * sv_vnormcdf (x);
+  // Spans of EW_SPAN elements, each one call of the vector kernel for this CPU.
+  ptrdiff_t len = (ptrdiff_t) n, spans = (len + EW_SPAN - 1) / EW_SPAN;
+#pragma omp parallel for schedule(static) if (len >= EW_PAR_MIN)
+  for (ptrdiff_t s = 0; s < spans; s++) {
+    ptrdiff_t i0 = s * EW_SPAN;
+    gelu_forward_span_any (out + i0, inp + i0, len - i0 < EW_SPAN ? len - i0 : EW_SPAN);
   }
 }
 
@@ -35,13 +67,12 @@ sv_cpu_gelu_backward (float *dinp, const float *dout, const float *inp, size_t n
   // phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
   if (!dinp)
     return;
-  ptrdiff_t len = (ptrdiff_t) n;
-#pragma omp parallel for simd schedule(static) if (len >= EW_PAR_MIN)
-  for (ptrdiff_t i = 0; i < len; i++) {
-    float x = inp[i];
-    float cdf = sv_vnormcdf (x);
-    float pdf = (float) INV_SQRT_2PI * sv_vexpf (-0.5f * x * x);
-    dinp[i] += dout[i] * (cdf + x * pdf);
+  ptrdiff_t len = (ptrdiff_t) n, spans = (len + EW_SPAN - 1) / EW_SPAN;
+#pragma omp parallel for schedule(static) if (len >= EW_PAR_MIN)
+  for (ptrdiff_t s = 0; s < spans; s++) {
+    ptrdiff_t i0 = s * EW_SPAN;
+    gelu_backward_span_any (dinp + i0, dout + i0, inp + i0,
+                            len - i0 < EW_SPAN ? len - i0 : EW_SPAN);
   }
 }
 

@@ -9,8 +9,9 @@
 /* below this many elements a parallel region costs more than the row loop */
 #define SV_SOFTMAX_PAR_MIN 4096
 
-double
-sv_cpu_softmax_row (float *l, const float *g, int n)
+/* the row kernel, compiled for each SIMD width (vmath.h); *lse = log-sum-exp */
+static SV_VMATH_INLINE void
+softmax_row (float *l, const float *g, int n, double *lse)
 {
   // l[n] (already scaled) -> softmax(l) in place; with a graph row g[n]: l *= g and
   // l = -inf where g == 0 (exp gives 0 there).  A row with nothing unmasked becomes zeros.
@@ -26,7 +27,8 @@ sv_cpu_softmax_row (float *l, const float *g, int n)
   if (maxv == -INFINITY) {
     for (int j = 0; j < n; j++)
       l[j] = 0.0f;
-    return -INFINITY;
+    *lse = -INFINITY;
+    return;
   }
   double sum = 0.0;
 #pragma omp simd reduction(+ : sum)
@@ -39,7 +41,17 @@ sv_cpu_softmax_row (float *l, const float *g, int n)
 #pragma omp simd
   for (int j = 0; j < n; j++)
     l[j] *= norm;
-  return (double) maxv + log (sum);
+  *lse = (double) maxv + log (sum);
+}
+
+SV_CPU_TARGETS (softmax_row, (float *l, const float *g, int n, double *lse), (l, g, n, lse))
+
+double
+sv_cpu_softmax_row (float *l, const float *g, int n)
+{
+  double lse;
+  softmax_row_any (l, g, n, &lse);
+  return lse;
 }
 
 void
