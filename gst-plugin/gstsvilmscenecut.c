@@ -32,7 +32,7 @@
  *
  * Flashes: with `flash-filter` (default) a boundary's score is at most the smallest
  * 1 - cos between any slice before it and any slice after it, in any window that holds
- * it (svilm_clip_get_boundary_scores).  A camera flash, a lightning strike or anything
+ * it (svilm_clip_get_boundaries).  A camera flash, a lightning strike or anything
  * else that comes and goes within a window leaves the slices on both sides of it alike,
  * so the boundaries into and out of it score low; a scene change keeps every pair across
  * it apart.  On the real-footage set (docs/evaluation.md) this took the false cuts on
@@ -173,15 +173,6 @@ reset_stream (GstSvilmSceneCut *self)
   self->mark_until = 0;
 }
 
-/* The source frame of model frame t when the model samples its clip of T frames
- * from a window of n (svilm_model_encode_prepared: the centre of each of T equal
- * segments). */
-static guint
-sample_index (guint t, guint n, guint T)
-{
-  return MIN ((guint) (((double) t + 0.5) * n / T), n - 1);
-}
-
 static guint64
 frame_number (GstSvilmSceneCut *self, GstClockTime pts, guint64 seq)
 {
@@ -286,26 +277,15 @@ add_boundary (GstSvilmSceneCut *self, guint64 seq, gdouble score, gdouble cross)
 static void
 score_window (GstSvilmSceneCut *self, SvilmClip *clip, guint64 first, guint n)
 {
-  guint ns = 0;
-  svilm_clip_get_temporal_features (clip, &ns, NULL);
-  gfloat change[64], cross[64];
-  guint nb = svilm_clip_get_boundary_scores (clip, change, cross, G_N_ELEMENTS (change));
-  guint T = self->clip_frames;
-  if (nb < 1 || T % ns != 0)
-    return;
-  guint tt = T / ns;
-  for (guint j = 1; j <= nb; j++) {
-    /* the new slice starts at model frame j * tt: the new scene begins after the
-     * last source frame of slice j - 1 and no later than the first of slice j */
-    guint a = sample_index (j * tt - 1, n, T), b = sample_index (j * tt, n, T);
-    if (b <= a)
-      continue; /* both slices show the same frame (windows shorter than a clip) */
-    guint64 seq = first + a + (b - a + 1) / 2;
+  g_autoptr (GArray) boundaries = svilm_clip_get_boundaries (clip, n);
+  for (guint i = 0; i < boundaries->len; i++) {
+    const SvilmBoundary *b = &g_array_index (boundaries, SvilmBoundary, i);
+    guint64 seq = first + b->frame;
     if (seq < self->final_end)
       continue;
     GST_LOG_OBJECT (self, "boundary at frame %" G_GUINT64_FORMAT ": %.4f (across %.4f)", seq,
-                    change[j - 1], cross[j - 1]);
-    add_boundary (self, seq, change[j - 1], cross[j - 1]);
+                    b->change, b->cross);
+    add_boundary (self, seq, b->change, b->cross);
   }
 }
 

@@ -34,6 +34,7 @@ struct _SvilmModel {
 struct _SvilmClip {
   GObject parent;
   guint E, M, Nv, Nt, D, S, gh, gw;
+  guint T; /* frames of the model's clip */
   float tau;
   float *embedding; /* [E] */
   float *groups;    /* [M, E] projected group tokens */
@@ -379,8 +380,7 @@ svilm_model_encode_prepared (SvilmModel *self, const gfloat *const *frames, guin
     return NULL;
   gsize per = svilm_model_get_frame_floats (self);
   for (int t = 0; t < c->frames; t++) {
-    /* the centre of each of T equal segments, as sv_frames_to_clip samples */
-    guint src = MIN ((guint) (((double) t + 0.5) * n_frames / c->frames), n_frames - 1);
+    guint src = svilm_clip_source_frame ((guint) t, n_frames, (guint) c->frames);
     memcpy (ip->clip + (size_t) t * per, frames[src], per * sizeof (float));
   }
   SvilmClip *clip = encode_pass (self, ip, error);
@@ -434,6 +434,7 @@ encode_pass (SvilmModel *self, InferPass *ip, GError **error)
   clip->M = (guint) c->n_groups;
   clip->Nv = (guint) a->Nv;
   clip->Nt = (guint) sv_model_config_grid_t (c);
+  clip->T = (guint) c->frames;
   clip->gh = (guint) sv_model_config_grid_h (c);
   clip->gw = (guint) sv_model_config_grid_w (c);
   clip->S = clip->gh * clip->gw;
@@ -531,24 +532,47 @@ dot (const float *a, const float *b, guint n)
 }
 
 guint
-svilm_clip_get_boundary_scores (SvilmClip *clip, gfloat *change, gfloat *cross, guint n)
+svilm_clip_source_frame (guint t, guint n_frames, guint clip_frames)
 {
-  g_return_val_if_fail (SVILM_IS_CLIP (clip) && change, 0);
-  guint Nt = clip->Nt, D = clip->D, nb = MIN (Nt > 0 ? Nt - 1 : 0, n);
+  /* the centre of each of T equal segments, as sv_frames_to_clip samples */
+  if (n_frames == 0 || clip_frames == 0)
+    return 0;
+  return MIN ((guint) (((double) t + 0.5) * n_frames / clip_frames), n_frames - 1);
+}
+
+/* 1 - cos of two unit-length features, in [0, 2] */
+static float
+distance (const float *a, const float *b, guint D)
+{
+  return CLAMP (1.0f - dot (a, b, D), 0.0f, 2.0f);
+}
+
+GArray *
+svilm_clip_get_boundaries (SvilmClip *clip, guint n_frames)
+{
+  g_return_val_if_fail (SVILM_IS_CLIP (clip), NULL);
+  guint Nt = clip->Nt, D = clip->D, T = clip->T;
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (SvilmBoundary));
+  if (Nt < 2 || T % Nt != 0 || n_frames == 0)
+    return out;
+  guint tt = T / Nt; /* model frames a slice */
   const float *f = clip->temporal;
-  for (guint j = 1; j <= nb; j++) {
-    change[j - 1] =
-        CLAMP (1.0f - dot (f + (size_t) (j - 1) * D, f + (size_t) j * D, D), 0.0f, 2.0f);
-    if (!cross)
-      continue;
+  for (guint j = 1; j < Nt; j++) {
+    /* the new slice starts at model frame j * tt */
+    guint a = svilm_clip_source_frame (j * tt - 1, n_frames, T);
+    guint b = svilm_clip_source_frame (j * tt, n_frames, T);
+    if (b <= a)
+      continue; /* both slices show the same frame */
+    SvilmBoundary bd = { a + (b - a + 1) / 2,
+                         distance (f + (size_t) (j - 1) * D, f + (size_t) j * D, D), 0.0f };
     /* every pair (i, k) with i < j <= k: at most Nt^2 / 4 dot products of D */
-    float lo = change[j - 1];
+    bd.cross = bd.change;
     for (guint i = 0; i < j; i++)
       for (guint k = j; k < Nt; k++)
-        lo = MIN (lo, CLAMP (1.0f - dot (f + (size_t) i * D, f + (size_t) k * D, D), 0.0f, 2.0f));
-    cross[j - 1] = lo;
+        bd.cross = MIN (bd.cross, distance (f + (size_t) i * D, f + (size_t) k * D, D));
+    g_array_append_val (out, bd);
   }
-  return nb;
+  return out;
 }
 
 gfloat

@@ -143,18 +143,42 @@ const gfloat *svilm_clip_get_embedding (SvilmClip *clip, gsize *n_out);
 const gfloat *svilm_clip_get_temporal_features (SvilmClip *clip, guint *n_slices, guint *dim);
 
 /**
- * svilm_clip_get_boundary_scores:
- * @change: (out caller-allocates) (array length=n): 1 - cos of the temporal features of
- *   slices j - 1 and j, for the boundaries j = 1 .. n_slices - 1
- * @cross: (out caller-allocates) (array length=n) (optional): the smallest 1 - cos between
- *   any slice before boundary j and any slice after it, <= change.  A real scene change
- *   keeps every pair across it apart; around a flash (or anything that comes and goes
- *   within the clip) the slices before and after it look alike and cross is small.
- * @n: room in the arrays
- * Returns: the number of boundaries written, n_slices - 1 (at most @n); 0 for a clip of
- *   one slice.  Scores are in [0, 2].
+ * SvilmBoundary:
+ * @frame: the first frame of the new scene, were there one, counted in the frames the clip
+ *   was encoded from
+ * @change: 1 - cos of the temporal features of the slices on either side
+ * @cross: the smallest 1 - cos between any slice before the boundary and any after it,
+ *   <= change.  A real scene change keeps every pair across it apart; around a flash (or
+ *   anything that comes and goes within the clip) the slices before and after it look
+ *   alike and cross is small.
+ *
+ * A boundary between two consecutive temporal slices of a clip.  Scores are in [0, 2].
  */
-guint svilm_clip_get_boundary_scores (SvilmClip *clip, gfloat *change, gfloat *cross, guint n);
+typedef struct {
+  guint frame;
+  gfloat change, cross;
+} SvilmBoundary;
+
+/**
+ * svilm_clip_get_boundaries:
+ * @n_frames: the frames the clip was encoded from (svilm_model_encode_prepared's n_frames)
+ * Returns: (transfer full) (element-type SvilmBoundary): the boundaries between
+ *   consecutive slices, in order, that fall between two different source frames (when a
+ *   clip is encoded from fewer frames than it holds, slices can show the same frame).  The
+ *   new scene starts after the last source frame of the slice before the boundary and no
+ *   later than the first of the slice after it: @frame is the middle of that span.
+ */
+GArray *svilm_clip_get_boundaries (SvilmClip *clip, guint n_frames);
+
+/**
+ * svilm_clip_source_frame:
+ * @t: a frame of the model's clip, 0 .. @clip_frames - 1
+ * @n_frames: frames the clip is encoded from
+ * @clip_frames: frames of the model's clip (svilm_model_get_clip_frames)
+ * Returns: which of the @n_frames frame @t is: the centre of the t-th of @clip_frames equal
+ *   segments (how svilm_model_encode_prepared samples a clip)
+ */
+guint svilm_clip_source_frame (guint t, guint n_frames, guint clip_frames);
 
 /**
  * svilm_clip_ground:

@@ -94,7 +94,11 @@ test_clip_any_size (void)
   g_assert_no_error (error);
   struct {
     guint n, w, h, stride;
-  } sizes[] = { { 8, 64, 64, 192 }, { 3, 37, 23, 120 }, { 1, 1, 1, 3 }, { 20, 640, 480, 1920 } };
+    guint boundaries[4]; /* the frames where a new scene could start; 0 ends the list */
+  } sizes[] = { { 8, 64, 64, 192, { 2, 4, 6 } },
+                { 3, 37, 23, 120, { 0 } }, /* 3 frames in 4 slices: no two differ */
+                { 1, 1, 1, 3, { 0 } },
+                { 20, 640, 480, 1920, { 5, 10, 15 } } };
   for (guint i = 0; i < G_N_ELEMENTS (sizes); i++) {
     guint8 **f = make_frames (sizes[i].n, sizes[i].w, sizes[i].h, sizes[i].stride, i);
     SvilmClip *clip = svilm_model_encode_clip (m, (const guint8 *const *) f, sizes[i].n, sizes[i].w,
@@ -111,6 +115,25 @@ test_clip_any_size (void)
     g_assert_cmpuint (nt, ==, 4);
     g_assert_cmpuint (dim, ==, 128);
     g_assert_true (isfinite (tf[0]));
+    /* slice boundaries: source frames as svilm_model_encode_prepared samples them (8 model
+     * frames, 2 a slice; from 20 frames slice 0 shows 1 and 3, slice 1 shows 6 and 8, so
+     * a new scene there starts at 4-6: 5), scores from the temporal features */
+    g_autoptr (GArray) bounds = svilm_clip_get_boundaries (clip, sizes[i].n);
+    guint want = 0;
+    while (want < G_N_ELEMENTS (sizes[i].boundaries) && sizes[i].boundaries[want])
+      want++;
+    g_assert_cmpuint (bounds->len, ==, want);
+    for (guint j = 0; j < bounds->len; j++) {
+      const SvilmBoundary *b = &g_array_index (bounds, SvilmBoundary, j);
+      g_assert_cmpuint (b->frame, ==, sizes[i].boundaries[j]);
+      guint k = b->frame * 4 / sizes[i].n; /* the slice after it (even spacing here) */
+      double cos = 0.0;
+      for (guint d = 0; d < dim; d++)
+        cos += (double) tf[(k - 1) * dim + d] * tf[k * dim + d];
+      g_assert_cmpfloat_with_epsilon (b->change, 1.0 - cos, 1e-5);
+      g_assert_cmpfloat (b->cross, <=, b->change);
+      g_assert_cmpfloat (b->cross, >=, 0.0f);
+    }
     /* the same frames again give the same clip, bit for bit */
     SvilmClip *again = svilm_model_encode_clip (m, (const guint8 *const *) f, sizes[i].n,
                                                 sizes[i].w, sizes[i].h, sizes[i].stride, &error);

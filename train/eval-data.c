@@ -358,12 +358,6 @@ sv_eval_truth_load (const char *path, GError **error)
 
 /* ---- decoding ---- */
 
-guint
-sv_eval_sample_index (guint t, guint n, guint clip_frames)
-{
-  return n == 0 ? 0 : MIN ((guint) (((double) t + 0.5) * n / clip_frames), n - 1);
-}
-
 void
 sv_eval_frames_clear (SvEvalFrames *f)
 {

@@ -72,7 +72,8 @@ collect (SvEval *ev, GPtrArray *items, guint T, Clips *out, const char *what)
     SvEvalScene *sc = &g_array_index (t->scenes, SvEvalScene, 0);
     guint first = MIN (sc->start, fr.n - 1), n = MAX (MIN (sc->end, fr.n), first + 1) - first;
     for (guint k = 0; k < T; k++)
-      g_array_append_vals (out->x, fr.ptr[first + sv_eval_sample_index (k, n, T)], (guint) frame);
+      g_array_append_vals (out->x, fr.ptr[first + svilm_clip_source_frame (k, n, T)],
+                           (guint) frame);
     g_array_append_val (out->y, label);
     out->n++;
     sv_eval_frames_clear (&fr);

@@ -66,7 +66,7 @@ score_object (SvEval *ev, SvilmClip *clip, const SvEvalTruth *t, const SvEvalObj
   guint *vis = g_new (guint, T);
   *out = (Acc){ 0 };
   for (guint k = 0; k < T; k++) {
-    guint f = first + sv_eval_sample_index (k, n, T);
+    guint f = first + svilm_clip_source_frame (k, n, T);
     if (f >= t->frames)
       continue;
     const SvEvalBox *all = ob->boxes + (gsize) f * ob->n_inst;

@@ -125,22 +125,13 @@ score_svilm (SvEval *ev, const SvEvalFrames *fr, Scores *out, GError **error)
       ok = FALSE;
       break;
     }
-    guint ns = 0;
-    svilm_clip_get_temporal_features (clip, &ns, NULL);
-    float change[64], across[64];
-    guint nb = svilm_clip_get_boundary_scores (clip, change, across, G_N_ELEMENTS (change));
-    if (nb >= 1 && T % ns == 0) {
-      guint tt = T / ns;
-      for (guint j = 1; j <= nb; j++) {
-        guint a = sv_eval_sample_index (j * tt - 1, len, T);
-        guint b = sv_eval_sample_index (j * tt, len, T);
-        if (b <= a)
-          continue;
-        guint f = first + a + (b - a + 1) / 2;
-        sum[f] += change[j - 1];
-        cross[f] = MIN (cross[f], across[j - 1]);
-        count[f]++;
-      }
+    g_autoptr (GArray) boundaries = svilm_clip_get_boundaries (clip, len);
+    for (guint i = 0; i < boundaries->len; i++) {
+      const SvilmBoundary *b = &g_array_index (boundaries, SvilmBoundary, i);
+      guint f = first + b->frame;
+      sum[f] += b->change;
+      cross[f] = MIN (cross[f], b->cross);
+      count[f]++;
     }
     if (len < W)
       break; /* the partial window is the last */

@@ -75,10 +75,6 @@ typedef struct {
 gboolean sv_eval_decode (SvilmModel *model, const char *uri, SvEvalFrames *out, GError **error);
 void sv_eval_frames_clear (SvEvalFrames *f);
 
-/* the frame the model takes for clip frame t of n source frames (the centre of each of
- * clip_frames equal segments, as svilm_model_encode_prepared samples) */
-guint sv_eval_sample_index (guint t, guint n, guint clip_frames);
-
 typedef struct {
   SvilmModel *model;
   const char *model_path, *manifest, *split;
