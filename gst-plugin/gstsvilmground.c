@@ -17,9 +17,10 @@
  *   `svilm/grounding` holds label (string), score (double) and group (uint);
  * - with `draw` (default both) every frame gets an overlay: each phrase's heatmap
  *   blended over the frame in the phrase's colour (opacity heatmap-alpha times
- *   the heat) and/or its box with a label "phrase score".  BGRx and BGRA (xRGB
- *   and ARGB on big-endian machines) are drawn on in place; the other packed RGB
- *   formats through an ARGB scratch surface blended into the frame.  BGRA/ARGB
+ *   the heat) and/or its box with a label "phrase score".  The overlay is rendered
+ *   once per result into an ARGB surface of the frame size and composited over
+ *   each frame: by cairo in place for BGRx and BGRA (xRGB and ARGB on big-endian
+ *   machines), by a byte loop for the other packed RGB formats.  BGRA/ARGB
  *   frames are assumed opaque.
  *
  * Each window posts one element message per phrase (when post-messages is set)
@@ -80,9 +81,20 @@ struct _GstSvilmGround {
   /* phrases, their embeddings and latest results (lock) */
   GMutex lock;
   GPtrArray *items;
+  guint64 results_gen; /* bumped whenever a result or the phrases change */
 
-  /* drawing (streaming thread) */
-  cairo_surface_t *scratch;
+  /* drawing (streaming thread, lock held): the overlay of the current results, ARGB at
+   * the frame size, and what it was rendered from */
+  cairo_surface_t *overlay;
+  guint64 overlay_gen;
+  GstSvilmGroundDraw overlay_draw;
+  gdouble overlay_alpha;
+  guint64 overlay_serial; /* bumped at each rendering */
+  /* the overlay laid out for a format cairo cannot draw on (pack_overlay) */
+  guint8 *packed_add; /* frame-size values to add, then as many factors */
+  gsize packed_row;
+  guint64 packed_gen; /* overlay_serial it was laid out from */
+  GstVideoFormat packed_format;
 };
 
 G_DEFINE_TYPE (GstSvilmGround, gst_svilm_ground, GST_TYPE_SVILM_FILTER)
@@ -190,6 +202,7 @@ gst_svilm_ground_window_done (GstSvilmFilter *filter, GstSvilmWindow *w, GstVide
       break;
     svilm_grounding_free (p->result);
     p->result = g;
+    self->results_gen++;
 
     int x, y, bw, bh;
     box_pixels (g, info->width, info->height, &x, &y, &bw, &bh);
@@ -342,82 +355,102 @@ draw_box (cairo_t *cr, const char *text, const SvilmGrounding *g, const double *
   g_free (label);
 }
 
-/* out = overlay + frame x (1 - overlay alpha), for packed formats cairo cannot draw on */
-static void
-blend_scratch (cairo_surface_t *scratch, GstVideoFrame *frame)
+/* Lays the overlay out in the byte order of a packed format cairo cannot draw on: for
+ * every byte of a frame row, the value to add (the premultiplied colour, or the alpha)
+ * and the factor / 255 to scale the frame's byte by (255 - alpha; 255 on padding bytes,
+ * which stay as they are).  Blending is then one contiguous loop over bytes. */
+static gboolean
+pack_overlay (GstSvilmGround *self, const GstVideoFormatInfo *f)
 {
-  const GstVideoFormatInfo *f = frame->info.finfo;
-  int width = GST_VIDEO_FRAME_WIDTH (frame), height = GST_VIDEO_FRAME_HEIGHT (frame);
+  int width = cairo_image_surface_get_width (self->overlay);
+  int height = cairo_image_surface_get_height (self->overlay);
+  if (self->packed_add && self->packed_gen == self->overlay_serial &&
+      self->packed_format == GST_VIDEO_FORMAT_INFO_FORMAT (f))
+    return TRUE;
   int ps = GST_VIDEO_FORMAT_INFO_PSTRIDE (f, GST_VIDEO_COMP_R);
-  int ro = GST_VIDEO_FORMAT_INFO_POFFSET (f, GST_VIDEO_COMP_R);
-  int go = GST_VIDEO_FORMAT_INFO_POFFSET (f, GST_VIDEO_COMP_G);
-  int bo = GST_VIDEO_FORMAT_INFO_POFFSET (f, GST_VIDEO_COMP_B);
-  int ao = GST_VIDEO_FORMAT_INFO_HAS_ALPHA (f)
-               ? (int) GST_VIDEO_FORMAT_INFO_POFFSET (f, GST_VIDEO_COMP_A)
-               : -1;
-  guint8 *dst = GST_VIDEO_FRAME_PLANE_DATA (frame, 0);
-  int dstride = GST_VIDEO_FRAME_PLANE_STRIDE (frame, 0);
-  const guint8 *src = cairo_image_surface_get_data (scratch);
-  int sstride = cairo_image_surface_get_stride (scratch);
+  int off[4] = { GST_VIDEO_FORMAT_INFO_POFFSET (f, GST_VIDEO_COMP_R),
+                 GST_VIDEO_FORMAT_INFO_POFFSET (f, GST_VIDEO_COMP_G),
+                 GST_VIDEO_FORMAT_INFO_POFFSET (f, GST_VIDEO_COMP_B),
+                 GST_VIDEO_FORMAT_INFO_HAS_ALPHA (f)
+                     ? (int) GST_VIDEO_FORMAT_INFO_POFFSET (f, GST_VIDEO_COMP_A)
+                     : -1 };
+  gsize n = (gsize) width * height * ps;
+  g_free (self->packed_add);
+  self->packed_add = g_try_malloc (2 * n);
+  if (!self->packed_add) {
+    GST_WARNING_OBJECT (self, "no memory for a %dx%d overlay: not drawing", width, height);
+    return FALSE;
+  }
+  guint8 *add = self->packed_add, *scale = add + n;
+  memset (add, 0, n);
+  memset (scale, 255, n);
+  const guint8 *src = cairo_image_surface_get_data (self->overlay);
+  int sstride = cairo_image_surface_get_stride (self->overlay);
   for (int y = 0; y < height; y++) {
     const guint32 *s = (const guint32 *) (src + (gsize) y * sstride);
+    for (int x = 0; x < width; x++) {
+      gsize k = ((gsize) y * width + x) * ps;
+      guint32 px = s[x];
+      guint8 value[4] = { px >> 16 & 0xff, px >> 8 & 0xff, px & 0xff, px >> 24 };
+      for (int c = 0; c < 4; c++)
+        if (off[c] >= 0) {
+          add[k + off[c]] = value[c];
+          scale[k + off[c]] = (guint8) (255 - (px >> 24));
+        }
+    }
+  }
+  self->packed_row = (gsize) width * ps;
+  self->packed_gen = self->overlay_serial;
+  self->packed_format = GST_VIDEO_FORMAT_INFO_FORMAT (f);
+  return TRUE;
+}
+
+/* out = add + d x scale / 255 for every byte of the rows.  The division is rounded as
+ * (t + (t >> 8)) >> 8 with t = d scale + 128, which is round (d scale / 255) for all
+ * d, scale <= 255 (scale 255 leaves d as it is): no division and no branch, so the
+ * loop vectorises (-fvect-cost-model=dynamic in gst-plugin/meson.build). */
+static void
+blend_packed (const guint8 *restrict add, const guint8 *restrict scale, gsize row_bytes,
+              guint8 *restrict dst, gsize dstride, int height)
+{
+  for (int y = 0; y < height; y++) {
+    const guint8 *a = add + (gsize) y * row_bytes, *m = scale + (gsize) y * row_bytes;
     guint8 *d = dst + (gsize) y * dstride;
-    for (int x = 0; x < width; x++, d += ps) {
-      guint32 px = s[x], a = px >> 24;
-      if (a == 0)
-        continue;
-      guint inv = 255 - a;
-      d[ro] = (guint8) (((px >> 16) & 0xff) + (d[ro] * inv + 127) / 255);
-      d[go] = (guint8) (((px >> 8) & 0xff) + (d[go] * inv + 127) / 255);
-      d[bo] = (guint8) ((px & 0xff) + (d[bo] * inv + 127) / 255);
-      if (ao >= 0)
-        d[ao] = (guint8) (a + (d[ao] * inv + 127) / 255);
+    for (gsize k = 0; k < row_bytes; k++) {
+      guint t = (guint) d[k] * m[k] + 128;
+      d[k] = (guint8) (a[k] + ((t + (t >> 8)) >> 8));
     }
   }
 }
 
-/* lock held */
-static void
-draw_overlay (GstSvilmGround *self, GstVideoFrame *frame, GstSvilmGroundDraw draw, double alpha)
+/* Lock held.  Renders the current results into the overlay unless it already shows
+ * them.  They change once a window (8 frames with the bundled model) while the overlay
+ * goes on every frame: rendering it once and compositing it per frame leaves out of the
+ * per-frame cost the heatmaps' bilinear scaling to the frame size, the labels' text and
+ * clearing a surface (docs/benchmarks.md).  OVER is associative, so the pixels are those
+ * of drawing each heatmap and box on the frame in turn, within rounding. */
+static gboolean
+update_overlay (GstSvilmGround *self, int width, int height, GstSvilmGroundDraw draw, double alpha)
 {
-  int width = GST_VIDEO_FRAME_WIDTH (frame), height = GST_VIDEO_FRAME_HEIGHT (frame);
-  GstVideoFormat fmt = GST_VIDEO_FRAME_FORMAT (frame);
-  int stride = GST_VIDEO_FRAME_PLANE_STRIDE (frame, 0);
-  cairo_surface_t *surface = NULL;
-#if G_BYTE_ORDER == G_LITTLE_ENDIAN
-  gboolean native = fmt == GST_VIDEO_FORMAT_BGRx || fmt == GST_VIDEO_FORMAT_BGRA;
-  gboolean alpha_fmt = fmt == GST_VIDEO_FORMAT_BGRA;
-#else
-  gboolean native = fmt == GST_VIDEO_FORMAT_xRGB || fmt == GST_VIDEO_FORMAT_ARGB;
-  gboolean alpha_fmt = fmt == GST_VIDEO_FORMAT_ARGB;
-#endif
-  if (native && stride % 4 == 0) {
-    surface = cairo_image_surface_create_for_data (
-        GST_VIDEO_FRAME_PLANE_DATA (frame, 0), alpha_fmt ? CAIRO_FORMAT_ARGB32 : CAIRO_FORMAT_RGB24,
-        width, height, stride);
-    if (cairo_surface_status (surface) != CAIRO_STATUS_SUCCESS)
-      g_clear_pointer (&surface, cairo_surface_destroy);
-  }
-  gboolean scratch = surface == NULL;
-  if (scratch) {
-    if (!self->scratch || cairo_image_surface_get_width (self->scratch) != width ||
-        cairo_image_surface_get_height (self->scratch) != height) {
-      g_clear_pointer (&self->scratch, cairo_surface_destroy);
-      self->scratch = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width, height);
+  gboolean same_size = self->overlay && cairo_image_surface_get_width (self->overlay) == width &&
+                       cairo_image_surface_get_height (self->overlay) == height;
+  if (same_size && self->overlay_gen == self->results_gen && self->overlay_draw == draw &&
+      self->overlay_alpha == alpha)
+    return TRUE;
+  if (!same_size) {
+    g_clear_pointer (&self->overlay, cairo_surface_destroy);
+    self->overlay = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width, height);
+    if (cairo_surface_status (self->overlay) != CAIRO_STATUS_SUCCESS) {
+      GST_WARNING_OBJECT (self, "no %dx%d overlay surface: not drawing", width, height);
+      g_clear_pointer (&self->overlay, cairo_surface_destroy);
+      return FALSE;
     }
-    if (cairo_surface_status (self->scratch) != CAIRO_STATUS_SUCCESS) {
-      GST_WARNING_OBJECT (self, "no %dx%d scratch surface: not drawing", width, height);
-      g_clear_pointer (&self->scratch, cairo_surface_destroy);
-      return;
-    }
-    cairo_surface_flush (self->scratch);
-    memset (cairo_image_surface_get_data (self->scratch), 0,
-            (gsize) cairo_image_surface_get_stride (self->scratch) * height);
-    cairo_surface_mark_dirty (self->scratch);
-    surface = cairo_surface_reference (self->scratch);
   }
 
-  cairo_t *cr = cairo_create (surface);
+  cairo_t *cr = cairo_create (self->overlay);
+  cairo_set_operator (cr, CAIRO_OPERATOR_CLEAR);
+  cairo_paint (cr);
+  cairo_set_operator (cr, CAIRO_OPERATOR_OVER);
   if (draw == GST_SVILM_GROUND_DRAW_HEATMAP || draw == GST_SVILM_GROUND_DRAW_BOTH)
     for (guint i = 0; i < self->items->len; i++) {
       Phrase *p = self->items->pdata[i];
@@ -436,9 +469,51 @@ draw_overlay (GstSvilmGround *self, GstVideoFrame *frame, GstSvilmGroundDraw dra
     g_free (labels);
   }
   cairo_destroy (cr);
+  cairo_surface_flush (self->overlay);
+  self->overlay_gen = self->results_gen;
+  self->overlay_serial++;
+  self->overlay_draw = draw;
+  self->overlay_alpha = alpha;
+  return TRUE;
+}
+
+/* lock held */
+static void
+draw_overlay (GstSvilmGround *self, GstVideoFrame *frame, GstSvilmGroundDraw draw, double alpha)
+{
+  int width = GST_VIDEO_FRAME_WIDTH (frame), height = GST_VIDEO_FRAME_HEIGHT (frame);
+  if (!update_overlay (self, width, height, draw, alpha))
+    return;
+
+  GstVideoFormat fmt = GST_VIDEO_FRAME_FORMAT (frame);
+  int stride = GST_VIDEO_FRAME_PLANE_STRIDE (frame, 0);
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+  gboolean native = fmt == GST_VIDEO_FORMAT_BGRx || fmt == GST_VIDEO_FORMAT_BGRA;
+  gboolean alpha_fmt = fmt == GST_VIDEO_FORMAT_BGRA;
+#else
+  gboolean native = fmt == GST_VIDEO_FORMAT_xRGB || fmt == GST_VIDEO_FORMAT_ARGB;
+  gboolean alpha_fmt = fmt == GST_VIDEO_FORMAT_ARGB;
+#endif
+  cairo_surface_t *surface = NULL;
+  if (native && stride % 4 == 0) {
+    surface = cairo_image_surface_create_for_data (
+        GST_VIDEO_FRAME_PLANE_DATA (frame, 0), alpha_fmt ? CAIRO_FORMAT_ARGB32 : CAIRO_FORMAT_RGB24,
+        width, height, stride);
+    if (cairo_surface_status (surface) != CAIRO_STATUS_SUCCESS)
+      g_clear_pointer (&surface, cairo_surface_destroy);
+  }
+  if (!surface) {
+    if (pack_overlay (self, frame->info.finfo))
+      blend_packed (self->packed_add, self->packed_add + self->packed_row * height,
+                    self->packed_row, GST_VIDEO_FRAME_PLANE_DATA (frame, 0), (gsize) stride,
+                    height);
+    return;
+  }
+  cairo_t *cr = cairo_create (surface);
+  cairo_set_source_surface (cr, self->overlay, 0, 0);
+  cairo_paint (cr);
+  cairo_destroy (cr);
   cairo_surface_flush (surface);
-  if (scratch)
-    blend_scratch (surface, frame);
   cairo_surface_destroy (surface);
 }
 
@@ -477,6 +552,7 @@ clear_results (GstSvilmGround *self, gboolean embeddings)
     if (embeddings)
       g_clear_pointer (&p->embedding, g_free);
   }
+  self->results_gen++;
   g_mutex_unlock (&self->lock);
 }
 
@@ -486,7 +562,10 @@ gst_svilm_ground_model_changed (GstSvilmFilter *filter, SvilmModel *model)
   GstSvilmGround *self = GST_SVILM_GROUND (filter);
   clear_results (self, TRUE);
   if (!model) {
-    g_clear_pointer (&self->scratch, cairo_surface_destroy);
+    g_mutex_lock (&self->lock);
+    g_clear_pointer (&self->overlay, cairo_surface_destroy);
+    g_clear_pointer (&self->packed_add, g_free);
+    g_mutex_unlock (&self->lock);
     return TRUE;
   }
   if (!svilm_model_has_tokenizer (model)) {
@@ -550,6 +629,7 @@ set_phrases (GstSvilmGround *self, const char *phrases)
   /* embeddings are made by the streaming thread at the next window (or at start) */
   GPtrArray *old = self->items;
   self->items = items;
+  self->results_gen++;
   gboolean empty = items->len == 0;
   g_mutex_unlock (&self->lock);
   g_ptr_array_unref (old);
@@ -621,7 +701,8 @@ gst_svilm_ground_finalize (GObject *object)
   GstSvilmGround *self = GST_SVILM_GROUND (object);
   g_free (self->phrases);
   g_ptr_array_unref (self->items);
-  g_clear_pointer (&self->scratch, cairo_surface_destroy);
+  g_clear_pointer (&self->overlay, cairo_surface_destroy);
+  g_free (self->packed_add);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (gst_svilm_ground_parent_class)->finalize (object);
 }

@@ -230,6 +230,102 @@ GST_START_TEST (test_overlay)
 }
 GST_END_TEST;
 
+/* frame i of a pattern with the same RGB content in any packed RGB format */
+static GstBuffer *
+rgb_frame (const char *format, int width, int height, guint i)
+{
+  GstBuffer *b = svh_frame (format, width, height, i);
+  GstVideoInfo info;
+  gst_video_info_set_format (&info, gst_video_format_from_string (format), width, height);
+  GstVideoFrame f;
+  fail_unless (gst_video_frame_map (&f, &info, b, GST_MAP_WRITE));
+  const GstVideoFormatInfo *fi = info.finfo;
+  guint8 *data = GST_VIDEO_FRAME_PLANE_DATA (&f, 0);
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width; x++) {
+      guint8 *px = data + y * GST_VIDEO_FRAME_PLANE_STRIDE (&f, 0) +
+                   x * GST_VIDEO_FORMAT_INFO_PSTRIDE (fi, 0);
+      for (int c = 0; c < 3; c++)
+        px[GST_VIDEO_FORMAT_INFO_POFFSET (fi, c)] =
+            (guint8) ((x * 7 + y * 3 + i * 13 + c * 50) & 0xff);
+    }
+  gst_video_frame_unmap (&f);
+  return b;
+}
+
+/* R, G, B of every pixel of frame 9 of rgb_frame()s through svilmground with phrases
+ * "ball;square" and heatmap-alpha ALPHA; SET_ALPHA >= 0 sets heatmap-alpha to it before
+ * frame 9 (the results are those of frame 7's window either way) */
+static guint8 *
+drawn_rgb (const char *format, double alpha, double set_alpha)
+{
+  const int w = 48, hgt = 40;
+  char *extra = g_strdup_printf ("phrases=\"ball;square\" heatmap-alpha=%.2f", alpha);
+  GstHarness *h = make_harness (extra);
+  svh_set_caps (h, format, w, hgt);
+  guint8 *rgb = g_malloc ((gsize) w * hgt * 3);
+  for (guint i = 0; i < 10; i++) {
+    if (i == 9 && set_alpha >= 0)
+      g_object_set (ground (h), "heatmap-alpha", set_alpha, NULL);
+    GstBuffer *out = gst_harness_push_and_pull (h, rgb_frame (format, w, hgt, i));
+    if (i == 9) {
+      GstVideoInfo info;
+      gst_video_info_set_format (&info, gst_video_format_from_string (format), w, hgt);
+      GstVideoFrame f;
+      fail_unless (gst_video_frame_map (&f, &info, out, GST_MAP_READ));
+      const guint8 *data = GST_VIDEO_FRAME_PLANE_DATA (&f, 0);
+      for (int y = 0; y < hgt; y++)
+        for (int x = 0; x < w; x++)
+          for (int c = 0; c < 3; c++)
+            rgb[(y * w + x) * 3 + c] = data[y * GST_VIDEO_FRAME_PLANE_STRIDE (&f, 0) +
+                                            x * GST_VIDEO_FORMAT_INFO_PSTRIDE (info.finfo, 0) +
+                                            GST_VIDEO_FORMAT_INFO_POFFSET (info.finfo, c)];
+      gst_video_frame_unmap (&f);
+    }
+    gst_buffer_unref (out);
+  }
+  gst_harness_teardown (h);
+  g_free (extra);
+  return rgb;
+}
+
+static int
+max_difference (const guint8 *a, const guint8 *b, gsize n)
+{
+  int m = 0;
+  for (gsize k = 0; k < n; k++)
+    m = MAX (m, abs ((int) a[k] - (int) b[k]));
+  return m;
+}
+
+GST_START_TEST (test_overlay_formats)
+{
+  const gsize n = 48 * 40 * 3;
+  /* the overlay composited by cairo (BGRx) and by the blend loop (RGB, xBGR): the same
+   * pixels but for rounding */
+  guint8 *bgrx = drawn_rgb ("BGRx", 0.5, -1), *rgb = drawn_rgb ("RGB", 0.5, -1);
+  guint8 *xbgr = drawn_rgb ("xBGR", 0.5, -1);
+  GstBuffer *plain_buf = rgb_frame ("RGB", 48, 40, 9);
+  GstMapInfo plain;
+  gst_buffer_map (plain_buf, &plain, GST_MAP_READ);
+  fail_unless (max_difference (rgb, plain.data, n) > 50, "nothing drawn");
+  fail_unless (max_difference (bgrx, rgb, n) <= 1, "BGRx and RGB differ by %d",
+               max_difference (bgrx, rgb, n));
+  fail_unless_equals_int (max_difference (xbgr, rgb, n), 0);
+  /* a new heatmap-alpha redraws the overlay of the same results at once */
+  guint8 *changed = drawn_rgb ("RGB", 0.5, 0.9), *direct = drawn_rgb ("RGB", 0.9, -1);
+  fail_unless_equals_int (max_difference (changed, direct, n), 0);
+  fail_unless (max_difference (changed, rgb, n) > 20);
+  gst_buffer_unmap (plain_buf, &plain);
+  gst_buffer_unref (plain_buf);
+  g_free (bgrx);
+  g_free (rgb);
+  g_free (xbgr);
+  g_free (changed);
+  g_free (direct);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_change_phrases)
 {
   GstHarness *h = make_harness ("phrases=\"ball;square\"");
@@ -547,6 +643,7 @@ svilmground_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_messages_and_metas);
   tcase_add_test (tc, test_overlay);
+  tcase_add_test (tc, test_overlay_formats);
   tcase_add_test (tc, test_change_phrases);
   tcase_add_test (tc, test_passthrough);
   tcase_add_test (tc, test_concurrent_changes);
