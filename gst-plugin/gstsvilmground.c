@@ -89,11 +89,10 @@ struct _GstSvilmGround {
   guint64 overlay_gen;
   GstSvilmGroundDraw overlay_draw;
   gdouble overlay_alpha;
-  guint64 overlay_serial; /* bumped at each rendering */
   /* the overlay laid out for a format cairo cannot draw on (pack_overlay) */
   guint8 *packed_add; /* frame-size values to add, then as many factors */
   gsize packed_row;
-  guint64 packed_gen; /* overlay_serial it was laid out from */
+  gboolean packed_current; /* laid out from the overlay as it is now */
   GstVideoFormat packed_format;
 };
 
@@ -364,7 +363,7 @@ pack_overlay (GstSvilmGround *self, const GstVideoFormatInfo *f)
 {
   int width = cairo_image_surface_get_width (self->overlay);
   int height = cairo_image_surface_get_height (self->overlay);
-  if (self->packed_add && self->packed_gen == self->overlay_serial &&
+  if (self->packed_add && self->packed_current &&
       self->packed_format == GST_VIDEO_FORMAT_INFO_FORMAT (f))
     return TRUE;
   int ps = GST_VIDEO_FORMAT_INFO_PSTRIDE (f, GST_VIDEO_COMP_R);
@@ -400,7 +399,7 @@ pack_overlay (GstSvilmGround *self, const GstVideoFormatInfo *f)
     }
   }
   self->packed_row = (gsize) width * ps;
-  self->packed_gen = self->overlay_serial;
+  self->packed_current = TRUE;
   self->packed_format = GST_VIDEO_FORMAT_INFO_FORMAT (f);
   return TRUE;
 }
@@ -471,7 +470,7 @@ update_overlay (GstSvilmGround *self, int width, int height, GstSvilmGroundDraw 
   cairo_destroy (cr);
   cairo_surface_flush (self->overlay);
   self->overlay_gen = self->results_gen;
-  self->overlay_serial++;
+  self->packed_current = FALSE;
   self->overlay_draw = draw;
   self->overlay_alpha = alpha;
   return TRUE;
