@@ -7,8 +7,11 @@
  * The model cuts each clip into token slices of tubelet_t model frames and gives
  * one unit-length feature per slice; its temporal grouping loss trains the
  * features of consecutive slices of different scenes to separate.  Each boundary
- * between two consecutive slices is scored with 1 - cos (in [0, 2]) and mapped to
- * the source frame where it falls.
+ * between two consecutive slices is scored and mapped to the source frame where it
+ * falls.  The score is the model's scene head's probability (in [0, 1]) that a scene
+ * change lies between the two slices, when the model has one (svilm-train scenehead
+ * trains it on the frozen features of a corpus with known transitions; the bundled
+ * model has one), else 1 - cos of their features (in [0, 2]).
  *
  * Windows: frames-per-clip defaults to the model's clip length and, unlike the
  * other svilm elements, stride defaults to one token slice (stride=0 means
@@ -31,14 +34,15 @@
  * some window).
  *
  * Flashes: with `flash-filter` (default) a boundary's score is at most the smallest
- * 1 - cos between any slice before it and any slice after it, in any window that holds
- * it (svilm_clip_get_boundaries).  A camera flash, a lightning strike or anything
+ * score (head or 1 - cos) between any slice before it and any slice after it, in any
+ * window that holds it (svilm_clip_get_boundaries).  A camera flash, a lightning strike or anything
  * else that comes and goes within a window leaves the slices on both sides of it alike,
  * so the boundaries into and out of it score low; a scene change keeps every pair across
  * it apart.  On the real-footage set (docs/evaluation.md) this took the false cuts on
  * flashes from 27 of 29 to none at the default threshold.
  *
- * A boundary becomes a cut when its score is at least `threshold` and it lies at
+ * A boundary becomes a cut when its score is at least `threshold` (by default the
+ * model's: 0.3 on the head's probabilities, 0.2 on 1 - cos) and it lies at
  * least `min-scene-length` frames after the previous cut (or after the start of
  * the stream or a flush); the first boundary that passes wins (as in
  * PySceneDetect).  At each cut the element
@@ -71,7 +75,7 @@
  * then makes its keyframe on the frame after the decision, not on the cut.
  *
  *   gst-launch-1.0 -m filesrc location=examples/data/sample.mp4 ! decodebin ! \
- *     videoconvert ! svilmscenecut threshold=0.2 location=cuts.jsonl ! \
+ *     videoconvert ! svilmscenecut location=cuts.jsonl ! \
  *     videoconvert ! x264enc ! mp4mux ! filesink location=out.mp4
  */
 #include "config.h"
@@ -81,7 +85,7 @@
 GST_DEBUG_CATEGORY_STATIC (gst_svilm_scene_cut_debug);
 #define GST_CAT_DEFAULT gst_svilm_scene_cut_debug
 
-#define DEFAULT_THRESHOLD 0.2
+#define DEFAULT_THRESHOLD -1.0 /* the model's: svilm_model_get_scene_threshold */
 #define DEFAULT_MIN_SCENE_LENGTH 15
 #define DEFAULT_LOOK_AHEAD TRUE
 #define DEFAULT_DRAW FALSE
@@ -338,6 +342,10 @@ decide (GstSvilmSceneCut *self, guint64 end)
   GST_OBJECT_LOCK (self);
   gdouble threshold = self->threshold;
   guint min_len = self->min_scene_length;
+  if (threshold < 0.0) {
+    SvilmModel *model = gst_svilm_filter_get_model (GST_SVILM_FILTER (self));
+    threshold = model ? svilm_model_get_scene_threshold (model) : SVILM_SCENE_THRESHOLD_COSINE;
+  }
   gboolean flash_filter = self->flash_filter;
   GST_OBJECT_UNLOCK (self);
   guint done = 0;
@@ -671,9 +679,12 @@ gst_svilm_scene_cut_class_init (GstSvilmSceneCutClass *klass)
   g_object_class_install_property (
       gobject_class, PROP_THRESHOLD,
       g_param_spec_double ("threshold", "Threshold",
-                           "Cut where the score of a boundary between two token slices (1 - "
-                           "cosine of their features, 0 to 2) reaches this; above 2 never cuts",
-                           0.0, 3.0, DEFAULT_THRESHOLD, rw | GST_PARAM_MUTABLE_PLAYING));
+                           "Cut where the score of a boundary between two token slices reaches "
+                           "this: the model's scene head's probability of a change (0 to 1) or, "
+                           "for a model without one, 1 - cosine of their features (0 to 2); "
+                           "above 2 never cuts; -1: the model's default (0.3 with a scene "
+                           "head, 0.2 without)",
+                           -1.0, 3.0, DEFAULT_THRESHOLD, rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (
       gobject_class, PROP_MIN_SCENE_LENGTH,
       g_param_spec_uint ("min-scene-length", "Minimum scene length",

@@ -159,6 +159,8 @@ sv_model_config_validate (const SvModelConfig *c, GError **error)
   CHECK (c->n_nouns > 0 && c->n_nouns <= 16, "noun phrases per caption %d outside 1..16",
          c->n_nouns);
   CHECK (positive_finite (c->ln_eps), "layernorm eps must be positive");
+  CHECK (c->scene_hidden >= 0 && c->scene_hidden <= 4096, "scene_hidden %d outside 0..4096",
+         c->scene_hidden);
   return TRUE;
 }
 
@@ -209,6 +211,9 @@ sv_model_config_to_json (const SvModelConfig *c)
   D ("tau_gumbel", c->tau_gumbel);
   I ("n_nouns", c->n_nouns);
   D ("ln_eps", c->ln_eps);
+  if (c->scene_hidden > 0) {
+    I ("scene_hidden", c->scene_hidden);
+  }
 #undef I
 #undef D
   json_builder_end_object (b);
@@ -284,12 +289,25 @@ sv_model_config_from_json (SvModelConfig *c, const char *json, GError **error)
     const char *k;
     int *v;
   } ints[] = {
-    { "frames", &tmp.frames },       { "height", &tmp.height },       { "width", &tmp.width },
-    { "tubelet_t", &tmp.tubelet_t }, { "patch", &tmp.patch },         { "v_width", &tmp.v_width },
-    { "v_depth", &tmp.v_depth },     { "v_heads", &tmp.v_heads },     { "v_mlp", &tmp.v_mlp },
-    { "n_groups", &tmp.n_groups },   { "vocab", &tmp.vocab },         { "max_len", &tmp.max_len },
-    { "t_width", &tmp.t_width },     { "t_depth", &tmp.t_depth },     { "t_heads", &tmp.t_heads },
-    { "t_mlp", &tmp.t_mlp },         { "embed_dim", &tmp.embed_dim }, { "n_nouns", &tmp.n_nouns },
+    { "frames", &tmp.frames },
+    { "height", &tmp.height },
+    { "width", &tmp.width },
+    { "tubelet_t", &tmp.tubelet_t },
+    { "patch", &tmp.patch },
+    { "v_width", &tmp.v_width },
+    { "v_depth", &tmp.v_depth },
+    { "v_heads", &tmp.v_heads },
+    { "v_mlp", &tmp.v_mlp },
+    { "n_groups", &tmp.n_groups },
+    { "vocab", &tmp.vocab },
+    { "max_len", &tmp.max_len },
+    { "t_width", &tmp.t_width },
+    { "t_depth", &tmp.t_depth },
+    { "t_heads", &tmp.t_heads },
+    { "t_mlp", &tmp.t_mlp },
+    { "embed_dim", &tmp.embed_dim },
+    { "n_nouns", &tmp.n_nouns },
+    { "scene_hidden", &tmp.scene_hidden },
   };
   struct {
     const char *k;

@@ -60,6 +60,9 @@ typedef struct {
    * 6-10x smaller, every token reads the mean of all (docs/training.md).  Configs
    * written before the field existed read as normal. */
   SvLinearInit linear_init;
+  /* hidden units of the scene head (sv-scene-head.h), 0 = none: pre-training leaves it out,
+   * svilm-train scenehead adds it to a trained model */
+  int scene_hidden;
 } SvModelConfig;
 
 /* "tiny", "small", "base"; FALSE with an error for other names */

@@ -52,6 +52,7 @@ model_alloc_checked (const SvModelConfig *cfg, SvBackend *backend, gboolean with
   m->params = with_grads ? sv_var_set_new (backend) : sv_var_set_new_inference (backend);
   TRY (sv_video_params_plan (m->params, &m->video, &m->cfg, error));
   TRY (sv_text_params_plan (m->params, &m->text, &m->cfg, error));
+  TRY (sv_scene_head_params_plan (m->params, &m->scene, &m->cfg, error));
   if (st)
     TRY (check_file_holds (m->params, st, path, error));
   TRY (sv_var_set_commit (m->params, error));

@@ -9,6 +9,7 @@
 #include "sv-encoders.h"
 #include "sv-losses.h"
 #include "sv-model-config.h"
+#include "sv-scene-head.h"
 #include "sv-tokenizer.h"
 
 G_BEGIN_DECLS
@@ -21,7 +22,8 @@ typedef struct {
   SvVarSet *params; /* values and gradients of every parameter */
   SvVideoParams video;
   SvTextParams text;
-  SvTokenizer *tokenizer; /* NULL until one is attached */
+  SvSceneHeadParams scene; /* planned when cfg.scene_hidden > 0 */
+  SvTokenizer *tokenizer;  /* NULL until one is attached */
 } SvModel;
 
 /* A freshly initialised model (seeded). */

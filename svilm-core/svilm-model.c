@@ -27,8 +27,9 @@ struct _SvilmModel {
   char *path, *key, *id;
   SvBackend *backend;
   SvModel *model;
-  GMutex lock;     /* guards idle */
-  GPtrArray *idle; /* InferPass* */
+  GMutex lock;           /* guards idle */
+  GPtrArray *idle;       /* InferPass* */
+  SvSceneHeadHost scene; /* in = 0 when the model has no scene head */
 };
 
 struct _SvilmClip {
@@ -40,6 +41,7 @@ struct _SvilmClip {
   float *groups;    /* [M, E] projected group tokens */
   float *assign;    /* [M, Nv] soft assignment of the last grouping block */
   float *temporal;  /* [Nt, D] */
+  float *pair_cut;  /* [pairs] the scene head's p(change) of each slice pair, or NULL */
 };
 
 G_DEFINE_TYPE (SvilmModel, svilm_model, G_TYPE_OBJECT)
@@ -82,6 +84,7 @@ svilm_model_finalize (GObject *object)
   }
   g_mutex_unlock (&shared_lock);
   g_ptr_array_unref (self->idle);
+  sv_scene_head_host_clear (&self->scene);
   sv_model_free (self->model);
   sv_backend_unref (self->backend);
   g_mutex_clear (&self->lock);
@@ -132,6 +135,11 @@ model_open (const char *path, const char *device, const char *key, GError **erro
   SvilmModel *self = g_object_new (SVILM_TYPE_MODEL, NULL);
   self->backend = be;
   self->model = m;
+  if (m->cfg.scene_hidden > 0 && !sv_scene_head_host_init (&self->scene, &m->scene, error)) {
+    g_prefix_error (error, "%s: ", path);
+    g_object_unref (self);
+    return NULL;
+  }
   self->path = g_strdup (path);
   self->key = g_strdup (key);
   self->id = file_id (path, NULL);
@@ -219,6 +227,20 @@ svilm_model_get_embed_dim (SvilmModel *self)
 }
 
 gboolean
+svilm_model_has_scene_head (SvilmModel *self)
+{
+  g_return_val_if_fail (SVILM_IS_MODEL (self), FALSE);
+  return self->scene.in > 0;
+}
+
+gdouble
+svilm_model_get_scene_threshold (SvilmModel *self)
+{
+  return svilm_model_has_scene_head (self) ? SVILM_SCENE_THRESHOLD_HEAD
+                                           : SVILM_SCENE_THRESHOLD_COSINE;
+}
+
+gboolean
 svilm_model_has_tokenizer (SvilmModel *self)
 {
   return self->model->tokenizer != NULL;
@@ -273,6 +295,7 @@ svilm_clip_finalize (GObject *object)
   g_free (clip->groups);
   g_free (clip->assign);
   g_free (clip->temporal);
+  g_free (clip->pair_cut);
   G_OBJECT_CLASS (svilm_clip_parent_class)->finalize (object);
 }
 
@@ -424,6 +447,21 @@ group_attention_maps (const SvVideoActs *a, const SvModelConfig *c, float *assig
 }
 
 /* runs the video encoder on ip->clip and collects what a clip carries */
+/* the scene head's p(change) for every pair of slices [Nt, D], in its pair order */
+static float *
+scene_head_pairs (const SvSceneHeadHost *h, const float *slices, guint Nt, guint D)
+{
+  int n = sv_scene_head_n_pairs ((int) Nt);
+  float *out = g_new (float, MAX (n, 1));
+  float *scratch = g_new (float, sv_scene_head_host_scratch (h));
+  for (guint i = 0; i < Nt; i++)
+    for (guint k = i + 1; k < Nt; k++)
+      out[sv_scene_head_pair_index ((int) Nt, (int) i, (int) k)] =
+          sv_scene_head_host_pair (h, slices, (int) Nt, (int) D, (int) i, (int) k, scratch);
+  g_free (scratch);
+  return out;
+}
+
 static SvilmClip *
 encode_pass (SvilmModel *self, InferPass *ip, GError **error)
 {
@@ -463,6 +501,8 @@ encode_pass (SvilmModel *self, InferPass *ip, GError **error)
         dst[d] += z[(size_t) n * clip->D + d];
     }
     normalize_rows (clip->temporal, (int) clip->Nt, (int) clip->D);
+    if (self->scene.in > 0)
+      clip->pair_cut = scene_head_pairs (&self->scene, clip->temporal, clip->Nt, clip->D);
   }
   g_free (z);
   if (!ok)
@@ -545,36 +585,39 @@ svilm_clip_source_frame (guint t, guint n_frames, guint clip_frames)
   return MIN ((guint) (((double) t + 0.5) * n_frames / clip_frames), n_frames - 1);
 }
 
-/* 1 - cos of two unit-length features, in [0, 2] */
+/* how much slices i and k differ: the scene head's p(change) when the model has one, else
+ * 1 - cos of their unit-length features, in [0, 2] */
 static float
-distance (const float *a, const float *b, guint D)
+distance (const SvilmClip *clip, guint i, guint k)
 {
-  return CLAMP (1.0f - dot (a, b, D), 0.0f, 2.0f);
+  if (clip->pair_cut)
+    return clip->pair_cut[sv_scene_head_pair_index ((int) clip->Nt, (int) i, (int) k)];
+  const float *f = clip->temporal;
+  guint D = clip->D;
+  return CLAMP (1.0f - dot (f + (size_t) i * D, f + (size_t) k * D, D), 0.0f, 2.0f);
 }
 
 GArray *
 svilm_clip_get_boundaries (SvilmClip *clip, guint n_frames)
 {
   g_return_val_if_fail (SVILM_IS_CLIP (clip), NULL);
-  guint Nt = clip->Nt, D = clip->D, T = clip->T;
+  guint Nt = clip->Nt, T = clip->T;
   GArray *out = g_array_new (FALSE, FALSE, sizeof (SvilmBoundary));
   if (Nt < 2 || T % Nt != 0 || n_frames == 0)
     return out;
   guint tt = T / Nt; /* model frames a slice */
-  const float *f = clip->temporal;
   for (guint j = 1; j < Nt; j++) {
     /* the new slice starts at model frame j * tt */
     guint a = svilm_clip_source_frame (j * tt - 1, n_frames, T);
     guint b = svilm_clip_source_frame (j * tt, n_frames, T);
     if (b <= a)
       continue; /* both slices show the same frame */
-    SvilmBoundary bd = { a + (b - a + 1) / 2,
-                         distance (f + (size_t) (j - 1) * D, f + (size_t) j * D, D), 0.0f };
+    SvilmBoundary bd = { a + (b - a + 1) / 2, distance (clip, j - 1, j), 0.0f };
     /* every pair (i, k) with i < j <= k: at most Nt^2 / 4 dot products of D */
     bd.cross = bd.change;
     for (guint i = 0; i < j; i++)
       for (guint k = j; k < Nt; k++)
-        bd.cross = MIN (bd.cross, distance (f + (size_t) i * D, f + (size_t) k * D, D));
+        bd.cross = MIN (bd.cross, distance (clip, i, k));
     g_array_append_val (out, bd);
   }
   return out;

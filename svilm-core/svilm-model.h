@@ -69,6 +69,14 @@ void svilm_model_get_clip_size (SvilmModel *self, guint *width, guint *height);
 void svilm_model_get_grid (SvilmModel *self, guint *t, guint *h, guint *w);
 guint svilm_model_get_embed_dim (SvilmModel *self);
 gboolean svilm_model_has_tokenizer (SvilmModel *self);
+/* whether boundaries are scored by a learned scene head (svilm-train scenehead) rather than
+ * by 1 - cos of the temporal features (see SvilmBoundary) */
+gboolean svilm_model_has_scene_head (SvilmModel *self);
+/* the default cut threshold on boundary scores: SVILM_SCENE_THRESHOLD_HEAD for a model with a
+ * scene head, SVILM_SCENE_THRESHOLD_COSINE for one without (docs/evaluation.md) */
+#define SVILM_SCENE_THRESHOLD_COSINE 0.2
+#define SVILM_SCENE_THRESHOLD_HEAD 0.3
+gdouble svilm_model_get_scene_threshold (SvilmModel *self);
 
 /**
  * svilm_model_encode_clip: (skip)
@@ -146,13 +154,15 @@ const gfloat *svilm_clip_get_temporal_features (SvilmClip *clip, guint *n_slices
  * SvilmBoundary:
  * @frame: the first frame of the new scene, were there one, counted in the frames the clip
  *   was encoded from
- * @change: 1 - cos of the temporal features of the slices on either side
- * @cross: the smallest 1 - cos between any slice before the boundary and any after it,
- *   <= change.  A real scene change keeps every pair across it apart; around a flash (or
- *   anything that comes and goes within the clip) the slices before and after it look
- *   alike and cross is small.
+ * @change: how much the slices on either side differ: 1 - cos of their temporal features
+ *   (in [0, 2]) or, when the model has a scene head, the head's probability that a scene
+ *   change lies between them (in [0, 1])
+ * @cross: the same score's smallest value between any slice before the boundary and any
+ *   after it, <= change.  A real scene change keeps every pair across it apart; around a
+ *   flash (or anything that comes and goes within the clip) the slices before and after it
+ *   look alike and cross is small.
  *
- * A boundary between two consecutive temporal slices of a clip.  Scores are in [0, 2].
+ * A boundary between two consecutive temporal slices of a clip.
  */
 typedef struct {
   guint frame;

@@ -502,6 +502,32 @@ test_end_to_end (void)
     g_test_message ("scdet: %s", json_object_get_string_member (s, "scdet_error"));
   }
 
+  /* a scene head trained on the 12 videos' transitions: eval then scores with it, at the
+   * head's default threshold */
+  g_autofree char *head_model = g_build_filename (tmpdir, "model-head.safetensors", NULL);
+  const char *sh[] = { train_exe,  "scenehead", "--model",  model,      "--data",  manifest,
+                       "--split",  "all",       "--epochs", "2",        "--batch", "4",
+                       "--hidden", "16",        "--out",    head_model, "--quiet", NULL };
+  g_autofree char *sherr = NULL;
+  g_assert_true (run (sh, &status, &sherr));
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("svilm-train scenehead failed: %s", sherr);
+  g_autoptr (JsonParser) ph = json_parser_new ();
+  JsonObject *sh_r = eval_task (ph, head_model, manifest, "scenecut");
+  JsonObject *sh_sv = member_object (sh_r, "svilm");
+  assert_numbers (member_object (sh_sv, "default"), pm);
+  g_assert_cmpfloat (json_object_get_double_member (member_object (sh_sv, "default"), "threshold"),
+                     ==, 0.3);
+  /* its scores are probabilities: the best threshold of the sweep lies in [0, 1] */
+  g_assert_cmpfloat (json_object_get_double_member (member_object (sh_sv, "best"), "threshold"), <=,
+                     1.0);
+  /* bad options: usage errors */
+  const char *sh_bad[] = { train_exe, "scenehead", "--model",  model, "--data", manifest,
+                           "--out",   head_model,  "--hidden", "0",   NULL };
+  g_assert_true (run (sh_bad, &status, NULL));
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 2);
+
   /* heads on frozen features: fields and sane ranges (an untrained model: no accuracy
    * claim) */
   const char *hm[] = { "train_examples",    "examples", "accuracy", "train_accuracy",
@@ -597,6 +623,22 @@ test_end_to_end (void)
   g_assert_cmpint (trapped, >, 0);
   g_assert_cmpint (trapped, <=, n_traps);
   g_assert_cmpint (json_object_get_int_member (def, "fp"), >=, trapped);
+
+  /* a corpus without a transition cannot train a scene head: exit 1, one sentence, and
+   * the existing file is left alone */
+  g_autofree char *before = NULL, *after = NULL;
+  gsize n_before = 0, n_after = 0;
+  g_assert_true (g_file_get_contents (head_model, &before, &n_before, NULL));
+  const char *sh_none[] = { train_exe, "scenehead", "--model", model,      "--data", manifest,
+                            "--split", "all",       "--out",   head_model, NULL };
+  g_autofree char *sh_err = NULL;
+  g_assert_true (run (sh_none, &status, &sh_err));
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 1);
+  g_assert_nonnull (strstr (sh_err, "svilm-train scenehead: no transition"));
+  g_assert_true (g_file_get_contents (head_model, &after, &n_after, NULL));
+  g_assert_cmpuint (n_after, ==, n_before);
+  g_assert_true (memcmp (before, after, n_before) == 0);
 }
 
 static void

@@ -421,7 +421,9 @@ report (SvEval *ev, GArray *videos, guint frames, const char *scdet_error, guint
   sv_eval_json_int (b, "stride", step);
   json_builder_set_member_name (b, "flash_filter");
   json_builder_add_boolean_value (b, ev->flash_filter);
-  report_detector (ev, videos, DET_SVILM, ev->threshold, n_kind, n_trap, b);
+  double svilm_threshold =
+      ev->threshold >= 0.0 ? ev->threshold : svilm_model_get_scene_threshold (ev->model);
+  report_detector (ev, videos, DET_SVILM, svilm_threshold, n_kind, n_trap, b);
   if (scdet_error) {
     printf ("  scdet: %s\n", scdet_error);
     json_builder_set_member_name (b, "scdet");

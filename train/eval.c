@@ -88,7 +88,7 @@ sv_train_cmd_eval (int argc, char **argv)
   g_autofree char *model_path = NULL, *data = NULL, *task = NULL, *split = NULL, *json = NULL;
   g_autofree char *device = NULL, *ffmpeg = NULL, *ground_clip = NULL, *train_split = NULL;
   int limit = 0, window = 0, stride = 0, tolerance = 2, min_scene = 3, train_limit = 1000;
-  double threshold = 0.2, scdet_threshold = 10.0, dsl_temp = 100.0;
+  double threshold = -1.0, scdet_threshold = 10.0, dsl_temp = 100.0;
   gboolean quiet = FALSE, flash_filter = TRUE;
   const GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "The model (required)", "M" },
@@ -114,7 +114,9 @@ sv_train_cmd_eval (int argc, char **argv)
     { "stride", 0, 0, G_OPTION_ARG_INT, &stride,
       "scenecut: frames between windows (default: one token slice, as svilmscenecut)", "F" },
     { "threshold", 0, 0, G_OPTION_ARG_DOUBLE, &threshold,
-      "scenecut: the svilm operating point (default 0.2, svilmscenecut's default)", "X" },
+      "scenecut: the svilm operating point (default: svilmscenecut's, 0.3 for a model with "
+      "a scene head and 0.2 without)",
+      "X" },
     { "scdet-threshold", 0, 0, G_OPTION_ARG_DOUBLE, &scdet_threshold,
       "scenecut: ffmpeg scdet's operating point (default 10, its default)", "X" },
     { "tolerance", 0, 0, G_OPTION_ARG_INT, &tolerance,

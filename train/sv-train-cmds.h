@@ -28,5 +28,6 @@ int sv_train_cmd_eval (int argc, char **argv);
 int sv_train_cmd_tokenizer (int argc, char **argv);
 int sv_train_cmd_plot (int argc, char **argv);
 int sv_train_cmd_extract (int argc, char **argv);
+int sv_train_cmd_scenehead (int argc, char **argv);
 
 G_END_DECLS

@@ -30,6 +30,8 @@ static const SvTrainCommand commands[] = {
   { "tokenizer", "Learn the subword vocabulary of a manifest's captions", sv_train_cmd_tokenizer },
   { "eval", "Measure a model: retrieval, grounding (pointing game), scene cuts",
     sv_train_cmd_eval },
+  { "scenehead", "Train a model's scene head on a corpus with known transitions",
+    sv_train_cmd_scenehead },
   { "extract", "Write per-snippet clip features for G-TAD (temporal action localisation)",
     sv_train_cmd_extract },
   { "plot", "Draw the loss and metric curves of a training run to a PNG", sv_train_cmd_plot },

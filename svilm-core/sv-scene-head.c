@@ -1,0 +1,168 @@
+/* svilm-core: the scene head (see sv-scene-head.h). */
+#include "sv-scene-head.h"
+
+#include "sv-error.h"
+#include "sv-ops.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#define TRY(expr)                                                                                  \
+  do {                                                                                             \
+    if (!(expr))                                                                                   \
+      return FALSE;                                                                                \
+  } while (0)
+
+int
+sv_scene_head_n_pairs (int Nt)
+{
+  return Nt * (Nt - 1) / 2;
+}
+
+int
+sv_scene_head_pair_index (int Nt, int i, int k)
+{
+  /* pairs (0, *) first: i rows before row i hold (Nt - 1) + .. + (Nt - i) pairs */
+  return i * (2 * Nt - i - 1) / 2 + (k - i - 1);
+}
+
+int
+sv_scene_head_inputs (int Nt, int D)
+{
+  return 4 * D + sv_scene_head_n_pairs (Nt);
+}
+
+void
+sv_scene_head_pair_input (const float *slices, int Nt, int D, int i, int k, float *x)
+{
+  const float *a = slices + (size_t) i * D, *b = slices + (size_t) k * D;
+  for (int d = 0; d < D; d++) {
+    x[d] = a[d];
+    x[D + d] = b[d];
+    x[2 * D + d] = a[d] * b[d];
+    x[3 * D + d] = fabsf (a[d] - b[d]);
+  }
+  float *onehot = x + 4 * D;
+  memset (onehot, 0, sizeof (float) * sv_scene_head_n_pairs (Nt));
+  onehot[sv_scene_head_pair_index (Nt, i, k)] = 1.0f;
+}
+
+gboolean
+sv_scene_head_params_plan (SvVarSet *ps, SvSceneHeadParams *p, const SvModelConfig *c,
+                           GError **error)
+{
+  memset (p, 0, sizeof *p);
+  if (c->scene_hidden <= 0)
+    return TRUE;
+  int H = c->scene_hidden, in = sv_scene_head_inputs (sv_model_config_grid_t (c), c->v_width);
+  TRY (sv_var_plan (ps, &p->fc1_w, SV_INIT_LINEAR, SV_SHAPE (H, in), error, "scene.fc1.weight"));
+  TRY (sv_var_plan (ps, &p->fc1_b, SV_INIT_ZERO, SV_SHAPE (H), error, "scene.fc1.bias"));
+  TRY (sv_var_plan (ps, &p->fc2_w, SV_INIT_LINEAR, SV_SHAPE (2, H), error, "scene.fc2.weight"));
+  return sv_var_plan (ps, &p->fc2_b, SV_INIT_ZERO, SV_SHAPE (2), error, "scene.fc2.bias");
+}
+
+gboolean
+sv_scene_head_acts_plan (SvVarSet *as, SvSceneHeadActs *a, const SvModelConfig *c, int N,
+                         GError **error)
+{
+  if (c->scene_hidden <= 0 || N <= 0) {
+    g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT,
+                 "scene head: a pass needs a config with scene_hidden > 0 and N > 0");
+    return FALSE;
+  }
+  a->N = N;
+  a->hidden = c->scene_hidden;
+  a->in = sv_scene_head_inputs (sv_model_config_grid_t (c), c->v_width);
+  TRY (sv_arena_alloc (as->x, &a->x, SV_F32, SV_SHAPE (N, a->in), "scene.x", error));
+  TRY (sv_arena_alloc (as->x, &a->targets, SV_F32, SV_SHAPE (N, 2), "scene.targets", error));
+  TRY (sv_arena_alloc (as->x, &a->probs, SV_F32, SV_SHAPE (N, 2), "scene.probs", error));
+  TRY (sv_var_plan (as, &a->h, SV_INIT_ZERO, SV_SHAPE (N, a->hidden), error, "scene.h"));
+  TRY (sv_var_plan (as, &a->g, SV_INIT_ZERO, SV_SHAPE (N, a->hidden), error, "scene.g"));
+  TRY (sv_var_plan (as, &a->logits, SV_INIT_ZERO, SV_SHAPE (N, 2), error, "scene.logits"));
+  return sv_var_plan (as, &a->loss, SV_INIT_ZERO, SV_SHAPE (1), error, "scene.loss");
+}
+
+gboolean
+sv_scene_head_forward (SvSceneHeadParams *p, SvSceneHeadActs *a, GError **error)
+{
+  /* h [N,H] = x W1^T + b1;  g = GELU(h);  logits [N,2] = g W2^T + b2 */
+  TRY (sv_linear_forward (&a->h.x, &a->x, &p->fc1_w.x, &p->fc1_b.x, error));
+  TRY (sv_gelu_forward (&a->g.x, &a->h.x, error));
+  TRY (sv_linear_forward (&a->logits.x, &a->g.x, &p->fc2_w.x, &p->fc2_b.x, error));
+  return sv_softmax_xent_forward (&a->loss.x, &a->probs, &a->logits.x, &a->targets, error);
+}
+
+gboolean
+sv_scene_head_backward (SvSceneHeadParams *p, SvSceneHeadActs *a, GError **error)
+{
+  TRY (sv_tensor_zero (&a->h.d, error) && sv_tensor_zero (&a->g.d, error) &&
+       sv_tensor_zero (&a->logits.d, error));
+  float one = 1.0f;
+  TRY (sv_tensor_upload (&a->loss.d, &one, sizeof one, error));
+  TRY (sv_softmax_xent_backward (&a->logits.d, &a->loss.d, &a->probs, &a->targets, error));
+  TRY (sv_linear_backward (&a->g.d, &p->fc2_w.d, &p->fc2_b.d, &a->logits.d, &a->g.x, &p->fc2_w.x,
+                           error));
+  TRY (sv_gelu_backward (&a->h.d, &a->g.d, &a->h.x, error));
+  /* no gradient for the inputs: the features are frozen */
+  return sv_linear_backward (NULL, &p->fc1_w.d, &p->fc1_b.d, &a->h.d, &a->x, &p->fc1_w.x, error);
+}
+
+gboolean
+sv_scene_head_host_init (SvSceneHeadHost *h, const SvSceneHeadParams *p, GError **error)
+{
+  memset (h, 0, sizeof *h);
+  if (!p->fc1_w.x.ndim) {
+    g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT, "the model has no scene head");
+    return FALSE;
+  }
+  h->hidden = (int) p->fc1_w.x.shape[0];
+  h->in = (int) p->fc1_w.x.shape[1];
+  size_t n1 = (size_t) h->hidden * h->in, H = (size_t) h->hidden;
+  h->w1 = g_new (float, n1 + H + 2 * H + 2);
+  h->b1 = h->w1 + n1;
+  h->w2 = h->b1 + H;
+  h->b2 = h->w2 + 2 * H;
+  if (!sv_tensor_download (&p->fc1_w.x, h->w1, n1 * sizeof (float), error) ||
+      !sv_tensor_download (&p->fc1_b.x, h->b1, H * sizeof (float), error) ||
+      !sv_tensor_download (&p->fc2_w.x, h->w2, 2 * H * sizeof (float), error) ||
+      !sv_tensor_download (&p->fc2_b.x, h->b2, 2 * sizeof (float), error)) {
+    sv_scene_head_host_clear (h);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+void
+sv_scene_head_host_clear (SvSceneHeadHost *h)
+{
+  g_free (h->w1);
+  memset (h, 0, sizeof *h);
+}
+
+size_t
+sv_scene_head_host_scratch (const SvSceneHeadHost *h)
+{
+  return (size_t) h->in + (size_t) h->hidden;
+}
+
+float
+sv_scene_head_host_pair (const SvSceneHeadHost *h, const float *slices, int Nt, int D, int i, int k,
+                         float *scratch)
+{
+  g_return_val_if_fail (sv_scene_head_inputs (Nt, D) == h->in, 0.0f);
+  float *x = scratch, *hid = scratch + h->in;
+  sv_scene_head_pair_input (slices, Nt, D, i, k, x);
+  /* hid [H] = W1 x + b1 */
+  memcpy (hid, h->b1, sizeof (float) * h->hidden);
+  cblas_sgemv (CblasRowMajor, CblasNoTrans, h->hidden, h->in, 1.0f, h->w1, h->in, x, 1, 1.0f, hid,
+               1);
+  double l0 = h->b2[0], l1 = h->b2[1];
+  for (int j = 0; j < h->hidden; j++) {
+    double g = 0.5 * hid[j] * (1.0 + erf (hid[j] * M_SQRT1_2));
+    l0 += g * h->w2[j];
+    l1 += g * h->w2[h->hidden + j];
+  }
+  /* softmax(l0, l1)[1] */
+  return (float) (1.0 / (1.0 + exp (l0 - l1)));
+}

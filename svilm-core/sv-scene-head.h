@@ -1,0 +1,76 @@
+/* svilm-core: the scene head, a learned "do these two slices show different scenes?".
+ *
+ * The video encoder gives one unit-length temporal feature per token slice of a clip
+ * (final tokens averaged over space, what temporal grouping trains).  Without a head,
+ * scene cuts score 1 - cos of two slices.  The head replaces that distance with a
+ * probability: for slices i < k of a clip with Nt slices
+ *
+ *   x   = [a, b, a * b, |a - b|, onehot(pair (i, k))]     a, b the features [D]
+ *   h   = GELU(W1 x + b1)                                  [H]
+ *   p   = softmax(W2 h + b2)[1]                            "a scene change lies between"
+ *
+ * The one-hot of the pair (Nt (Nt - 1) / 2 of them, in the order (0,1), (0,2), ..,
+ * (1,2), ..) lets the head learn the position bias of the learned temporal embeddings,
+ * which 1 - cos cannot remove.  Adjacent pairs score the boundary between them; pairs
+ * further apart are what the flash filter reads (a flash leaves the slices before and
+ * after it in one scene).  svilm-train scenehead trains the head on frozen features from
+ * a corpus with known transitions (docs/training.md); it is stored in the model as
+ * "scene.fc1.weight" [H, In], "scene.fc1.bias" [H], "scene.fc2.weight" [2, H],
+ * "scene.fc2.bias" [2] with the config's scene_hidden = H.
+ */
+#pragma once
+
+#include "sv-model-config.h"
+#include "sv-var.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  SvVar fc1_w, fc1_b, fc2_w, fc2_b;
+} SvSceneHeadParams;
+
+/* Nt (Nt - 1) / 2 */
+int sv_scene_head_n_pairs (int Nt);
+/* the index of pair (i, k), 0 <= i < k < Nt, in the one-hot */
+int sv_scene_head_pair_index (int Nt, int i, int k);
+/* the head's input size for Nt slices of D: 4 D + pairs */
+int sv_scene_head_inputs (int Nt, int D);
+/* writes the input of pair (i, k) of slices [Nt, D] into x [sv_scene_head_inputs] */
+void sv_scene_head_pair_input (const float *slices, int Nt, int D, int i, int k, float *x);
+
+/* plans the head's parameters in ps (nothing when c->scene_hidden is 0) */
+gboolean sv_scene_head_params_plan (SvVarSet *ps, SvSceneHeadParams *p, const SvModelConfig *c,
+                                    GError **error);
+
+/* A training pass over N pairs at a time. */
+typedef struct {
+  int N, in, hidden;
+  SvTensor x;       /* [N, in] inputs */
+  SvTensor targets; /* [N, 2]: (1 - y, y) */
+  SvTensor probs;   /* [N, 2] */
+  SvVar h, g, logits, loss;
+} SvSceneHeadActs;
+
+gboolean sv_scene_head_acts_plan (SvVarSet *as, SvSceneHeadActs *a, const SvModelConfig *c, int N,
+                                  GError **error);
+/* x, targets uploaded by the caller; a->probs and a->loss.x get the results */
+gboolean sv_scene_head_forward (SvSceneHeadParams *p, SvSceneHeadActs *a, GError **error);
+/* zeroes the activation gradients, then accumulates into the parameters' gradients */
+gboolean sv_scene_head_backward (SvSceneHeadParams *p, SvSceneHeadActs *a, GError **error);
+
+/* The head on the host, for inference on a few pairs a clip (weights copied once). */
+typedef struct {
+  int in, hidden;
+  float *w1, *b1, *w2, *b2; /* one allocation, at w1; read-only once set up */
+} SvSceneHeadHost;
+
+gboolean sv_scene_head_host_init (SvSceneHeadHost *h, const SvSceneHeadParams *p, GError **error);
+void sv_scene_head_host_clear (SvSceneHeadHost *h);
+/* floats of scratch that sv_scene_head_host_pair needs (in + hidden) */
+size_t sv_scene_head_host_scratch (const SvSceneHeadHost *h);
+/* p(a scene change lies between slices i < k) for slices [Nt, D]; safe to call from several
+ * threads, each with its own scratch */
+float sv_scene_head_host_pair (const SvSceneHeadHost *h, const float *slices, int Nt, int D, int i,
+                               int k, float *scratch);
+
+G_END_DECLS

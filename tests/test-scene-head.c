@@ -1,0 +1,370 @@
+/* The scene head (svilm-core/sv-scene-head.h): the pair inputs, the training pass against
+ * finite differences and PyTorch (tests/torch/ref_scene_head.py), the host inference path
+ * against the training pass, and a model that carries a head through save, load and
+ * svilm_clip_get_boundaries. */
+#include "sv-model.h"
+#include "sv-scene-head.h"
+#include "sv-test.h"
+#include "svilm-model.h"
+
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+#define NT 4
+#define D 16
+#define H 8
+
+static void
+small_config (SvModelConfig *c)
+{
+  GError *error = NULL;
+  g_assert_true (sv_model_config_preset (c, "tiny", &error));
+  c->v_width = D; /* frames 8, tubelets 2 deep: 4 slices */
+  c->scene_hidden = H;
+}
+
+static void
+test_pairs (void)
+{
+  /* (0,1) (0,2) (0,3) (1,2) (1,3) (2,3) */
+  int want[NT][NT] = { { -1, 0, 1, 2 }, { -1, -1, 3, 4 }, { -1, -1, -1, 5 } };
+  for (int i = 0; i < NT; i++)
+    for (int k = i + 1; k < NT; k++)
+      g_assert_cmpint (sv_scene_head_pair_index (NT, i, k), ==, want[i][k]);
+  g_assert_cmpint (sv_scene_head_n_pairs (NT), ==, 6);
+  g_assert_cmpint (sv_scene_head_n_pairs (8), ==, 28);
+  g_assert_cmpint (sv_scene_head_pair_index (8, 6, 7), ==, 27);
+  g_assert_cmpint (sv_scene_head_inputs (NT, D), ==, 4 * D + 6);
+
+  float s[NT * D] = { 0 }, x[4 * D + 6];
+  for (int d = 0; d < D; d++) {
+    s[1 * D + d] = 0.5f;           /* slice 1 */
+    s[3 * D + d] = d % 2 ? 1 : -1; /* slice 3 */
+  }
+  sv_scene_head_pair_input (s, NT, D, 1, 3, x);
+  for (int d = 0; d < D; d++) {
+    float b = d % 2 ? 1.0f : -1.0f;
+    g_assert_cmpfloat (x[d], ==, 0.5f);
+    g_assert_cmpfloat (x[D + d], ==, b);
+    g_assert_cmpfloat (x[2 * D + d], ==, 0.5f * b);
+    g_assert_cmpfloat (x[3 * D + d], ==, fabsf (0.5f - b));
+  }
+  for (int p = 0; p < 6; p++)
+    g_assert_cmpfloat (x[4 * D + p], ==, p == 4 ? 1.0f : 0.0f);
+}
+
+typedef struct {
+  SvModelConfig cfg;
+  SvVarSet *ps, *as;
+  SvSceneHeadParams p;
+  SvSceneHeadActs a;
+} Pass;
+
+static void
+pass_init (Pass *t, int N)
+{
+  GError *error = NULL;
+  small_config (&t->cfg);
+  t->ps = sv_var_set_new (sv_backend_cpu ());
+  t->as = sv_var_set_new (sv_backend_cpu ());
+  g_assert_true (sv_scene_head_params_plan (t->ps, &t->p, &t->cfg, &error));
+  g_assert_true (sv_var_set_commit (t->ps, &error));
+  g_assert_true (sv_scene_head_acts_plan (t->as, &t->a, &t->cfg, N, &error));
+  g_assert_true (sv_var_set_commit (t->as, &error));
+  g_assert_no_error (error);
+}
+
+static void
+pass_clear (Pass *t)
+{
+  sv_var_set_free (t->as);
+  sv_var_set_free (t->ps);
+}
+
+static void
+set (SvTensor *dst, const SvTensor *src)
+{
+  g_assert_cmpint (dst->numel, ==, src->numel);
+  memcpy (sv_tensor_f32 (dst), sv_tensor_f32 (src), src->numel * sizeof (float));
+}
+
+static double
+pass_loss (gpointer user)
+{
+  Pass *t = user;
+  GError *error = NULL;
+  g_assert_true (sv_scene_head_forward (&t->p, &t->a, &error));
+  return sv_tensor_f32 (&t->a.loss.x)[0];
+}
+
+static void
+test_gradcheck (void)
+{
+  int N = 12;
+  Pass t;
+  pass_init (&t, N);
+  SvRng rng;
+  sv_rng_seed (&rng, 7);
+  GError *error = NULL;
+  SvSceneHeadParams *p = &t.p;
+  sv_test_fill (&p->fc1_w.x, &rng, -0.3f, 0.3f);
+  sv_test_fill (&p->fc1_b.x, &rng, -0.1f, 0.1f);
+  sv_test_fill (&p->fc2_w.x, &rng, -0.5f, 0.5f);
+  sv_test_fill (&p->fc2_b.x, &rng, -0.1f, 0.1f);
+  sv_test_fill (&t.a.x, &rng, -1.0f, 1.0f);
+  float *y = sv_tensor_f32 (&t.a.targets);
+  for (int r = 0; r < N; r++) {
+    float lab = r % 3 == 0;
+    y[2 * r] = 1.0f - lab;
+    y[2 * r + 1] = lab;
+  }
+  pass_loss (&t);
+  g_assert_true (sv_var_set_zero_grad (t.ps, &error));
+  g_assert_true (sv_scene_head_backward (p, &t.a, &error));
+  g_assert_no_error (error);
+  SvVar *vars[] = { &p->fc1_w, &p->fc1_b, &p->fc2_w, &p->fc2_b };
+  const char *names[] = { "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias" };
+  for (guint i = 0; i < G_N_ELEMENTS (vars); i++) {
+    /* the gradients are read before the finite differences run more forwards */
+    float *an = g_memdup2 (sv_tensor_f32 (&vars[i]->d), vars[i]->d.numel * sizeof (float));
+    sv_test_gradcheck (names[i], sv_tensor_f32 (&vars[i]->x), vars[i]->x.numel, an, pass_loss, &t,
+                       1e-3, 2e-2, 1e-4, 64);
+    g_free (an);
+  }
+  pass_clear (&t);
+}
+
+static void
+test_torch (void)
+{
+  SvSafetensors *st = sv_test_torch_refs ();
+  if (!st)
+    return;
+  GError *error = NULL;
+  SvTensor *slices = sv_test_ref (st, "slices"), *x = sv_test_ref (st, "x"),
+           *y = sv_test_ref (st, "y"), *probs = sv_test_ref (st, "probs");
+  SvTensor *w1 = sv_test_ref (st, "w1"), *b1 = sv_test_ref (st, "b1"), *w2 = sv_test_ref (st, "w2"),
+           *b2 = sv_test_ref (st, "b2");
+  SvTensor *gw1 = sv_test_ref (st, "gw1"), *gb1 = sv_test_ref (st, "gb1"),
+           *gw2 = sv_test_ref (st, "gw2"), *gb2 = sv_test_ref (st, "gb2");
+  float loss = sv_test_ref_scalar (st, "loss");
+  int N = (int) x->shape[0], in = (int) x->shape[1], NW = (int) slices->shape[0];
+  g_assert_cmpint (in, ==, sv_scene_head_inputs (NT, D));
+
+  /* the inputs as the C code lays them out */
+  float *xc = g_new (float, (gsize) N *in);
+  for (int w = 0; w < NW; w++)
+    for (int i = 0; i < NT; i++)
+      for (int k = i + 1; k < NT; k++)
+        sv_scene_head_pair_input (sv_tensor_f32 (slices) + (gsize) w * NT * D, NT, D, i, k,
+                                  xc + ((gsize) w * 6 + sv_scene_head_pair_index (NT, i, k)) * in);
+  sv_test_assert_close ("torch scene-head x", xc, sv_tensor_f32 (x), x->numel, 1e-5, 1e-6);
+
+  Pass t;
+  pass_init (&t, N);
+  set (&t.p.fc1_w.x, w1);
+  set (&t.p.fc1_b.x, b1);
+  set (&t.p.fc2_w.x, w2);
+  set (&t.p.fc2_b.x, b2);
+  memcpy (sv_tensor_f32 (&t.a.x), xc, (gsize) N * in * sizeof (float));
+  float *tg = sv_tensor_f32 (&t.a.targets);
+  for (int r = 0; r < N; r++) {
+    tg[2 * r] = 1.0f - sv_tensor_f32 (y)[r];
+    tg[2 * r + 1] = sv_tensor_f32 (y)[r];
+  }
+  pass_loss (&t);
+  float *p1 = g_new (float, N);
+  for (int r = 0; r < N; r++)
+    p1[r] = sv_tensor_f32 (&t.a.probs)[2 * r + 1];
+  sv_test_assert_close ("torch scene-head probs", p1, sv_tensor_f32 (probs), N, 1e-4, 1e-5);
+  sv_test_assert_close ("torch scene-head loss", sv_tensor_f32 (&t.a.loss.x), &loss, 1, 1e-4, 1e-5);
+  g_assert_true (sv_var_set_zero_grad (t.ps, &error));
+  g_assert_true (sv_scene_head_backward (&t.p, &t.a, &error));
+  g_assert_no_error (error);
+  sv_test_assert_close ("torch scene-head gw1", sv_tensor_f32 (&t.p.fc1_w.d), sv_tensor_f32 (gw1),
+                        gw1->numel, 1e-3, 1e-5);
+  sv_test_assert_close ("torch scene-head gb1", sv_tensor_f32 (&t.p.fc1_b.d), sv_tensor_f32 (gb1),
+                        gb1->numel, 1e-3, 1e-5);
+  sv_test_assert_close ("torch scene-head gw2", sv_tensor_f32 (&t.p.fc2_w.d), sv_tensor_f32 (gw2),
+                        gw2->numel, 1e-3, 1e-5);
+  sv_test_assert_close ("torch scene-head gb2", sv_tensor_f32 (&t.p.fc2_b.d), sv_tensor_f32 (gb2),
+                        gb2->numel, 1e-3, 1e-5);
+
+  /* the host path svilm-model.c runs at inference, on the same weights */
+  SvSceneHeadHost host;
+  g_assert_true (sv_scene_head_host_init (&host, &t.p, &error));
+  g_assert_no_error (error);
+  float *scratch = g_new (float, sv_scene_head_host_scratch (&host));
+  for (int w = 0; w < NW; w++)
+    for (int i = 0; i < NT; i++)
+      for (int k = i + 1; k < NT; k++) {
+        int r = w * 6 + sv_scene_head_pair_index (NT, i, k);
+        p1[r] = sv_scene_head_host_pair (&host, sv_tensor_f32 (slices) + (gsize) w * NT * D, NT, D,
+                                         i, k, scratch);
+      }
+  sv_test_assert_close ("torch scene-head host probs", p1, sv_tensor_f32 (probs), N, 1e-4, 1e-5);
+  sv_scene_head_host_clear (&host);
+  g_free (scratch);
+
+  pass_clear (&t);
+  g_free (xc);
+  g_free (p1);
+  SvTensor *all[] = { slices, x, y, probs, w1, b1, w2, b2, gw1, gb1, gw2, gb2 };
+  for (guint i = 0; i < G_N_ELEMENTS (all); i++)
+    sv_tensor_free (all[i]);
+  sv_safetensors_close (st);
+}
+
+/* a small random model, with or without a head, saved to path */
+static void
+save_model (const char *path, int hidden)
+{
+  GError *error = NULL;
+  SvModelConfig c;
+  g_assert_true (sv_model_config_preset (&c, "tiny", &error));
+  c.v_depth = 2;
+  memset (c.group_after, 0, sizeof c.group_after);
+  c.group_after[1] = TRUE;
+  c.t_depth = 1;
+  c.scene_hidden = hidden;
+  SvModel *m = sv_model_new (&c, sv_backend_cpu (), 3, &error);
+  g_assert_no_error (error);
+  if (hidden) {
+    /* a head that says something: fc2's bias alone would give every pair the same score */
+    SvRng rng;
+    sv_rng_seed (&rng, 11);
+    sv_test_fill (&m->scene.fc2_w.x, &rng, -2.0f, 2.0f);
+  }
+  g_assert_true (sv_model_save (m, path, &error));
+  g_assert_no_error (error);
+  sv_model_free (m);
+}
+
+static void
+test_model (void)
+{
+  GError *error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("svilm-scenehead-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *with = g_build_filename (dir, "with.safetensors", NULL);
+  g_autofree char *without = g_build_filename (dir, "without.safetensors", NULL);
+  save_model (with, H);
+  save_model (without, 0);
+
+  SvilmModel *plain = svilm_model_load (without, "cpu", &error);
+  g_assert_no_error (error);
+  g_assert_false (svilm_model_has_scene_head (plain));
+  g_assert_cmpfloat (svilm_model_get_scene_threshold (plain), ==, SVILM_SCENE_THRESHOLD_COSINE);
+  SvilmModel *model = svilm_model_load (with, "cpu", &error);
+  g_assert_no_error (error);
+  g_assert_true (svilm_model_has_scene_head (model));
+  g_assert_cmpfloat (svilm_model_get_scene_threshold (model), ==, SVILM_SCENE_THRESHOLD_HEAD);
+
+  /* the same weights through the training code's loader */
+  SvModel *m = sv_model_load_full (with, sv_backend_cpu (), FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (m->cfg.scene_hidden, ==, H);
+  SvSceneHeadHost host;
+  g_assert_true (sv_scene_head_host_init (&host, &m->scene, &error));
+  float *scratch = g_new (float, sv_scene_head_host_scratch (&host));
+
+  /* 8 random 32x24 frames: boundaries in [0, 1], each the head's score of its two
+   * neighbours, cross the smallest over the pairs across it */
+  guint w = 32, h = 24, n = 8;
+  guint8 **frames = g_new (guint8 *, n);
+  GRand *r = g_rand_new_with_seed (5);
+  for (guint i = 0; i < n; i++) {
+    frames[i] = g_new (guint8, w * h * 3);
+    for (guint j = 0; j < w * h * 3; j++)
+      frames[i][j] = (guint8) g_rand_int_range (r, 0, 256);
+  }
+  g_rand_free (r);
+  SvilmClip *clip =
+      svilm_model_encode_clip (model, (const guint8 *const *) frames, n, w, h, w * 3, &error);
+  g_assert_no_error (error);
+  guint ns = 0, dim = 0;
+  const float *f = svilm_clip_get_temporal_features (clip, &ns, &dim);
+  g_assert_cmpuint (ns, ==, NT);
+  GArray *b = svilm_clip_get_boundaries (clip, n);
+  g_assert_cmpuint (b->len, ==, NT - 1);
+  gboolean differ = FALSE;
+  for (guint j = 0; j < b->len; j++) {
+    const SvilmBoundary *bd = &g_array_index (b, SvilmBoundary, j);
+    float want = sv_scene_head_host_pair (&host, f, NT, (int) dim, (int) j, (int) j + 1, scratch);
+    g_assert_cmpfloat (fabsf (bd->change - want), <, 1e-6f);
+    g_assert_cmpfloat (bd->change, >=, 0.0f);
+    g_assert_cmpfloat (bd->change, <=, 1.0f);
+    float cross = bd->change;
+    for (guint i = 0; i <= j; i++)
+      for (guint k = j + 1; k < NT; k++)
+        cross = MIN (cross,
+                     sv_scene_head_host_pair (&host, f, NT, (int) dim, (int) i, (int) k, scratch));
+    g_assert_cmpfloat (fabsf (bd->cross - cross), <, 1e-6f);
+    differ |= fabsf (bd->change - g_array_index (b, SvilmBoundary, 0).change) > 1e-4f;
+  }
+  g_assert_true (differ);
+  g_array_unref (b);
+  g_object_unref (clip);
+
+  /* the model without a head still scores 1 - cos, in [0, 2] */
+  clip = svilm_model_encode_clip (plain, (const guint8 *const *) frames, n, w, h, w * 3, &error);
+  g_assert_no_error (error);
+  f = svilm_clip_get_temporal_features (clip, &ns, &dim);
+  b = svilm_clip_get_boundaries (clip, n);
+  for (guint j = 0; j < b->len; j++) {
+    double dot = 0.0;
+    for (guint d = 0; d < dim; d++)
+      dot += (double) f[j * dim + d] * f[(j + 1) * dim + d];
+    g_assert_cmpfloat (fabs (g_array_index (b, SvilmBoundary, j).change - (1.0 - dot)), <, 1e-5);
+  }
+  g_array_unref (b);
+  g_object_unref (clip);
+
+  for (guint i = 0; i < n; i++)
+    g_free (frames[i]);
+  g_free (frames);
+  g_free (scratch);
+  sv_scene_head_host_clear (&host);
+  sv_model_free (m);
+  g_object_unref (model);
+  g_object_unref (plain);
+  g_unlink (with);
+  g_unlink (without);
+  g_rmdir (dir);
+}
+
+static void
+test_config (void)
+{
+  GError *error = NULL;
+  SvModelConfig c;
+  g_assert_true (sv_model_config_preset (&c, "tiny", &error));
+  /* models written before the head existed have no key, and read as no head */
+  char *json = sv_model_config_to_json (&c);
+  g_assert_null (strstr (json, "scene_hidden"));
+  SvModelConfig back;
+  g_assert_true (sv_model_config_from_json (&back, json, &error));
+  g_assert_cmpint (back.scene_hidden, ==, 0);
+  g_free (json);
+  c.scene_hidden = 64;
+  json = sv_model_config_to_json (&c);
+  g_assert_true (sv_model_config_from_json (&back, json, &error));
+  g_assert_cmpint (back.scene_hidden, ==, 64);
+  g_free (json);
+  c.scene_hidden = -1;
+  g_assert_false (sv_model_config_validate (&c, &error));
+  sv_test_expect_error (&error, SV_ERROR_ARGUMENT);
+}
+
+int
+main (int argc, char **argv)
+{
+  sv_test_init (&argc, &argv);
+  g_test_add_func ("/scene-head/pairs", test_pairs);
+  g_test_add_func ("/scene-head/gradcheck", test_gradcheck);
+  g_test_add_func ("/scene-head/config", test_config);
+  g_test_add_func ("/scene-head/model", test_model);
+  g_test_add_func ("/torch/scene-head", test_torch);
+  return g_test_run ();
+}
