@@ -20,9 +20,9 @@ if [ ! -f "$model" ]; then
 fi
 video=examples/data/sample.mp4
 phrases=${PHRASES:-"ball;square"}
-# svilmscenecut's default threshold: F1 0.86 on the synthetic test split with the default
-# model (models/default-eval.md); it finds exactly the two cuts of the sample
-threshold=${THRESHOLD:-0.2}
+# svilmscenecut's default threshold (-1: the model's, 0.3 on its scene head's
+# probabilities; models/default-eval.md); it finds exactly the two cuts of the sample
+threshold=${THRESHOLD:--1}
 mkdir -p out
 rm -f out/scene-*.mp4 out/scene-*.ts out/results-*.jsonl
 export GST_PLUGIN_PATH="$PWD/build/gst-plugin${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
