@@ -42,7 +42,7 @@
  * flashes from 27 of 29 to none at the default threshold.
  *
  * A boundary becomes a cut when its score is at least `threshold` (by default the
- * model's: 0.3 on the head's probabilities, 0.2 on 1 - cos) and it lies at
+ * model's: 0.25 on the head's probabilities, 0.2 on 1 - cos) and it lies at
  * least `min-scene-length` frames after the previous cut (or after the start of
  * the stream or a flush); the first boundary that passes wins (as in
  * PySceneDetect).  At each cut the element
@@ -682,7 +682,7 @@ gst_svilm_scene_cut_class_init (GstSvilmSceneCutClass *klass)
                            "Cut where the score of a boundary between two token slices reaches "
                            "this: the model's scene head's probability of a change (0 to 1) or, "
                            "for a model without one, 1 - cosine of their features (0 to 2); "
-                           "above 2 never cuts; -1: the model's default (0.3 with a scene "
+                           "above 2 never cuts; -1: the model's default (0.25 with a scene "
                            "head, 0.2 without)",
                            -1.0, 3.0, DEFAULT_THRESHOLD, rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (

@@ -20,7 +20,7 @@ if [ ! -f "$model" ]; then
 fi
 video=examples/data/sample.mp4
 phrases=${PHRASES:-"ball;square"}
-# svilmscenecut's default threshold (-1: the model's, 0.3 on its scene head's
+# svilmscenecut's default threshold (-1: the model's, 0.25 on its scene head's
 # probabilities; models/default-eval.md); it finds exactly the two cuts of the sample
 threshold=${THRESHOLD:--1}
 mkdir -p out

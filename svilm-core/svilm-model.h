@@ -75,7 +75,7 @@ gboolean svilm_model_has_scene_head (SvilmModel *self);
 /* the default cut threshold on boundary scores: SVILM_SCENE_THRESHOLD_HEAD for a model with a
  * scene head, SVILM_SCENE_THRESHOLD_COSINE for one without (docs/evaluation.md) */
 #define SVILM_SCENE_THRESHOLD_COSINE 0.2
-#define SVILM_SCENE_THRESHOLD_HEAD 0.3
+#define SVILM_SCENE_THRESHOLD_HEAD 0.25
 gdouble svilm_model_get_scene_threshold (SvilmModel *self);
 
 /**

@@ -517,7 +517,7 @@ test_end_to_end (void)
   JsonObject *sh_sv = member_object (sh_r, "svilm");
   assert_numbers (member_object (sh_sv, "default"), pm);
   g_assert_cmpfloat (json_object_get_double_member (member_object (sh_sv, "default"), "threshold"),
-                     ==, 0.3);
+                     ==, 0.25);
   /* its scores are probabilities: the best threshold of the sweep lies in [0, 1] */
   g_assert_cmpfloat (json_object_get_double_member (member_object (sh_sv, "best"), "threshold"), <=,
                      1.0);

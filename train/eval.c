@@ -114,7 +114,7 @@ sv_train_cmd_eval (int argc, char **argv)
     { "stride", 0, 0, G_OPTION_ARG_INT, &stride,
       "scenecut: frames between windows (default: one token slice, as svilmscenecut)", "F" },
     { "threshold", 0, 0, G_OPTION_ARG_DOUBLE, &threshold,
-      "scenecut: the svilm operating point (default: svilmscenecut's, 0.3 for a model with "
+      "scenecut: the svilm operating point (default: svilmscenecut's, 0.25 for a model with "
       "a scene head and 0.2 without)",
       "X" },
     { "scdet-threshold", 0, 0, G_OPTION_ARG_DOUBLE, &scdet_threshold,

@@ -12,7 +12,10 @@
  * frame of the new scene for a cut) falls from the frame before slice i + 1 starts to the
  * frame after slice k starts.  For neighbours that is "the boundary is within a frame of
  * the transition", which is the boundary svilmscenecut should report; for pairs further
- * apart it is "different scenes", which is what its flash filter asks.  Cross-entropy,
+ * apart it is "different scenes", which is what its flash filter asks.  The corpus has no
+ * camera flashes, so with --flashes P each video gives, with chance P, one more window: a
+ * copy of one of its windows with 1 to 3 frames blown towards white (labels unchanged: a
+ * flash is not a transition).  Cross-entropy,
  * AdamW at a constant learning rate, windows shuffled each epoch.  OUT is the model with
  * the head added (or replaced): the same encoders, tokenizer and config plus scene_hidden.
  */
@@ -35,8 +38,34 @@ typedef struct {
   guint Nt, D, pairs;
   GArray *features; /* float [n x Nt x D] */
   GArray *labels;   /* float [n x pairs], 0 or 1 */
-  guint n, videos, positives, skipped;
+  guint n, videos, positives, skipped, flashed;
 } Windows;
+
+/* Camera flashes, which the corpus does not have: a window of L frames (1 to 3) blown
+ * towards white, up then down, peak 0.5 to 0.9.  Blending prepared frames towards a
+ * prepared white frame is the same as blending the pixels (the preparation is affine). */
+typedef struct {
+  double prob; /* per video: one extra window with a flash */
+  float *white, *window;
+  gsize floats;
+  SvRng rng;
+} Flashes;
+
+static void
+flash_window (Flashes *fl, const float *const *frames, guint T, const float **out)
+{
+  guint len = 1 + sv_rng_below (&fl->rng, 3), at = sv_rng_below (&fl->rng, T - len + 1);
+  float peak = 0.5f + 0.4f * sv_rng_uniform (&fl->rng);
+  for (guint t = 0; t < T; t++) {
+    float *dst = fl->window + (gsize) t * fl->floats;
+    double a = 0.0;
+    if (t >= at && t < at + len) /* a triangle over the flash's frames */
+      a = peak * (1.0 - fabs ((double) (t - at) - (len - 1) / 2.0) / (len / 2.0 + 0.5));
+    for (gsize j = 0; j < fl->floats; j++)
+      dst[j] = frames[t][j] + (float) a * (fl->white[j] - frames[t][j]);
+    out[t] = dst;
+  }
+}
 
 /* pair (i, k) of a window starting at source frame `first` is positive when a transition's
  * centre lies in [start of slice i + 1 - 1, start of slice k + 1] (see the top comment) */
@@ -59,8 +88,28 @@ label_window (const SvEvalTruth *t, guint first, guint len, guint T, guint Nt, f
     }
 }
 
+/* encodes one window and appends its features and labels */
 static gboolean
-collect (SvEval *ev, guint stride, Windows *w, GError **error)
+add_window (SvEval *ev, const SvEvalTruth *t, const float *const *frames, guint first, guint T,
+            Windows *w, float *lab, GError **error)
+{
+  g_autoptr (SvilmClip) clip = svilm_model_encode_prepared (ev->model, frames, T, error);
+  if (!clip)
+    return FALSE;
+  guint ns = 0, dim = 0;
+  const float *f = svilm_clip_get_temporal_features (clip, &ns, &dim);
+  w->D = dim;
+  g_array_append_vals (w->features, f, ns * dim);
+  label_window (t, first, T, T, ns, lab);
+  g_array_append_vals (w->labels, lab, w->pairs);
+  for (guint p = 0; p < w->pairs; p++)
+    w->positives += lab[p] > 0.5f;
+  w->n++;
+  return TRUE;
+}
+
+static gboolean
+collect (SvEval *ev, guint stride, Flashes *fl, Windows *w, GError **error)
 {
   guint T = svilm_model_get_clip_frames (ev->model), gt = 1;
   svilm_model_get_grid (ev->model, &gt, NULL, NULL);
@@ -83,22 +132,17 @@ collect (SvEval *ev, guint stride, Windows *w, GError **error)
       continue;
     }
     /* full windows only: the partial window at the end of a stream is rare */
-    for (guint first = 0; first + T <= fr.n && ok; first += stride) {
-      g_autoptr (SvilmClip) clip =
-          svilm_model_encode_prepared (ev->model, fr.ptr + first, T, error);
-      if (!clip) {
-        ok = FALSE;
-        break;
-      }
-      guint ns = 0, dim = 0;
-      const float *f = svilm_clip_get_temporal_features (clip, &ns, &dim);
-      w->D = dim;
-      g_array_append_vals (w->features, f, ns * dim);
-      label_window (t, first, T, T, ns, lab);
-      g_array_append_vals (w->labels, lab, w->pairs);
-      for (guint p = 0; p < w->pairs; p++)
-        w->positives += lab[p] > 0.5f;
-      w->n++;
+    guint n_windows = 0;
+    for (guint first = 0; first + T <= fr.n && ok; first += stride, n_windows++)
+      ok = add_window (ev, t, fr.ptr + first, first, T, w, lab, error);
+    /* a flashed copy of one of them: a flash is not a transition, the labels stay */
+    if (ok && n_windows > 0 && fl->prob > 0 && sv_rng_uniform (&fl->rng) < fl->prob) {
+      guint first = sv_rng_below (&fl->rng, n_windows) * stride;
+      const float **frames = g_new (const float *, T);
+      flash_window (fl, fr.ptr + first, T, frames);
+      ok = add_window (ev, t, frames, first, T, w, lab, error);
+      g_free (frames);
+      w->flashed++;
     }
     w->videos++;
     sv_eval_frames_clear (&fr);
@@ -228,7 +272,7 @@ sv_train_cmd_scenehead (int argc, char **argv)
 {
   g_autofree char *model_path = NULL, *data = NULL, *out = NULL, *split = NULL, *device = NULL;
   int limit = 0, stride = 0, hidden = 128, epochs = 12, batch = 256, seed = 1;
-  double lr = 1e-3, wd = 0.01;
+  double lr = 1e-3, wd = 0.01, flashes = 0.5;
   gboolean quiet = FALSE;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "The trained model (required)", "M" },
@@ -250,6 +294,10 @@ sv_train_cmd_scenehead (int argc, char **argv)
     { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "AdamW learning rate (default 1e-3)", "LR" },
     { "weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &wd, "AdamW weight decay (default 0.01)", "WD" },
     { "seed", 0, 0, G_OPTION_ARG_INT, &seed, "Initialisation and shuffling (default 1)", "S" },
+    { "flashes", 0, 0, G_OPTION_ARG_DOUBLE, &flashes,
+      "Per video, the chance of one more window with a synthetic camera flash, which is not "
+      "a transition (default 0.5; 0: none)",
+      "P" },
     { "device", 0, 0, G_OPTION_ARG_STRING, &device,
       "Encode the windows on auto (default), cpu, vulkan or vulkan:N", "D" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing but errors", NULL },
@@ -270,10 +318,11 @@ sv_train_cmd_scenehead (int argc, char **argv)
   if (!model_path || !data || !out)
     return sv_train_fail (CMD, SV_TRAIN_EXIT_USAGE, "--model, --data and --out are required.");
   if (limit < 0 || stride < 0 || hidden < 1 || hidden > 4096 || epochs < 1 || batch < 1 ||
-      !(lr > 0) || !(wd >= 0))
+      !(lr > 0) || !(wd >= 0) || !(flashes >= 0 && flashes <= 1))
     return sv_train_fail (CMD, SV_TRAIN_EXIT_USAGE,
                           "--hidden must be 1..4096, --epochs and --batch positive, --lr "
-                          "positive, --limit, --stride and --weight-decay not negative.");
+                          "positive, --limit, --stride and --weight-decay not negative, "
+                          "--flashes in [0, 1].");
 
   gst_init (NULL, NULL);
   g_autoptr (GError) error = NULL;
@@ -301,6 +350,17 @@ sv_train_cmd_scenehead (int argc, char **argv)
   guint step = stride ? (guint) stride : MAX (1u, svilm_model_get_clip_frames (model) / gt);
   SvEval ev = { .model = model, .items = items, .quiet = quiet };
   Windows w = { 0 };
+  /* a prepared white frame, and room for one flashed window */
+  guint mw = 0, mh = 0;
+  svilm_model_get_clip_size (model, &mw, &mh);
+  Flashes fl = { .prob = flashes, .floats = svilm_model_get_frame_floats (model) };
+  sv_rng_seed (&fl.rng, (guint64) seed * 0x9e3779b97f4a7c15ULL + 1);
+  fl.white = g_new (float, fl.floats);
+  fl.window = g_new (float, fl.floats *svilm_model_get_clip_frames (model));
+  guint8 *white_rgb = g_malloc ((gsize) mw * mh * 3);
+  memset (white_rgb, 255, (gsize) mw * mh * 3);
+  svilm_model_prepare_frame (model, white_rgb, mw, mh, mw * 3, 3, 0, 1, 2, fl.white);
+  g_free (white_rgb);
   SvModelConfig cfg = base->cfg;
   cfg.scene_hidden = hidden;
   SvVarSet *hs = NULL;
@@ -311,7 +371,7 @@ sv_train_cmd_scenehead (int argc, char **argv)
   gint64 t0 = g_get_monotonic_time ();
   if (gt < 2) {
     fail = "the model's clips have one token slice: there is no boundary to score";
-  } else if (!collect (&ev, step, &w, &error)) {
+  } else if (!collect (&ev, step, &fl, &w, &error)) {
     fail = "encoding the windows";
   } else if (w.n == 0) {
     fail = "no window to train on: no video of the split could be read with its truth, or "
@@ -321,9 +381,9 @@ sv_train_cmd_scenehead (int argc, char **argv)
   }
   if (!fail && !quiet)
     fprintf (stderr,
-             "svilm-train scenehead: %u windows of %u videos (%u skipped), %u of %u slice "
-             "pairs across a transition, in %.1f s\n",
-             w.n, w.videos, w.skipped, w.positives, w.n * w.pairs,
+             "svilm-train scenehead: %u windows of %u videos (%u skipped; %u windows with a "
+             "flash), %u of %u slice pairs across a transition, in %.1f s\n",
+             w.n, w.videos, w.skipped, w.flashed, w.positives, w.n * w.pairs,
              (g_get_monotonic_time () - t0) / 1e6);
   if (!fail) {
     hs = sv_var_set_new (sv_backend_cpu ());
@@ -349,6 +409,8 @@ sv_train_cmd_scenehead (int argc, char **argv)
         fail = "writing the model";
     }
   }
+  g_free (fl.white);
+  g_free (fl.window);
   if (w.features)
     g_array_unref (w.features);
   if (w.labels)
