@@ -446,7 +446,6 @@ group_attention_maps (const SvVideoActs *a, const SvModelConfig *c, float *assig
   return ok;
 }
 
-/* runs the video encoder on ip->clip and collects what a clip carries */
 /* the scene head's p(change) for every pair of slices [Nt, D], in its pair order */
 static float *
 scene_head_pairs (const SvSceneHeadHost *h, const float *slices, guint Nt, guint D)
@@ -462,6 +461,7 @@ scene_head_pairs (const SvSceneHeadHost *h, const float *slices, guint Nt, guint
   return out;
 }
 
+/* runs the video encoder on ip->clip and collects what a clip carries */
 static SvilmClip *
 encode_pass (SvilmModel *self, InferPass *ip, GError **error)
 {

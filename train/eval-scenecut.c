@@ -387,9 +387,11 @@ report (SvEval *ev, GArray *videos, guint frames, const char *scdet_error, guint
   printf ("scene cuts: %u videos, %u frames, %u transitions (cut %u, dissolve %u, fade %u); "
           "split %s\n",
           videos->len, frames, n_truth, n_kind[0], n_kind[1], n_kind[2], ev->split);
+  gboolean head = svilm_model_has_scene_head (ev->model);
   printf ("  tolerance %u frames, min scene length %u; svilm windows of %u frames every %u, "
-          "flash filter %s\n",
-          ev->tolerance, ev->min_scene_length, W, step, ev->flash_filter ? "on" : "off");
+          "flash filter %s, scores %s\n",
+          ev->tolerance, ev->min_scene_length, W, step, ev->flash_filter ? "on" : "off",
+          head ? "of the scene head" : "1 - cos");
   if (n_traps)
     printf ("  traps inside shots (a cut there is false): flash %u, pan %u, other %u; the "
             "columns after the recalls: traps with a false cut\n",
@@ -421,6 +423,7 @@ report (SvEval *ev, GArray *videos, guint frames, const char *scdet_error, guint
   sv_eval_json_int (b, "stride", step);
   json_builder_set_member_name (b, "flash_filter");
   json_builder_add_boolean_value (b, ev->flash_filter);
+  sv_eval_json_string (b, "scores", head ? "scene-head" : "cosine");
   double svilm_threshold =
       ev->threshold >= 0.0 ? ev->threshold : svilm_model_get_scene_threshold (ev->model);
   report_detector (ev, videos, DET_SVILM, svilm_threshold, n_kind, n_trap, b);
