@@ -70,13 +70,13 @@ flash_window (Flashes *fl, const float *const *frames, guint T, const float **ou
 /* pair (i, k) of a window starting at source frame `first` is positive when a transition's
  * centre lies in [start of slice i + 1 - 1, start of slice k + 1] (see the top comment) */
 static void
-label_window (const SvEvalTruth *t, guint first, guint len, guint T, guint Nt, float *labels)
+label_window (const SvEvalTruth *t, guint first, guint T, guint Nt, float *labels)
 {
-  guint tt = T / Nt;
+  guint tt = T / Nt; /* frames a slice: full windows are encoded frame for frame */
   for (guint i = 0; i < Nt; i++)
     for (guint k = i + 1; k < Nt; k++) {
-      gint64 lo = (gint64) first + svilm_clip_source_frame ((i + 1) * tt, len, T) - 1;
-      gint64 hi = (gint64) first + svilm_clip_source_frame (k * tt, len, T) + 1;
+      gint64 lo = (gint64) first + (i + 1) * tt - 1;
+      gint64 hi = (gint64) first + k * tt + 1;
       float y = 0.0f;
       for (guint b = 0; b < t->boundaries->len; b++) {
         const SvEvalBoundary *bd = &g_array_index (t->boundaries, SvEvalBoundary, b);
@@ -100,7 +100,7 @@ add_window (SvEval *ev, const SvEvalTruth *t, const float *const *frames, guint 
   const float *f = svilm_clip_get_temporal_features (clip, &ns, &dim);
   w->D = dim;
   g_array_append_vals (w->features, f, ns * dim);
-  label_window (t, first, T, T, ns, lab);
+  label_window (t, first, T, ns, lab);
   g_array_append_vals (w->labels, lab, w->pairs);
   for (guint p = 0; p < w->pairs; p++)
     w->positives += lab[p] > 0.5f;
