@@ -19,7 +19,9 @@ typedef struct {
   SvVarSet *acts;
   SvVideoActs video;
   SvTextActs text;
-  float *clip; /* host [T,H,W,3] */
+  float *clip;         /* host [T,H,W,3] */
+  float *tokens;       /* host [Nv, D]: the final video tokens, for the temporal features */
+  float *head_scratch; /* the scene head's, or NULL without a head */
 } InferPass;
 
 struct _SvilmModel {
@@ -66,6 +68,8 @@ infer_pass_free (gpointer p)
   InferPass *ip = p;
   sv_var_set_free (ip->acts);
   g_free (ip->clip);
+  g_free (ip->tokens);
+  g_free (ip->head_scratch);
   g_free (ip);
 }
 
@@ -268,6 +272,9 @@ pass_borrow (SvilmModel *self, GError **error)
     infer_pass_free (ip);
     return NULL;
   }
+  ip->tokens = g_new (float, (size_t) ip->video.Nv * c->v_width);
+  if (self->scene.in > 0)
+    ip->head_scratch = g_new (float, sv_scene_head_host_scratch (&self->scene));
   return ip;
 }
 
@@ -448,16 +455,14 @@ group_attention_maps (const SvVideoActs *a, const SvModelConfig *c, float *assig
 
 /* the scene head's p(change) for every pair of slices [Nt, D], in its pair order */
 static float *
-scene_head_pairs (const SvSceneHeadHost *h, const float *slices, guint Nt, guint D)
+scene_head_pairs (const SvSceneHeadHost *h, const float *slices, guint Nt, guint D, float *scratch)
 {
   int n = sv_scene_head_n_pairs ((int) Nt);
   float *out = g_new (float, MAX (n, 1));
-  float *scratch = g_new (float, sv_scene_head_host_scratch (h));
   for (guint i = 0; i < Nt; i++)
     for (guint k = i + 1; k < Nt; k++)
       out[sv_scene_head_pair_index ((int) Nt, (int) i, (int) k)] =
           sv_scene_head_host_pair (h, slices, (int) Nt, (int) D, (int) i, (int) k, scratch);
-  g_free (scratch);
   return out;
 }
 
@@ -487,7 +492,7 @@ encode_pass (SvilmModel *self, InferPass *ip, GError **error)
   clip->groups = g_new (float, (size_t) clip->M * clip->E);
   clip->assign = g_new (float, (size_t) clip->M * clip->Nv);
   clip->temporal = g_new0 (float, (size_t) clip->Nt * clip->D);
-  float *z = g_new (float, (size_t) clip->Nv * clip->D);
+  float *z = ip->tokens;
   gboolean ok = download (&a->fv.x, clip->embedding, error) &&
                 download (&a->gp.x, clip->groups, error) &&
                 (a->joint ? group_attention_maps (a, c, clip->assign, error)
@@ -502,9 +507,9 @@ encode_pass (SvilmModel *self, InferPass *ip, GError **error)
     }
     normalize_rows (clip->temporal, (int) clip->Nt, (int) clip->D);
     if (self->scene.in > 0)
-      clip->pair_cut = scene_head_pairs (&self->scene, clip->temporal, clip->Nt, clip->D);
+      clip->pair_cut =
+          scene_head_pairs (&self->scene, clip->temporal, clip->Nt, clip->D, ip->head_scratch);
   }
-  g_free (z);
   if (!ok)
     g_clear_object (&clip);
   return clip;

@@ -67,6 +67,34 @@ sv_eval_decode_item (SvEval *ev, const SvEvalItem *it, SvEvalFrames *frames)
   return FALSE;
 }
 
+GPtrArray *
+sv_eval_open_split (const char *cmd, const char *model_path, const char *manifest,
+                    const char *split, guint limit, int *rc)
+{
+  g_autoptr (GError) error = NULL;
+  *rc = 0;
+  if (model_path && !g_file_test (model_path, G_FILE_TEST_EXISTS)) {
+    *rc = sv_train_fail (cmd, SV_TRAIN_EXIT_FAILURE, "the model %s does not exist.", model_path);
+    return NULL;
+  }
+  guint n_other = 0;
+  GPtrArray *items = sv_eval_manifest_load (manifest, split, limit, &n_other, &error);
+  if (!items) {
+    *rc =
+        sv_train_fail (cmd, SV_TRAIN_EXIT_FAILURE, "cannot read the manifest: %s.", error->message);
+    return NULL;
+  }
+  if (items->len == 0) {
+    /* the hint only where other splits hold videos: an empty manifest needs none */
+    *rc =
+        sv_train_fail (cmd, SV_TRAIN_EXIT_FAILURE, "the manifest %s has no video in split '%s'%s.",
+                       manifest, split, n_other ? " (use --split all, or name another split)" : "");
+    g_ptr_array_unref (items);
+    return NULL;
+  }
+  return items;
+}
+
 static gboolean
 write_json (JsonNode *root, const char *path, GError **error)
 {
@@ -196,18 +224,10 @@ sv_train_cmd_eval (int argc, char **argv)
 
   gst_init (NULL, NULL);
   g_autoptr (GError) error = NULL;
-  if (!g_file_test (model_path, G_FILE_TEST_EXISTS))
-    return sv_train_fail (CMD, SV_TRAIN_EXIT_FAILURE, "the model %s does not exist.", model_path);
-  guint n_other = 0;
   g_autoptr (GPtrArray) items =
-      sv_eval_manifest_load (data, split ? split : "test", (guint) limit, &n_other, &error);
+      sv_eval_open_split (CMD, model_path, data, split ? split : "test", (guint) limit, &rc);
   if (!items)
-    return sv_train_fail (CMD, SV_TRAIN_EXIT_FAILURE, "cannot read the manifest: %s.",
-                          error->message);
-  if (items->len == 0)
-    return sv_train_fail (
-        CMD, SV_TRAIN_EXIT_FAILURE, "the manifest %s has no video in split '%s'%s.", data,
-        split ? split : "test", n_other ? " (use --split all, or name another split)" : "");
+    return rc;
   g_autoptr (GPtrArray) train_items = NULL;
   if (head) {
     guint unused = 0;

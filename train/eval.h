@@ -30,6 +30,13 @@ typedef struct {
 GPtrArray *sv_eval_manifest_load (const char *path, const char *split, guint limit,
                                   guint *n_other_split, GError **error);
 
+/* The opening every corpus command shares: the model file must exist (model_path NULL:
+ * not checked), the manifest must read and its split must hold a video.  Returns the
+ * split's items; otherwise prints one sentence as `svilm-train CMD: ...`, sets *rc to
+ * the exit code and returns NULL. */
+GPtrArray *sv_eval_open_split (const char *cmd, const char *model_path, const char *manifest,
+                               const char *split, guint limit, int *rc);
+
 typedef struct {
   char *phrase, *noun, *size, *motion;
   guint scene, count;

@@ -139,12 +139,10 @@ sv_train_cmd_extract (int argc, char **argv)
 
   gst_init (NULL, NULL);
   g_autoptr (GError) error = NULL;
-  guint n_other = 0;
   g_autoptr (GPtrArray) items =
-      sv_eval_manifest_load (data, split ? split : "all", (guint) limit, &n_other, &error);
+      sv_eval_open_split (CMD, model_path, data, split ? split : "all", (guint) limit, &rc);
   if (!items)
-    return sv_train_fail (CMD, SV_TRAIN_EXIT_FAILURE, "cannot read the manifest: %s.",
-                          error->message);
+    return rc;
   g_autoptr (SvilmModel) model = svilm_model_load (model_path, device ? device : "auto", &error);
   if (!model)
     return sv_train_fail (CMD, SV_TRAIN_EXIT_FAILURE, "cannot load the model: %s", error->message);

@@ -152,6 +152,17 @@ collect (SvEval *ev, guint stride, Flashes *fl, Windows *w, GError **error)
   return ok;
 }
 
+/* copies one parameter's values (same element count) through the host */
+static gboolean
+copy_var (SvVar *dst, const SvVar *src, GError **error)
+{
+  float *buf = g_new (float, MAX (src->x.numel, 1));
+  gboolean ok = sv_tensor_download (&src->x, buf, src->x.numel * 4, error) &&
+                sv_tensor_upload (&dst->x, buf, dst->x.numel * 4, error);
+  g_free (buf);
+  return ok;
+}
+
 /* copies every parameter of src that dst has by name (the encoders; not the head) */
 static gboolean
 copy_params (SvModel *dst, SvModel *src, GError **error)
@@ -165,24 +176,10 @@ copy_params (SvModel *dst, SvModel *src, GError **error)
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "parameter %s differs", name);
       return FALSE;
     }
-    float *buf = g_new (float, MAX (s->x.numel, 1));
-    gboolean ok = sv_tensor_download (&s->x, buf, s->x.numel * 4, error) &&
-                  sv_tensor_upload (&d->x, buf, d->x.numel * 4, error);
-    g_free (buf);
-    if (!ok)
+    if (!copy_var (d, s, error))
       return FALSE;
   }
   return TRUE;
-}
-
-static gboolean
-copy_var (SvVar *dst, const SvVar *src, GError **error)
-{
-  float *buf = g_new (float, MAX (src->x.numel, 1));
-  gboolean ok = sv_tensor_download (&src->x, buf, src->x.numel * 4, error) &&
-                sv_tensor_upload (&dst->x, buf, dst->x.numel * 4, error);
-  g_free (buf);
-  return ok;
 }
 
 typedef struct {
@@ -326,17 +323,10 @@ sv_train_cmd_scenehead (int argc, char **argv)
 
   gst_init (NULL, NULL);
   g_autoptr (GError) error = NULL;
-  if (!g_file_test (model_path, G_FILE_TEST_EXISTS))
-    return sv_train_fail (CMD, SV_TRAIN_EXIT_FAILURE, "the model %s does not exist.", model_path);
-  guint n_other = 0;
   g_autoptr (GPtrArray) items =
-      sv_eval_manifest_load (data, split ? split : "train", (guint) limit, &n_other, &error);
+      sv_eval_open_split (CMD, model_path, data, split ? split : "train", (guint) limit, &rc);
   if (!items)
-    return sv_train_fail (CMD, SV_TRAIN_EXIT_FAILURE, "cannot read the manifest: %s.",
-                          error->message);
-  if (items->len == 0)
-    return sv_train_fail (CMD, SV_TRAIN_EXIT_FAILURE, "the manifest %s has no video in split '%s'.",
-                          data, split ? split : "train");
+    return rc;
   SvModel *base = sv_model_load_full (model_path, sv_backend_cpu (), FALSE, &error);
   if (!base)
     return sv_train_fail (CMD, SV_TRAIN_EXIT_FAILURE, "cannot load the model: %s", error->message);
