@@ -161,6 +161,10 @@ sv_model_config_validate (const SvModelConfig *c, GError **error)
   CHECK (positive_finite (c->ln_eps), "layernorm eps must be positive");
   CHECK (c->scene_hidden >= 0 && c->scene_hidden <= 4096, "scene_hidden %d outside 0..4096",
          c->scene_hidden);
+  CHECK (c->scene_cues == 0 || c->scene_cues == SV_SCENE_PIXEL_CUES,
+         "scene_cues %d must be 0 or %d", c->scene_cues, SV_SCENE_PIXEL_CUES);
+  CHECK (c->scene_cues == 0 || c->scene_hidden > 0,
+         "scene_cues without a scene head (scene_hidden 0)");
   return TRUE;
 }
 
@@ -213,6 +217,9 @@ sv_model_config_to_json (const SvModelConfig *c)
   D ("ln_eps", c->ln_eps);
   if (c->scene_hidden > 0) {
     I ("scene_hidden", c->scene_hidden);
+    if (c->scene_cues > 0) {
+      I ("scene_cues", c->scene_cues);
+    }
   }
 #undef I
 #undef D
@@ -308,6 +315,7 @@ sv_model_config_from_json (SvModelConfig *c, const char *json, GError **error)
     { "embed_dim", &tmp.embed_dim },
     { "n_nouns", &tmp.n_nouns },
     { "scene_hidden", &tmp.scene_hidden },
+    { "scene_cues", &tmp.scene_cues },
   };
   struct {
     const char *k;

@@ -63,7 +63,12 @@ typedef struct {
   /* hidden units of the scene head (sv-scene-head.h), 0 = none: pre-training leaves it out,
    * svilm-train scenehead adds it to a trained model */
   int scene_hidden;
+  /* pixel cues the scene head reads besides the features (sv-scene-head.h): 0 or
+   * SV_SCENE_PIXEL_CUES; heads trained before the field existed read none */
+  int scene_cues;
 } SvModelConfig;
+
+#define SV_SCENE_PIXEL_CUES 6
 
 /* "tiny", "small", "base"; FALSE with an error for other names */
 gboolean sv_model_config_preset (SvModelConfig *cfg, const char *name, GError **error);

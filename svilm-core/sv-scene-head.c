@@ -28,13 +28,14 @@ sv_scene_head_pair_index (int Nt, int i, int k)
 }
 
 int
-sv_scene_head_inputs (int Nt, int D)
+sv_scene_head_inputs (int Nt, int D, int n_cues)
 {
-  return 4 * D + sv_scene_head_n_pairs (Nt);
+  return 4 * D + sv_scene_head_n_pairs (Nt) + n_cues;
 }
 
 void
-sv_scene_head_pair_input (const float *slices, int Nt, int D, int i, int k, float *x)
+sv_scene_head_pair_input (const float *slices, int Nt, int D, int i, int k, const float *cues,
+                          int n_cues, float *x)
 {
   const float *a = slices + (size_t) i * D, *b = slices + (size_t) k * D;
   for (int d = 0; d < D; d++) {
@@ -46,6 +47,70 @@ sv_scene_head_pair_input (const float *slices, int Nt, int D, int i, int k, floa
   float *onehot = x + 4 * D;
   memset (onehot, 0, sizeof (float) * sv_scene_head_n_pairs (Nt));
   onehot[sv_scene_head_pair_index (Nt, i, k)] = 1.0f;
+  if (n_cues > 0)
+    memcpy (onehot + sv_scene_head_n_pairs (Nt), cues, sizeof (float) * n_cues);
+}
+
+/* mean |a - b| over a frame's n floats */
+static float
+mean_abs_diff (const float *a, const float *b, size_t n)
+{
+  float s = 0.0f;
+  for (size_t j = 0; j < n; j++)
+    s += fabsf (a[j] - b[j]);
+  return n ? s / (float) n : 0.0f;
+}
+
+#define HIST_BINS 4 /* per channel */
+#define HIST_SIZE (HIST_BINS * HIST_BINS * HIST_BINS)
+
+/* the normalised 4x4x4 colour histogram of a model frame */
+static void
+colour_histogram (const float *f, size_t pixels, float *hist)
+{
+  memset (hist, 0, sizeof (float) * HIST_SIZE);
+  for (size_t p = 0; p < pixels; p++) {
+    int bin = 0;
+    for (int ch = 0; ch < 3; ch++) {
+      /* back to [0, 1]: the frames are (v / 255 - 0.45) / 0.225 (sv-frames.h) */
+      float v = f[p * 3 + ch] * 0.225f + 0.45f;
+      int q = (int) (v * HIST_BINS);
+      bin = bin * HIST_BINS + (q < 0 ? 0 : q >= HIST_BINS ? HIST_BINS - 1 : q);
+    }
+    hist[bin] += 1.0f;
+  }
+  for (int b = 0; b < HIST_SIZE; b++)
+    hist[b] /= (float) (pixels ? pixels : 1);
+}
+
+static float
+hist_distance (const float *a, const float *b)
+{
+  float s = 0.0f;
+  for (int j = 0; j < HIST_SIZE; j++)
+    s += fabsf (a[j] - b[j]);
+  return 0.5f * s;
+}
+
+void
+sv_scene_head_pixel_cues (const float *const *frames, int T, int H, int W, int Nt, int i, int k,
+                          float *cues)
+{
+  int tt = T / Nt;
+  size_t pixels = (size_t) H * W, n = pixels * 3;
+  const float *a0 = frames[i * tt], *a = frames[i * tt + tt - 1];
+  const float *b = frames[k * tt], *b1 = frames[k * tt + tt - 1];
+  float ha0[HIST_SIZE], ha[HIST_SIZE], hb[HIST_SIZE], hb1[HIST_SIZE];
+  colour_histogram (a0, pixels, ha0);
+  colour_histogram (a, pixels, ha);
+  colour_histogram (b, pixels, hb);
+  colour_histogram (b1, pixels, hb1);
+  cues[0] = mean_abs_diff (a, b, n);
+  cues[1] = hist_distance (ha, hb);
+  cues[2] = mean_abs_diff (a, a0, n);
+  cues[3] = mean_abs_diff (b1, b, n);
+  cues[4] = hist_distance (ha0, ha);
+  cues[5] = hist_distance (hb, hb1);
 }
 
 gboolean
@@ -55,7 +120,8 @@ sv_scene_head_params_plan (SvVarSet *ps, SvSceneHeadParams *p, const SvModelConf
   memset (p, 0, sizeof *p);
   if (c->scene_hidden <= 0)
     return TRUE;
-  int H = c->scene_hidden, in = sv_scene_head_inputs (sv_model_config_grid_t (c), c->v_width);
+  int H = c->scene_hidden,
+      in = sv_scene_head_inputs (sv_model_config_grid_t (c), c->v_width, c->scene_cues);
   TRY (sv_var_plan (ps, &p->fc1_w, SV_INIT_LINEAR, SV_SHAPE (H, in), error, "scene.fc1.weight"));
   TRY (sv_var_plan (ps, &p->fc1_b, SV_INIT_ZERO, SV_SHAPE (H), error, "scene.fc1.bias"));
   TRY (sv_var_plan (ps, &p->fc2_w, SV_INIT_LINEAR, SV_SHAPE (2, H), error, "scene.fc2.weight"));
@@ -73,7 +139,7 @@ sv_scene_head_acts_plan (SvVarSet *as, SvSceneHeadActs *a, const SvModelConfig *
   }
   a->N = N;
   a->hidden = c->scene_hidden;
-  a->in = sv_scene_head_inputs (sv_model_config_grid_t (c), c->v_width);
+  a->in = sv_scene_head_inputs (sv_model_config_grid_t (c), c->v_width, c->scene_cues);
   TRY (sv_arena_alloc (as->x, &a->x, SV_F32, SV_SHAPE (N, a->in), "scene.x", error));
   TRY (sv_arena_alloc (as->x, &a->targets, SV_F32, SV_SHAPE (N, 2), "scene.targets", error));
   TRY (sv_arena_alloc (as->x, &a->probs, SV_F32, SV_SHAPE (N, 2), "scene.probs", error));
@@ -109,7 +175,7 @@ sv_scene_head_backward (SvSceneHeadParams *p, SvSceneHeadActs *a, GError **error
 }
 
 gboolean
-sv_scene_head_host_init (SvSceneHeadHost *h, const SvSceneHeadParams *p, GError **error)
+sv_scene_head_host_init (SvSceneHeadHost *h, const SvSceneHeadParams *p, int n_cues, GError **error)
 {
   memset (h, 0, sizeof *h);
   if (!p->fc1_w.x.ndim) {
@@ -118,6 +184,7 @@ sv_scene_head_host_init (SvSceneHeadHost *h, const SvSceneHeadParams *p, GError 
   }
   h->hidden = (int) p->fc1_w.x.shape[0];
   h->in = (int) p->fc1_w.x.shape[1];
+  h->n_cues = n_cues;
   size_t n1 = (size_t) h->hidden * h->in, H = (size_t) h->hidden;
   h->w1 = g_new (float, n1 + H + 2 * H + 2);
   h->b1 = h->w1 + n1;
@@ -148,11 +215,11 @@ sv_scene_head_host_scratch (const SvSceneHeadHost *h)
 
 float
 sv_scene_head_host_pair (const SvSceneHeadHost *h, const float *slices, int Nt, int D, int i, int k,
-                         float *scratch)
+                         const float *cues, float *scratch)
 {
-  g_return_val_if_fail (sv_scene_head_inputs (Nt, D) == h->in, 0.0f);
+  g_return_val_if_fail (sv_scene_head_inputs (Nt, D, h->n_cues) == h->in, 0.0f);
   float *x = scratch, *hid = scratch + h->in;
-  sv_scene_head_pair_input (slices, Nt, D, i, k, x);
+  sv_scene_head_pair_input (slices, Nt, D, i, k, cues, h->n_cues, x);
   /* hid [H] = W1 x + b1 */
   memcpy (hid, h->b1, sizeof (float) * h->hidden);
   cblas_sgemv (CblasRowMajor, CblasNoTrans, h->hidden, h->in, 1.0f, h->w1, h->in, x, 1, 1.0f, hid,

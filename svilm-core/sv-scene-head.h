@@ -9,6 +9,13 @@
  *   h   = GELU(W1 x + b1)                                  [H]
  *   p   = softmax(W2 h + b2)[1]                            "a scene change lies between"
  *
+ * With the config's scene_cues (SV_SCENE_PIXEL_CUES) x also holds six pixel cues of the
+ * pair (sv_scene_head_pixel_cues), after the one-hot: how much the last frame of slice i
+ * and the first frame of slice k differ, in pixels and in colour histogram, next to how
+ * much each slice moves within itself.  A colour-histogram comparison beside the learned
+ * features is what TransNet V2 adds to its convolutions; here it gives the head the
+ * hard cuts that the temporal features hardly see (two scenes on the same background).
+ *
  * The one-hot of the pair (Nt (Nt - 1) / 2 of them, in the order (0,1), (0,2), ..,
  * (1,2), ..) lets the head learn the position bias of the learned temporal embeddings,
  * which 1 - cos cannot remove.  Adjacent pairs score the boundary between them; pairs
@@ -33,10 +40,20 @@ typedef struct {
 int sv_scene_head_n_pairs (int Nt);
 /* the index of pair (i, k), 0 <= i < k < Nt, in the one-hot */
 int sv_scene_head_pair_index (int Nt, int i, int k);
-/* the head's input size for Nt slices of D: 4 D + pairs */
-int sv_scene_head_inputs (int Nt, int D);
-/* writes the input of pair (i, k) of slices [Nt, D] into x [sv_scene_head_inputs] */
-void sv_scene_head_pair_input (const float *slices, int Nt, int D, int i, int k, float *x);
+/* the head's input size for Nt slices of D with n_cues pixel cues: 4 D + pairs + n_cues */
+int sv_scene_head_inputs (int Nt, int D, int n_cues);
+/* writes the input of pair (i, k) of slices [Nt, D] and its cues [n_cues] (NULL when
+ * n_cues is 0) into x [sv_scene_head_inputs] */
+void sv_scene_head_pair_input (const float *slices, int Nt, int D, int i, int k, const float *cues,
+                               int n_cues, float *x);
+/* The SV_SCENE_PIXEL_CUES cues of pair (i, k) of a clip's T model frames (the encoder's
+ * input: [H, W, 3] floats each, sv-frames.h), Nt slices of T / Nt frames: with A0, A the
+ * first and last frame of slice i and B, B1 the first and last of slice k,
+ *   mean |A - B|, hist(A, B), mean |A - A0|, mean |B1 - B|, hist(A0, A), hist(B, B1)
+ * where hist is half the L1 distance of 4x4x4-bin colour histograms (0: same colours,
+ * 1: none shared) and pixel differences are in the frames' normalised units. */
+void sv_scene_head_pixel_cues (const float *const *frames, int T, int H, int W, int Nt, int i,
+                               int k, float *cues);
 
 /* plans the head's parameters in ps (nothing when c->scene_hidden is 0) */
 gboolean sv_scene_head_params_plan (SvVarSet *ps, SvSceneHeadParams *p, const SvModelConfig *c,
@@ -60,17 +77,19 @@ gboolean sv_scene_head_backward (SvSceneHeadParams *p, SvSceneHeadActs *a, GErro
 
 /* The head on the host, for inference on a few pairs a clip (weights copied once). */
 typedef struct {
-  int in, hidden;
+  int in, hidden, n_cues;
   float *w1, *b1, *w2, *b2; /* one allocation, at w1; read-only once set up */
 } SvSceneHeadHost;
 
-gboolean sv_scene_head_host_init (SvSceneHeadHost *h, const SvSceneHeadParams *p, GError **error);
+gboolean sv_scene_head_host_init (SvSceneHeadHost *h, const SvSceneHeadParams *p, int n_cues,
+                                  GError **error);
 void sv_scene_head_host_clear (SvSceneHeadHost *h);
 /* floats of scratch that sv_scene_head_host_pair needs (in + hidden) */
 size_t sv_scene_head_host_scratch (const SvSceneHeadHost *h);
-/* p(a scene change lies between slices i < k) for slices [Nt, D]; safe to call from several
- * threads, each with its own scratch */
+/* p(a scene change lies between slices i < k) for slices [Nt, D] and the pair's cues
+ * [h->n_cues] (NULL when none); safe to call from several threads, each with its own
+ * scratch */
 float sv_scene_head_host_pair (const SvSceneHeadHost *h, const float *slices, int Nt, int D, int i,
-                               int k, float *scratch);
+                               int k, const float *cues, float *scratch);
 
 G_END_DECLS

@@ -139,7 +139,8 @@ model_open (const char *path, const char *device, const char *key, GError **erro
   SvilmModel *self = g_object_new (SVILM_TYPE_MODEL, NULL);
   self->backend = be;
   self->model = m;
-  if (m->cfg.scene_hidden > 0 && !sv_scene_head_host_init (&self->scene, &m->scene, error)) {
+  if (m->cfg.scene_hidden > 0 &&
+      !sv_scene_head_host_init (&self->scene, &m->scene, m->cfg.scene_cues, error)) {
     g_prefix_error (error, "%s: ", path);
     g_object_unref (self);
     return NULL;
@@ -453,16 +454,26 @@ group_attention_maps (const SvVideoActs *a, const SvModelConfig *c, float *assig
   return ok;
 }
 
-/* the scene head's p(change) for every pair of slices [Nt, D], in its pair order */
+/* the scene head's p(change) for every pair of slices [Nt, D], in its pair order; the
+ * pixel cues, when the head reads them, come from the clip's model frames */
 static float *
-scene_head_pairs (const SvSceneHeadHost *h, const float *slices, guint Nt, guint D, float *scratch)
+scene_head_pairs (const SvSceneHeadHost *h, const SvModelConfig *c, const float *frames,
+                  const float *slices, guint Nt, guint D, float *scratch)
 {
   int n = sv_scene_head_n_pairs ((int) Nt);
   float *out = g_new (float, MAX (n, 1));
+  float cues[SV_SCENE_PIXEL_CUES];
+  const float *fp[c->frames];
+  for (int t = 0; t < c->frames; t++)
+    fp[t] = frames + (size_t) t * c->height * c->width * 3;
   for (guint i = 0; i < Nt; i++)
-    for (guint k = i + 1; k < Nt; k++)
-      out[sv_scene_head_pair_index ((int) Nt, (int) i, (int) k)] =
-          sv_scene_head_host_pair (h, slices, (int) Nt, (int) D, (int) i, (int) k, scratch);
+    for (guint k = i + 1; k < Nt; k++) {
+      if (h->n_cues > 0)
+        sv_scene_head_pixel_cues (fp, c->frames, c->height, c->width, (int) Nt, (int) i, (int) k,
+                                  cues);
+      out[sv_scene_head_pair_index ((int) Nt, (int) i, (int) k)] = sv_scene_head_host_pair (
+          h, slices, (int) Nt, (int) D, (int) i, (int) k, h->n_cues > 0 ? cues : NULL, scratch);
+    }
   return out;
 }
 
@@ -507,8 +518,8 @@ encode_pass (SvilmModel *self, InferPass *ip, GError **error)
     }
     normalize_rows (clip->temporal, (int) clip->Nt, (int) clip->D);
     if (self->scene.in > 0)
-      clip->pair_cut =
-          scene_head_pairs (&self->scene, clip->temporal, clip->Nt, clip->D, ip->head_scratch);
+      clip->pair_cut = scene_head_pairs (&self->scene, c, ip->clip, clip->temporal, clip->Nt,
+                                         clip->D, ip->head_scratch);
   }
   if (!ok)
     g_clear_object (&clip);

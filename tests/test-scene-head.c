@@ -35,14 +35,21 @@ test_pairs (void)
   g_assert_cmpint (sv_scene_head_n_pairs (NT), ==, 6);
   g_assert_cmpint (sv_scene_head_n_pairs (8), ==, 28);
   g_assert_cmpint (sv_scene_head_pair_index (8, 6, 7), ==, 27);
-  g_assert_cmpint (sv_scene_head_inputs (NT, D), ==, 4 * D + 6);
+  g_assert_cmpint (sv_scene_head_inputs (NT, D, 0), ==, 4 * D + 6);
+  g_assert_cmpint (sv_scene_head_inputs (NT, D, SV_SCENE_PIXEL_CUES), ==, 4 * D + 6 + 6);
 
-  float s[NT * D] = { 0 }, x[4 * D + 6];
+  float s[NT * D] = { 0 }, x[4 * D + 6 + SV_SCENE_PIXEL_CUES];
   for (int d = 0; d < D; d++) {
     s[1 * D + d] = 0.5f;           /* slice 1 */
     s[3 * D + d] = d % 2 ? 1 : -1; /* slice 3 */
   }
-  sv_scene_head_pair_input (s, NT, D, 1, 3, x);
+  const float cues[SV_SCENE_PIXEL_CUES] = { 1, 2, 3, 4, 5, 6 };
+  x[4 * D + 6] = -7.0f; /* without cues nothing is written after the one-hot */
+  sv_scene_head_pair_input (s, NT, D, 1, 3, NULL, 0, x);
+  g_assert_cmpfloat (x[4 * D + 6], ==, -7.0f);
+  sv_scene_head_pair_input (s, NT, D, 1, 3, cues, SV_SCENE_PIXEL_CUES, x);
+  for (int j = 0; j < SV_SCENE_PIXEL_CUES; j++)
+    g_assert_cmpfloat (x[4 * D + 6 + j], ==, cues[j]);
   for (int d = 0; d < D; d++) {
     float b = d % 2 ? 1.0f : -1.0f;
     g_assert_cmpfloat (x[d], ==, 0.5f);
@@ -52,6 +59,62 @@ test_pairs (void)
   }
   for (int p = 0; p < 6; p++)
     g_assert_cmpfloat (x[4 * D + p], ==, p == 4 ? 1.0f : 0.0f);
+}
+
+/* a model frame of one colour (v in [0, 1] per channel, prepared as sv-frames.h does) */
+static void
+fill_frame (float *f, int pixels, float r, float g, float b)
+{
+  for (int p = 0; p < pixels; p++) {
+    f[p * 3 + 0] = (r - 0.45f) / 0.225f;
+    f[p * 3 + 1] = (g - 0.45f) / 0.225f;
+    f[p * 3 + 2] = (b - 0.45f) / 0.225f;
+  }
+}
+
+static void
+test_pixel_cues (void)
+{
+  /* 4 slices of 2 frames of 8x8: slices 0 and 1 grey; slice 2 blue; slice 3 blue whose
+   * second frame has its top half red */
+  enum { T = 8, S = 8, PX = S * S };
+  float buf[T][PX * 3];
+  const float *frames[T];
+  for (int t = 0; t < T; t++) {
+    frames[t] = buf[t];
+    if (t < 4)
+      fill_frame (buf[t], PX, 0.5f, 0.5f, 0.5f);
+    else
+      fill_frame (buf[t], PX, 0.1f, 0.1f, 0.9f);
+  }
+  fill_frame (buf[7], PX / 2, 0.9f, 0.1f, 0.1f);
+  float c[SV_SCENE_PIXEL_CUES];
+  /* one scene, no motion: nothing */
+  sv_scene_head_pixel_cues (frames, T, S, S, 4, 0, 1, c);
+  for (int j = 0; j < SV_SCENE_PIXEL_CUES; j++)
+    g_assert_cmpfloat (c[j], ==, 0.0f);
+  /* grey to blue: every pixel changes, no colour is shared */
+  sv_scene_head_pixel_cues (frames, T, S, S, 4, 1, 2, c);
+  float grey = (0.5f - 0.45f) / 0.225f, lo = (0.1f - 0.45f) / 0.225f, hi = (0.9f - 0.45f) / 0.225f;
+  float want = (2 * fabsf (grey - lo) + fabsf (grey - hi)) / 3;
+  g_assert_cmpfloat (fabsf (c[0] - want), <, 1e-5f);
+  g_assert_cmpfloat (fabsf (c[1] - 1.0f), <, 1e-6f);
+  for (int j = 2; j < SV_SCENE_PIXEL_CUES; j++)
+    g_assert_cmpfloat (c[j], ==, 0.0f);
+  /* slice 3 changes within itself: half its pixels go from blue to red */
+  sv_scene_head_pixel_cues (frames, T, S, S, 4, 2, 3, c);
+  g_assert_cmpfloat (c[0], ==, 0.0f); /* last of 2 and first of 3 are the same blue */
+  g_assert_cmpfloat (c[1], ==, 0.0f);
+  g_assert_cmpfloat (c[2], ==, 0.0f);
+  g_assert_cmpfloat (fabsf (c[3] - (2 * fabsf (lo - hi)) / 3 / 2), <, 1e-5f);
+  g_assert_cmpfloat (c[4], ==, 0.0f);
+  g_assert_cmpfloat (fabsf (c[5] - 0.5f), <, 1e-6f);
+  /* values beyond [0, 1] (the normalisation is affine, a frame may overshoot) stay in
+   * the end bins */
+  fill_frame (buf[0], PX, 1.5f, -0.5f, 0.5f);
+  fill_frame (buf[1], PX, 1.0f, 0.0f, 0.5f);
+  sv_scene_head_pixel_cues (frames, T, S, S, 4, 0, 1, c);
+  g_assert_cmpfloat (c[4], ==, 0.0f);
 }
 
 typedef struct {
@@ -150,14 +213,14 @@ test_torch (void)
            *gw2 = sv_test_ref (st, "gw2"), *gb2 = sv_test_ref (st, "gb2");
   float loss = sv_test_ref_scalar (st, "loss");
   int N = (int) x->shape[0], in = (int) x->shape[1], NW = (int) slices->shape[0];
-  g_assert_cmpint (in, ==, sv_scene_head_inputs (NT, D));
+  g_assert_cmpint (in, ==, sv_scene_head_inputs (NT, D, 0));
 
   /* the inputs as the C code lays them out */
   float *xc = g_new (float, (gsize) N *in);
   for (int w = 0; w < NW; w++)
     for (int i = 0; i < NT; i++)
       for (int k = i + 1; k < NT; k++)
-        sv_scene_head_pair_input (sv_tensor_f32 (slices) + (gsize) w * NT * D, NT, D, i, k,
+        sv_scene_head_pair_input (sv_tensor_f32 (slices) + (gsize) w * NT * D, NT, D, i, k, NULL, 0,
                                   xc + ((gsize) w * 6 + sv_scene_head_pair_index (NT, i, k)) * in);
   sv_test_assert_close ("torch scene-head x", xc, sv_tensor_f32 (x), x->numel, 1e-5, 1e-6);
 
@@ -193,7 +256,7 @@ test_torch (void)
 
   /* the host path svilm-model.c runs at inference, on the same weights */
   SvSceneHeadHost host;
-  g_assert_true (sv_scene_head_host_init (&host, &t.p, &error));
+  g_assert_true (sv_scene_head_host_init (&host, &t.p, 0, &error));
   g_assert_no_error (error);
   float *scratch = g_new (float, sv_scene_head_host_scratch (&host));
   for (int w = 0; w < NW; w++)
@@ -201,7 +264,7 @@ test_torch (void)
       for (int k = i + 1; k < NT; k++) {
         int r = w * 6 + sv_scene_head_pair_index (NT, i, k);
         p1[r] = sv_scene_head_host_pair (&host, sv_tensor_f32 (slices) + (gsize) w * NT * D, NT, D,
-                                         i, k, scratch);
+                                         i, k, NULL, scratch);
       }
   sv_test_assert_close ("torch scene-head host probs", p1, sv_tensor_f32 (probs), N, 1e-4, 1e-5);
   sv_scene_head_host_clear (&host);
@@ -218,7 +281,7 @@ test_torch (void)
 
 /* a small random model, with or without a head, saved to path */
 static void
-save_model (const char *path, int hidden)
+save_model (const char *path, int hidden, int cues)
 {
   GError *error = NULL;
   SvModelConfig c;
@@ -228,6 +291,7 @@ save_model (const char *path, int hidden)
   c.group_after[1] = TRUE;
   c.t_depth = 1;
   c.scene_hidden = hidden;
+  c.scene_cues = cues;
   SvModel *m = sv_model_new (&c, sv_backend_cpu (), 3, &error);
   g_assert_no_error (error);
   if (hidden) {
@@ -242,15 +306,15 @@ save_model (const char *path, int hidden)
 }
 
 static void
-test_model (void)
+check_model (int cues)
 {
   GError *error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("svilm-scenehead-XXXXXX", &error);
   g_assert_no_error (error);
   g_autofree char *with = g_build_filename (dir, "with.safetensors", NULL);
   g_autofree char *without = g_build_filename (dir, "without.safetensors", NULL);
-  save_model (with, H);
-  save_model (without, 0);
+  save_model (with, H, cues);
+  save_model (without, 0, 0);
 
   SvilmModel *plain = svilm_model_load (without, "cpu", &error);
   g_assert_no_error (error);
@@ -265,8 +329,9 @@ test_model (void)
   SvModel *m = sv_model_load_full (with, sv_backend_cpu (), FALSE, &error);
   g_assert_no_error (error);
   g_assert_cmpint (m->cfg.scene_hidden, ==, H);
+  g_assert_cmpint (m->cfg.scene_cues, ==, cues);
   SvSceneHeadHost host;
-  g_assert_true (sv_scene_head_host_init (&host, &m->scene, &error));
+  g_assert_true (sv_scene_head_host_init (&host, &m->scene, cues, &error));
   float *scratch = g_new (float, sv_scene_head_host_scratch (&host));
 
   /* 8 random 32x24 frames: boundaries in [0, 1], each the head's score of its two
@@ -280,8 +345,23 @@ test_model (void)
       frames[i][j] = (guint8) g_rand_int_range (r, 0, 256);
   }
   g_rand_free (r);
-  SvilmClip *clip =
-      svilm_model_encode_clip (model, (const guint8 *const *) frames, n, w, h, w * 3, &error);
+  /* the model frames the encoder and the pixel cues read */
+  gsize floats = svilm_model_get_frame_floats (model);
+  guint mw = 0, mh = 0;
+  svilm_model_get_clip_size (model, &mw, &mh);
+  float *prepared = g_new (float, floats *n);
+  const float **pf = g_new (const float *, n);
+  for (guint i = 0; i < n; i++) {
+    svilm_model_prepare_frame (model, frames[i], w, h, w * 3, 3, 0, 1, 2, prepared + i * floats);
+    pf[i] = prepared + i * floats;
+  }
+  float *pair_cues = g_new0 (float, NT *NT *SV_SCENE_PIXEL_CUES);
+  for (guint i = 0; i < NT; i++)
+    for (guint k = i + 1; k < NT; k++)
+      sv_scene_head_pixel_cues (pf, (int) n, (int) mh, (int) mw, NT, (int) i, (int) k,
+                                pair_cues + (i * NT + k) * SV_SCENE_PIXEL_CUES);
+#define CUES(i, k) (cues ? pair_cues + ((i) *NT + (k)) * SV_SCENE_PIXEL_CUES : NULL)
+  SvilmClip *clip = svilm_model_encode_prepared (model, pf, n, &error);
   g_assert_no_error (error);
   guint ns = 0, dim = 0;
   const float *f = svilm_clip_get_temporal_features (clip, &ns, &dim);
@@ -291,15 +371,16 @@ test_model (void)
   gboolean differ = FALSE;
   for (guint j = 0; j < b->len; j++) {
     const SvilmBoundary *bd = &g_array_index (b, SvilmBoundary, j);
-    float want = sv_scene_head_host_pair (&host, f, NT, (int) dim, (int) j, (int) j + 1, scratch);
+    float want = sv_scene_head_host_pair (&host, f, NT, (int) dim, (int) j, (int) j + 1,
+                                          CUES (j, j + 1), scratch);
     g_assert_cmpfloat (fabsf (bd->change - want), <, 1e-6f);
     g_assert_cmpfloat (bd->change, >=, 0.0f);
     g_assert_cmpfloat (bd->change, <=, 1.0f);
     float cross = bd->change;
     for (guint i = 0; i <= j; i++)
       for (guint k = j + 1; k < NT; k++)
-        cross = MIN (cross,
-                     sv_scene_head_host_pair (&host, f, NT, (int) dim, (int) i, (int) k, scratch));
+        cross = MIN (cross, sv_scene_head_host_pair (&host, f, NT, (int) dim, (int) i, (int) k,
+                                                     CUES (i, k), scratch));
     g_assert_cmpfloat (fabsf (bd->cross - cross), <, 1e-6f);
     differ |= fabsf (bd->change - g_array_index (b, SvilmBoundary, 0).change) > 1e-4f;
   }
@@ -321,9 +402,13 @@ test_model (void)
   g_array_unref (b);
   g_object_unref (clip);
 
+#undef CUES
   for (guint i = 0; i < n; i++)
     g_free (frames[i]);
   g_free (frames);
+  g_free (prepared);
+  g_free (pf);
+  g_free (pair_cues);
   g_free (scratch);
   sv_scene_head_host_clear (&host);
   sv_model_free (m);
@@ -332,6 +417,20 @@ test_model (void)
   g_unlink (with);
   g_unlink (without);
   g_rmdir (dir);
+}
+
+static void
+test_model (void)
+{
+  check_model (0);
+}
+
+/* a head that also reads the pixel cues: the element's scores are the head's on the
+ * model frames' cues */
+static void
+test_model_cues (void)
+{
+  check_model (SV_SCENE_PIXEL_CUES);
 }
 
 static void
@@ -351,7 +450,21 @@ test_config (void)
   json = sv_model_config_to_json (&c);
   g_assert_true (sv_model_config_from_json (&back, json, &error));
   g_assert_cmpint (back.scene_hidden, ==, 64);
+  g_assert_null (strstr (json, "scene_cues")); /* heads without cues read as before */
   g_free (json);
+  c.scene_cues = SV_SCENE_PIXEL_CUES;
+  json = sv_model_config_to_json (&c);
+  g_assert_true (sv_model_config_from_json (&back, json, &error));
+  g_assert_cmpint (back.scene_cues, ==, SV_SCENE_PIXEL_CUES);
+  g_free (json);
+  c.scene_cues = 3; /* the cues are a fixed set */
+  g_assert_false (sv_model_config_validate (&c, &error));
+  sv_test_expect_error (&error, SV_ERROR_ARGUMENT);
+  c.scene_cues = SV_SCENE_PIXEL_CUES;
+  c.scene_hidden = 0; /* cues without a head */
+  g_assert_false (sv_model_config_validate (&c, &error));
+  sv_test_expect_error (&error, SV_ERROR_ARGUMENT);
+  c.scene_cues = 0;
   c.scene_hidden = -1;
   g_assert_false (sv_model_config_validate (&c, &error));
   sv_test_expect_error (&error, SV_ERROR_ARGUMENT);
@@ -364,7 +477,9 @@ main (int argc, char **argv)
   g_test_add_func ("/scene-head/pairs", test_pairs);
   g_test_add_func ("/scene-head/gradcheck", test_gradcheck);
   g_test_add_func ("/scene-head/config", test_config);
+  g_test_add_func ("/scene-head/pixel-cues", test_pixel_cues);
   g_test_add_func ("/scene-head/model", test_model);
+  g_test_add_func ("/scene-head/model-cues", test_model_cues);
   g_test_add_func ("/torch/scene-head", test_torch);
   return g_test_run ();
 }

@@ -36,6 +36,7 @@ typedef struct {
 } Scores;
 
 typedef struct {
+  char *name; /* the manifest's name of the video */
   Scores det[N_DETECTORS];
   SvEvalTransition *truth;
   guint *kind;
@@ -53,6 +54,7 @@ video_clear (gpointer data)
     g_clear_pointer (&v->det[d].frames, g_array_unref);
     g_clear_pointer (&v->det[d].scores, g_array_unref);
   }
+  g_free (v->name);
   g_free (v->truth);
   g_free (v->kind);
   g_free (v->trap_lo);
@@ -344,6 +346,68 @@ print_point (const char *name, const Point *pt, const guint *n_kind, const guint
   printf ("\n");
 }
 
+/* Where a detector goes wrong at one threshold, for looking at the videos: every missed
+ * transition (with the highest score inside its window, to tell a near miss from a blind
+ * spot) and every false cut (with its score and whether it fell on a trap). */
+static void
+add_errors (JsonBuilder *b, SvEval *ev, GArray *videos, int det, double threshold)
+{
+  json_builder_set_member_name (b, "errors");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < videos->len; i++) {
+    Video *v = &g_array_index (videos, Video, i);
+    Scores *s = &v->det[det];
+    if (!s->frames)
+      continue;
+    const gint64 *fr = (const gint64 *) s->frames->data;
+    const double *sc = (const double *) s->scores->data;
+    gint64 *cuts = g_new (gint64, MAX (s->frames->len, 1));
+    gboolean *matched = g_new0 (gboolean, MAX (v->n_truth, 1));
+    SvEvalCounts c = { 0 };
+    guint nc = sv_eval_pick_cuts (fr, sc, s->frames->len, threshold, ev->min_scene_length, cuts);
+    sv_eval_match_cuts (cuts, nc, v->truth, v->n_truth, &c, matched);
+    for (guint t = 0; t < v->n_truth; t++) {
+      if (matched[t])
+        continue;
+      double top = 0.0;
+      for (guint k = 0; k < s->frames->len; k++)
+        if (fr[k] >= v->truth[t].frame - v->truth[t].tolerance &&
+            fr[k] <= v->truth[t].frame + v->truth[t].tolerance)
+          top = MAX (top, sc[k]);
+      json_builder_begin_object (b);
+      sv_eval_json_string (b, "video", v->name);
+      sv_eval_json_string (b, "error", "missed");
+      sv_eval_json_int (b, "frame", v->truth[t].frame);
+      sv_eval_json_string (b, "kind", kinds[v->kind[t]]);
+      sv_eval_json_double (b, "score", top);
+      json_builder_end_object (b);
+    }
+    for (guint k = 0; k < nc; k++) {
+      if (near_truth (v, cuts[k]))
+        continue;
+      double score = 0.0;
+      for (guint j = 0; j < s->frames->len; j++)
+        if (fr[j] == cuts[k])
+          score = sc[j];
+      const char *trap = NULL;
+      for (guint t = 0; t < v->n_traps && !trap; t++)
+        if (cuts[k] >= v->trap_lo[t] && cuts[k] <= v->trap_hi[t])
+          trap = trap_kinds[v->trap_kind[t]];
+      json_builder_begin_object (b);
+      sv_eval_json_string (b, "video", v->name);
+      sv_eval_json_string (b, "error", "false cut");
+      sv_eval_json_int (b, "frame", cuts[k]);
+      sv_eval_json_double (b, "score", score);
+      if (trap)
+        sv_eval_json_string (b, "trap", trap);
+      json_builder_end_object (b);
+    }
+    g_free (cuts);
+    g_free (matched);
+  }
+  json_builder_end_array (b);
+}
+
 static void
 report_detector (SvEval *ev, GArray *videos, int det, double def, const guint *n_kind,
                  const guint *n_trap, JsonBuilder *b)
@@ -359,6 +423,7 @@ report_detector (SvEval *ev, GArray *videos, int det, double def, const guint *n
   json_builder_set_member_name (b, det_names[det]);
   json_builder_begin_object (b);
   add_point (b, "default", &at, n_kind, n_trap);
+  add_errors (b, ev, videos, det, def);
   if (best.f1 >= 0)
     add_point (b, "best", &best, n_kind, n_trap);
   json_builder_set_member_name (b, "curve");
@@ -472,7 +537,8 @@ sv_eval_scenecut (SvEval *ev, GError **error)
       unreadable++;
       continue;
     }
-    Video v = { { { 0 } } };
+    Video v = { 0 };
+    v.name = g_strdup (it->video);
     for (int d = 0; d < N_DETECTORS; d++) {
       v.det[d].frames = g_array_new (FALSE, FALSE, sizeof (gint64));
       v.det[d].scores = g_array_new (FALSE, FALSE, sizeof (double));

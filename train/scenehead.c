@@ -35,8 +35,9 @@
 
 /* the windows of a split: features and pair labels */
 typedef struct {
-  guint Nt, D, pairs;
+  guint Nt, D, pairs, n_cues;
   GArray *features; /* float [n x Nt x D] */
+  GArray *cues;     /* float [n x pairs x n_cues]: pixel cues of each pair */
   GArray *labels;   /* float [n x pairs], 0 or 1 */
   guint n, videos, positives, skipped, flashed;
 } Windows;
@@ -100,6 +101,17 @@ add_window (SvEval *ev, const SvEvalTruth *t, const float *const *frames, guint 
   const float *f = svilm_clip_get_temporal_features (clip, &ns, &dim);
   w->D = dim;
   g_array_append_vals (w->features, f, ns * dim);
+  if (w->n_cues > 0) {
+    guint H = 0, W = 0;
+    svilm_model_get_clip_size (ev->model, &W, &H);
+    float cues[SV_SCENE_PIXEL_CUES];
+    for (guint i = 0; i < ns; i++)
+      for (guint k = i + 1; k < ns; k++) {
+        sv_scene_head_pixel_cues (frames, (int) T, (int) H, (int) W, (int) ns, (int) i, (int) k,
+                                  cues);
+        g_array_append_vals (w->cues, cues, w->n_cues);
+      }
+  }
   label_window (t, first, T, ns, lab);
   g_array_append_vals (w->labels, lab, w->pairs);
   for (guint p = 0; p < w->pairs; p++)
@@ -116,6 +128,7 @@ collect (SvEval *ev, guint stride, Flashes *fl, Windows *w, GError **error)
   w->Nt = gt;
   w->pairs = (guint) sv_scene_head_n_pairs ((int) gt);
   w->features = g_array_new (FALSE, FALSE, sizeof (float));
+  w->cues = g_array_new (FALSE, FALSE, sizeof (float));
   w->labels = g_array_new (FALSE, FALSE, sizeof (float));
   float *lab = g_new (float, w->pairs);
   gboolean ok = TRUE;
@@ -199,7 +212,7 @@ train_head (const SvModelConfig *cfg, SvVarSet *hs, SvSceneHeadParams *hp, const
   SvSceneHeadActs a;
   SvOptimizer *opt = NULL;
   guint nb = MIN ((guint) o->batch, w->n), rows = nb * w->pairs;
-  int in = sv_scene_head_inputs ((int) w->Nt, (int) w->D);
+  int in = sv_scene_head_inputs ((int) w->Nt, (int) w->D, (int) w->n_cues);
   float *x = g_new (float, (gsize) rows *in), *y = g_new (float, (gsize) rows * 2);
   float *probs = g_new (float, (gsize) rows * 2);
   uint32_t *order = g_new (uint32_t, w->n);
@@ -215,6 +228,7 @@ train_head (const SvModelConfig *cfg, SvVarSet *hs, SvSceneHeadParams *hp, const
   for (guint i = 0; i < w->n; i++)
     order[i] = i;
   const float *feat = (const float *) w->features->data, *lab = (const float *) w->labels->data;
+  const float *cues = (const float *) w->cues->data;
   gsize fstride = (gsize) w->Nt * w->D;
   for (int ep = 0; ok && ep < o->epochs; ep++) {
     sv_rng_shuffle (&rng, order, w->n);
@@ -228,8 +242,9 @@ train_head (const SvModelConfig *cfg, SvVarSet *hs, SvSceneHeadParams *hp, const
           for (guint k = i + 1; k < w->Nt; k++) {
             guint p = (guint) sv_scene_head_pair_index ((int) w->Nt, (int) i, (int) k);
             gsize r = (gsize) b * w->pairs + p;
+            const float *c = w->n_cues ? cues + ((gsize) win * w->pairs + p) * w->n_cues : NULL;
             sv_scene_head_pair_input (feat + win * fstride, (int) w->Nt, (int) w->D, (int) i,
-                                      (int) k, x + r * in);
+                                      (int) k, c, (int) w->n_cues, x + r * in);
             float t = lab[(gsize) win * w->pairs + p];
             y[2 * r] = 1.0f - t;
             y[2 * r + 1] = t;
@@ -270,7 +285,7 @@ sv_train_cmd_scenehead (int argc, char **argv)
   g_autofree char *model_path = NULL, *data = NULL, *out = NULL, *split = NULL, *device = NULL;
   int limit = 0, stride = 0, hidden = 128, epochs = 12, batch = 256, seed = 1;
   double lr = 1e-3, wd = 0.01, flashes = 0.5;
-  gboolean quiet = FALSE;
+  gboolean quiet = FALSE, pixel_cues = TRUE;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "The trained model (required)", "M" },
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data,
@@ -286,6 +301,10 @@ sv_train_cmd_scenehead (int argc, char **argv)
     { "stride", 0, 0, G_OPTION_ARG_INT, &stride,
       "Frames between windows (default: one token slice, as svilmscenecut)", "F" },
     { "hidden", 0, 0, G_OPTION_ARG_INT, &hidden, "Hidden units of the head (default 128)", "H" },
+    { "no-pixel-cues", 0, G_OPTION_FLAG_REVERSE, G_OPTION_ARG_NONE, &pixel_cues,
+      "Read the temporal features only, not the frames' pixel and colour-histogram "
+      "differences too",
+      NULL },
     { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, "Passes over the windows (default 12)", "E" },
     { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Windows a step (default 256)", "B" },
     { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "AdamW learning rate (default 1e-3)", "LR" },
@@ -339,7 +358,7 @@ sv_train_cmd_scenehead (int argc, char **argv)
   svilm_model_get_grid (model, &gt, NULL, NULL);
   guint step = stride ? (guint) stride : MAX (1u, svilm_model_get_clip_frames (model) / gt);
   SvEval ev = { .model = model, .items = items, .quiet = quiet };
-  Windows w = { 0 };
+  Windows w = { .n_cues = pixel_cues ? SV_SCENE_PIXEL_CUES : 0 };
   /* a prepared white frame, and room for one flashed window */
   guint mw = 0, mh = 0;
   svilm_model_get_clip_size (model, &mw, &mh);
@@ -353,6 +372,7 @@ sv_train_cmd_scenehead (int argc, char **argv)
   g_free (white_rgb);
   SvModelConfig cfg = base->cfg;
   cfg.scene_hidden = hidden;
+  cfg.scene_cues = pixel_cues ? SV_SCENE_PIXEL_CUES : 0;
   SvVarSet *hs = NULL;
   SvModel *dst = NULL;
   SvSceneHeadParams hp;
@@ -403,6 +423,8 @@ sv_train_cmd_scenehead (int argc, char **argv)
   g_free (fl.window);
   if (w.features)
     g_array_unref (w.features);
+  if (w.cues)
+    g_array_unref (w.cues);
   if (w.labels)
     g_array_unref (w.labels);
   if (hs)
