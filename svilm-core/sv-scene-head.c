@@ -2,6 +2,7 @@
 #include "sv-scene-head.h"
 
 #include "sv-error.h"
+#include <glib.h>
 #include "sv-ops.h"
 
 #include <cblas.h>
@@ -51,14 +52,55 @@ sv_scene_head_pair_input (const float *slices, int Nt, int D, int i, int k, cons
     memcpy (onehot + sv_scene_head_n_pairs (Nt), cues, sizeof (float) * n_cues);
 }
 
-/* mean |a - b| over a frame's n floats */
+#define GRID 16 /* the pixel cues compare frames on a GRID x GRID thumbnail */
+#define SHIFT 3 /* camera motion: thumbnails are compared at shifts of up to SHIFT cells */
+
+/* the GRID x GRID x 3 thumbnail of a model frame [H, W, 3]: box means */
+static void
+thumbnail (const float *f, int H, int W, float *out)
+{
+  for (int gy = 0; gy < GRID; gy++)
+    for (int gx = 0; gx < GRID; gx++) {
+      int y0 = gy * H / GRID, y1 = MAX ((gy + 1) * H / GRID, y0 + 1);
+      int x0 = gx * W / GRID, x1 = MAX ((gx + 1) * W / GRID, x0 + 1);
+      float sum[3] = { 0 };
+      for (int y = y0; y < MIN (y1, H); y++)
+        for (int x = x0; x < MIN (x1, W); x++)
+          for (int ch = 0; ch < 3; ch++)
+            sum[ch] += f[((size_t) y * W + x) * 3 + ch];
+      float n = (float) ((MIN (y1, H) - y0) * (MIN (x1, W) - x0));
+      for (int ch = 0; ch < 3; ch++)
+        out[(gy * GRID + gx) * 3 + ch] = n > 0 ? sum[ch] / n : 0.0f;
+    }
+}
+
+/* mean |a - b| of two thumbnails with b moved by (dx, dy) cells, over their overlap */
 static float
-mean_abs_diff (const float *a, const float *b, size_t n)
+shifted_diff (const float *a, const float *b, int dx, int dy)
 {
   float s = 0.0f;
-  for (size_t j = 0; j < n; j++)
-    s += fabsf (a[j] - b[j]);
+  int n = 0;
+  for (int y = MAX (0, -dy); y < MIN (GRID, GRID - dy); y++)
+    for (int x = MAX (0, -dx); x < MIN (GRID, GRID - dx); x++) {
+      const float *pa = a + (y * GRID + x) * 3, *pb = b + ((y + dy) * GRID + x + dx) * 3;
+      s += fabsf (pa[0] - pb[0]) + fabsf (pa[1] - pb[1]) + fabsf (pa[2] - pb[2]);
+      n += 3;
+    }
   return n ? s / (float) n : 0.0f;
+}
+
+/* the thumbnails' difference after the best global shift: a pan or a shake moves the
+ * whole picture, and a shot's next frame is the last one moved; a new scene matches at no
+ * shift */
+static float
+aligned_diff (const float *a, const float *b)
+{
+  float best = shifted_diff (a, b, 0, 0);
+  for (int dy = -SHIFT; dy <= SHIFT; dy++)
+    for (int dx = -SHIFT; dx <= SHIFT; dx++)
+      if (dx || dy)
+        best = MIN (best, shifted_diff (a, b, dx, dy));
+  return best;
 }
 
 #define HIST_BINS 4 /* per channel */
@@ -97,20 +139,20 @@ sv_scene_head_pixel_cues (const float *const *frames, int T, int H, int W, int N
                           float *cues)
 {
   int tt = T / Nt;
-  size_t pixels = (size_t) H * W, n = pixels * 3;
-  const float *a0 = frames[i * tt], *a = frames[i * tt + tt - 1];
-  const float *b = frames[k * tt], *b1 = frames[k * tt + tt - 1];
-  float ha0[HIST_SIZE], ha[HIST_SIZE], hb[HIST_SIZE], hb1[HIST_SIZE];
-  colour_histogram (a0, pixels, ha0);
-  colour_histogram (a, pixels, ha);
-  colour_histogram (b, pixels, hb);
-  colour_histogram (b1, pixels, hb1);
-  cues[0] = mean_abs_diff (a, b, n);
-  cues[1] = hist_distance (ha, hb);
-  cues[2] = mean_abs_diff (a, a0, n);
-  cues[3] = mean_abs_diff (b1, b, n);
-  cues[4] = hist_distance (ha0, ha);
-  cues[5] = hist_distance (hb, hb1);
+  size_t pixels = (size_t) H * W;
+  const float *f[4] = { frames[i * tt], frames[i * tt + tt - 1], frames[k * tt],
+                        frames[k * tt + tt - 1] }; /* A0, A, B, B1 */
+  float hist[4][HIST_SIZE], thumb[4][GRID * GRID * 3];
+  for (int j = 0; j < 4; j++) {
+    colour_histogram (f[j], pixels, hist[j]);
+    thumbnail (f[j], H, W, thumb[j]);
+  }
+  cues[0] = aligned_diff (thumb[1], thumb[2]);
+  cues[1] = hist_distance (hist[1], hist[2]);
+  cues[2] = aligned_diff (thumb[0], thumb[1]);
+  cues[3] = aligned_diff (thumb[2], thumb[3]);
+  cues[4] = hist_distance (hist[0], hist[1]);
+  cues[5] = hist_distance (hist[2], hist[3]);
 }
 
 gboolean

@@ -11,10 +11,10 @@
  *
  * With the config's scene_cues (SV_SCENE_PIXEL_CUES) x also holds six pixel cues of the
  * pair (sv_scene_head_pixel_cues), after the one-hot: how much the last frame of slice i
- * and the first frame of slice k differ, in pixels and in colour histogram, next to how
- * much each slice moves within itself.  A colour-histogram comparison beside the learned
- * features is what TransNet V2 adds to its convolutions; here it gives the head the
- * hard cuts that the temporal features hardly see (two scenes on the same background).
+ * and the first frame of slice k differ, in motion-aligned thumbnails and in colour
+ * histogram, next to how much each slice changes within itself.  A colour-histogram comparison
+ * beside the learned features is what TransNet V2 adds to its convolutions; here it gives the head
+ * the hard cuts that the temporal features hardly see (two scenes on the same background).
  *
  * The one-hot of the pair (Nt (Nt - 1) / 2 of them, in the order (0,1), (0,2), ..,
  * (1,2), ..) lets the head learn the position bias of the learned temporal embeddings,
@@ -49,9 +49,11 @@ void sv_scene_head_pair_input (const float *slices, int Nt, int D, int i, int k,
 /* The SV_SCENE_PIXEL_CUES cues of pair (i, k) of a clip's T model frames (the encoder's
  * input: [H, W, 3] floats each, sv-frames.h), Nt slices of T / Nt frames: with A0, A the
  * first and last frame of slice i and B, B1 the first and last of slice k,
- *   mean |A - B|, hist(A, B), mean |A - A0|, mean |B1 - B|, hist(A0, A), hist(B, B1)
- * where hist is half the L1 distance of 4x4x4-bin colour histograms (0: same colours,
- * 1: none shared) and pixel differences are in the frames' normalised units. */
+ *   diff(A, B), hist(A, B), diff(A0, A), diff(B, B1), hist(A0, A), hist(B, B1)
+ * where diff is the mean absolute difference (in the frames' normalised units) of 16x16
+ * thumbnails at the best global shift of up to 3 cells (so that a pan or a shaking camera
+ * does not look like a new scene), and hist half the L1 distance of 4x4x4-bin colour
+ * histograms (0: same colours, 1: none shared). */
 void sv_scene_head_pixel_cues (const float *const *frames, int T, int H, int W, int Nt, int i,
                                int k, float *cues);
 

@@ -75,17 +75,25 @@ fill_frame (float *f, int pixels, float r, float g, float b)
 static void
 test_pixel_cues (void)
 {
-  /* 4 slices of 2 frames of 8x8: slices 0 and 1 grey; slice 2 blue; slice 3 blue whose
-   * second frame has its top half red */
-  enum { T = 8, S = 8, PX = S * S };
-  float buf[T][PX * 3];
+  /* 4 slices of 2 frames of 64x64 (the cues' thumbnails: cells of 4x4 pixels): slices 0
+   * and 1 a pattern; slice 2 the pattern panned 8 pixels (2 cells) to the left, edge
+   * repeated; slice 3 blue, its second frame with the top half red */
+  enum { T = 8, S = 64, PX = S * S };
+  static float buf[T][PX * 3];
   const float *frames[T];
   for (int t = 0; t < T; t++) {
     frames[t] = buf[t];
-    if (t < 4)
-      fill_frame (buf[t], PX, 0.5f, 0.5f, 0.5f);
-    else
+    if (t < 6) {
+      int shift = t >= 4 ? 8 : 0;
+      for (int y = 0; y < S; y++)
+        for (int x = 0; x < S; x++) {
+          int sx = MIN (x + shift, S - 1), gx = sx / 4, gy = y / 4;
+          float r = 0.2f + 0.15f * (float) ((gx * 5 + gy * 3) % 5);
+          fill_frame (buf[t] + (y * S + x) * 3, 1, r, 0.6f, 0.4f);
+        }
+    } else {
       fill_frame (buf[t], PX, 0.1f, 0.1f, 0.9f);
+    }
   }
   fill_frame (buf[7], PX / 2, 0.9f, 0.1f, 0.1f);
   float c[SV_SCENE_PIXEL_CUES];
@@ -93,21 +101,20 @@ test_pixel_cues (void)
   sv_scene_head_pixel_cues (frames, T, S, S, 4, 0, 1, c);
   for (int j = 0; j < SV_SCENE_PIXEL_CUES; j++)
     g_assert_cmpfloat (c[j], ==, 0.0f);
-  /* grey to blue: every pixel changes, no colour is shared */
+  /* a pan: the aligned difference is nil, the colours barely change (the repeated edge) */
   sv_scene_head_pixel_cues (frames, T, S, S, 4, 1, 2, c);
-  float grey = (0.5f - 0.45f) / 0.225f, lo = (0.1f - 0.45f) / 0.225f, hi = (0.9f - 0.45f) / 0.225f;
-  float want = (2 * fabsf (grey - lo) + fabsf (grey - hi)) / 3;
-  g_assert_cmpfloat (fabsf (c[0] - want), <, 1e-5f);
-  g_assert_cmpfloat (fabsf (c[1] - 1.0f), <, 1e-6f);
-  for (int j = 2; j < SV_SCENE_PIXEL_CUES; j++)
-    g_assert_cmpfloat (c[j], ==, 0.0f);
-  /* slice 3 changes within itself: half its pixels go from blue to red */
+  g_assert_cmpfloat (c[0], ==, 0.0f);
+  g_assert_cmpfloat (c[1], <, 0.2f);
+  /* the pattern to blue: a new scene, at any shift; no colour is shared */
   sv_scene_head_pixel_cues (frames, T, S, S, 4, 2, 3, c);
-  g_assert_cmpfloat (c[0], ==, 0.0f); /* last of 2 and first of 3 are the same blue */
-  g_assert_cmpfloat (c[1], ==, 0.0f);
-  g_assert_cmpfloat (c[2], ==, 0.0f);
-  g_assert_cmpfloat (fabsf (c[3] - (2 * fabsf (lo - hi)) / 3 / 2), <, 1e-5f);
+  g_assert_cmpfloat (c[0], >, 0.5f);
+  g_assert_cmpfloat (fabsf (c[1] - 1.0f), <, 1e-6f);
+  g_assert_cmpfloat (c[2], ==, 0.0f); /* slice 2 is still within itself */
   g_assert_cmpfloat (c[4], ==, 0.0f);
+  /* slice 3 changes within itself: the best shift (3 cells down) still overlaps 5 of its
+   * 13 rows with red, and half its pixels change colour */
+  float lo = (0.1f - 0.45f) / 0.225f, hi = (0.9f - 0.45f) / 0.225f;
+  g_assert_cmpfloat (fabsf (c[3] - 5.0f / 13.0f * 2.0f * fabsf (lo - hi) / 3.0f), <, 1e-5f);
   g_assert_cmpfloat (fabsf (c[5] - 0.5f), <, 1e-6f);
   /* values beyond [0, 1] (the normalisation is affine, a frame may overshoot) stay in
    * the end bins */
