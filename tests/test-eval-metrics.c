@@ -287,6 +287,18 @@ test_cuts_one_to_one (void)
   g_assert_cmpuint (c.fp, ==, 0);
   g_assert_true (m[0] && m[1]);
 
+  /* which predictions found a transition, in the caller's order (not sorted): 19 takes
+   * 20's window (the earliest inside it), so 21 is a second cut there; 60 is far off */
+  SvEvalTransition t4[2] = { { 20, 2 }, { 40, 2 } };
+  gint64 p4[4] = { 41, 21, 19, 60 };
+  gboolean found[4];
+  c = (SvEvalCounts){ 0 };
+  sv_eval_match_cuts_full (p4, 4, t4, 2, &c, m, found);
+  g_assert_cmpuint (c.tp, ==, 2);
+  g_assert_cmpuint (c.fp, ==, 2);
+  g_assert_true (found[0] && !found[1] && found[2] && !found[3]);
+  g_assert_true (m[0] && m[1]);
+
   /* nothing predicted; nothing to find */
   c = (SvEvalCounts){ 0 };
   sv_eval_match_cuts (NULL, 0, t2, 2, &c, NULL);

@@ -195,11 +195,18 @@ sv_eval_union_fraction (const SvEvalBox *boxes, guint n, double width, double he
 
 /* ---- scene cuts ---- */
 
+typedef struct {
+  gint64 frame;
+  guint index; /* in the caller's order */
+} Pred;
+
 static int
-cmp_int64 (const void *a, const void *b)
+cmp_pred (const void *a, const void *b)
 {
-  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
-  return x < y ? -1 : x > y;
+  const Pred *x = a, *y = b;
+  if (x->frame != y->frame)
+    return x->frame < y->frame ? -1 : 1;
+  return x->index < y->index ? -1 : x->index > y->index;
 }
 
 typedef struct {
@@ -217,15 +224,16 @@ cmp_window_end (const void *a, const void *b)
 }
 
 void
-sv_eval_match_cuts (const gint64 *pred, guint n_pred, const SvEvalTransition *truth, guint n_truth,
-                    SvEvalCounts *acc, gboolean *matched)
+sv_eval_match_cuts_full (const gint64 *pred, guint n_pred, const SvEvalTransition *truth,
+                         guint n_truth, SvEvalCounts *acc, gboolean *matched,
+                         gboolean *pred_matched)
 {
-  gint64 *p = g_new (gint64, MAX (n_pred, 1));
+  Pred *p = g_new (Pred, MAX (n_pred, 1));
   gboolean *used = g_new0 (gboolean, MAX (n_pred, 1));
   Window *w = g_new (Window, MAX (n_truth, 1));
-  if (n_pred)
-    memcpy (p, pred, n_pred * sizeof *p);
-  qsort (p, n_pred, sizeof *p, cmp_int64);
+  for (guint j = 0; j < n_pred; j++)
+    p[j] = (Pred){ pred[j], j };
+  qsort (p, n_pred, sizeof *p, cmp_pred);
   for (guint t = 0; t < n_truth; t++) {
     gint64 tol = MAX (truth[t].tolerance, 0);
     w[t] = (Window){ truth[t].frame - tol, truth[t].frame + tol, t };
@@ -237,20 +245,29 @@ sv_eval_match_cuts (const gint64 *pred, guint n_pred, const SvEvalTransition *tr
   qsort (w, n_truth, sizeof *w, cmp_window_end);
   guint tp = 0;
   for (guint t = 0; t < n_truth; t++)
-    for (guint j = 0; j < n_pred && p[j] <= w[t].hi; j++)
-      if (!used[j] && p[j] >= w[t].lo) {
+    for (guint j = 0; j < n_pred && p[j].frame <= w[t].hi; j++)
+      if (!used[j] && p[j].frame >= w[t].lo) {
         used[j] = TRUE;
         tp++;
         if (matched)
           matched[w[t].index] = TRUE;
         break;
       }
+  for (guint j = 0; pred_matched && j < n_pred; j++)
+    pred_matched[p[j].index] = used[j];
   acc->tp += tp;
   acc->fp += n_pred - tp;
   acc->fn += n_truth - tp;
   g_free (p);
   g_free (used);
   g_free (w);
+}
+
+void
+sv_eval_match_cuts (const gint64 *pred, guint n_pred, const SvEvalTransition *truth, guint n_truth,
+                    SvEvalCounts *acc, gboolean *matched)
+{
+  sv_eval_match_cuts_full (pred, n_pred, truth, n_truth, acc, matched, NULL);
 }
 
 void

@@ -82,6 +82,11 @@ typedef struct {
  * counts to *acc; matched[t] (may be NULL) says whether transition t was found. */
 void sv_eval_match_cuts (const gint64 *pred, guint n_pred, const SvEvalTransition *truth,
                          guint n_truth, SvEvalCounts *acc, gboolean *matched);
+/* The same, and pred_matched[j] (may be NULL) says whether prediction j found a transition:
+ * the others are the false cuts (a second cut inside one transition's window among them). */
+void sv_eval_match_cuts_full (const gint64 *pred, guint n_pred, const SvEvalTransition *truth,
+                              guint n_truth, SvEvalCounts *acc, gboolean *matched,
+                              gboolean *pred_matched);
 
 /* Precision, recall and F1 in [0, 1]: 0 where the denominator is 0, except that F1 (and
  * P, R) are 1 when there was nothing to find and nothing was predicted. */

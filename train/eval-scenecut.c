@@ -363,9 +363,10 @@ add_errors (JsonBuilder *b, SvEval *ev, GArray *videos, int det, double threshol
     const double *sc = (const double *) s->scores->data;
     gint64 *cuts = g_new (gint64, MAX (s->frames->len, 1));
     gboolean *matched = g_new0 (gboolean, MAX (v->n_truth, 1));
+    gboolean *found = g_new0 (gboolean, MAX (s->frames->len, 1));
     SvEvalCounts c = { 0 };
     guint nc = sv_eval_pick_cuts (fr, sc, s->frames->len, threshold, ev->min_scene_length, cuts);
-    sv_eval_match_cuts (cuts, nc, v->truth, v->n_truth, &c, matched);
+    sv_eval_match_cuts_full (cuts, nc, v->truth, v->n_truth, &c, matched, found);
     for (guint t = 0; t < v->n_truth; t++) {
       if (matched[t])
         continue;
@@ -383,7 +384,7 @@ add_errors (JsonBuilder *b, SvEval *ev, GArray *videos, int det, double threshol
       json_builder_end_object (b);
     }
     for (guint k = 0; k < nc; k++) {
-      if (near_truth (v, cuts[k]))
+      if (found[k])
         continue;
       double score = 0.0;
       for (guint j = 0; j < s->frames->len; j++)
@@ -400,10 +401,15 @@ add_errors (JsonBuilder *b, SvEval *ev, GArray *videos, int det, double threshol
       sv_eval_json_double (b, "score", score);
       if (trap)
         sv_eval_json_string (b, "trap", trap);
+      if (near_truth (v, cuts[k])) { /* a second cut inside a found transition's window */
+        json_builder_set_member_name (b, "duplicate");
+        json_builder_add_boolean_value (b, TRUE);
+      }
       json_builder_end_object (b);
     }
     g_free (cuts);
     g_free (matched);
+    g_free (found);
   }
   json_builder_end_array (b);
 }

@@ -2,6 +2,7 @@
  *
  *   svilm-train scenehead --model M --data MANIFEST --out OUT [--split train] [--limit N]
  *                         [--hidden 128] [--epochs 12] [--lr 1e-3] [--batch 256] [--seed 1]
+ *                         [--flashes 0.5] [--no-pixel-cues]
  *
  * The encoder stays frozen: every video of the split is cut into the windows svilmscenecut
  * encodes (the model's clip length, every token slice), and each window's temporal
@@ -15,7 +16,9 @@
  * apart it is "different scenes", which is what its flash filter asks.  The corpus has no
  * camera flashes, so with --flashes P each video gives, with chance P, one more window: a
  * copy of one of its windows with 1 to 3 frames blown towards white (labels unchanged: a
- * flash is not a transition).  Cross-entropy,
+ * flash is not a transition).  Unless --no-pixel-cues the head also reads each pair's pixel
+ * cues (sv_scene_head_pixel_cues: motion-aligned thumbnail and colour-histogram
+ * differences of the frames around it), computed from the same frames.  Cross-entropy,
  * AdamW at a constant learning rate, windows shuffled each epoch.  OUT is the model with
  * the head added (or replaced): the same encoders, tokenizer and config plus scene_hidden.
  */
