@@ -134,25 +134,43 @@ hist_distance (const float *a, const float *b)
   return 0.5f * s;
 }
 
+#define SUMMARY (HIST_SIZE + GRID * GRID * 3) /* a frame's histogram, then thumbnail */
+
+size_t
+sv_scene_head_window_cues_scratch (int Nt)
+{
+  return (size_t) Nt * (2 * SUMMARY + 2);
+}
+
 void
-sv_scene_head_pixel_cues (const float *const *frames, int T, int H, int W, int Nt, int i, int k,
-                          float *cues)
+sv_scene_head_window_cues (const float *const *frames, int T, int H, int W, int Nt, float *scratch,
+                           float *cues)
 {
   int tt = T / Nt;
   size_t pixels = (size_t) H * W;
-  const float *f[4] = { frames[i * tt], frames[i * tt + tt - 1], frames[k * tt],
-                        frames[k * tt + tt - 1] }; /* A0, A, B, B1 */
-  float hist[4][HIST_SIZE], thumb[4][GRID * GRID * 3];
-  for (int j = 0; j < 4; j++) {
-    colour_histogram (f[j], pixels, hist[j]);
-    thumbnail (f[j], H, W, thumb[j]);
+  /* the first and the last frame of each slice, summarised once: pairs share them */
+  float *first = scratch, *last = scratch + (size_t) Nt * SUMMARY;
+  float *within_diff = scratch + (size_t) 2 * Nt * SUMMARY, *within_hist = within_diff + Nt;
+  for (int s = 0; s < Nt; s++) {
+    float *f = first + (size_t) s * SUMMARY, *l = last + (size_t) s * SUMMARY;
+    colour_histogram (frames[s * tt], pixels, f);
+    thumbnail (frames[s * tt], H, W, f + HIST_SIZE);
+    colour_histogram (frames[s * tt + tt - 1], pixels, l);
+    thumbnail (frames[s * tt + tt - 1], H, W, l + HIST_SIZE);
+    within_diff[s] = aligned_diff (f + HIST_SIZE, l + HIST_SIZE);
+    within_hist[s] = hist_distance (f, l);
   }
-  cues[0] = aligned_diff (thumb[1], thumb[2]);
-  cues[1] = hist_distance (hist[1], hist[2]);
-  cues[2] = aligned_diff (thumb[0], thumb[1]);
-  cues[3] = aligned_diff (thumb[2], thumb[3]);
-  cues[4] = hist_distance (hist[0], hist[1]);
-  cues[5] = hist_distance (hist[2], hist[3]);
+  for (int i = 0; i < Nt; i++)
+    for (int k = i + 1; k < Nt; k++) {
+      const float *a = last + (size_t) i * SUMMARY, *b = first + (size_t) k * SUMMARY;
+      float *c = cues + (size_t) sv_scene_head_pair_index (Nt, i, k) * SV_SCENE_PIXEL_CUES;
+      c[0] = aligned_diff (a + HIST_SIZE, b + HIST_SIZE);
+      c[1] = hist_distance (a, b);
+      c[2] = within_diff[i];
+      c[3] = within_diff[k];
+      c[4] = within_hist[i];
+      c[5] = within_hist[k];
+    }
 }
 
 gboolean

@@ -46,16 +46,19 @@ int sv_scene_head_inputs (int Nt, int D, int n_cues);
  * n_cues is 0) into x [sv_scene_head_inputs] */
 void sv_scene_head_pair_input (const float *slices, int Nt, int D, int i, int k, const float *cues,
                                int n_cues, float *x);
-/* The SV_SCENE_PIXEL_CUES cues of pair (i, k) of a clip's T model frames (the encoder's
- * input: [H, W, 3] floats each, sv-frames.h), Nt slices of T / Nt frames: with A0, A the
- * first and last frame of slice i and B, B1 the first and last of slice k,
+/* The SV_SCENE_PIXEL_CUES cues of every pair (i, k) of a clip's T model frames (the
+ * encoder's input: [H, W, 3] floats each, sv-frames.h), Nt slices of T / Nt frames, into
+ * cues [pairs, SV_SCENE_PIXEL_CUES] in pair order.  With A0, A the first and last frame of
+ * slice i and B, B1 the first and last of slice k, a pair's cues are
  *   diff(A, B), hist(A, B), diff(A0, A), diff(B, B1), hist(A0, A), hist(B, B1)
  * where diff is the mean absolute difference (in the frames' normalised units) of 16x16
  * thumbnails at the best global shift of up to 3 cells (so that a pan or a shaking camera
  * does not look like a new scene), and hist half the L1 distance of 4x4x4-bin colour
- * histograms (0: same colours, 1: none shared). */
-void sv_scene_head_pixel_cues (const float *const *frames, int T, int H, int W, int Nt, int i,
-                               int k, float *cues);
+ * histograms (0: same colours, 1: none shared).  scratch: floats of
+ * sv_scene_head_window_cues_scratch (Nt). */
+size_t sv_scene_head_window_cues_scratch (int Nt);
+void sv_scene_head_window_cues (const float *const *frames, int T, int H, int W, int Nt,
+                                float *scratch, float *cues);
 
 /* plans the head's parameters in ps (nothing when c->scene_hidden is 0) */
 gboolean sv_scene_head_params_plan (SvVarSet *ps, SvSceneHeadParams *p, const SvModelConfig *c,

@@ -22,6 +22,8 @@ typedef struct {
   float *clip;         /* host [T,H,W,3] */
   float *tokens;       /* host [Nv, D]: the final video tokens, for the temporal features */
   float *head_scratch; /* the scene head's, or NULL without a head */
+  float *cues;         /* [pairs, SV_SCENE_PIXEL_CUES] when the head reads pixel cues */
+  float *cue_scratch;  /* for sv_scene_head_window_cues */
 } InferPass;
 
 struct _SvilmModel {
@@ -70,6 +72,8 @@ infer_pass_free (gpointer p)
   g_free (ip->clip);
   g_free (ip->tokens);
   g_free (ip->head_scratch);
+  g_free (ip->cues);
+  g_free (ip->cue_scratch);
   g_free (ip);
 }
 
@@ -276,6 +280,11 @@ pass_borrow (SvilmModel *self, GError **error)
   ip->tokens = g_new (float, (size_t) ip->video.Nv * c->v_width);
   if (self->scene.in > 0)
     ip->head_scratch = g_new (float, sv_scene_head_host_scratch (&self->scene));
+  if (self->scene.n_cues > 0) {
+    int Nt = sv_model_config_grid_t (c);
+    ip->cues = g_new (float, (size_t) sv_scene_head_n_pairs (Nt) * self->scene.n_cues);
+    ip->cue_scratch = g_new (float, sv_scene_head_window_cues_scratch (Nt));
+  }
   return ip;
 }
 
@@ -457,22 +466,24 @@ group_attention_maps (const SvVideoActs *a, const SvModelConfig *c, float *assig
 /* the scene head's p(change) for every pair of slices [Nt, D], in its pair order; the
  * pixel cues, when the head reads them, come from the clip's model frames */
 static float *
-scene_head_pairs (const SvSceneHeadHost *h, const SvModelConfig *c, const float *frames,
-                  const float *slices, guint Nt, guint D, float *scratch)
+scene_head_pairs (const SvSceneHeadHost *h, const SvModelConfig *c, InferPass *ip,
+                  const float *slices, guint Nt, guint D)
 {
   int n = sv_scene_head_n_pairs ((int) Nt);
   float *out = g_new (float, MAX (n, 1));
-  float cues[SV_SCENE_PIXEL_CUES];
-  const float *fp[c->frames];
-  for (int t = 0; t < c->frames; t++)
-    fp[t] = frames + (size_t) t * c->height * c->width * 3;
+  if (h->n_cues > 0) {
+    const float *fp[c->frames];
+    for (int t = 0; t < c->frames; t++)
+      fp[t] = ip->clip + (size_t) t * c->height * c->width * 3;
+    sv_scene_head_window_cues (fp, c->frames, c->height, c->width, (int) Nt, ip->cue_scratch,
+                               ip->cues);
+  }
   for (guint i = 0; i < Nt; i++)
     for (guint k = i + 1; k < Nt; k++) {
-      if (h->n_cues > 0)
-        sv_scene_head_pixel_cues (fp, c->frames, c->height, c->width, (int) Nt, (int) i, (int) k,
-                                  cues);
-      out[sv_scene_head_pair_index ((int) Nt, (int) i, (int) k)] = sv_scene_head_host_pair (
-          h, slices, (int) Nt, (int) D, (int) i, (int) k, h->n_cues > 0 ? cues : NULL, scratch);
+      int p = sv_scene_head_pair_index ((int) Nt, (int) i, (int) k);
+      out[p] = sv_scene_head_host_pair (h, slices, (int) Nt, (int) D, (int) i, (int) k,
+                                        h->n_cues > 0 ? ip->cues + (size_t) p * h->n_cues : NULL,
+                                        ip->head_scratch);
     }
   return out;
 }
@@ -518,8 +529,7 @@ encode_pass (SvilmModel *self, InferPass *ip, GError **error)
     }
     normalize_rows (clip->temporal, (int) clip->Nt, (int) clip->D);
     if (self->scene.in > 0)
-      clip->pair_cut = scene_head_pairs (&self->scene, c, ip->clip, clip->temporal, clip->Nt,
-                                         clip->D, ip->head_scratch);
+      clip->pair_cut = scene_head_pairs (&self->scene, c, ip, clip->temporal, clip->Nt, clip->D);
   }
   if (!ok)
     g_clear_object (&clip);

@@ -72,6 +72,19 @@ fill_frame (float *f, int pixels, float r, float g, float b)
   }
 }
 
+/* the cues of pair (i, k), through the window's computation */
+static void
+pixel_cues (const float *const *frames, int T, int S, int Nt, int i, int k, float *c)
+{
+  float *all = g_new (float, (gsize) sv_scene_head_n_pairs (Nt) * SV_SCENE_PIXEL_CUES);
+  float *scratch = g_new (float, sv_scene_head_window_cues_scratch (Nt));
+  sv_scene_head_window_cues (frames, T, S, S, Nt, scratch, all);
+  memcpy (c, all + (gsize) sv_scene_head_pair_index (Nt, i, k) * SV_SCENE_PIXEL_CUES,
+          SV_SCENE_PIXEL_CUES * sizeof (float));
+  g_free (all);
+  g_free (scratch);
+}
+
 static void
 test_pixel_cues (void)
 {
@@ -98,15 +111,15 @@ test_pixel_cues (void)
   fill_frame (buf[7], PX / 2, 0.9f, 0.1f, 0.1f);
   float c[SV_SCENE_PIXEL_CUES];
   /* one scene, no motion: nothing */
-  sv_scene_head_pixel_cues (frames, T, S, S, 4, 0, 1, c);
+  pixel_cues (frames, T, S, 4, 0, 1, c);
   for (int j = 0; j < SV_SCENE_PIXEL_CUES; j++)
     g_assert_cmpfloat (c[j], ==, 0.0f);
   /* a pan: the aligned difference is nil, the colours barely change (the repeated edge) */
-  sv_scene_head_pixel_cues (frames, T, S, S, 4, 1, 2, c);
+  pixel_cues (frames, T, S, 4, 1, 2, c);
   g_assert_cmpfloat (c[0], ==, 0.0f);
   g_assert_cmpfloat (c[1], <, 0.2f);
   /* the pattern to blue: a new scene, at any shift; no colour is shared */
-  sv_scene_head_pixel_cues (frames, T, S, S, 4, 2, 3, c);
+  pixel_cues (frames, T, S, 4, 2, 3, c);
   g_assert_cmpfloat (c[0], >, 0.5f);
   g_assert_cmpfloat (fabsf (c[1] - 1.0f), <, 1e-6f);
   g_assert_cmpfloat (c[2], ==, 0.0f); /* slice 2 is still within itself */
@@ -120,7 +133,7 @@ test_pixel_cues (void)
    * the end bins */
   fill_frame (buf[0], PX, 1.5f, -0.5f, 0.5f);
   fill_frame (buf[1], PX, 1.0f, 0.0f, 0.5f);
-  sv_scene_head_pixel_cues (frames, T, S, S, 4, 0, 1, c);
+  pixel_cues (frames, T, S, 4, 0, 1, c);
   g_assert_cmpfloat (c[4], ==, 0.0f);
 }
 
@@ -362,12 +375,13 @@ check_model (int cues)
     svilm_model_prepare_frame (model, frames[i], w, h, w * 3, 3, 0, 1, 2, prepared + i * floats);
     pf[i] = prepared + i * floats;
   }
-  float *pair_cues = g_new0 (float, NT *NT *SV_SCENE_PIXEL_CUES);
-  for (guint i = 0; i < NT; i++)
-    for (guint k = i + 1; k < NT; k++)
-      sv_scene_head_pixel_cues (pf, (int) n, (int) mh, (int) mw, NT, (int) i, (int) k,
-                                pair_cues + (i * NT + k) * SV_SCENE_PIXEL_CUES);
-#define CUES(i, k) (cues ? pair_cues + ((i) *NT + (k)) * SV_SCENE_PIXEL_CUES : NULL)
+  float *pair_cues = g_new0 (float, sv_scene_head_n_pairs (NT) * SV_SCENE_PIXEL_CUES);
+  float *cue_scratch = g_new (float, sv_scene_head_window_cues_scratch (NT));
+  sv_scene_head_window_cues (pf, (int) n, (int) mh, (int) mw, NT, cue_scratch, pair_cues);
+  g_free (cue_scratch);
+#define CUES(i, k)                                                                                 \
+  (cues ? pair_cues + sv_scene_head_pair_index (NT, (int) (i), (int) (k)) * SV_SCENE_PIXEL_CUES    \
+        : NULL)
   SvilmClip *clip = svilm_model_encode_prepared (model, pf, n, &error);
   g_assert_no_error (error);
   guint ns = 0, dim = 0;

@@ -107,13 +107,12 @@ add_window (SvEval *ev, const SvEvalTruth *t, const float *const *frames, guint 
   if (w->n_cues > 0) {
     guint H = 0, W = 0;
     svilm_model_get_clip_size (ev->model, &W, &H);
-    float cues[SV_SCENE_PIXEL_CUES];
-    for (guint i = 0; i < ns; i++)
-      for (guint k = i + 1; k < ns; k++) {
-        sv_scene_head_pixel_cues (frames, (int) T, (int) H, (int) W, (int) ns, (int) i, (int) k,
-                                  cues);
-        g_array_append_vals (w->cues, cues, w->n_cues);
-      }
+    float *cues = g_new (float, (gsize) w->pairs * w->n_cues);
+    float *scratch = g_new (float, sv_scene_head_window_cues_scratch ((int) ns));
+    sv_scene_head_window_cues (frames, (int) T, (int) H, (int) W, (int) ns, scratch, cues);
+    g_array_append_vals (w->cues, cues, w->pairs * w->n_cues);
+    g_free (cues);
+    g_free (scratch);
   }
   label_window (t, first, T, ns, lab);
   g_array_append_vals (w->labels, lab, w->pairs);
