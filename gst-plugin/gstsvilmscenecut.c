@@ -9,7 +9,8 @@
  * features of consecutive slices of different scenes to separate.  Each boundary
  * between two consecutive slices is scored and mapped to the source frame where it
  * falls.  The score is the model's scene head's probability (in [0, 1]) that a scene
- * change lies between the two slices, when the model has one (svilm-train scenehead
+ * change lies between the two slices (from their features and the pixel cues of the
+ * frames around them), when the model has one (svilm-train scenehead
  * trains it on the frozen features of a corpus with known transitions; the bundled
  * model has one), else 1 - cos of their features (in [0, 2]).
  *
@@ -39,7 +40,7 @@
  * or anything else that comes and goes within a window leaves the slices on both sides
  * of it alike, so the boundaries into and out of it score low; a scene change keeps
  * every pair across it apart.  On the real-footage set (docs/evaluation.md) the bundled
- * model cuts 3 of 29 flashes with it and 20 without.
+ * model cuts none of 29 flashes with it and 20 without.
  *
  * A boundary becomes a cut when its score is at least `threshold` (by default the
  * model's: 0.25 on the head's probabilities, 0.2 on 1 - cos) and it lies at
