@@ -2,10 +2,10 @@
 #include "sv-scene-head.h"
 
 #include "sv-error.h"
-#include <glib.h>
 #include "sv-ops.h"
 
 #include <cblas.h>
+#include <glib.h>
 #include <math.h>
 #include <string.h>
 
