@@ -68,7 +68,7 @@ typedef struct {
   int scene_cues;
 } SvModelConfig;
 
-#define SV_SCENE_PIXEL_CUES 6
+#define SV_SCENE_PIXEL_CUES 8
 
 /* "tiny", "small", "base"; FALSE with an error for other names */
 gboolean sv_model_config_preset (SvModelConfig *cfg, const char *name, GError **error);

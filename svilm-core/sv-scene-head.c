@@ -134,7 +134,35 @@ hist_distance (const float *a, const float *b)
   return 0.5f * s;
 }
 
-#define SUMMARY (HIST_SIZE + GRID * GRID * 3) /* a frame's histogram, then thumbnail */
+#define ORIENT 4 /* gradient orientations: horizontal, vertical and the two diagonals */
+
+/* The texture of a frame, which thumbnails average away and colour histograms ignore
+ * (stripes and checks of the same colours): its luminance gradients' orientations
+ * (bins weighted by magnitude, normalised; uniform on a flat frame) and their mean
+ * magnitude, out[ORIENT]. Translation does not change it, so pans leave it alone. */
+static void
+texture (const float *f, int H, int W, float *out)
+{
+  float bins[ORIENT] = { 0 }, total = 0.0f;
+  for (int y = 1; y + 1 < H; y++)
+    for (int x = 1; x + 1 < W; x++) {
+      const float *l = f + ((size_t) y * W + x - 1) * 3, *r = l + 6;
+      const float *u = f + ((size_t) (y - 1) * W + x) * 3, *d = f + ((size_t) (y + 1) * W + x) * 3;
+      float gx = (r[0] + r[1] + r[2]) - (l[0] + l[1] + l[2]);
+      float gy = (d[0] + d[1] + d[2]) - (u[0] + u[1] + u[2]);
+      float ax = fabsf (gx), ay = fabsf (gy), m = ax + ay;
+      /* tan(67.5 deg) = 2.414: within 22.5 deg of an axis, else a diagonal by sign; an
+       * edge's gradient is across it, so a vertical stripe's is horizontal */
+      int b = ax > 2.414f * ay ? 0 : ay > 2.414f * ax ? 1 : gx * gy > 0 ? 2 : 3;
+      bins[b] += m;
+      total += m;
+    }
+  for (int b = 0; b < ORIENT; b++)
+    out[b] = total > 1e-3f ? bins[b] / total : 1.0f / ORIENT;
+  out[ORIENT] = total / (float) ((H > 2 ? H - 2 : 1) * (W > 2 ? W - 2 : 1));
+}
+
+#define SUMMARY (HIST_SIZE + GRID * GRID * 3 + ORIENT + 1) /* histogram, thumbnail, texture */
 
 size_t
 sv_scene_head_window_cues_scratch (int Nt)
@@ -157,6 +185,10 @@ sv_scene_head_window_cues (const float *const *frames, int T, int H, int W, int 
     thumbnail (frames[s * tt], H, W, f + HIST_SIZE);
     colour_histogram (frames[s * tt + tt - 1], pixels, l);
     thumbnail (frames[s * tt + tt - 1], H, W, l + HIST_SIZE);
+    if (s > 0) /* the first frame of slice 0 never starts a pair's B */
+      texture (frames[s * tt], H, W, f + HIST_SIZE + GRID * GRID * 3);
+    if (s + 1 < Nt) /* the last frame of the last slice never ends a pair's A */
+      texture (frames[s * tt + tt - 1], H, W, l + HIST_SIZE + GRID * GRID * 3);
     within_diff[s] = aligned_diff (f + HIST_SIZE, l + HIST_SIZE);
     within_hist[s] = hist_distance (f, l);
   }
@@ -170,6 +202,12 @@ sv_scene_head_window_cues (const float *const *frames, int T, int H, int W, int 
       c[3] = within_diff[k];
       c[4] = within_hist[i];
       c[5] = within_hist[k];
+      const float *ta = a + HIST_SIZE + GRID * GRID * 3, *tb = b + HIST_SIZE + GRID * GRID * 3;
+      float od = 0.0f;
+      for (int o = 0; o < ORIENT; o++)
+        od += fabsf (ta[o] - tb[o]);
+      c[6] = 0.5f * od;
+      c[7] = fabsf (logf ((ta[ORIENT] + 0.05f) / (tb[ORIENT] + 0.05f)));
     }
 }
 

@@ -36,14 +36,14 @@ test_pairs (void)
   g_assert_cmpint (sv_scene_head_n_pairs (8), ==, 28);
   g_assert_cmpint (sv_scene_head_pair_index (8, 6, 7), ==, 27);
   g_assert_cmpint (sv_scene_head_inputs (NT, D, 0), ==, 4 * D + 6);
-  g_assert_cmpint (sv_scene_head_inputs (NT, D, SV_SCENE_PIXEL_CUES), ==, 4 * D + 6 + 6);
+  g_assert_cmpint (sv_scene_head_inputs (NT, D, SV_SCENE_PIXEL_CUES), ==, 4 * D + 6 + 8);
 
   float s[NT * D] = { 0 }, x[4 * D + 6 + SV_SCENE_PIXEL_CUES];
   for (int d = 0; d < D; d++) {
     s[1 * D + d] = 0.5f;           /* slice 1 */
     s[3 * D + d] = d % 2 ? 1 : -1; /* slice 3 */
   }
-  const float cues[SV_SCENE_PIXEL_CUES] = { 1, 2, 3, 4, 5, 6 };
+  const float cues[SV_SCENE_PIXEL_CUES] = { 1, 2, 3, 4, 5, 6, 7, 8 };
   x[4 * D + 6] = -7.0f; /* without cues nothing is written after the one-hot */
   sv_scene_head_pair_input (s, NT, D, 1, 3, NULL, 0, x);
   g_assert_cmpfloat (x[4 * D + 6], ==, -7.0f);
@@ -118,10 +118,14 @@ test_pixel_cues (void)
   pixel_cues (frames, T, S, 4, 1, 2, c);
   g_assert_cmpfloat (c[0], ==, 0.0f);
   g_assert_cmpfloat (c[1], <, 0.2f);
+  g_assert_cmpfloat (c[6], <, 0.1f); /* nor do the textures */
+  g_assert_cmpfloat (c[7], <, 0.1f);
   /* the pattern to blue: a new scene, at any shift; no colour is shared */
   pixel_cues (frames, T, S, 4, 2, 3, c);
   g_assert_cmpfloat (c[0], >, 0.5f);
   g_assert_cmpfloat (fabsf (c[1] - 1.0f), <, 1e-6f);
+  g_assert_cmpfloat (c[6], >, 0.2f); /* edges to a flat frame */
+  g_assert_cmpfloat (c[7], >, 1.0f);
   g_assert_cmpfloat (c[2], ==, 0.0f); /* slice 2 is still within itself */
   g_assert_cmpfloat (c[4], ==, 0.0f);
   /* slice 3 changes within itself: the best shift (3 cells down) still overlaps 5 of its
@@ -135,6 +139,22 @@ test_pixel_cues (void)
   fill_frame (buf[1], PX, 1.0f, 0.0f, 0.5f);
   pixel_cues (frames, T, S, 4, 0, 1, c);
   g_assert_cmpfloat (c[4], ==, 0.0f);
+
+  /* vertical stripes to checks of the same two colours, 2 pixels wide: the thumbnails'
+   * cells average both to the same grey and the histograms match, the gradients'
+   * orientations do not (horizontal only, against horizontal and vertical) */
+  for (int t = 0; t < T; t++)
+    for (int y = 0; y < S; y++)
+      for (int x = 0; x < S; x++) {
+        int on = t < 4 ? (x / 2) % 2 : (x / 2 + y / 2) % 2;
+        fill_frame (buf[t] + (y * S + x) * 3, 1, on ? 0.8f : 0.2f, 0.5f, 0.5f);
+      }
+  pixel_cues (frames, T, S, 4, 1, 2, c);
+  g_assert_cmpfloat (c[0], <, 1e-5f);
+  g_assert_cmpfloat (c[1], <, 1e-6f);
+  g_assert_cmpfloat (c[6], >, 0.4f);
+  pixel_cues (frames, T, S, 4, 0, 1, c); /* stripes to stripes */
+  g_assert_cmpfloat (c[6], <, 1e-6f);
 }
 
 typedef struct {
