@@ -9,12 +9,13 @@
  *   h   = GELU(W1 x + b1)                                  [H]
  *   p   = softmax(W2 h + b2)[1]                            "a scene change lies between"
  *
- * With the config's scene_cues (SV_SCENE_PIXEL_CUES) x also holds six pixel cues of the
- * pair (sv_scene_head_pixel_cues), after the one-hot: how much the last frame of slice i
- * and the first frame of slice k differ, in motion-aligned thumbnails and in colour
- * histogram, next to how much each slice changes within itself.  A colour-histogram comparison
- * beside the learned features is what TransNet V2 adds to its convolutions; here it gives the head
- * the hard cuts that the temporal features hardly see (two scenes on the same background).
+ * With the config's scene_cues (SV_SCENE_PIXEL_CUES) x also holds eight pixel cues of the
+ * pair (sv_scene_head_window_cues), after the one-hot: how much the last frame of slice i
+ * and the first frame of slice k differ, in motion-aligned thumbnails, in colour histogram
+ * and in texture, next to how much each slice changes within itself.  A colour-histogram
+ * comparison beside the learned features is what TransNet V2 adds to its convolutions;
+ * here the cues give the head the hard cuts that the temporal features hardly see (two
+ * scenes on the same background).
  *
  * The one-hot of the pair (Nt (Nt - 1) / 2 of them, in the order (0,1), (0,2), ..,
  * (1,2), ..) lets the head learn the position bias of the learned temporal embeddings,
@@ -50,11 +51,15 @@ void sv_scene_head_pair_input (const float *slices, int Nt, int D, int i, int k,
  * encoder's input: [H, W, 3] floats each, sv-frames.h), Nt slices of T / Nt frames, into
  * cues [pairs, SV_SCENE_PIXEL_CUES] in pair order.  With A0, A the first and last frame of
  * slice i and B, B1 the first and last of slice k, a pair's cues are
- *   diff(A, B), hist(A, B), diff(A0, A), diff(B, B1), hist(A0, A), hist(B, B1)
+ *   diff(A, B), hist(A, B), diff(A0, A), diff(B, B1), hist(A0, A), hist(B, B1),
+ *   orient(A, B), |log energy(A) / energy(B)|
  * where diff is the mean absolute difference (in the frames' normalised units) of 16x16
  * thumbnails at the best global shift of up to 3 cells (so that a pan or a shaking camera
- * does not look like a new scene), and hist half the L1 distance of 4x4x4-bin colour
- * histograms (0: same colours, 1: none shared).  scratch: floats of
+ * does not look like a new scene), hist half the L1 distance of 4x4x4-bin colour
+ * histograms (0: same colours, 1: none shared), orient half the L1 distance of the
+ * luminance gradients' orientation histograms (4 bins, weighted by magnitude: stripes and
+ * checks of the same colours differ there, and a pan does not change it) and energy the
+ * mean gradient magnitude (+0.05).  scratch: floats of
  * sv_scene_head_window_cues_scratch (Nt). */
 size_t sv_scene_head_window_cues_scratch (int Nt);
 void sv_scene_head_window_cues (const float *const *frames, int T, int H, int W, int Nt,
