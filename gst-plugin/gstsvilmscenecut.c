@@ -40,7 +40,7 @@
  * or anything else that comes and goes within a window leaves the slices on both sides
  * of it alike, so the boundaries into and out of it score low; a scene change keeps
  * every pair across it apart.  On the real-footage set (docs/evaluation.md) the bundled
- * model cuts none of 29 flashes with it and 20 without.
+ * model cuts none of 29 flashes with it and 21 without.
  *
  * A boundary becomes a cut when its score is at least `threshold` (by default the
  * model's: 0.25 on the head's probabilities, 0.2 on 1 - cos) and it lies at
