@@ -430,6 +430,42 @@ test_captions (void)
   }
 }
 
+/* the longest dissolve or fade of a corpus, and that no scene is left without 3 frames */
+static guint
+longest_transition (const char *dir, guint frames)
+{
+  g_autoptr (GPtrArray) m = read_manifest (dir);
+  guint longest = 0;
+  for (guint i = 0; i < m->len; i++) {
+    g_autoptr (JsonNode) tn = read_truth (dir, json_node_get_object (m->pdata[i]));
+    JsonArray *bounds = json_object_get_array_member (json_node_get_object (tn), "boundaries");
+    for (guint b = 0; b < json_array_get_length (bounds); b++) {
+      JsonObject *bo = json_array_get_object_element (bounds, b);
+      guint len = (guint) json_object_get_int_member (bo, "length");
+      if (g_strcmp0 (json_object_get_string_member (bo, "kind"), "cut") != 0)
+        g_assert_cmpuint (len, >=, 2);
+      g_assert_cmpuint (json_object_get_int_member (bo, "frame") + len, <=, frames - 3);
+      longest = MAX (longest, len);
+    }
+  }
+  return longest;
+}
+
+static void
+test_transition_lengths (void)
+{
+  /* 2-4 frames in the default 16-frame videos (corpus_a); up to a quarter of longer ones */
+  g_assert_cmpuint (longest_transition (corpus_a, 16), <=, 4);
+  g_autofree char *dir = g_build_filename (tmp_root, "long", NULL);
+  Run r = run_program ("synth", "--out", dir, "--count", "60", "--seed", "3", "--frames", "48",
+                       "--size", "32x32", "--quiet", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  guint longest = longest_transition (dir, 48);
+  g_assert_cmpuint (longest, >, 4);
+  g_assert_cmpuint (longest, <=, 12);
+}
+
 static void
 test_held_out (void)
 {
@@ -562,6 +598,7 @@ main (int argc, char **argv)
   g_test_add_func ("/synth/videos", test_videos);
   g_test_add_func ("/synth/captions", test_captions);
   g_test_add_func ("/synth/held-out", test_held_out);
+  g_test_add_func ("/synth/transition-lengths", test_transition_lengths);
   g_test_add_func ("/synth/errors", test_errors);
   g_test_add_func ("/nouns/caption", test_nouns);
   int rc = g_test_run ();

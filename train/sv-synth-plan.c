@@ -496,7 +496,10 @@ plan_timeline (SvRng *rng, SvSynthVideo *v)
     double t = sv_rng_uniform (rng);
     SvSynthBoundary *b = &v->bounds[i];
     b->kind = t < 0.5 ? SV_TRANSITION_CUT : t < 0.75 ? SV_TRANSITION_DISSOLVE : SV_TRANSITION_FADE;
-    b->length = b->kind == SV_TRANSITION_CUT ? 0 : 2 + sv_rng_below (rng, 3);
+    /* 2-4 frames in the default 16-frame videos; longer videos get longer dissolves and
+     * fades too (up to a quarter of the video, as real footage has: 6-16 frames) */
+    guint spread = 3 + (F > 16 ? (F - 16) / 4 : 0);
+    b->length = b->kind == SV_TRANSITION_CUT ? 0 : 2 + sv_rng_below (rng, spread);
     lengths[i] = b->length;
     total += b->length;
   }
