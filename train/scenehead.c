@@ -17,7 +17,7 @@
  * camera flashes, so with --flashes P each video gives, with chance P, one more window: a
  * copy of one of its windows with 1 to 3 frames blown towards white (labels unchanged: a
  * flash is not a transition).  Unless --no-pixel-cues the head also reads each pair's pixel
- * cues (sv_scene_head_pixel_cues: motion-aligned thumbnail and colour-histogram
+ * cues (sv_scene_head_window_cues: motion-aligned thumbnail, colour-histogram and texture
  * differences of the frames around it), computed from the same frames.  Cross-entropy,
  * AdamW at a constant learning rate, windows shuffled each epoch.  OUT is the model with
  * the head added (or replaced): the same encoders, tokenizer and config plus scene_hidden.
