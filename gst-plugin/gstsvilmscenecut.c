@@ -46,7 +46,10 @@
  * model's: 0.25 on the head's probabilities, 0.2 on 1 - cos) and it lies at
  * least `min-scene-length` frames after the previous cut (or after the start of
  * the stream or a flush); the first boundary that passes wins (as in
- * PySceneDetect).  At each cut the element
+ * PySceneDetect).  A dissolve or a fade scores high at every boundary inside it:
+ * with merge-runs (the default) a run of consecutive boundaries at or above the
+ * threshold makes one cut at most.
+ * At each cut the element
  *
  * - posts an element message (when post-messages is set) and writes the same as a
  *   JSON line (when location is set):
@@ -88,6 +91,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_svilm_scene_cut_debug);
 
 #define DEFAULT_THRESHOLD -1.0 /* the model's: svilm_model_get_scene_threshold */
 #define DEFAULT_MIN_SCENE_LENGTH 15
+#define DEFAULT_MERGE_RUNS TRUE
 #define DEFAULT_LOOK_AHEAD TRUE
 #define DEFAULT_DRAW FALSE
 #define DEFAULT_FLASH_FILTER TRUE
@@ -97,6 +101,7 @@ enum {
   PROP_0,
   PROP_THRESHOLD,
   PROP_MIN_SCENE_LENGTH,
+  PROP_MERGE_RUNS,
   PROP_LOOK_AHEAD,
   PROP_DRAW,
   PROP_FLASH_FILTER,
@@ -130,6 +135,7 @@ struct _GstSvilmSceneCut {
   /* properties (object lock) */
   gdouble threshold;
   guint min_scene_length;
+  gboolean merge_runs;
   gboolean look_ahead, draw, flash_filter;
 
   /* streaming state */
@@ -144,6 +150,7 @@ struct _GstSvilmSceneCut {
   guint64 seq;           /* frames seen since start */
   guint64 final_end;     /* boundaries and frames before this seq are decided */
   guint64 last_cut;      /* seq of the last cut, or of the start or flush */
+  gboolean run_cut;      /* the run of boundaries >= threshold up to the last decided one cut */
   guint64 mark_until;    /* draw the marker on frames before this seq */
   guint64 cuts;
   GstBuffer *ingested; /* the frame window_done already counted */
@@ -175,6 +182,7 @@ reset_stream (GstSvilmSceneCut *self)
   self->ingested = NULL;
   self->final_end = self->seq + 1; /* a window never starts with a boundary */
   self->last_cut = self->seq;
+  self->run_cut = FALSE;
   self->mark_until = 0;
 }
 
@@ -343,6 +351,7 @@ decide (GstSvilmSceneCut *self, guint64 end)
   GST_OBJECT_LOCK (self);
   gdouble threshold = self->threshold;
   guint min_len = self->min_scene_length;
+  gboolean merge_runs = self->merge_runs;
   if (threshold < 0.0) {
     SvilmModel *model = gst_svilm_filter_get_model (GST_SVILM_FILTER (self));
     threshold = model ? svilm_model_get_scene_threshold (model) : SVILM_SCENE_THRESHOLD_COSINE;
@@ -355,8 +364,11 @@ decide (GstSvilmSceneCut *self, guint64 end)
     gdouble score = b->sum / b->count;
     if (flash_filter)
       score = MIN (score, b->cross);
-    if (score >= threshold && b->seq >= self->last_cut + min_len) {
+    if (score < threshold) {
+      self->run_cut = FALSE;
+    } else if (!(merge_runs && self->run_cut) && b->seq >= self->last_cut + min_len) {
       self->last_cut = b->seq;
+      self->run_cut = TRUE;
       emit_cut (self, b, score);
     }
   }
@@ -507,6 +519,7 @@ gst_svilm_scene_cut_set_info (GstVideoFilter *vf, GstCaps *incaps, GstVideoInfo 
   self->in_window = self->skip = self->fresh = 0;
   self->ingested = NULL;
   self->final_end = self->seq + 1;
+  self->run_cut = FALSE;
   GstClockTime latency = self->holding ? (self->fpc - 1) * frame_dur : 0;
   GST_OBJECT_LOCK (self); /* read by LATENCY queries from other threads */
   gboolean changed = latency != self->hold_latency;
@@ -600,6 +613,9 @@ gst_svilm_scene_cut_set_property (GObject *object, guint prop_id, const GValue *
   case PROP_MIN_SCENE_LENGTH:
     self->min_scene_length = g_value_get_uint (value);
     break;
+  case PROP_MERGE_RUNS:
+    self->merge_runs = g_value_get_boolean (value);
+    break;
   case PROP_LOOK_AHEAD:
     self->look_ahead = g_value_get_boolean (value);
     break;
@@ -633,6 +649,9 @@ gst_svilm_scene_cut_get_property (GObject *object, guint prop_id, GValue *value,
     break;
   case PROP_MIN_SCENE_LENGTH:
     g_value_set_uint (value, self->min_scene_length);
+    break;
+  case PROP_MERGE_RUNS:
+    g_value_set_boolean (value, self->merge_runs);
     break;
   case PROP_LOOK_AHEAD:
     g_value_set_boolean (value, self->look_ahead);
@@ -693,6 +712,13 @@ gst_svilm_scene_cut_class_init (GstSvilmSceneCutClass *klass)
                          "another cut can be reported",
                          0, G_MAXUINT, DEFAULT_MIN_SCENE_LENGTH, rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (
+      gobject_class, PROP_MERGE_RUNS,
+      g_param_spec_boolean ("merge-runs", "Merge runs",
+                            "Boundaries in a row that all reach the threshold (a dissolve or a "
+                            "fade scores high all along) make one cut, at the first that may "
+                            "cut; off, each is a cut of its own when min-scene-length allows",
+                            DEFAULT_MERGE_RUNS, rw | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (
       gobject_class, PROP_LOOK_AHEAD,
       g_param_spec_boolean ("look-ahead", "Look-ahead",
                             "Hold buffers back until the cuts before them are decided (up to "
@@ -736,6 +762,7 @@ gst_svilm_scene_cut_init (GstSvilmSceneCut *self)
   gst_svilm_filter_set_default_stride_divisor (GST_SVILM_FILTER (self), 0);
   self->threshold = DEFAULT_THRESHOLD;
   self->min_scene_length = DEFAULT_MIN_SCENE_LENGTH;
+  self->merge_runs = DEFAULT_MERGE_RUNS;
   self->look_ahead = DEFAULT_LOOK_AHEAD;
   self->draw = DEFAULT_DRAW;
   self->flash_filter = DEFAULT_FLASH_FILTER;

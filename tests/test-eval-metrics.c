@@ -333,14 +333,35 @@ test_pick_cuts (void)
   gint64 out[7];
   /* threshold 0.5, gap 3: 1 is before frame 3 (the start counts as a cut); 4 passes,
    * 6 is too close, 10 passes */
-  guint n = sv_eval_pick_cuts (frames, scores, 7, 0.5, 3, out);
+  guint n = sv_eval_pick_cuts (frames, scores, 7, 0.5, 3, TRUE, out);
   g_assert_cmpuint (n, ==, 2);
   g_assert_cmpint (out[0], ==, 4);
   g_assert_cmpint (out[1], ==, 10);
-  n = sv_eval_pick_cuts (frames, scores, 7, 0.3, 0, out);
-  g_assert_cmpuint (n, ==, 6);
-  n = sv_eval_pick_cuts (frames, scores, 7, 1.5, 0, out);
+  /* threshold 0.3, no gap: 1 cuts, 3 ends its run, 4 cuts, 6 to 14 are one run with it */
+  n = sv_eval_pick_cuts (frames, scores, 7, 0.3, 0, TRUE, out);
+  g_assert_cmpuint (n, ==, 2);
+  g_assert_cmpint (out[0], ==, 1);
+  g_assert_cmpint (out[1], ==, 4);
+  n = sv_eval_pick_cuts (frames, scores, 7, 1.5, 0, TRUE, out);
   g_assert_cmpuint (n, ==, 0);
+
+  /* a dissolve scores high at 2, 4 and 6: one cut, at its first boundary that is far
+   * enough from the previous cut; a run that made no cut does not block */
+  const gint64 grid[] = { 2, 4, 6, 8, 10, 12 };
+  const double run[] = { 0.9, 0.8, 0.95, 0.1, 0.6, 0.7 };
+  n = sv_eval_pick_cuts (grid, run, 6, 0.5, 0, TRUE, out);
+  g_assert_cmpuint (n, ==, 2);
+  g_assert_cmpint (out[0], ==, 2);
+  g_assert_cmpint (out[1], ==, 10);
+  n = sv_eval_pick_cuts (grid, run, 6, 0.5, 3, TRUE, out);
+  g_assert_cmpuint (n, ==, 2);
+  g_assert_cmpint (out[0], ==, 4);
+  g_assert_cmpint (out[1], ==, 10);
+  /* without merging, 6 is far enough from 2 and 12 from 10 */
+  n = sv_eval_pick_cuts (grid, run, 6, 0.5, 3, FALSE, out);
+  g_assert_cmpuint (n, ==, 2);
+  n = sv_eval_pick_cuts (grid, run, 6, 0.5, 0, FALSE, out);
+  g_assert_cmpuint (n, ==, 5);
 }
 
 static void

@@ -285,15 +285,22 @@ sv_eval_prf (const SvEvalCounts *c, double *precision, double *recall, double *f
 
 guint
 sv_eval_pick_cuts (const gint64 *frames, const double *scores, guint n, double threshold,
-                   guint min_gap, gint64 *out)
+                   guint min_gap, gboolean merge_runs, gint64 *out)
 {
   guint k = 0;
   gint64 last = 0;
-  for (guint i = 0; i < n; i++)
-    if (scores[i] >= threshold && frames[i] >= last + (gint64) min_gap) {
+  gboolean run_cut = FALSE; /* the current run of boundaries >= threshold made a cut */
+  for (guint i = 0; i < n; i++) {
+    if (scores[i] < threshold) {
+      run_cut = FALSE;
+      continue;
+    }
+    if (!(merge_runs && run_cut) && frames[i] >= last + (gint64) min_gap) {
       out[k++] = frames[i];
       last = frames[i];
+      run_cut = TRUE;
     }
+  }
   return k;
 }
 

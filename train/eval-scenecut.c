@@ -223,6 +223,19 @@ near_truth (const Video *v, gint64 cut)
   return FALSE;
 }
 
+/* The cuts a detector makes in one video at a threshold, matched to the truth: fills
+ * cuts (room for the video's boundaries), matched (per transition) and found (per cut);
+ * returns how many cuts. */
+static guint
+pick_and_match (const SvEval *ev, const Video *v, const Scores *s, double threshold,
+                SvEvalCounts *counts, gint64 *cuts, gboolean *matched, gboolean *found)
+{
+  guint nc = sv_eval_pick_cuts ((const gint64 *) s->frames->data, (const double *) s->scores->data,
+                                s->frames->len, threshold, ev->min_scene_length, TRUE, cuts);
+  sv_eval_match_cuts_full (cuts, nc, v->truth, v->n_truth, counts, matched, found);
+  return nc;
+}
+
 static void
 evaluate (SvEval *ev, GArray *videos, int det, double threshold, Point *pt)
 {
@@ -235,10 +248,7 @@ evaluate (SvEval *ev, GArray *videos, int det, double threshold, Point *pt)
       continue;
     gint64 *cuts = g_new (gint64, MAX (s->frames->len, 1));
     gboolean *matched = g_new0 (gboolean, MAX (v->n_truth, 1));
-    guint nc =
-        sv_eval_pick_cuts ((const gint64 *) s->frames->data, (const double *) s->scores->data,
-                           s->frames->len, threshold, ev->min_scene_length, cuts);
-    sv_eval_match_cuts (cuts, nc, v->truth, v->n_truth, &pt->c, matched);
+    guint nc = pick_and_match (ev, v, s, threshold, &pt->c, cuts, matched, NULL);
     for (guint t = 0; t < v->n_truth; t++)
       pt->found[v->kind[t]] += matched[t];
     for (guint t = 0; t < v->n_traps; t++)
@@ -365,8 +375,7 @@ add_errors (JsonBuilder *b, SvEval *ev, GArray *videos, int det, double threshol
     gboolean *matched = g_new0 (gboolean, MAX (v->n_truth, 1));
     gboolean *found = g_new0 (gboolean, MAX (s->frames->len, 1));
     SvEvalCounts c = { 0 };
-    guint nc = sv_eval_pick_cuts (fr, sc, s->frames->len, threshold, ev->min_scene_length, cuts);
-    sv_eval_match_cuts_full (cuts, nc, v->truth, v->n_truth, &c, matched, found);
+    guint nc = pick_and_match (ev, v, s, threshold, &c, cuts, matched, found);
     for (guint t = 0; t < v->n_truth; t++) {
       if (matched[t])
         continue;

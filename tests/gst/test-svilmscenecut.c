@@ -5,8 +5,8 @@
  * model file.
  *
  * The test model is untrained: its scores are arbitrary, so these tests check
- * the mechanics with threshold 0 (every allowed boundary is a cut) or above 2
- * (none).  With the test model's 8-frame clips of 4 token slices and the
+ * the mechanics with threshold 0 and merge-runs off (every allowed boundary is
+ * a cut), or above 2 (none).  With the test model's 8-frame clips of 4 token slices and the
  * default stride of 4, slice boundaries fall on every even frame.
  *
  *   test-svilmscenecut MAKE_TEST_MODEL_PROGRAM
@@ -194,7 +194,7 @@ check_order (guint n_buffers)
 
 GST_START_TEST (test_cut_at_every_allowed_boundary)
 {
-  GstHarness *h = make_harness ("threshold=0 min-scene-length=4");
+  GstHarness *h = make_harness ("threshold=0 merge-runs=false min-scene-length=4");
   GstBus *bus = svh_watch (h);
   svh_set_caps (h, "RGB", 64, 48);
   guint stride = 1;
@@ -217,7 +217,7 @@ GST_START_TEST (test_cut_at_every_allowed_boundary)
   /* min-scene-length 0: every boundary, every second frame */
   gst_harness_teardown (h);
   svh_drop_bus (bus);
-  h = make_harness ("threshold=0 min-scene-length=0");
+  h = make_harness ("threshold=0 merge-runs=false min-scene-length=0");
   bus = svh_watch (h);
   svh_set_caps (h, "RGB", 64, 48);
   push_frames (h, 64, 48, 0, 16, FALSE);
@@ -227,6 +227,24 @@ GST_START_TEST (test_cut_at_every_allowed_boundary)
   assert_frames (cuts, every, G_N_ELEMENTS (every));
   check_key_units (TRUE, cuts);
   g_array_unref (cuts);
+
+  /* merge-runs (the default): every boundary reaches threshold 0, so all are one run
+   * and make one cut, the first that min-scene-length allows */
+  gst_harness_teardown (h);
+  svh_drop_bus (bus);
+  h = make_harness ("threshold=0 min-scene-length=3");
+  gboolean merge = FALSE;
+  g_object_get (h->element, "merge-runs", &merge, NULL);
+  fail_unless (merge);
+  bus = svh_watch (h);
+  svh_set_caps (h, "RGB", 64, 48);
+  push_frames (h, 64, 48, 0, 16, FALSE);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  cuts = pop_cuts (bus);
+  const guint64 one[] = { 4 };
+  assert_frames (cuts, one, G_N_ELEMENTS (one));
+  check_key_units (TRUE, cuts);
+  g_array_unref (cuts);
   svh_drop_bus (bus);
   gst_harness_teardown (h);
 }
@@ -234,7 +252,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_threshold_above_two_and_mutable)
 {
-  GstHarness *h = make_harness ("threshold=2.5 min-scene-length=4 stride=4");
+  GstHarness *h = make_harness ("threshold=2.5 merge-runs=false min-scene-length=4 stride=4");
   GstBus *bus = svh_watch (h);
   svh_set_caps (h, "RGB", 64, 48);
   push_frames (h, 64, 48, 0, 20, FALSE);
@@ -271,7 +289,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_no_look_ahead)
 {
-  GstHarness *h = make_harness ("threshold=0 min-scene-length=4 look-ahead=false");
+  GstHarness *h = make_harness ("threshold=0 merge-runs=false min-scene-length=4 look-ahead=false");
   GstBus *bus = svh_watch (h);
   svh_set_caps (h, "RGB", 64, 48);
   for (guint i = 0; i < 40; i++) {
@@ -321,19 +339,21 @@ GST_START_TEST (test_draw)
 {
   /* cuts at 10, 20, 30; the marker covers a fifth of a second (6 frames) */
   const guint exact[] = { 10, 11, 12, 13, 14, 15, 20, 21, 22, 23, 24, 25, 30, 31, 32, 33, 34, 35 };
-  check_marked ("threshold=0 min-scene-length=10 draw=true stride=4", exact, G_N_ELEMENTS (exact));
+  check_marked ("threshold=0 merge-runs=false min-scene-length=10 draw=true stride=4", exact,
+                G_N_ELEMENTS (exact));
   /* without look-ahead the marker starts where each cut was decided: the ends of
    * the windows 8-15, 16-23 and 28-35 */
   const guint late[] = { 15, 16, 17, 18, 19, 20, 23, 24, 25, 26, 27, 28, 35, 36, 37, 38, 39 };
-  check_marked ("threshold=0 min-scene-length=10 draw=true look-ahead=false stride=4", late,
-                G_N_ELEMENTS (late));
-  check_marked ("threshold=0 min-scene-length=10", NULL, 0);
+  check_marked (
+      "threshold=0 merge-runs=false min-scene-length=10 draw=true look-ahead=false stride=4", late,
+      G_N_ELEMENTS (late));
+  check_marked ("threshold=0 merge-runs=false min-scene-length=10", NULL, 0);
 }
 GST_END_TEST;
 
 GST_START_TEST (test_renegotiate)
 {
-  GstHarness *h = make_harness ("threshold=0 min-scene-length=4");
+  GstHarness *h = make_harness ("threshold=0 merge-runs=false min-scene-length=4");
   GstBus *bus = svh_watch (h);
   svh_set_caps (h, "RGB", 64, 48);
   push_frames (h, 64, 48, 0, 20, FALSE);
@@ -355,7 +375,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_partial_window_at_eos)
 {
-  GstHarness *h = make_harness ("threshold=0 min-scene-length=1 stride=4");
+  GstHarness *h = make_harness ("threshold=0 merge-runs=false min-scene-length=1 stride=4");
   GstBus *bus = svh_watch (h);
   svh_set_caps (h, "RGB", 64, 48);
   push_frames (h, 64, 48, 0, 10, FALSE);
@@ -373,7 +393,7 @@ GST_START_TEST (test_partial_window_at_eos)
   /* shorter than one window */
   gst_harness_teardown (h);
   svh_drop_bus (bus);
-  h = make_harness ("threshold=0 min-scene-length=0");
+  h = make_harness ("threshold=0 merge-runs=false min-scene-length=0");
   bus = svh_watch (h);
   svh_set_caps (h, "RGB", 64, 48);
   push_frames (h, 64, 48, 0, 5, FALSE);
@@ -396,7 +416,7 @@ GST_END_TEST;
  * Position bias); the tests above that follow window arithmetic set stride=4. */
 GST_START_TEST (test_default_stride_one_slice)
 {
-  GstHarness *h = make_harness ("threshold=0 min-scene-length=0");
+  GstHarness *h = make_harness ("threshold=0 merge-runs=false min-scene-length=0");
   GstBus *bus = svh_watch (h);
   svh_set_caps (h, "RGB", 64, 48);
   push_frames (h, 64, 48, 0, 12, FALSE);
@@ -421,7 +441,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_flush)
 {
-  GstHarness *h = make_harness ("threshold=0 min-scene-length=4 stride=4");
+  GstHarness *h = make_harness ("threshold=0 merge-runs=false min-scene-length=4 stride=4");
   GstBus *bus = svh_watch (h);
   svh_set_caps (h, "RGB", 64, 48);
   push_frames (h, 64, 48, 0, 12, FALSE);
@@ -490,8 +510,8 @@ GST_END_TEST;
 GST_START_TEST (test_json_lines)
 {
   char *path = g_build_filename (tmp_dir, "cuts.jsonl", NULL);
-  char *props =
-      g_strdup_printf ("location=%s post-messages=false threshold=0 min-scene-length=8", path);
+  char *props = g_strdup_printf (
+      "location=%s post-messages=false threshold=0 merge-runs=false min-scene-length=8", path);
   GstHarness *h = make_harness (props);
   GstBus *bus = svh_watch (h);
   svh_set_caps (h, "RGB", 40, 30);
@@ -541,7 +561,7 @@ GST_START_TEST (test_state_cycles)
   gst_object_unref (e);
   /* and with frames in flight */
   for (int i = 0; i < 5; i++) {
-    GstHarness *h = make_harness ("threshold=0");
+    GstHarness *h = make_harness ("threshold=0 merge-runs=false");
     svh_set_caps (h, "RGB", 32, 32);
     push_frames (h, 32, 32, 0, 13, FALSE);
     gst_harness_teardown (h);
