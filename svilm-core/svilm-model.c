@@ -732,10 +732,20 @@ svilm_clip_ground_embedding (SvilmClip *clip, const gfloat *phrase_embedding, gs
   res->grid_height = clip->gh;
   res->n_heatmap = S;
   res->heatmap = g_new0 (gfloat, S);
-  /* heat of a token = the phrase-weighted probability of its assignment, averaged over time */
-  for (guint t = 0; t < Nv; t++)
+  res->grid_time = Nv / S;
+  res->n_slice_heatmaps = Nv;
+  res->slice_heatmaps = g_new0 (gfloat, Nv);
+  /* heat of a token = the phrase-weighted probability of its assignment; the heatmap
+   * averages it over time (the sum, up to the scale that the normalisation removes) */
+  float smax = 0.0f;
+  for (guint t = 0; t < Nv; t++) {
     for (guint m = 0; m < M; m++)
-      res->heatmap[t % S] += w[m] * clip->assign[(size_t) m * Nv + t];
+      res->slice_heatmaps[t] += w[m] * clip->assign[(size_t) m * Nv + t];
+    res->heatmap[t % S] += res->slice_heatmaps[t];
+    smax = MAX (smax, res->slice_heatmaps[t]);
+  }
+  for (guint t = 0; t < Nv; t++)
+    res->slice_heatmaps[t] = smax > 0.0f ? res->slice_heatmaps[t] / smax : 0.0f;
   float hmax = 0.0f;
   for (guint s = 0; s < S; s++)
     hmax = MAX (hmax, res->heatmap[s]);
@@ -764,6 +774,7 @@ svilm_grounding_copy (const SvilmGrounding *g)
 {
   SvilmGrounding *c = g_memdup2 (g, sizeof *g);
   c->heatmap = g_memdup2 (g->heatmap, g->n_heatmap * sizeof (gfloat));
+  c->slice_heatmaps = g_memdup2 (g->slice_heatmaps, g->n_slice_heatmaps * sizeof (gfloat));
   return c;
 }
 
@@ -773,5 +784,15 @@ svilm_grounding_free (SvilmGrounding *g)
   if (!g)
     return;
   g_free (g->heatmap);
+  g_free (g->slice_heatmaps);
   g_free (g);
+}
+
+guint
+svilm_grounding_slice_of_frame (const SvilmGrounding *g, guint k, guint clip_frames)
+{
+  g_return_val_if_fail (g != NULL && clip_frames > 0, 0);
+  if (g->grid_time == 0)
+    return 0;
+  return MIN (k, clip_frames - 1) * g->grid_time / clip_frames;
 }

@@ -34,9 +34,16 @@ G_DECLARE_FINAL_TYPE (SvilmClip, svilm_clip, SVILM, CLIP, GObject)
  * @grid_height: heatmap rows
  * @heatmap: (array length=n_heatmap): grid_height x grid_width values in [0, 1], row-major
  * @n_heatmap: number of heatmap values
+ * @grid_time: token slices of the clip (the clip's frames over the tubelet's length)
+ * @slice_heatmaps: (array length=n_slice_heatmaps): grid_time heatmaps of grid_height x
+ *   grid_width values, slice after slice, in [0, 1] (1 at the largest value of all the
+ *   slices): where the phrase is in the frames of each slice; slice s covers the clip's
+ *   frames s * T / grid_time to (s + 1) * T / grid_time - 1 (svilm_grounding_slice_of_frame)
+ * @n_slice_heatmaps: grid_time x grid_height x grid_width
  *
  * Where a phrase is in a clip (App. C of the paper: the video tokens assigned to
- * the groups that match the phrase, averaged over time).
+ * the groups that match the phrase, averaged over time in @heatmap and slice by slice in
+ * @slice_heatmaps, which follow a moving object).
  */
 typedef struct {
   gfloat score;
@@ -45,12 +52,17 @@ typedef struct {
   guint grid_width, grid_height;
   gfloat *heatmap;
   guint n_heatmap;
+  guint grid_time;
+  gfloat *slice_heatmaps;
+  guint n_slice_heatmaps;
 } SvilmGrounding;
 
 #define SVILM_TYPE_GROUNDING (svilm_grounding_get_type ())
 GType svilm_grounding_get_type (void);
 SvilmGrounding *svilm_grounding_copy (const SvilmGrounding *g);
 void svilm_grounding_free (SvilmGrounding *g);
+/* the slice of @g's slice_heatmaps that holds frame @k of a clip of @clip_frames frames */
+guint svilm_grounding_slice_of_frame (const SvilmGrounding *g, guint k, guint clip_frames);
 
 /**
  * svilm_model_load: (constructor)

@@ -502,8 +502,14 @@ test_end_to_end (void)
 
   g_autoptr (JsonParser) p2 = json_parser_new ();
   JsonObject *g = eval_task (p2, model, manifest, "grounding");
-  const char *gm[] = { "phrases",         "pointing_game",   "pointing_game_middle",
-                       "centre_baseline", "random_baseline", NULL };
+  const char *gm[] = { "phrases",
+                       "pointing_game",
+                       "pointing_game_middle",
+                       "pointing_game_averaged",
+                       "pointing_game_averaged_middle",
+                       "centre_baseline",
+                       "random_baseline",
+                       NULL };
   assert_numbers (g, gm);
   g_assert_cmpint (json_object_get_int_member (g, "phrases"), >=, 6);
   double rnd = json_object_get_double_member (g, "random_baseline");

@@ -171,8 +171,29 @@ test_text_and_grounding (void)
   }
   g_assert_cmpfloat (hmax, ==, 1.0f);
   g_assert_true (g->width > 0 && g->x + g->width <= 1.0001f && g->y + g->height <= 1.0001f);
+  /* slice heatmaps: 4 slices of the 8 frames; in [0, 1] with 1 at the top of all of
+   * them, and their sum over time peaks where the averaged heatmap does */
+  g_assert_cmpuint (g->grid_time, ==, 4);
+  g_assert_cmpuint (g->n_slice_heatmaps, ==, 4 * 64);
+  float smax = 0, sum[64] = { 0 };
+  for (guint i = 0; i < g->n_slice_heatmaps; i++) {
+    g_assert_true (g->slice_heatmaps[i] >= 0.0f && g->slice_heatmaps[i] <= 1.0f);
+    smax = MAX (smax, g->slice_heatmaps[i]);
+    sum[i % 64] += g->slice_heatmaps[i];
+  }
+  g_assert_cmpfloat (smax, ==, 1.0f);
+  float ssum_max = 0;
+  for (guint i = 0; i < 64; i++)
+    ssum_max = MAX (ssum_max, sum[i]);
+  for (guint i = 0; i < 64; i++)
+    g_assert_cmpfloat_with_epsilon (sum[i] / ssum_max, g->heatmap[i], 1e-5);
+  for (guint k = 0; k < 8; k++)
+    g_assert_cmpuint (svilm_grounding_slice_of_frame (g, k, 8), ==, k / 2);
+  g_assert_cmpuint (svilm_grounding_slice_of_frame (g, 99, 8), ==, 3);
   SvilmGrounding *copy = svilm_grounding_copy (g);
   g_assert_cmpmem (copy->heatmap, copy->n_heatmap * 4, g->heatmap, g->n_heatmap * 4);
+  g_assert_cmpmem (copy->slice_heatmaps, copy->n_slice_heatmaps * 4, g->slice_heatmaps,
+                   g->n_slice_heatmaps * 4);
   svilm_grounding_free (copy);
   svilm_grounding_free (g);
 

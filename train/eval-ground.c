@@ -2,9 +2,11 @@
  *
  * For every object of the truth, its noun phrase is grounded (svilm_clip_ground) in a clip
  * of its scene's frames (--clip scene) or of the whole video (--clip video); the point is
- * the centre of the heatmap's maximum token cell.  The heatmap is an average over the
- * clip's time, so the point is checked against the object's box (each instance's own box
- * for "two red balls") in every frame the model sampled for the clip where the object is
+ * the centre of the heatmap's maximum token cell.  Two heatmaps give two points per frame:
+ * the slice heatmap of the token slice that holds the frame ("slice": it follows a moving
+ * object), and the heatmap averaged over the clip's time ("averaged": one point for all
+ * the frames).  Each point is checked against the object's box (each instance's own box for
+ * "two red balls") in every frame the model sampled for the clip where the object is
  * visible, and the phrase scores the fraction of those frames it hits; "middle" scores the
  * middle one of those frames alone.  The baselines get the same treatment: the frame's
  * centre, and a uniformly random point (its expected hit rate: the boxes' area over the
@@ -16,7 +18,9 @@
 
 typedef struct {
   guint n;
-  double hit, middle, centre, random;
+  double hit, middle;         /* the frame's slice heatmap */
+  double avg_hit, avg_middle; /* the time-averaged heatmap */
+  double centre, random;
 } Acc;
 
 static void
@@ -25,6 +29,8 @@ acc_add (Acc *a, const Acc *one)
   a->n += one->n;
   a->hit += one->hit;
   a->middle += one->middle;
+  a->avg_hit += one->avg_hit;
+  a->avg_middle += one->avg_middle;
   a->centre += one->centre;
   a->random += one->random;
 }
@@ -56,14 +62,25 @@ score_object (SvEval *ev, SvilmClip *clip, const SvEvalTruth *t, const SvEvalObj
   SvilmGrounding *g = svilm_clip_ground (clip, ev->model, ob->phrase, error);
   if (!g)
     return FALSE;
-  double px = 0.5, py = 0.5;
-  sv_eval_heatmap_peak (g->heatmap, g->grid_width, g->grid_height, &px, &py);
-  svilm_grounding_free (g);
-  px *= t->width;
-  py *= t->height;
+  double ax = 0.5, ay = 0.5;
+  sv_eval_heatmap_peak (g->heatmap, g->grid_width, g->grid_height, &ax, &ay);
+  ax *= t->width;
+  ay *= t->height;
+  guint S = g->grid_width * g->grid_height, G = MAX (g->grid_time, 1u);
+  double *sx = g_new (double, G), *sy = g_new (double, G);
+  for (guint s = 0; s < G; s++) {
+    sx[s] = sy[s] = 0.5;
+    if (g->grid_time)
+      sv_eval_heatmap_peak (g->slice_heatmaps + (gsize) s * S, g->grid_width, g->grid_height,
+                            &sx[s], &sy[s]);
+    else /* no slices: the averaged heatmap */
+      sx[s] = ax / t->width, sy[s] = ay / t->height;
+    sx[s] *= t->width;
+    sy[s] *= t->height;
+  }
   double cx = 0.5 * t->width, cy = 0.5 * t->height;
   guint T = svilm_model_get_clip_frames (ev->model), visible = 0;
-  guint *vis = g_new (guint, T);
+  guint *vis = g_new (guint, T), *vis_slice = g_new (guint, T);
   *out = (Acc){ 0 };
   for (guint k = 0; k < T; k++) {
     guint f = first + svilm_clip_source_frame (k, n, T);
@@ -77,21 +94,30 @@ score_object (SvEval *ev, SvilmClip *clip, const SvEvalTruth *t, const SvEvalObj
         boxes[nb++] = all[i];
     if (nb == 0)
       continue;
+    guint sl = svilm_grounding_slice_of_frame (g, k, T);
+    vis_slice[visible] = sl;
     vis[visible++] = f;
-    out->hit += sv_eval_point_in_boxes (px, py, boxes, nb);
+    out->hit += sv_eval_point_in_boxes (sx[sl], sy[sl], boxes, nb);
+    out->avg_hit += sv_eval_point_in_boxes (ax, ay, boxes, nb);
     out->centre += sv_eval_point_in_boxes (cx, cy, boxes, nb);
     out->random += sv_eval_union_fraction (boxes, nb, t->width, t->height);
   }
   if (visible > 0) {
-    guint f = vis[visible / 2];
+    guint f = vis[visible / 2], sl = vis_slice[visible / 2];
     const SvEvalBox *all = ob->boxes + (gsize) f * ob->n_inst;
     out->n = 1;
     out->hit /= visible;
+    out->avg_hit /= visible;
     out->centre /= visible;
     out->random /= visible;
-    out->middle = sv_eval_point_in_boxes (px, py, all, ob->n_inst);
+    out->middle = sv_eval_point_in_boxes (sx[sl], sy[sl], all, ob->n_inst);
+    out->avg_middle = sv_eval_point_in_boxes (ax, ay, all, ob->n_inst);
   }
+  svilm_grounding_free (g);
   g_free (vis);
+  g_free (vis_slice);
+  g_free (sx);
+  g_free (sy);
   return TRUE;
 }
 
@@ -164,6 +190,7 @@ add_acc (JsonBuilder *b, const char *key, const Acc *a)
   double d = a->n ? 100.0 / a->n : 0.0;
   sv_eval_json_double (b, "pointing_game", a->hit * d);
   sv_eval_json_double (b, "pointing_game_middle", a->middle * d);
+  sv_eval_json_double (b, "pointing_game_averaged", a->avg_hit * d);
   sv_eval_json_double (b, "centre_baseline", a->centre * d);
   sv_eval_json_double (b, "random_baseline", a->random * d);
   json_builder_end_object (b);
@@ -196,18 +223,22 @@ report (SvEval *ev, Ground *gr)
   printf ("grounding (pointing game): %u phrases in %u videos (split %s, clips: %s)\n", gr->all.n,
           gr->videos, ev->split, ev->ground_clip);
   printf ("  %-24s %8s %8s\n", "", "accuracy", "middle");
-  printf ("  %-24s %7.1f%% %7.1f%%\n", "svilm heatmap maximum", gr->all.hit * d,
+  printf ("  %-24s %7.1f%% %7.1f%%\n", "svilm slice heatmap max", gr->all.hit * d,
           gr->all.middle * d);
+  printf ("  %-24s %7.1f%% %7.1f%%\n", "svilm averaged heatmap", gr->all.avg_hit * d,
+          gr->all.avg_middle * d);
   printf ("  %-24s %7.1f%%\n", "centre point", gr->all.centre * d);
   printf ("  %-24s %7.1f%%\n", "random point (expected)", gr->all.random * d);
-  printf ("  %-8s %-12s %6s %8s %8s %8s\n", "by", "", "n", "svilm", "centre", "random");
+  printf ("  %-8s %-12s %6s %8s %8s %8s %8s\n", "by", "", "n", "slice", "averaged", "centre",
+          "random");
   for (int k = 0; k < 3; k++) {
     g_autoptr (GPtrArray) keys = sorted_keys (gr->by[k]);
     for (guint j = 0; j < keys->len; j++) {
       const Acc *a = g_hash_table_lookup (gr->by[k], keys->pdata[j]);
       double da = 100.0 / a->n;
-      printf ("  %-8s %-12s %6u %7.1f%% %7.1f%% %7.1f%%\n", j == 0 ? group_names[k] : "",
-              (const char *) keys->pdata[j], a->n, a->hit * da, a->centre * da, a->random * da);
+      printf ("  %-8s %-12s %6u %7.1f%% %7.1f%% %7.1f%% %7.1f%%\n", j == 0 ? group_names[k] : "",
+              (const char *) keys->pdata[j], a->n, a->hit * da, a->avg_hit * da, a->centre * da,
+              a->random * da);
     }
   }
   fflush (stdout);
@@ -222,6 +253,8 @@ report (SvEval *ev, Ground *gr)
   sv_eval_json_int (b, "phrases", gr->all.n);
   sv_eval_json_double (b, "pointing_game", gr->all.hit * d);
   sv_eval_json_double (b, "pointing_game_middle", gr->all.middle * d);
+  sv_eval_json_double (b, "pointing_game_averaged", gr->all.avg_hit * d);
+  sv_eval_json_double (b, "pointing_game_averaged_middle", gr->all.avg_middle * d);
   sv_eval_json_double (b, "centre_baseline", gr->all.centre * d);
   sv_eval_json_double (b, "random_baseline", gr->all.random * d);
   for (int k = 0; k < 4; k++) {
