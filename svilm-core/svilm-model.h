@@ -42,8 +42,8 @@ G_DECLARE_FINAL_TYPE (SvilmClip, svilm_clip, SVILM, CLIP, GObject)
  * @n_slice_heatmaps: grid_time x grid_height x grid_width
  *
  * Where a phrase is in a clip (App. C of the paper: the video tokens assigned to
- * the groups that match the phrase, averaged over time in @heatmap and slice by slice in
- * @slice_heatmaps, which follow a moving object).
+ * the group that matches the phrase best, @group, averaged over time in @heatmap and
+ * slice by slice in @slice_heatmaps, which follow a moving object).
  */
 typedef struct {
   gfloat score;
