@@ -31,6 +31,8 @@
 #include "sv-nouns.h"
 #include "sv-tokenizer.h"
 
+#include "hard-batches.h"
+
 #include <glib.h>
 #include <signal.h>
 #include <stdint.h>
@@ -100,6 +102,7 @@ typedef struct {
   int workers, depth;
   int stride; /* positions start, start + stride, ... (a lane of a bigger batch); 0 = 1 */
   SvClipSpec clip;
+  const SvHardBatches *hard; /* regroups each epoch's order (hard-batches.c), or NULL */
 } SvPrefetchConfig;
 
 typedef struct _SvPrefetch SvPrefetch;

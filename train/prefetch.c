@@ -55,6 +55,8 @@ item_of (SvPrefetch *pf, uint64_t pos)
     SvRng rng;
     sv_rng_seed (&rng, mix (pf->cfg.seed, 0x0DA7A0DE, (uint64_t) epoch));
     sv_rng_shuffle (&rng, pf->perm[slot], n);
+    if (pf->cfg.hard)
+      sv_hard_batches_order (pf->cfg.hard, pf->perm[slot], n);
     pf->perm_epoch[slot] = epoch;
   }
   return pf->perm[slot][pos % n];

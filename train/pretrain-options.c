@@ -62,6 +62,10 @@ static const Field fields[] = {
      "Steps of plain contrastive training first (whole videos, no temporal grouping or "
      "grounding loss) before the S-ViLM objective (default 0)",
      "N"),
+  F (hard_negatives, F_INT,
+     "Fill each batch with groups of K videos whose captions share the most rare words, "
+     "hard negatives for each other (K must divide --batch; default 0: random batches)",
+     "K"),
   F (augment, F_BOOL, "No temporal jitter, random crop or flip (centre frames, whole picture)",
      NULL),
   F (cut_paste, F_BOOL,
@@ -149,6 +153,7 @@ sv_train_options_defaults (SvTrainOptions *o)
   o->augment = TRUE;
   o->cut_paste = TRUE;
   o->contrast_warmup = 0;
+  o->hard_negatives = 0;
   o->threads = 0;
   o->workers = 2;
   o->prefetch = 0;
@@ -342,6 +347,8 @@ sv_train_options_validate (const SvTrainOptions *o, GError **error)
              o->loss_grounding >= 0 && o->loss_contrast >= 0 && o->loss_csal >= 0,
          "loss weights must be finite and >= 0.");
   CHECK (o->contrast_warmup >= 0, "--contrast-warmup must not be negative.");
+  CHECK (o->hard_negatives >= 0 && (o->hard_negatives < 2 || o->batch % o->hard_negatives == 0),
+         "--hard-negatives must divide --batch (0 or 1: random batches).");
   CHECK (o->cut_paste || o->loss_temporal == 0,
          "--no-cut-paste leaves no scene change to group: it needs --loss-temporal 0.");
   CHECK (o->loss_temporal + o->loss_grounding + o->loss_contrast + o->loss_csal > 0,

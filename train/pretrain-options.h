@@ -23,6 +23,7 @@ typedef struct {
   double loss_temporal, loss_grounding, loss_contrast, loss_csal;
   gboolean augment;
   gint64 contrast_warmup; /* steps of plain contrastive training first */
+  int hard_negatives;     /* videos per group of alike captions in a batch; 0 = off */
   gboolean cut_paste; /* FALSE: Wv = I, every clip foreground (ablation) */
 } SvTrainOptions;
 

@@ -58,6 +58,7 @@ typedef struct {
   int32_t *ids;
   size_t clip_numel;
   GHashTable *unreadable; /* item index -> first error (owned) */
+  SvHardBatches *hard;    /* --hard-negatives, or NULL */
   guint64 skip_events;
   char *last_checkpoint;
 } Trainer;
@@ -69,6 +70,7 @@ trainer_clear (Trainer *t)
   for (int i = 0; t->pf && i < t->n_mine; i++)
     sv_prefetch_free (t->pf[i]);
   g_free (t->pf);
+  sv_hard_batches_free (t->hard);
   g_free (t->lane_pos);
   g_free (t->grads);
   g_free (t->st.lanes);
@@ -594,6 +596,16 @@ setup (Trainer *t, const char *config, gboolean resume, const SvTrainOptions *cl
               .flip_prob = 0.5f,
               .timeout_s = 30.0 },
   };
+  if (t->o.hard_negatives > 1) {
+    guint n = t->ds->items->len;
+    const char **captions = g_new (const char *, MAX (n, 1u));
+    for (guint i = 0; i < n; i++)
+      captions[i] = ((SvDataItem *) g_ptr_array_index (t->ds->items, i))->caption;
+    /* neighbours chosen among the next 256 unused videos of the shuffled order */
+    t->hard = sv_hard_batches_new (captions, n, (guint) t->o.hard_negatives, 256);
+    g_free (captions);
+  }
+  pc.hard = t->hard;
   pc.stride = t->n_lanes;
   pc.workers = MAX (1, t->o.workers / t->n_mine);
   pc.depth = MAX (pc.workers, pc.depth / t->n_mine);
