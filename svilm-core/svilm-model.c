@@ -4,6 +4,7 @@
 #include "svilm-model.h"
 
 #include "sv-backend.h"
+#include "svilm-grounding-private.h"
 #include "sv-error.h"
 #include "sv-frames.h"
 #include "sv-model.h"
@@ -50,7 +51,6 @@ struct _SvilmClip {
 
 G_DEFINE_TYPE (SvilmModel, svilm_model, G_TYPE_OBJECT)
 G_DEFINE_TYPE (SvilmClip, svilm_clip, G_TYPE_OBJECT)
-G_DEFINE_BOXED_TYPE (SvilmGrounding, svilm_grounding, svilm_grounding_copy, svilm_grounding_free)
 
 /* ---- process-wide sharing of loaded models ---- */
 
@@ -751,50 +751,11 @@ svilm_clip_ground_embedding (SvilmClip *clip, const gfloat *phrase_embedding, gs
   float hmax = 0.0f;
   for (guint s = 0; s < S; s++)
     hmax = MAX (hmax, res->heatmap[s]);
-  guint x0 = clip->gw, y0 = clip->gh, x1 = 0, y1 = 0;
-  for (guint s = 0; s < S; s++) {
+  for (guint s = 0; s < S; s++)
     res->heatmap[s] = hmax > 0.0f ? res->heatmap[s] / hmax : 0.0f;
-    if (res->heatmap[s] >= 0.5f) {
-      guint x = s % clip->gw, y = s / clip->gw;
-      x0 = MIN (x0, x), y0 = MIN (y0, y), x1 = MAX (x1, x + 1), y1 = MAX (y1, y + 1);
-    }
-  }
-  if (x1 > x0 && y1 > y0) {
-    res->x = (float) x0 / clip->gw;
-    res->y = (float) y0 / clip->gh;
-    res->width = (float) (x1 - x0) / clip->gw;
-    res->height = (float) (y1 - y0) / clip->gh;
-  }
+  sv_grounding_set_box (res);
   g_free (w);
   g_free (g);
   g_free (pooled);
   return res;
-}
-
-SvilmGrounding *
-svilm_grounding_copy (const SvilmGrounding *g)
-{
-  SvilmGrounding *c = g_memdup2 (g, sizeof *g);
-  c->heatmap = g_memdup2 (g->heatmap, g->n_heatmap * sizeof (gfloat));
-  c->slice_heatmaps = g_memdup2 (g->slice_heatmaps, g->n_slice_heatmaps * sizeof (gfloat));
-  return c;
-}
-
-void
-svilm_grounding_free (SvilmGrounding *g)
-{
-  if (!g)
-    return;
-  g_free (g->heatmap);
-  g_free (g->slice_heatmaps);
-  g_free (g);
-}
-
-guint
-svilm_grounding_slice_of_frame (const SvilmGrounding *g, guint k, guint clip_frames)
-{
-  g_return_val_if_fail (g != NULL && clip_frames > 0, 0);
-  if (g->grid_time == 0)
-    return 0;
-  return MIN (k, clip_frames - 1) * g->grid_time / clip_frames;
 }

@@ -63,6 +63,14 @@ SvilmGrounding *svilm_grounding_copy (const SvilmGrounding *g);
 void svilm_grounding_free (SvilmGrounding *g);
 /* the slice of @g's slice_heatmaps that holds frame @k of a clip of @clip_frames frames */
 guint svilm_grounding_slice_of_frame (const SvilmGrounding *g, guint k, guint clip_frames);
+/**
+ * svilm_grounding_slice:
+ * @slice: a token slice of @g (the last one if beyond)
+ * Returns: (transfer full): @g as token slice @slice alone shows it: its heatmap is that
+ *   slice's (1 at its own maximum), the box is around its cells that reach 0.5, grid_time
+ *   is 1; score and group are @g's.  For drawing where an object is at the end of a clip.
+ */
+SvilmGrounding *svilm_grounding_slice (const SvilmGrounding *g, guint slice);
 
 /**
  * svilm_model_load: (constructor)

@@ -190,6 +190,28 @@ test_text_and_grounding (void)
   for (guint k = 0; k < 8; k++)
     g_assert_cmpuint (svilm_grounding_slice_of_frame (g, k, 8), ==, k / 2);
   g_assert_cmpuint (svilm_grounding_slice_of_frame (g, 99, 8), ==, 3);
+  /* one slice alone: its own heatmap, 1 at its maximum, a box around its hot cells */
+  for (guint sl = 0; sl < 5; sl++) {
+    SvilmGrounding *one = svilm_grounding_slice (g, sl);
+    const float *src = g->slice_heatmaps + (gsize) MIN (sl, 3u) * 64;
+    float top = 0;
+    for (guint i = 0; i < 64; i++)
+      top = MAX (top, src[i]);
+    g_assert_cmpuint (one->grid_time, ==, 1);
+    g_assert_cmpuint (one->n_heatmap, ==, 64);
+    g_assert_cmpuint (one->n_slice_heatmaps, ==, 64);
+    g_assert_cmpfloat (one->score, ==, g->score);
+    g_assert_cmpuint (one->group, ==, g->group);
+    for (guint i = 0; i < 64; i++) {
+      g_assert_cmpfloat_with_epsilon (one->heatmap[i], src[i] / top, 1e-6);
+      if (one->heatmap[i] >= 0.5f) { /* inside the box */
+        float cx = (i % 8 + 0.5f) / 8, cy = (i / 8 + 0.5f) / 8;
+        g_assert_true (cx > one->x && cx < one->x + one->width);
+        g_assert_true (cy > one->y && cy < one->y + one->height);
+      }
+    }
+    svilm_grounding_free (one);
+  }
   SvilmGrounding *copy = svilm_grounding_copy (g);
   g_assert_cmpmem (copy->heatmap, copy->n_heatmap * 4, g->heatmap, g->n_heatmap * 4);
   g_assert_cmpmem (copy->slice_heatmaps, copy->n_slice_heatmaps * 4, g->slice_heatmaps,

@@ -3,6 +3,7 @@
 
 #include <gst/check/gstcheck.h>
 #include <gst/video/video.h>
+#include <math.h>
 #include <string.h>
 
 char *
@@ -133,4 +134,36 @@ svh_count_messages (GstBus *bus, const char *name)
   guint n = a->len;
   g_ptr_array_unref (a);
   return n;
+}
+
+gboolean
+svh_last_slice_box (const GstStructure *s, int width, int height, int *x, int *y, int *w, int *h)
+{
+  guint gt = 0, gw = 0, gh = 0;
+  *x = *y = *w = *h = 0;
+  if (!gst_structure_get (s, "grid-time", G_TYPE_UINT, &gt, "grid-width", G_TYPE_UINT, &gw,
+                          "grid-height", G_TYPE_UINT, &gh, NULL) ||
+      gt == 0 || gw * gh == 0)
+    return FALSE;
+  const GValue *a = gst_structure_get_value (s, "slice-heatmaps");
+  if (!a || gst_value_array_get_size (a) != gt * gw * gh)
+    return FALSE;
+  float top = 0.0f, *v = g_new (float, gw *gh);
+  for (guint i = 0; i < gw * gh; i++)
+    top =
+        MAX (top, v[i] = g_value_get_float (gst_value_array_get_value (a, (gt - 1) * gw * gh + i)));
+  guint x0 = gw, y0 = gh, x1 = 0, y1 = 0;
+  for (guint i = 0; i < gw * gh; i++)
+    if (top > 0.0f && v[i] / top >= 0.5f) {
+      x0 = MIN (x0, i % gw), y0 = MIN (y0, i / gw);
+      x1 = MAX (x1, i % gw + 1), y1 = MAX (y1, i / gw + 1);
+    }
+  g_free (v);
+  if (x1 <= x0 || y1 <= y0)
+    return TRUE;
+  *x = (int) lround ((double) x0 / gw * width);
+  *y = (int) lround ((double) y0 / gh * height);
+  *w = (int) lround ((double) x1 / gw * width) - *x;
+  *h = (int) lround ((double) y1 / gh * height) - *y;
+  return TRUE;
 }

@@ -59,6 +59,13 @@ void svh_drop_bus (GstBus *bus);
  * in order (g_ptr_array_unref frees them).  The others are dropped. */
 GPtrArray *svh_pop_messages (GstBus *bus, const char *name);
 
+/* The box, in pixels of a WIDTH x HEIGHT frame, that the last token slice of an
+ * svilm-ground message's slice-heatmaps gives: around its cells at or above half its
+ * maximum (what svilmground's follow draws); 0 x 0 when no cell is hot.  FALSE when S has
+ * no well-formed slice heatmaps. */
+gboolean svh_last_slice_box (const GstStructure *s, int width, int height, int *x, int *y, int *w,
+                             int *h);
+
 /* Pops every element message on BUS; returns how many were named NAME. */
 guint svh_count_messages (GstBus *bus, const char *name);
 

@@ -6,7 +6,10 @@
  *   them, located to within 2 frames (F1); with a camera flash inside each video, the
  *   flashes are not cuts (flash-filter), where without the filter they can be;
  * - svilmground on each object's noun phrase: the maximum of the phrase's heatmap falls
- *   inside the object's box (pointing game), against the centre-point baseline;
+ *   inside the object's box (pointing game), against the centre-point baseline, for the
+ *   heatmap averaged over the window (at its middle frame) and for each token slice's (at
+ *   its frames); with follow (the default) the frames carry the last slice's box, which
+ *   is not always the averaged one;
  * - svilmretrieve with every video's caption as a query: the right caption scores best
  *   on each clip (text->video R@1 over the set), against chance.
  *
@@ -21,6 +24,7 @@
 
 #include <gst/check/gstharness.h>
 #include <gst/gst.h>
+#include <gst/video/video.h>
 #include <math.h>
 #include <string.h>
 
@@ -257,7 +261,8 @@ test_ground (void)
   enum { N = 20 };
   GPtrArray *videos = single_scene_videos (N);
   SvSynthRenderer *r = sv_synth_renderer_new (fmt.width, fmt.height);
-  guint hits = 0, centre = 0, total = 0;
+  guint hits = 0, centre = 0, total = 0, follow_checked = 0, follow_moved = 0;
+  double slice_hits = 0.0;
   for (guint i = 0; i < N; i++) {
     SvSynthVideo *v = videos->pdata[i];
     GPtrArray *buffers = g_ptr_array_new_with_free_func ((GDestroyNotify) gst_buffer_unref);
@@ -269,7 +274,18 @@ test_ground (void)
       GstBus *bus;
       GstHarness *h = harness ("svilmground", props, &bus);
       g_free (props);
-      run (h, buffers);
+      /* the region meta of every frame that comes out, by frame (-1: none) */
+      int roi[16][4];
+      for (guint f = 0; f < fmt.frames; f++) {
+        g_assert_cmpint (gst_harness_push (h, gst_buffer_ref (buffers->pdata[f])), ==, GST_FLOW_OK);
+        GstBuffer *out = gst_harness_pull (h);
+        GstVideoRegionOfInterestMeta *m = gst_buffer_get_video_region_of_interest_meta_id (out, 0);
+        int *b = roi[MIN (f, 15u)];
+        b[0] = m ? (int) m->x : -1, b[1] = m ? (int) m->y : -1;
+        b[2] = m ? (int) m->w : -1, b[3] = m ? (int) m->h : -1;
+        gst_buffer_unref (out);
+      }
+      g_assert_true (gst_harness_push_event (h, gst_event_new_eos ()));
       GPtrArray *g = svh_pop_messages (bus, "svilm-ground");
       for (guint k = 0; k < g->len; k++) {
         const GstStructure *s = g->pdata[k];
@@ -294,6 +310,38 @@ test_ground (void)
         hits += inside (&obj->boxes[mid], px, py);
         centre += inside (&obj->boxes[mid], fmt.width / 2.0, fmt.height / 2.0);
         total++;
+
+        /* each slice's maximum on the window's frames it covers */
+        guint gt = 0, first = (guint) gst_util_uint64_scale (ts, FPS, GST_SECOND);
+        guint last = MIN ((guint) gst_util_uint64_scale (ts + dur, FPS, GST_SECOND), fmt.frames);
+        gst_structure_get_uint (s, "grid-time", &gt);
+        const GValue *slices = gst_structure_get_value (s, "slice-heatmaps");
+        g_assert_cmpuint (gst_value_array_get_size (slices), ==, gt * gw * gh);
+        guint n_frames = last - first, in = 0;
+        for (guint f = first; f < last; f++) {
+          guint sl = (f - first) * gt / n_frames, sb = 0;
+          for (guint c = 1; c < gw * gh; c++)
+            if (g_value_get_float (gst_value_array_get_value (slices, sl * gw * gh + c)) >
+                g_value_get_float (gst_value_array_get_value (slices, sl * gw * gh + sb)))
+              sb = c;
+          in += inside (&obj->boxes[f], ((sb % gw) + 0.5) * fmt.width / gw,
+                        ((sb / gw) + 0.5) * fmt.height / gh);
+        }
+        slice_hits += (double) in / MAX (n_frames, 1u);
+
+        /* the frame that completed the window carries the last slice's box */
+        if (last >= 1 && last - 1 < fmt.frames) {
+          int x, y, w, ht, ax, ay, aw, ah;
+          g_assert_true (svh_last_slice_box (s, fmt.width, fmt.height, &x, &y, &w, &ht));
+          gst_structure_get (s, "x", G_TYPE_INT, &ax, "y", G_TYPE_INT, &ay, "width", G_TYPE_INT,
+                             &aw, "height", G_TYPE_INT, &ah, NULL);
+          const int *b = roi[last - 1];
+          if (w > 0 && ht > 0) {
+            g_assert_true (b[0] == x && b[1] == y && b[2] == w && b[3] == ht);
+            follow_checked++;
+            follow_moved += ax != x || ay != y || aw != w || ah != ht;
+          }
+        }
       }
       g_ptr_array_unref (g);
       finish (h, bus);
@@ -302,11 +350,18 @@ test_ground (void)
   }
   sv_synth_renderer_free (r);
   double acc = (double) hits / total, base = (double) centre / total;
+  double by_slice = slice_hits / total;
   g_test_message ("svilmground pointing game on %u (phrase, window) pairs of %d test videos: "
-                  "%.1f %% (centre point %.1f %%)",
-                  total, N, 100 * acc, 100 * base);
+                  "%.1f %% averaged over the window, %.1f %% slice by slice (centre point "
+                  "%.1f %%); the frames' boxes followed the last slice in %u of %u windows "
+                  "(%u not the averaged box)",
+                  total, N, 100 * acc, 100 * by_slice, 100 * base, follow_checked, total,
+                  follow_moved);
   g_assert_cmpuint (total, >=, N);
   g_assert_cmpfloat (acc, >=, base + 0.1);
+  g_assert_cmpfloat (by_slice, >=, base + 0.1);
+  g_assert_cmpuint (follow_checked, >=, total / 2);
+  g_assert_cmpuint (follow_moved, >, 0);
   g_ptr_array_unref (videos);
 }
 
