@@ -9,8 +9,8 @@
  * Each epoch's shuffled order is regrouped: the next unused video is an anchor, and the
  * K - 1 videos among the next `window` unused ones whose captions are most like the
  * anchor's follow it (the cosine of their tf-idf word vectors: "purple" and "rotates"
- * count, "a" and "and" do not, and a long caption is not everyone's neighbour).  K consecutive positions
- * land in one batch when K divides the batch (and the epoch), so a batch holds B / K
+ * count, "a" and "and" do not, and a long caption is not everyone's neighbour).  K consecutive
+ * positions land in one batch when K divides the batch (and the epoch), so a batch holds B / K
  * groups of near neighbours, each a hard negative for the others.  The order depends only
  * on the shuffled one, so runs stay deterministic and resumable.
  */
@@ -63,9 +63,10 @@ sv_hard_batches_new (const char *const *captions, guint n, guint group, guint wi
       g_array_append_val (ids, v);
     }
     /* unique ids, ascending */
-    guint *mine = &g_array_index (ids, guint, hb->start[i]);
     guint m = ids->len - hb->start[i], u = 0;
-    qsort (mine, m, sizeof (guint), cmp_uint);
+    guint *mine = m ? &g_array_index (ids, guint, hb->start[i]) : NULL;
+    if (m > 1)
+      qsort (mine, m, sizeof (guint), cmp_uint);
     for (guint k = 0; k < m; k++)
       if (u == 0 || mine[k] != mine[u - 1])
         mine[u++] = mine[k];
@@ -78,6 +79,8 @@ sv_hard_batches_new (const char *const *captions, guint n, guint group, guint wi
     g_free (low);
   }
   hb->ids = (guint *) g_array_free (ids, FALSE);
+  if (!hb->ids) /* no words at all: affinity still indexes it */
+    hb->ids = g_new0 (guint, 1);
   guint V = df->len;
   hb->idf = g_new (float, MAX (V, 1u));
   for (guint v = 0; v < V; v++)
