@@ -69,14 +69,13 @@ score_object (SvEval *ev, SvilmClip *clip, const SvEvalTruth *t, const SvEvalObj
   guint S = g->grid_width * g->grid_height, G = MAX (g->grid_time, 1u);
   double *sx = g_new (double, G), *sy = g_new (double, G);
   for (guint s = 0; s < G; s++) {
-    sx[s] = sy[s] = 0.5;
-    if (g->grid_time)
-      sv_eval_heatmap_peak (g->slice_heatmaps + (gsize) s * S, g->grid_width, g->grid_height,
-                            &sx[s], &sy[s]);
-    else /* no slices: the averaged heatmap */
-      sx[s] = ax / t->width, sy[s] = ay / t->height;
-    sx[s] *= t->width;
-    sy[s] *= t->height;
+    sx[s] = ax, sy[s] = ay; /* no slices: the averaged heatmap's point */
+    if (g->grid_time) {
+      double x = 0.5, y = 0.5;
+      sv_eval_heatmap_peak (g->slice_heatmaps + (gsize) s * S, g->grid_width, g->grid_height, &x,
+                            &y);
+      sx[s] = x * t->width, sy[s] = y * t->height;
+    }
   }
   double cx = 0.5 * t->width, cy = 0.5 * t->height;
   guint T = svilm_model_get_clip_frames (ev->model), visible = 0;

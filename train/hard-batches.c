@@ -154,7 +154,8 @@ sv_hard_batches_order (const SvHardBatches *hb, guint *perm, guint n)
         cand[nc] = j;
         score[nc++] = sv_hard_batches_affinity (hb, anchor, perm[j]);
       }
-    /* the K - 1 best, earliest first on a tie (selection: K is small) */
+    /* the K - 1 best by selection (K is small); a tie goes to the lower candidate slot, so
+     * the order stays a function of the shuffled one */
     for (guint g = 1; g < K && nc > 0; g++) {
       guint best = 0;
       for (guint c = 1; c < nc; c++)
