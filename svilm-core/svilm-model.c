@@ -249,6 +249,13 @@ svilm_model_get_scene_threshold (SvilmModel *self)
                                            : SVILM_SCENE_THRESHOLD_COSINE;
 }
 
+gdouble
+svilm_model_get_gradual_threshold (SvilmModel *self)
+{
+  g_return_val_if_fail (SVILM_IS_MODEL (self), 0.0);
+  return svilm_model_has_scene_head (self) ? SVILM_GRADUAL_THRESHOLD_HEAD : 0.0;
+}
+
 gboolean
 svilm_model_has_tokenizer (SvilmModel *self)
 {
@@ -638,12 +645,15 @@ svilm_clip_get_boundaries (SvilmClip *clip, guint n_frames)
     guint b = svilm_clip_source_frame (j * tt, n_frames, T);
     if (b <= a)
       continue; /* both slices show the same frame */
-    SvilmBoundary bd = { a + (b - a + 1) / 2, distance (clip, j - 1, j), 0.0f };
+    SvilmBoundary bd = { a + (b - a + 1) / 2, distance (clip, j - 1, j), 0.0f, 0.0f };
     /* every pair (i, k) with i < j <= k: at most Nt^2 / 4 dot products of D */
-    bd.cross = bd.change;
+    float wide = G_MAXFLOAT;
     for (guint i = 0; i < j; i++)
       for (guint k = j; k < Nt; k++)
-        bd.cross = MIN (bd.cross, distance (clip, i, k));
+        if (i != j - 1 || k != j)
+          wide = MIN (wide, distance (clip, i, k));
+    bd.wide = wide == G_MAXFLOAT ? bd.change : wide;
+    bd.cross = MIN (bd.change, bd.wide);
     g_array_append_val (out, bd);
   }
   return out;

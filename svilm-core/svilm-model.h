@@ -13,6 +13,8 @@
 
 #include <glib-object.h>
 
+#include "svilm-scene-cuts.h"
+
 G_BEGIN_DECLS
 
 #define SVILM_TYPE_MODEL (svilm_model_get_type ())
@@ -97,6 +99,9 @@ gboolean svilm_model_has_scene_head (SvilmModel *self);
 #define SVILM_SCENE_THRESHOLD_COSINE 0.2
 #define SVILM_SCENE_THRESHOLD_HEAD 0.25
 gdouble svilm_model_get_scene_threshold (SvilmModel *self);
+/* the default threshold of the gradual-transition detector (SvilmCutRule):
+ * SVILM_GRADUAL_THRESHOLD_HEAD for a model with a scene head, 0 (off) for one without */
+gdouble svilm_model_get_gradual_threshold (SvilmModel *self);
 
 /**
  * svilm_model_encode_clip: (skip)
@@ -181,12 +186,17 @@ const gfloat *svilm_clip_get_temporal_features (SvilmClip *clip, guint *n_slices
  *   after it, <= change.  A real scene change keeps every pair across it apart; around a
  *   flash (or anything that comes and goes within the clip) the slices before and after it
  *   look alike and cross is small.
+ * @wide: the same score's smallest value between a slice before the boundary and one after
+ *   it, the adjacent pair left out (@change when there is no other pair).  Across a
+ *   dissolve too slow for two adjacent slices to differ, slices further apart still do;
+ *   a flash, which the wider pairs step over, stays low.  The gradual-transition detector
+ *   of SvilmCutRule cuts on it.
  *
  * A boundary between two consecutive temporal slices of a clip.
  */
 typedef struct {
   guint frame;
-  gfloat change, cross;
+  gfloat change, cross, wide;
 } SvilmBoundary;
 
 /**

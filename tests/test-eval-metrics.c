@@ -325,6 +325,15 @@ test_prf (void)
   g_assert_cmpfloat (f, ==, 1.0);
 }
 
+/* the rule without the gradual detector */
+static guint
+pick (const gint64 *frames, const double *scores, guint n, double threshold, guint min_gap,
+      gboolean merge_runs, gint64 *out)
+{
+  SvilmCutRule rule = { threshold, min_gap, merge_runs, 0.0, SVILM_GRADUAL_GAP };
+  return sv_eval_pick_cuts (frames, scores, NULL, n, &rule, out);
+}
+
 static void
 test_pick_cuts (void)
 {
@@ -333,35 +342,83 @@ test_pick_cuts (void)
   gint64 out[7];
   /* threshold 0.5, gap 3: 1 is before frame 3 (the start counts as a cut); 4 passes,
    * 6 is too close, 10 passes */
-  guint n = sv_eval_pick_cuts (frames, scores, 7, 0.5, 3, TRUE, out);
+  guint n = pick (frames, scores, 7, 0.5, 3, TRUE, out);
   g_assert_cmpuint (n, ==, 2);
   g_assert_cmpint (out[0], ==, 4);
   g_assert_cmpint (out[1], ==, 10);
   /* threshold 0.3, no gap: 1 cuts, 3 ends its run, 4 cuts, 6 to 14 are one run with it */
-  n = sv_eval_pick_cuts (frames, scores, 7, 0.3, 0, TRUE, out);
+  n = pick (frames, scores, 7, 0.3, 0, TRUE, out);
   g_assert_cmpuint (n, ==, 2);
   g_assert_cmpint (out[0], ==, 1);
   g_assert_cmpint (out[1], ==, 4);
-  n = sv_eval_pick_cuts (frames, scores, 7, 1.5, 0, TRUE, out);
+  n = pick (frames, scores, 7, 1.5, 0, TRUE, out);
   g_assert_cmpuint (n, ==, 0);
 
   /* a dissolve scores high at 2, 4 and 6: one cut, at its first boundary that is far
    * enough from the previous cut; a run that made no cut does not block */
   const gint64 grid[] = { 2, 4, 6, 8, 10, 12 };
   const double run[] = { 0.9, 0.8, 0.95, 0.1, 0.6, 0.7 };
-  n = sv_eval_pick_cuts (grid, run, 6, 0.5, 0, TRUE, out);
+  n = pick (grid, run, 6, 0.5, 0, TRUE, out);
   g_assert_cmpuint (n, ==, 2);
   g_assert_cmpint (out[0], ==, 2);
   g_assert_cmpint (out[1], ==, 10);
-  n = sv_eval_pick_cuts (grid, run, 6, 0.5, 3, TRUE, out);
+  n = pick (grid, run, 6, 0.5, 3, TRUE, out);
   g_assert_cmpuint (n, ==, 2);
   g_assert_cmpint (out[0], ==, 4);
   g_assert_cmpint (out[1], ==, 10);
   /* without merging, 6 is far enough from 2 and 12 from 10 */
-  n = sv_eval_pick_cuts (grid, run, 6, 0.5, 3, FALSE, out);
+  n = pick (grid, run, 6, 0.5, 3, FALSE, out);
   g_assert_cmpuint (n, ==, 2);
-  n = sv_eval_pick_cuts (grid, run, 6, 0.5, 0, FALSE, out);
+  n = pick (grid, run, 6, 0.5, 0, FALSE, out);
   g_assert_cmpuint (n, ==, 5);
+}
+
+/* the gradual detector: wide scores make a second way to cut, once per run, away from
+ * other cuts */
+static void
+test_pick_cuts_gradual (void)
+{
+  gint64 out[12];
+  const gint64 grid[] = { 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24 };
+  /* a slow dissolve at 4-8 (usual score low, wide high), then its end scores high at 10
+   * (dropped: within the gap after the gradual cut); a plain cut at 24 */
+  const double score[] = { 0.0, 0.1, 0.1, 0.1, 0.9, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.9 };
+  const double wide[] = { 0.0, 0.6, 0.7, 0.6, 0.9, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.9 };
+  SvilmCutRule rule = { 0.5, 3, TRUE, 0.5, 8 };
+  guint n = sv_eval_pick_cuts (grid, score, wide, 12, &rule, out);
+  g_assert_cmpuint (n, ==, 2);
+  g_assert_cmpint (out[0], ==, 4);
+  g_assert_cmpint (out[1], ==, 24);
+  /* off (threshold 0, or no wide scores): the dissolve's end at 10 is the cut */
+  SvilmCutRule off = rule;
+  off.gradual_threshold = 0.0;
+  n = sv_eval_pick_cuts (grid, score, wide, 12, &off, out);
+  g_assert_cmpuint (n, ==, 2);
+  g_assert_cmpint (out[0], ==, 10);
+  n = sv_eval_pick_cuts (grid, score, NULL, 12, &rule, out);
+  g_assert_cmpuint (n, ==, 2);
+  g_assert_cmpint (out[0], ==, 10);
+
+  /* a usual cut at 4, then a wide run at 8-10 within the gap: no gradual cut; a second
+   * wide run at 18-20, far enough: one cut at its first boundary */
+  const double score2[] = { 0.0, 0.9, 0.0, 0.1, 0.1, 0.0, 0.0, 0.0, 0.1, 0.1, 0.0, 0.0 };
+  const double wide2[] = { 0.0, 0.9, 0.0, 0.6, 0.6, 0.0, 0.0, 0.0, 0.6, 0.6, 0.0, 0.0 };
+  n = sv_eval_pick_cuts (grid, score2, wide2, 12, &rule, out);
+  g_assert_cmpuint (n, ==, 2);
+  g_assert_cmpint (out[0], ==, 4);
+  g_assert_cmpint (out[1], ==, 18);
+  /* a wide run that starts at a usual cut belongs to it: no second cut */
+  const double score3[] = { 0.0, 0.9, 0.1, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0 };
+  const double wide3[] = { 0.0, 0.9, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6 };
+  n = sv_eval_pick_cuts (grid, score3, wide3, 12, &rule, out);
+  g_assert_cmpuint (n, ==, 1);
+  g_assert_cmpint (out[0], ==, 4);
+  /* min_gap holds for gradual cuts too: a wide run starting at frame 2 waits for frame 4 */
+  rule.min_gap = 4;
+  const double low[] = { 0.1, 0.1, 0.0 };
+  n = sv_eval_pick_cuts (grid, low, wide3 + 2, 3, &rule, out);
+  g_assert_cmpuint (n, ==, 1);
+  g_assert_cmpint (out[0], ==, 4);
 }
 
 static void
@@ -733,6 +790,7 @@ main (int argc, char **argv)
   g_test_add_func ("/eval/cuts/one-to-one", test_cuts_one_to_one);
   g_test_add_func ("/eval/cuts/prf", test_prf);
   g_test_add_func ("/eval/cuts/pick", test_pick_cuts);
+  g_test_add_func ("/eval/cuts/pick-gradual", test_pick_cuts_gradual);
   g_test_add_func ("/eval/cuts/transition", test_transition);
   g_test_add_func ("/eval/command/errors", test_errors);
   g_test_add_func ("/eval/command/end-to-end", test_end_to_end);

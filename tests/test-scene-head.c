@@ -417,12 +417,18 @@ check_model (int cues)
     g_assert_cmpfloat (fabsf (bd->change - want), <, 1e-6f);
     g_assert_cmpfloat (bd->change, >=, 0.0f);
     g_assert_cmpfloat (bd->change, <=, 1.0f);
-    float cross = bd->change;
+    /* cross: every pair across the boundary; wide: all but the adjacent pair */
+    float cross = bd->change, wide = G_MAXFLOAT;
     for (guint i = 0; i <= j; i++)
-      for (guint k = j + 1; k < NT; k++)
-        cross = MIN (cross, sv_scene_head_host_pair (&host, f, NT, (int) dim, (int) i, (int) k,
-                                                     CUES (i, k), scratch));
+      for (guint k = j + 1; k < NT; k++) {
+        float p = sv_scene_head_host_pair (&host, f, NT, (int) dim, (int) i, (int) k, CUES (i, k),
+                                           scratch);
+        cross = MIN (cross, p);
+        if (i != j || k != j + 1)
+          wide = MIN (wide, p);
+      }
     g_assert_cmpfloat (fabsf (bd->cross - cross), <, 1e-6f);
+    g_assert_cmpfloat (fabsf (bd->wide - wide), <, 1e-6f);
     differ |= fabsf (bd->change - g_array_index (b, SvilmBoundary, 0).change) > 1e-4f;
   }
   g_assert_true (differ);

@@ -284,23 +284,18 @@ sv_eval_prf (const SvEvalCounts *c, double *precision, double *recall, double *f
 }
 
 guint
-sv_eval_pick_cuts (const gint64 *frames, const double *scores, guint n, double threshold,
-                   guint min_gap, gboolean merge_runs, gint64 *out)
+sv_eval_pick_cuts (const gint64 *frames, const double *scores, const double *wide, guint n,
+                   const SvilmCutRule *rule, gint64 *out)
 {
+  SvilmCutRule r = *rule;
+  if (!wide)
+    r.gradual_threshold = 0.0;
+  SvilmCutState state;
+  svilm_cut_state_init (&state, 0);
   guint k = 0;
-  gint64 last = 0;
-  gboolean run_cut = FALSE; /* the current run of boundaries >= threshold made a cut */
-  for (guint i = 0; i < n; i++) {
-    if (scores[i] < threshold) {
-      run_cut = FALSE;
-      continue;
-    }
-    if (!(merge_runs && run_cut) && frames[i] >= last + (gint64) min_gap) {
+  for (guint i = 0; i < n; i++)
+    if (svilm_cut_decide (&r, &state, frames[i], scores[i], wide ? wide[i] : 0.0, NULL))
       out[k++] = frames[i];
-      last = frames[i];
-      run_cut = TRUE;
-    }
-  }
   return k;
 }
 

@@ -21,6 +21,8 @@
 
 #include <glib.h>
 
+#include "svilm-scene-cuts.h"
+
 G_BEGIN_DECLS
 
 /* ---- retrieval ---- */
@@ -92,14 +94,12 @@ void sv_eval_match_cuts_full (const gint64 *pred, guint n_pred, const SvEvalTran
  * P, R) are 1 when there was nothing to find and nothing was predicted. */
 void sv_eval_prf (const SvEvalCounts *c, double *precision, double *recall, double *f1);
 
-/* svilmscenecut's decision rule: boundaries (ascending frames, every boundary of the
- * video) with a score >= threshold become cuts when at least min_gap frames after the
- * previous cut (or after frame 0), the first one that passes winning; with merge_runs (the
- * element's default) a run of consecutive boundaries >= threshold (a dissolve or a fade
- * scores high all along) makes one cut at most.  Writes the cut frames to out (room for
- * n); returns how many. */
-guint sv_eval_pick_cuts (const gint64 *frames, const double *scores, guint n, double threshold,
-                         guint min_gap, gboolean merge_runs, gint64 *out);
+/* svilmscenecut's decision rule (svilm_cut_decide): boundaries in ascending frames, every
+ * boundary of the video, with their scores and wide scores (wide may be NULL: no gradual
+ * detector), decided in order from frame 0.  Writes the cut frames to out (room for n);
+ * returns how many. */
+guint sv_eval_pick_cuts (const gint64 *frames, const double *scores, const double *wide, guint n,
+                         const SvilmCutRule *rule, gint64 *out);
 
 /* The transition window of a synthetic boundary whose first mixed frame is `frame` and
  * which lasts `length` frames (0 for a cut): centred on frame + ceil(length / 2), the first

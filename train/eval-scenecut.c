@@ -33,6 +33,7 @@ static const char *const trap_kinds[] = { "flash", "pan", "other" };
 typedef struct {
   GArray *frames; /* gint64, ascending */
   GArray *scores; /* double */
+  GArray *wide;   /* double, the gradual detector's scores; NULL: the detector has none */
 } Scores;
 
 typedef struct {
@@ -53,6 +54,7 @@ video_clear (gpointer data)
   for (int d = 0; d < N_DETECTORS; d++) {
     g_clear_pointer (&v->det[d].frames, g_array_unref);
     g_clear_pointer (&v->det[d].scores, g_array_unref);
+    g_clear_pointer (&v->det[d].wide, g_array_unref);
   }
   g_free (v->name);
   g_free (v->truth);
@@ -98,10 +100,10 @@ score_svilm (SvEval *ev, const SvEvalFrames *fr, Scores *out, GError **error)
   guint T = svilm_model_get_clip_frames (ev->model);
   guint W = ev->window ? ev->window : T, step = ev->stride ? ev->stride : default_step (ev, W);
   guint n = fr->n;
-  double *sum = g_new0 (double, n), *cross = g_new (double, n);
+  double *sum = g_new0 (double, n), *cross = g_new (double, n), *wide = g_new (double, n);
   guint *count = g_new0 (guint, n);
   for (guint f = 0; f < n; f++)
-    cross[f] = 2.0;
+    cross[f] = wide[f] = 2.0;
   gboolean ok = TRUE;
   /* the windows svilmscenecut encodes: full ones every step, then at the end of the
    * stream what is left after the last full one (its overlap and the new frames) */
@@ -133,6 +135,7 @@ score_svilm (SvEval *ev, const SvEvalFrames *fr, Scores *out, GError **error)
       guint f = first + b->frame;
       sum[f] += b->change;
       cross[f] = MIN (cross[f], b->cross);
+      wide[f] = MIN (wide[f], b->wide);
       count[f]++;
     }
     if (len < W)
@@ -147,9 +150,11 @@ score_svilm (SvEval *ev, const SvEvalFrames *fr, Scores *out, GError **error)
         s = MIN (s, cross[f]);
       g_array_append_val (out->frames, ff);
       g_array_append_val (out->scores, s);
+      g_array_append_val (out->wide, wide[f]);
     }
   g_free (sum);
   g_free (cross);
+  g_free (wide);
   g_free (count);
   return ok;
 }
@@ -230,8 +235,11 @@ static guint
 pick_and_match (const SvEval *ev, const Video *v, const Scores *s, double threshold,
                 SvEvalCounts *counts, gint64 *cuts, gboolean *matched, gboolean *found)
 {
+  SvilmCutRule rule = { threshold, ev->min_scene_length, TRUE, ev->gradual_threshold,
+                        ev->gradual_gap };
   guint nc = sv_eval_pick_cuts ((const gint64 *) s->frames->data, (const double *) s->scores->data,
-                                s->frames->len, threshold, ev->min_scene_length, TRUE, cuts);
+                                s->wide ? (const double *) s->wide->data : NULL, s->frames->len,
+                                &rule, cuts);
   sv_eval_match_cuts_full (cuts, nc, v->truth, v->n_truth, counts, matched, found);
   return nc;
 }
@@ -469,9 +477,13 @@ report (SvEval *ev, GArray *videos, guint frames, const char *scdet_error, guint
           videos->len, frames, n_truth, n_kind[0], n_kind[1], n_kind[2], ev->split);
   gboolean head = svilm_model_has_scene_head (ev->model);
   printf ("  tolerance %u frames, min scene length %u; svilm windows of %u frames every %u, "
-          "flash filter %s, scores %s\n",
+          "flash filter %s, scores %s, ",
           ev->tolerance, ev->min_scene_length, W, step, ev->flash_filter ? "on" : "off",
           head ? "of the scene head" : "1 - cos");
+  if (ev->gradual_threshold > 0.0)
+    printf ("gradual detector at %.3g (gap %u)\n", ev->gradual_threshold, ev->gradual_gap);
+  else
+    printf ("gradual detector off\n");
   if (n_traps)
     printf ("  traps inside shots (a cut there is false): flash %u, pan %u, other %u; the "
             "columns after the recalls: traps with a false cut\n",
@@ -503,6 +515,8 @@ report (SvEval *ev, GArray *videos, guint frames, const char *scdet_error, guint
   sv_eval_json_int (b, "stride", step);
   json_builder_set_member_name (b, "flash_filter");
   json_builder_add_boolean_value (b, ev->flash_filter);
+  sv_eval_json_double (b, "gradual_threshold", MAX (ev->gradual_threshold, 0.0));
+  sv_eval_json_int (b, "gradual_gap", ev->gradual_gap);
   sv_eval_json_string (b, "scores", head ? "scene-head" : "cosine");
   double svilm_threshold =
       ev->threshold >= 0.0 ? ev->threshold : svilm_model_get_scene_threshold (ev->model);
@@ -558,6 +572,7 @@ sv_eval_scenecut (SvEval *ev, GError **error)
       v.det[d].frames = g_array_new (FALSE, FALSE, sizeof (gint64));
       v.det[d].scores = g_array_new (FALSE, FALSE, sizeof (double));
     }
+    v.det[DET_SVILM].wide = g_array_new (FALSE, FALSE, sizeof (double));
     v.n_truth = t->boundaries->len;
     v.truth = g_new (SvEvalTransition, MAX (v.n_truth, 1));
     v.kind = g_new (guint, MAX (v.n_truth, 1));

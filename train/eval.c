@@ -116,7 +116,8 @@ sv_train_cmd_eval (int argc, char **argv)
   g_autofree char *model_path = NULL, *data = NULL, *task = NULL, *split = NULL, *json = NULL;
   g_autofree char *device = NULL, *ffmpeg = NULL, *ground_clip = NULL, *train_split = NULL;
   int limit = 0, window = 0, stride = 0, tolerance = 2, min_scene = 3, train_limit = 1000;
-  double threshold = -1.0, scdet_threshold = 10.0, dsl_temp = 100.0;
+  int gradual_gap = SVILM_GRADUAL_GAP;
+  double threshold = -1.0, scdet_threshold = 10.0, dsl_temp = 100.0, gradual_threshold = -1.0;
   gboolean quiet = FALSE, flash_filter = TRUE;
   const GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "The model (required)", "M" },
@@ -155,6 +156,12 @@ sv_train_cmd_eval (int argc, char **argv)
       "scenecut: score boundaries by the change across them only (svilmscenecut "
       "flash-filter=false)",
       NULL },
+    { "gradual-threshold", 0, 0, G_OPTION_ARG_DOUBLE, &gradual_threshold,
+      "scenecut: the gradual detector's threshold on wide scores (default: svilmscenecut's, "
+      "0.5 for a model with a scene head, off without; 0: off)",
+      "X" },
+    { "gradual-gap", 0, 0, G_OPTION_ARG_INT, &gradual_gap,
+      "scenecut: frames around a gradual cut without another cut (default 16)", "F" },
     { "ffmpeg", 0, 0, G_OPTION_ARG_FILENAME, &ffmpeg,
       "scenecut: the ffmpeg program for the scdet baseline (default ffmpeg; none: skip it)",
       "PROG" },
@@ -212,10 +219,10 @@ sv_train_cmd_eval (int argc, char **argv)
     return sv_train_fail (CMD, SV_TRAIN_EXIT_USAGE, "--model is required.");
   if (!data)
     return sv_train_fail (CMD, SV_TRAIN_EXIT_USAGE, "--data (a manifest) is required.");
-  if (limit < 0 || window < 0 || stride < 0 || tolerance < 0 || min_scene < 0)
+  if (limit < 0 || window < 0 || stride < 0 || tolerance < 0 || min_scene < 0 || gradual_gap < 0)
     return sv_train_fail (CMD, SV_TRAIN_EXIT_USAGE,
-                          "--limit, --window, --stride, --tolerance and --min-scene-length "
-                          "cannot be negative.");
+                          "--limit, --window, --stride, --tolerance, --min-scene-length and "
+                          "--gradual-gap cannot be negative.");
   if (!(dsl_temp > 0))
     return sv_train_fail (CMD, SV_TRAIN_EXIT_USAGE, "--dsl-temperature must be positive.");
   if (ground_clip && !g_str_equal (ground_clip, "scene") && !g_str_equal (ground_clip, "video"))
@@ -259,6 +266,9 @@ sv_train_cmd_eval (int argc, char **argv)
     .threshold = threshold,
     .scdet_threshold = scdet_threshold,
     .flash_filter = flash_filter,
+    .gradual_threshold =
+        gradual_threshold >= 0.0 ? gradual_threshold : svilm_model_get_gradual_threshold (model),
+    .gradual_gap = (guint) gradual_gap,
     .ffmpeg = ffmpeg ? ffmpeg : "ffmpeg",
   };
   if (!quiet)

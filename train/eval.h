@@ -97,8 +97,10 @@ typedef struct {
   /* scenecut */
   guint window, stride, tolerance, min_scene_length;
   double threshold, scdet_threshold;
-  gboolean flash_filter; /* svilmscenecut's flash-filter */
-  const char *ffmpeg;    /* program, or "none" */
+  gboolean flash_filter;    /* svilmscenecut's flash-filter */
+  double gradual_threshold; /* svilmscenecut's gradual-threshold, resolved; 0: off */
+  guint gradual_gap;
+  const char *ffmpeg; /* program, or "none" */
 } SvEval;
 
 /* Each task prints its table to stdout and returns its results (a JSON object), or NULL

@@ -97,10 +97,13 @@ count_kind (char kind)
   return n;
 }
 
+static guint n_gradual; /* cuts of the gradual detector among those pop_cuts popped */
+
 /* Pops the svilm-scenecut messages, checks their fields; returns their frames. */
 static GArray *
 pop_cuts (GstBus *bus)
 {
+  n_gradual = 0;
   GArray *frames = g_array_new (FALSE, FALSE, sizeof (guint64));
   GstMessage *m;
   while ((m = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
@@ -114,6 +117,9 @@ pop_cuts (GstBus *bus)
       fail_unless (gst_structure_get_uint64 (s, "duration", &dur));
       fail_unless (gst_structure_get_double (s, "score", &score));
       fail_unless (gst_structure_get_uint64 (s, "frame", &f));
+      gboolean gradual = TRUE;
+      fail_unless (gst_structure_get_boolean (s, "gradual", &gradual));
+      n_gradual += gradual;
       /* frames from pts 0 at 30 fps in a segment from 0 */
       fail_unless_equals_uint64 (ts, gst_util_uint64_scale (f, GST_SECOND, 30));
       fail_unless_equals_uint64 (st, ts);
@@ -244,6 +250,57 @@ GST_START_TEST (test_cut_at_every_allowed_boundary)
   const guint64 one[] = { 4 };
   assert_frames (cuts, one, G_N_ELEMENTS (one));
   check_key_units (TRUE, cuts);
+  g_array_unref (cuts);
+  svh_drop_bus (bus);
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
+/* The gradual detector: no usual cut (threshold above 2), every wide score of the untrained
+ * model above a tiny gradual-threshold, so all boundaries are one run of wide scores and
+ * make one cut, flagged gradual, at the first that min-scene-length allows.  The test model
+ * has no scene head, so the detector is off by default. */
+GST_START_TEST (test_gradual_detector)
+{
+  GstHarness *h = make_harness ("threshold=2.5 min-scene-length=3");
+  gdouble gt = 0.0;
+  guint gap = 0;
+  g_object_get (h->element, "gradual-threshold", &gt, "gradual-gap", &gap, NULL);
+  fail_unless_equals_float (gt, -1.0);
+  fail_unless_equals_int (gap, 16);
+  GstBus *bus = svh_watch (h);
+  svh_set_caps (h, "RGB", 64, 48);
+  push_frames (h, 64, 48, 0, 24, FALSE);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  GArray *cuts = pop_cuts (bus);
+  fail_unless_equals_int (cuts->len, 0);
+  g_array_unref (cuts);
+  svh_drop_bus (bus);
+  gst_harness_teardown (h);
+
+  h = make_harness ("threshold=2.5 min-scene-length=3 gradual-threshold=0.000001");
+  bus = svh_watch (h);
+  svh_set_caps (h, "RGB", 64, 48);
+  push_frames (h, 64, 48, 0, 24, FALSE);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  cuts = pop_cuts (bus);
+  const guint64 one[] = { 4 };
+  assert_frames (cuts, one, G_N_ELEMENTS (one));
+  fail_unless_equals_int (n_gradual, 1);
+  check_key_units (TRUE, cuts);
+  g_array_unref (cuts);
+  svh_drop_bus (bus);
+  gst_harness_teardown (h);
+
+  /* usual cuts (threshold 0) win over the gradual detector: none of them is gradual */
+  h = make_harness ("threshold=0 min-scene-length=3 gradual-threshold=0.000001");
+  bus = svh_watch (h);
+  svh_set_caps (h, "RGB", 64, 48);
+  push_frames (h, 64, 48, 0, 24, FALSE);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  cuts = pop_cuts (bus);
+  assert_frames (cuts, one, G_N_ELEMENTS (one));
+  fail_unless_equals_int (n_gradual, 0);
   g_array_unref (cuts);
   svh_drop_bus (bus);
   gst_harness_teardown (h);
@@ -607,6 +664,7 @@ svilmscenecut_suite (void)
   tcase_set_timeout (tc, 120);
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_cut_at_every_allowed_boundary);
+  tcase_add_test (tc, test_gradual_detector);
   tcase_add_test (tc, test_threshold_above_two_and_mutable);
   tcase_add_test (tc, test_no_look_ahead);
   tcase_add_test (tc, test_draw);
