@@ -6,6 +6,8 @@
 #include <cblas.h>
 #include <string.h>
 
+#define BIAS_COL_BLOCK 64 /* columns of dbias a thread sums at once: 4 cache lines a row */
+
 /* out rows [n0, n1) of the linear layer, one sgemm */
 static void
 linear_forward_rows (float *out, const float *inp, const float *weight, const float *bias, int n0,
@@ -59,14 +61,24 @@ sv_cpu_linear_backward (float *dinp, float *dweight, float *dbias, const float *
   if (dweight)
     cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f,
                  dweight, C);
-  // dbias[OC] += sum_n dout[n,:]; columns are independent, so split them over threads
+  // dbias[OC] += sum_n dout[n,:]: each thread owns blocks of columns and walks the rows
+  // in order, contiguous loads that vectorise (a column at a time strides OC floats and
+  // took 3.5 % of a small training step); the sums keep their order, so the results
+  // are the same for any thread count
   if (dbias) {
+    int nblocks = (OC + BIAS_COL_BLOCK - 1) / BIAS_COL_BLOCK;
 #pragma omp parallel for schedule(static)
-    for (int o = 0; o < OC; o++) {
-      float s = 0.0f;
-      for (int n = 0; n < N; n++)
-        s += dout[(size_t) n * OC + o];
-      dbias[o] += s;
+    for (int blk = 0; blk < nblocks; blk++) {
+      int o0 = blk * BIAS_COL_BLOCK;
+      int no = OC - o0 < BIAS_COL_BLOCK ? OC - o0 : BIAS_COL_BLOCK;
+      float acc[BIAS_COL_BLOCK] = { 0 };
+      for (int n = 0; n < N; n++) {
+        const float *d = dout + (size_t) n * OC + o0;
+        for (int j = 0; j < no; j++)
+          acc[j] += d[j];
+      }
+      for (int j = 0; j < no; j++)
+        dbias[o0 + j] += acc[j];
     }
   }
 }
