@@ -34,13 +34,16 @@
  *   svilm-ground, timestamp=(guint64), stream-time=(guint64),
  *     running-time=(guint64), duration=(guint64), clip-index=(guint64),
  *     partial=(boolean), phrase=(string), score=(double), x=(int), y=(int),
- *     width=(int), height=(int), group=(uint), grid-width=(uint),
+ *     width=(int), height=(int), point-x=(double), point-y=(double),
+ *     group=(uint), grid-width=(uint),
  *     grid-height=(uint), heatmap=(float)< grid-height x grid-width values in
  *     [0, 1], row-major >, grid-time=(uint), slice-heatmaps=(float)< grid-time
  *     heatmaps like heatmap, one per token slice of the window, 1 at the top of
  *     all of them >
  *
- * x, y, width and height are pixels of the negotiated frame size; the window
+ * x, y, width and height are pixels of the negotiated frame size, and so is the
+ * point, where the heatmap points (svilm_heatmap_point: the centre of mass of the
+ * token cells around its maximum, the pointing game's point); the window
  * spans [timestamp, timestamp + duration).  With no phrases the element has
  * nothing to do and is passthrough.
  *
@@ -228,6 +231,10 @@ gst_svilm_ground_window_done (GstSvilmFilter *filter, GstSvilmWindow *w, GstVide
       g_value_set_float (&v, g->heatmap[k]);
       gst_value_array_append_and_take_value (&heat, &v);
     }
+    gfloat px = 0.5f, py = 0.5f;
+    svilm_grounding_point (g, -1, &px, &py);
+    gst_structure_set (s, "point-x", G_TYPE_DOUBLE, (double) px * info->width, "point-y",
+                       G_TYPE_DOUBLE, (double) py * info->height, NULL);
     gst_structure_set (s, "clip-index", G_TYPE_UINT64, w->index, "partial", G_TYPE_BOOLEAN,
                        w->partial, "phrase", G_TYPE_STRING, p->text, "score", G_TYPE_DOUBLE,
                        (double) g->score, "x", G_TYPE_INT, x, "y", G_TYPE_INT, y, "width",

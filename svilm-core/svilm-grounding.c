@@ -77,3 +77,41 @@ svilm_grounding_slice (const SvilmGrounding *g, guint slice)
   sv_grounding_set_box (c);
   return c;
 }
+
+gboolean
+svilm_heatmap_point (const gfloat *heatmap, guint grid_width, guint grid_height, gfloat *x,
+                     gfloat *y)
+{
+  guint n = grid_width * grid_height, best = 0;
+  if (!heatmap || n == 0)
+    return FALSE;
+  for (guint i = 1; i < n; i++)
+    if (heatmap[i] > heatmap[best])
+      best = i;
+  int bx = (int) (best % grid_width), by = (int) (best / grid_width);
+  double sw = 0.0, sx = 0.0, sy = 0.0;
+  for (int cy = MAX (by - 1, 0); cy <= MIN (by + 1, (int) grid_height - 1); cy++)
+    for (int cx = MAX (bx - 1, 0); cx <= MIN (bx + 1, (int) grid_width - 1); cx++) {
+      double w = MAX (heatmap[(gsize) cy * grid_width + cx], 0.0f);
+      sw += w, sx += w * (cx + 0.5), sy += w * (cy + 0.5);
+    }
+  /* a heatmap of zeros (or negatives) has no mass: the maximum cell's centre */
+  *x = (gfloat) ((sw > 0.0 ? sx / sw : bx + 0.5) / grid_width);
+  *y = (gfloat) ((sw > 0.0 ? sy / sw : by + 0.5) / grid_height);
+  return TRUE;
+}
+
+gboolean
+svilm_grounding_point (const SvilmGrounding *g, gint slice, gfloat *x, gfloat *y)
+{
+  g_return_val_if_fail (g != NULL && x != NULL && y != NULL, FALSE);
+  guint S = g->grid_width * g->grid_height;
+  if (slice < 0 || g->grid_time == 0 || !g->slice_heatmaps)
+    return g->n_heatmap >= S &&
+           svilm_heatmap_point (g->heatmap, g->grid_width, g->grid_height, x, y);
+  guint s = MIN ((guint) slice, g->grid_time - 1);
+  if (g->n_slice_heatmaps < (gsize) (s + 1) * S)
+    return FALSE;
+  return svilm_heatmap_point (g->slice_heatmaps + (gsize) s * S, g->grid_width, g->grid_height, x,
+                              y);
+}

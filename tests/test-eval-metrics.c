@@ -5,6 +5,7 @@
  *   test-eval-metrics [SVILM_TRAIN MAKE_TEST_MODEL]
  */
 #include "eval-metrics.h"
+#include "svilm-model.h"
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -181,27 +182,60 @@ test_dual_softmax (void)
 static void
 test_pointing (void)
 {
-  /* 4x3 grid, maximum at row 2, column 1: centre (1.5/4, 2.5/3) */
+  /* 4x3 grid, maximum at row 2, column 1, nothing around it: centre (1.5/4, 2.5/3) */
   float heat[12] = { 0 };
   heat[2 * 4 + 1] = 1.0f;
-  heat[0] = 0.5f;
-  double x, y;
-  g_assert_true (sv_eval_heatmap_peak (heat, 4, 3, &x, &y));
-  g_assert_cmpfloat_with_epsilon (x, 1.5 / 4, 1e-12);
-  g_assert_cmpfloat_with_epsilon (y, 2.5 / 3, 1e-12);
+  heat[0] = 0.5f; /* outside the maximum's 3x3 neighbourhood */
+  float fx, fy;
+  g_assert_true (svilm_heatmap_point (heat, 4, 3, &fx, &fy));
+  g_assert_cmpfloat_with_epsilon (fx, 1.5 / 4, 1e-6);
+  g_assert_cmpfloat_with_epsilon (fy, 2.5 / 3, 1e-6);
+  /* a neighbour with half the mass pulls the point a third of the way to it:
+   * x = (1.5 + 0.5 x 2.5) / 1.5 cells; negative values weigh nothing */
+  heat[2 * 4 + 2] = 0.5f;
+  heat[1 * 4 + 0] = -3.0f;
+  g_assert_true (svilm_heatmap_point (heat, 4, 3, &fx, &fy));
+  g_assert_cmpfloat_with_epsilon (fx, (2.75 / 1.5) / 4, 1e-6);
+  g_assert_cmpfloat_with_epsilon (fy, 2.5 / 3, 1e-6);
+  heat[2 * 4 + 2] = 0.0f;
+  heat[1 * 4 + 0] = 0.0f;
   /* a tie goes to the first cell */
   heat[3] = 1.0f;
-  g_assert_true (sv_eval_heatmap_peak (heat, 4, 3, &x, &y));
-  g_assert_cmpfloat_with_epsilon (x, 3.5 / 4, 1e-12);
-  g_assert_cmpfloat_with_epsilon (y, 0.5 / 3, 1e-12);
-  g_assert_false (sv_eval_heatmap_peak (NULL, 0, 0, &x, &y));
+  g_assert_true (svilm_heatmap_point (heat, 4, 3, &fx, &fy));
+  g_assert_cmpfloat_with_epsilon (fx, 3.5 / 4, 1e-6);
+  g_assert_cmpfloat_with_epsilon (fy, 0.5 / 3, 1e-6);
+  g_assert_false (svilm_heatmap_point (NULL, 0, 0, &fx, &fy));
+  /* no mass at all: the first cell's centre */
+  float zeros[4] = { 0 };
+  g_assert_true (svilm_heatmap_point (zeros, 2, 2, &fx, &fy));
+  g_assert_cmpfloat_with_epsilon (fx, 0.25, 1e-6);
+  g_assert_cmpfloat_with_epsilon (fy, 0.25, 1e-6);
+
+  /* a grounding's point: the averaged heatmap (slice -1) or a slice's (the last beyond) */
+  float slices[2 * 12] = { 0 };
+  slices[0 * 12 + 5] = 1.0f;  /* slice 0: row 1, column 1 */
+  slices[1 * 12 + 10] = 1.0f; /* slice 1: row 2, column 2 */
+  SvilmGrounding g = { .grid_width = 4,
+                       .grid_height = 3,
+                       .heatmap = heat,
+                       .n_heatmap = 12,
+                       .grid_time = 2,
+                       .slice_heatmaps = slices,
+                       .n_slice_heatmaps = 24 };
+  g_assert_true (svilm_grounding_point (&g, -1, &fx, &fy));
+  g_assert_cmpfloat_with_epsilon (fx, 3.5 / 4, 1e-6);
+  g_assert_true (svilm_grounding_point (&g, 0, &fx, &fy));
+  g_assert_cmpfloat_with_epsilon (fx, 1.5 / 4, 1e-6);
+  g_assert_cmpfloat_with_epsilon (fy, 1.5 / 3, 1e-6);
+  g_assert_true (svilm_grounding_point (&g, 7, &fx, &fy));
+  g_assert_cmpfloat_with_epsilon (fx, 2.5 / 4, 1e-6);
+  g_assert_cmpfloat_with_epsilon (fy, 2.5 / 3, 1e-6);
+  heat[3] = 0.0f;
 
   /* on a 64x64 frame: the point (24, 53.33) is inside [16, 32) x [48, 64), not inside
    * [32, 48) x ... nor above */
-  heat[3] = 0.0f;
-  sv_eval_heatmap_peak (heat, 4, 3, &x, &y);
-  x *= 64;
-  y *= 64;
+  svilm_heatmap_point (heat, 4, 3, &fx, &fy);
+  double x = fx * 64.0, y = fy * 64.0;
   SvEvalBox hit = { 16, 48, 16, 16 }, right = { 32, 48, 16, 16 }, above = { 16, 30, 16, 16 };
   g_assert_true (sv_eval_point_in_boxes (x, y, &hit, 1));
   g_assert_false (sv_eval_point_in_boxes (x, y, &right, 1));

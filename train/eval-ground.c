@@ -2,7 +2,8 @@
  *
  * For every object of the truth, its noun phrase is grounded (svilm_clip_ground) in a clip
  * of its scene's frames (--clip scene) or of the whole video (--clip video); the point is
- * the centre of the heatmap's maximum token cell.  Two heatmaps give two points per frame:
+ * where the heatmap points (svilm_heatmap_point: the centre of mass of the 3x3 token cells
+ * around its maximum).  Two heatmaps give two points per frame:
  * the slice heatmap of the token slice that holds the frame ("slice": it follows a moving
  * object), and the heatmap averaged over the clip's time ("averaged": one point for all
  * the frames).  Each point is checked against the object's box (each instance's own box for
@@ -62,20 +63,15 @@ score_object (SvEval *ev, SvilmClip *clip, const SvEvalTruth *t, const SvEvalObj
   SvilmGrounding *g = svilm_clip_ground (clip, ev->model, ob->phrase, error);
   if (!g)
     return FALSE;
-  double ax = 0.5, ay = 0.5;
-  sv_eval_heatmap_peak (g->heatmap, g->grid_width, g->grid_height, &ax, &ay);
-  ax *= t->width;
-  ay *= t->height;
-  guint S = g->grid_width * g->grid_height, G = MAX (g->grid_time, 1u);
+  gfloat px = 0.5f, py = 0.5f;
+  svilm_grounding_point (g, -1, &px, &py);
+  double ax = px * t->width, ay = py * t->height;
+  guint G = MAX (g->grid_time, 1u);
   double *sx = g_new (double, G), *sy = g_new (double, G);
   for (guint s = 0; s < G; s++) {
     sx[s] = ax, sy[s] = ay; /* no slices: the averaged heatmap's point */
-    if (g->grid_time) {
-      double x = 0.5, y = 0.5;
-      sv_eval_heatmap_peak (g->slice_heatmaps + (gsize) s * S, g->grid_width, g->grid_height, &x,
-                            &y);
-      sx[s] = x * t->width, sy[s] = y * t->height;
-    }
+    if (g->grid_time && svilm_grounding_point (g, (gint) s, &px, &py))
+      sx[s] = px * t->width, sy[s] = py * t->height;
   }
   double cx = 0.5 * t->width, cy = 0.5 * t->height;
   guint T = svilm_model_get_clip_frames (ev->model), visible = 0;
@@ -222,8 +218,7 @@ report (SvEval *ev, Ground *gr)
   printf ("grounding (pointing game): %u phrases in %u videos (split %s, clips: %s)\n", gr->all.n,
           gr->videos, ev->split, ev->ground_clip);
   printf ("  %-24s %8s %8s\n", "", "accuracy", "middle");
-  printf ("  %-24s %7.1f%% %7.1f%%\n", "svilm slice heatmap max", gr->all.hit * d,
-          gr->all.middle * d);
+  printf ("  %-24s %7.1f%% %7.1f%%\n", "svilm slice heatmap", gr->all.hit * d, gr->all.middle * d);
   printf ("  %-24s %7.1f%% %7.1f%%\n", "svilm averaged heatmap", gr->all.avg_hit * d,
           gr->all.avg_middle * d);
   printf ("  %-24s %7.1f%%\n", "centre point", gr->all.centre * d);

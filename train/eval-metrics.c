@@ -126,21 +126,6 @@ sv_eval_transpose (const float *in, guint rows, guint cols, float *out)
 /* ---- pointing game ---- */
 
 gboolean
-sv_eval_heatmap_peak (const float *heatmap, guint grid_width, guint grid_height, double *x,
-                      double *y)
-{
-  guint n = grid_width * grid_height, best = 0;
-  if (!heatmap || n == 0)
-    return FALSE;
-  for (guint i = 1; i < n; i++)
-    if (heatmap[i] > heatmap[best])
-      best = i;
-  *x = ((best % grid_width) + 0.5) / grid_width;
-  *y = ((best / grid_width) + 0.5) / grid_height;
-  return TRUE;
-}
-
-gboolean
 sv_eval_point_in_boxes (double x, double y, const SvEvalBox *boxes, guint n)
 {
   for (guint i = 0; i < n; i++) {

@@ -57,11 +57,6 @@ typedef struct {
   double x, y, w, h; /* the region [x, x + w) x [y, y + h) */
 } SvEvalBox;
 
-/* The centre of the heatmap's maximum cell (the first in row-major order on a tie), as
- * fractions of the frame width and height; FALSE for an empty heatmap. */
-gboolean sv_eval_heatmap_peak (const float *heatmap, guint grid_width, guint grid_height, double *x,
-                               double *y);
-
 /* Whether (x, y) is in any of the n boxes. */
 gboolean sv_eval_point_in_boxes (double x, double y, const SvEvalBox *boxes, guint n);
 

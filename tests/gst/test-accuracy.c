@@ -21,6 +21,7 @@
  */
 #include "sv-synth.h"
 #include "svilm-harness.h"
+#include "svilm-model.h"
 
 #include <gst/check/gstharness.h>
 #include <gst/gst.h>
@@ -342,6 +343,16 @@ inside (const SvBox *b, double x, double y)
   return b->w > 0 && x >= b->x && x < b->x + b->w && y >= b->y && y < b->y + b->h;
 }
 
+/* n floats of a GstValueArray of floats, from the first */
+static float *
+heatmap_floats (const GValue *array, guint first, guint n)
+{
+  float *out = g_new (float, n);
+  for (guint c = 0; c < n; c++)
+    out[c] = g_value_get_float (gst_value_array_get_value (array, first + c));
+  return out;
+}
+
 static void
 test_ground (void)
 {
@@ -384,16 +395,18 @@ test_ground (void)
         gst_structure_get_uint64 (s, "duration", &dur);
         const GValue *heat = gst_structure_get_value (s, "heatmap");
         g_assert_cmpuint (gst_value_array_get_size (heat), ==, gw * gh);
-        guint best = 0;
-        for (guint c = 1; c < gw * gh; c++)
-          if (g_value_get_float (gst_value_array_get_value (heat, c)) >
-              g_value_get_float (gst_value_array_get_value (heat, best)))
-            best = c;
-        /* the window's middle frame, and the centre of the heatmap's best cell */
+        /* the window's middle frame, and where the heatmap points: the message's point,
+         * which is svilm_heatmap_point of its heatmap */
+        float *hm = heatmap_floats (heat, 0, gw * gh), hx, hy;
+        g_assert_true (svilm_heatmap_point (hm, gw, gh, &hx, &hy));
+        g_free (hm);
+        double px = 0, py = 0;
+        g_assert_true (gst_structure_get_double (s, "point-x", &px));
+        g_assert_true (gst_structure_get_double (s, "point-y", &py));
+        g_assert_cmpfloat (fabs (px - hx * fmt.width), <, 1e-3);
+        g_assert_cmpfloat (fabs (py - hy * fmt.height), <, 1e-3);
         guint mid = (guint) gst_util_uint64_scale (ts + dur / 2, FPS, GST_SECOND);
         mid = MIN (mid, fmt.frames - 1);
-        double px = ((best % gw) + 0.5) * fmt.width / gw,
-               py = ((best / gw) + 0.5) * fmt.height / gh;
         hits += inside (&obj->boxes[mid], px, py);
         centre += inside (&obj->boxes[mid], fmt.width / 2.0, fmt.height / 2.0);
         total++;
@@ -406,13 +419,11 @@ test_ground (void)
         g_assert_cmpuint (gst_value_array_get_size (slices), ==, gt * gw * gh);
         guint n_frames = last - first, in = 0;
         for (guint f = first; f < last; f++) {
-          guint sl = (f - first) * gt / n_frames, sb = 0;
-          for (guint c = 1; c < gw * gh; c++)
-            if (g_value_get_float (gst_value_array_get_value (slices, sl * gw * gh + c)) >
-                g_value_get_float (gst_value_array_get_value (slices, sl * gw * gh + sb)))
-              sb = c;
-          in += inside (&obj->boxes[f], ((sb % gw) + 0.5) * fmt.width / gw,
-                        ((sb / gw) + 0.5) * fmt.height / gh);
+          guint sl = (f - first) * gt / n_frames;
+          float *sh = heatmap_floats (slices, sl * gw * gh, gw * gh), sx, sy;
+          g_assert_true (svilm_heatmap_point (sh, gw, gh, &sx, &sy));
+          g_free (sh);
+          in += inside (&obj->boxes[f], sx * fmt.width, sy * fmt.height);
         }
         slice_hits += (double) in / MAX (n_frames, 1u);
 

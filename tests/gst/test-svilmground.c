@@ -111,6 +111,14 @@ pop_messages (GstBus *bus, int width, int height, GstStructure **out, guint max)
       fail_unless (x >= 0 && y >= 0 && w >= 0 && h >= 0);
       fail_unless (x + w <= width && y + h <= height);
       fail_unless (gw == 8 && gh == 8); /* the test model: 64x64 input, patches of 8 */
+      /* the point lies in the frame, within a cell and a half of the box, which covers
+       * the heatmap's maximum cell when any cell reaches 0.5 (the maximum is 1) */
+      double px = -1, py = -1;
+      fail_unless (gst_structure_get_double (s, "point-x", &px));
+      fail_unless (gst_structure_get_double (s, "point-y", &py));
+      fail_unless (px >= 0 && px <= width && py >= 0 && py <= height);
+      fail_unless (px >= x - 1.5 * width / gw && px <= x + w + 1.5 * width / gw);
+      fail_unless (py >= y - 1.5 * height / gh && py <= y + h + 1.5 * height / gh);
       const GValue *heat = gst_structure_get_value (s, "heatmap");
       fail_unless (heat && GST_VALUE_HOLDS_ARRAY (heat));
       fail_unless_equals_int (gst_value_array_get_size (heat), gw * gh);
