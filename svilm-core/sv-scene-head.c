@@ -179,16 +179,26 @@ sv_scene_head_window_cues (const float *const *frames, int T, int H, int W, int 
   /* the first and the last frame of each slice, summarised once: pairs share them */
   float *first = scratch, *last = scratch + (size_t) Nt * SUMMARY;
   float *within_diff = scratch + (size_t) 2 * Nt * SUMMARY, *within_hist = within_diff + Nt;
+  const size_t tex = HIST_SIZE + GRID * GRID * 3; /* where a summary's texture starts */
   for (int s = 0; s < Nt; s++) {
     float *f = first + (size_t) s * SUMMARY, *l = last + (size_t) s * SUMMARY;
+    gboolean need_f = s > 0;      /* the first frame of slice 0 never starts a pair's B */
+    gboolean need_l = s + 1 < Nt; /* the last frame of the last slice never ends a pair's A */
     colour_histogram (frames[s * tt], pixels, f);
     thumbnail (frames[s * tt], H, W, f + HIST_SIZE);
-    colour_histogram (frames[s * tt + tt - 1], pixels, l);
-    thumbnail (frames[s * tt + tt - 1], H, W, l + HIST_SIZE);
-    if (s > 0) /* the first frame of slice 0 never starts a pair's B */
-      texture (frames[s * tt], H, W, f + HIST_SIZE + GRID * GRID * 3);
-    if (s + 1 < Nt) /* the last frame of the last slice never ends a pair's A */
-      texture (frames[s * tt + tt - 1], H, W, l + HIST_SIZE + GRID * GRID * 3);
+    if (tt == 1) {
+      /* a slice of one frame: its first frame is its last, summarised once */
+      if (need_f || need_l)
+        texture (frames[s * tt], H, W, f + tex);
+      memcpy (l, f, (need_f || need_l ? SUMMARY : tex) * sizeof (float));
+    } else {
+      colour_histogram (frames[s * tt + tt - 1], pixels, l);
+      thumbnail (frames[s * tt + tt - 1], H, W, l + HIST_SIZE);
+      if (need_f)
+        texture (frames[s * tt], H, W, f + tex);
+      if (need_l)
+        texture (frames[s * tt + tt - 1], H, W, l + tex);
+    }
     within_diff[s] = aligned_diff (f + HIST_SIZE, l + HIST_SIZE);
     within_hist[s] = hist_distance (f, l);
   }

@@ -85,6 +85,33 @@ pixel_cues (const float *const *frames, int T, int S, int Nt, int i, int k, floa
   g_free (scratch);
 }
 
+/* slices of one frame (tubelet_t 1) are summarised once for both ends: their cues are
+ * those of the same frames each shown twice (slices of two equal frames) */
+static void
+test_pixel_cues_one_frame_slices (void)
+{
+  enum { Nt = 4, S = 32, PX = S * S };
+  static float buf[Nt][PX * 3];
+  const float *one[Nt], *two[2 * Nt];
+  for (int t = 0; t < Nt; t++) {
+    for (int p = 0; p < PX; p++) {
+      int x = p % S, y = p / S;
+      fill_frame (buf[t] + p * 3, 1, (float) ((x * (t + 1) + y) % 7) / 7.0f, t == 2 ? 0.9f : 0.3f,
+                  (float) (y % 5) / 5.0f);
+    }
+    one[t] = buf[t];
+    two[2 * t] = two[2 * t + 1] = buf[t];
+  }
+  for (int i = 0; i < Nt; i++)
+    for (int k = i + 1; k < Nt; k++) {
+      float a[SV_SCENE_PIXEL_CUES], b[SV_SCENE_PIXEL_CUES];
+      pixel_cues (one, Nt, S, Nt, i, k, a);
+      pixel_cues (two, 2 * Nt, S, Nt, i, k, b);
+      for (int j = 0; j < SV_SCENE_PIXEL_CUES; j++)
+        g_assert_cmpfloat (a[j], ==, b[j]);
+    }
+}
+
 static void
 test_pixel_cues (void)
 {
@@ -525,6 +552,7 @@ main (int argc, char **argv)
   g_test_add_func ("/scene-head/gradcheck", test_gradcheck);
   g_test_add_func ("/scene-head/config", test_config);
   g_test_add_func ("/scene-head/pixel-cues", test_pixel_cues);
+  g_test_add_func ("/scene-head/pixel-cues-one-frame-slices", test_pixel_cues_one_frame_slices);
   g_test_add_func ("/scene-head/model", test_model);
   g_test_add_func ("/scene-head/model-cues", test_model_cues);
   g_test_add_func ("/torch/scene-head", test_torch);
