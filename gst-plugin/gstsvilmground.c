@@ -54,6 +54,7 @@
 #include "config.h"
 
 #include "gstsvilmground.h"
+#include "gstsvilmcomposite.h"
 
 #include <cairo.h>
 #include <glib/gi18n-lib.h>
@@ -104,11 +105,7 @@ struct _GstSvilmGround {
   GstSvilmGroundDraw overlay_draw;
   gdouble overlay_alpha;
   gboolean overlay_follow;
-  /* the overlay laid out for a format cairo cannot draw on (pack_overlay) */
-  guint8 *packed_add; /* frame-size values to add, then as many factors */
-  gsize packed_row;
-  gboolean packed_current; /* laid out from the overlay as it is now */
-  GstVideoFormat packed_format;
+  GstSvilmComposite composite; /* how it goes on frames */
 };
 
 G_DEFINE_TYPE (GstSvilmGround, gst_svilm_ground, GST_TYPE_SVILM_FILTER)
@@ -394,74 +391,6 @@ draw_box (cairo_t *cr, const char *text, const SvilmGrounding *g, const double *
   g_free (label);
 }
 
-/* Lays the overlay out in the byte order of a packed format cairo cannot draw on: for
- * every byte of a frame row, the value to add (the premultiplied colour, or the alpha)
- * and the factor / 255 to scale the frame's byte by (255 - alpha; 255 on padding bytes,
- * which stay as they are).  Blending is then one contiguous loop over bytes. */
-static gboolean
-pack_overlay (GstSvilmGround *self, const GstVideoFormatInfo *f)
-{
-  int width = cairo_image_surface_get_width (self->overlay);
-  int height = cairo_image_surface_get_height (self->overlay);
-  if (self->packed_add && self->packed_current &&
-      self->packed_format == GST_VIDEO_FORMAT_INFO_FORMAT (f))
-    return TRUE;
-  int ps = GST_VIDEO_FORMAT_INFO_PSTRIDE (f, GST_VIDEO_COMP_R);
-  int off[4] = { GST_VIDEO_FORMAT_INFO_POFFSET (f, GST_VIDEO_COMP_R),
-                 GST_VIDEO_FORMAT_INFO_POFFSET (f, GST_VIDEO_COMP_G),
-                 GST_VIDEO_FORMAT_INFO_POFFSET (f, GST_VIDEO_COMP_B),
-                 GST_VIDEO_FORMAT_INFO_HAS_ALPHA (f)
-                     ? (int) GST_VIDEO_FORMAT_INFO_POFFSET (f, GST_VIDEO_COMP_A)
-                     : -1 };
-  gsize n = (gsize) width * height * ps;
-  g_free (self->packed_add);
-  self->packed_add = g_try_malloc (2 * n);
-  if (!self->packed_add) {
-    GST_WARNING_OBJECT (self, "no memory for a %dx%d overlay: not drawing", width, height);
-    return FALSE;
-  }
-  guint8 *add = self->packed_add, *scale = add + n;
-  memset (add, 0, n);
-  memset (scale, 255, n);
-  const guint8 *src = cairo_image_surface_get_data (self->overlay);
-  int sstride = cairo_image_surface_get_stride (self->overlay);
-  for (int y = 0; y < height; y++) {
-    const guint32 *s = (const guint32 *) (src + (gsize) y * sstride);
-    for (int x = 0; x < width; x++) {
-      gsize k = ((gsize) y * width + x) * ps;
-      guint32 px = s[x];
-      guint8 value[4] = { px >> 16 & 0xff, px >> 8 & 0xff, px & 0xff, px >> 24 };
-      for (int c = 0; c < 4; c++)
-        if (off[c] >= 0) {
-          add[k + off[c]] = value[c];
-          scale[k + off[c]] = (guint8) (255 - (px >> 24));
-        }
-    }
-  }
-  self->packed_row = (gsize) width * ps;
-  self->packed_current = TRUE;
-  self->packed_format = GST_VIDEO_FORMAT_INFO_FORMAT (f);
-  return TRUE;
-}
-
-/* out = add + d x scale / 255 for every byte of the rows.  The division is rounded as
- * (t + (t >> 8)) >> 8 with t = d scale + 128, which is round (d scale / 255) for all
- * d, scale <= 255 (scale 255 leaves d as it is): no division and no branch, so the
- * loop vectorises (-fvect-cost-model=dynamic in gst-plugin/meson.build). */
-static void
-blend_packed (const guint8 *restrict add, const guint8 *restrict scale, gsize row_bytes,
-              guint8 *restrict dst, gsize dstride, int height)
-{
-  for (int y = 0; y < height; y++) {
-    const guint8 *a = add + (gsize) y * row_bytes, *m = scale + (gsize) y * row_bytes;
-    guint8 *d = dst + (gsize) y * dstride;
-    for (gsize k = 0; k < row_bytes; k++) {
-      guint t = (guint) d[k] * m[k] + 128;
-      d[k] = (guint8) (a[k] + ((t + (t >> 8)) >> 8));
-    }
-  }
-}
-
 /* Lock held.  Renders the current results into the overlay unless it already shows
  * them.  They change once a window (8 frames with the bundled model) while the overlay
  * goes on every frame: rendering it once and compositing it per frame leaves out of the
@@ -512,7 +441,7 @@ update_overlay (GstSvilmGround *self, int width, int height, GstSvilmGroundDraw 
   cairo_destroy (cr);
   cairo_surface_flush (self->overlay);
   self->overlay_gen = self->results_gen;
-  self->packed_current = FALSE;
+  gst_svilm_composite_invalidate (&self->composite);
   self->overlay_draw = draw;
   self->overlay_alpha = alpha;
   self->overlay_follow = follow;
@@ -528,36 +457,8 @@ draw_overlay (GstSvilmGround *self, GstVideoFrame *frame, GstSvilmGroundDraw dra
   if (!update_overlay (self, width, height, draw, alpha, follow))
     return;
 
-  GstVideoFormat fmt = GST_VIDEO_FRAME_FORMAT (frame);
-  int stride = GST_VIDEO_FRAME_PLANE_STRIDE (frame, 0);
-#if G_BYTE_ORDER == G_LITTLE_ENDIAN
-  gboolean native = fmt == GST_VIDEO_FORMAT_BGRx || fmt == GST_VIDEO_FORMAT_BGRA;
-  gboolean alpha_fmt = fmt == GST_VIDEO_FORMAT_BGRA;
-#else
-  gboolean native = fmt == GST_VIDEO_FORMAT_xRGB || fmt == GST_VIDEO_FORMAT_ARGB;
-  gboolean alpha_fmt = fmt == GST_VIDEO_FORMAT_ARGB;
-#endif
-  cairo_surface_t *surface = NULL;
-  if (native && stride % 4 == 0) {
-    surface = cairo_image_surface_create_for_data (
-        GST_VIDEO_FRAME_PLANE_DATA (frame, 0), alpha_fmt ? CAIRO_FORMAT_ARGB32 : CAIRO_FORMAT_RGB24,
-        width, height, stride);
-    if (cairo_surface_status (surface) != CAIRO_STATUS_SUCCESS)
-      g_clear_pointer (&surface, cairo_surface_destroy);
-  }
-  if (!surface) {
-    if (pack_overlay (self, frame->info.finfo))
-      blend_packed (self->packed_add, self->packed_add + self->packed_row * height,
-                    self->packed_row, GST_VIDEO_FRAME_PLANE_DATA (frame, 0), (gsize) stride,
-                    height);
-    return;
-  }
-  cairo_t *cr = cairo_create (surface);
-  cairo_set_source_surface (cr, self->overlay, 0, 0);
-  cairo_paint (cr);
-  cairo_destroy (cr);
-  cairo_surface_flush (surface);
-  cairo_surface_destroy (surface);
+  if (!gst_svilm_composite_frame (&self->composite, self->overlay, frame))
+    GST_WARNING_OBJECT (self, "no memory to lay a %dx%d overlay out: not drawing", width, height);
 }
 
 static GstFlowReturn
@@ -609,7 +510,7 @@ gst_svilm_ground_model_changed (GstSvilmFilter *filter, SvilmModel *model)
   if (!model) {
     g_mutex_lock (&self->lock);
     g_clear_pointer (&self->overlay, cairo_surface_destroy);
-    g_clear_pointer (&self->packed_add, g_free);
+    gst_svilm_composite_clear (&self->composite);
     g_mutex_unlock (&self->lock);
     return TRUE;
   }
@@ -755,7 +656,7 @@ gst_svilm_ground_finalize (GObject *object)
   g_free (self->phrases);
   g_ptr_array_unref (self->items);
   g_clear_pointer (&self->overlay, cairo_surface_destroy);
-  g_free (self->packed_add);
+  gst_svilm_composite_clear (&self->composite);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (gst_svilm_ground_parent_class)->finalize (object);
 }

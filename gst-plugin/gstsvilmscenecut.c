@@ -99,6 +99,7 @@
 #include "config.h"
 
 #include "gstsvilmscenecut.h"
+#include "gstsvilmmarker.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_svilm_scene_cut_debug);
 #define GST_CAT_DEFAULT gst_svilm_scene_cut_debug
@@ -219,34 +220,6 @@ frame_number (GstSvilmSceneCut *self, GstClockTime pts, guint64 seq)
   return seq;
 }
 
-/* Paints the marker, a red bar across the top, on a packed RGB frame. */
-static void
-draw_bar (GstVideoFrame *frame)
-{
-  const GstVideoFormatInfo *f = frame->info.finfo;
-  guint ps = (guint) GST_VIDEO_FORMAT_INFO_PSTRIDE (f, GST_VIDEO_COMP_R);
-  guint r = (guint) GST_VIDEO_FORMAT_INFO_POFFSET (f, GST_VIDEO_COMP_R);
-  guint g = (guint) GST_VIDEO_FORMAT_INFO_POFFSET (f, GST_VIDEO_COMP_G);
-  guint b = (guint) GST_VIDEO_FORMAT_INFO_POFFSET (f, GST_VIDEO_COMP_B);
-  gboolean alpha = GST_VIDEO_FORMAT_INFO_HAS_ALPHA (f);
-  guint a = alpha ? (guint) GST_VIDEO_FORMAT_INFO_POFFSET (f, GST_VIDEO_COMP_A) : 0;
-  guint w = (guint) GST_VIDEO_FRAME_WIDTH (frame), h = (guint) GST_VIDEO_FRAME_HEIGHT (frame);
-  guint bar = MIN (h, MAX (2u, h / 12));
-  guint8 *data = GST_VIDEO_FRAME_PLANE_DATA (frame, 0);
-  gsize stride = (gsize) GST_VIDEO_FRAME_PLANE_STRIDE (frame, 0);
-  for (guint y = 0; y < bar; y++) {
-    guint8 *row = data + y * stride;
-    for (guint x = 0; x < w; x++) {
-      guint8 *p = row + (gsize) x * ps;
-      p[r] = 255;
-      p[g] = 32;
-      p[b] = 32;
-      if (alpha)
-        p[a] = 255;
-    }
-  }
-}
-
 static GstBuffer *
 draw_on_buffer (GstSvilmSceneCut *self, GstBuffer *buf)
 {
@@ -254,7 +227,7 @@ draw_on_buffer (GstSvilmSceneCut *self, GstBuffer *buf)
   buf = gst_buffer_make_writable (buf);
   if (gst_video_frame_map (&frame, &GST_VIDEO_FILTER (self)->in_info, buf,
                            GST_MAP_READWRITE | GST_VIDEO_FRAME_MAP_FLAG_NO_REF)) {
-    draw_bar (&frame);
+    gst_svilm_draw_cut_marker (&frame);
     gst_video_frame_unmap (&frame);
   } else {
     GST_WARNING_OBJECT (self, "could not map a held frame to draw the marker");
@@ -483,7 +456,7 @@ gst_svilm_scene_cut_frame_done (GstSvilmFilter *filter, GstVideoFrame *frame)
     gboolean draw = self->draw;
     GST_OBJECT_UNLOCK (self);
     if (draw && self->seq - 1 < self->mark_until && (frame->map[0].flags & GST_MAP_WRITE))
-      draw_bar (frame);
+      gst_svilm_draw_cut_marker (frame);
     return GST_FLOW_OK;
   }
   /* held: the base class drops its ref, release() pushes ours when decided */
