@@ -198,6 +198,23 @@ check_order (guint n_buffers)
   fail_unless_equals_int (b, n_buffers);
 }
 
+/* the cuts svilmscenecut with props reports on n changing frames of 64x48 and EOS, each
+ * with its force-key-unit event right before the new scene's first buffer */
+static GArray *
+cuts_on_frames (const char *props, guint n)
+{
+  GstHarness *h = make_harness (props);
+  GstBus *bus = svh_watch (h);
+  svh_set_caps (h, "RGB", 64, 48);
+  push_frames (h, 64, 48, 0, n, FALSE);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  GArray *cuts = pop_cuts (bus);
+  check_key_units (TRUE, cuts);
+  svh_drop_bus (bus);
+  gst_harness_teardown (h);
+  return cuts;
+}
+
 GST_START_TEST (test_cut_at_every_allowed_boundary)
 {
   GstHarness *h = make_harness ("threshold=0 merge-runs=false min-scene-length=4");
@@ -223,36 +240,22 @@ GST_START_TEST (test_cut_at_every_allowed_boundary)
   /* min-scene-length 0: every boundary, every second frame */
   gst_harness_teardown (h);
   svh_drop_bus (bus);
-  h = make_harness ("threshold=0 merge-runs=false min-scene-length=0");
-  bus = svh_watch (h);
-  svh_set_caps (h, "RGB", 64, 48);
-  push_frames (h, 64, 48, 0, 16, FALSE);
-  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
-  cuts = pop_cuts (bus);
+  cuts = cuts_on_frames ("threshold=0 merge-runs=false min-scene-length=0", 16);
   const guint64 every[] = { 2, 4, 6, 8, 10, 12, 14 };
   assert_frames (cuts, every, G_N_ELEMENTS (every));
-  check_key_units (TRUE, cuts);
   g_array_unref (cuts);
 
   /* merge-runs (the default): every boundary reaches threshold 0, so all are one run
    * and make one cut, the first that min-scene-length allows */
-  gst_harness_teardown (h);
-  svh_drop_bus (bus);
-  h = make_harness ("threshold=0 min-scene-length=3");
+  h = make_harness ("");
   gboolean merge = FALSE;
   g_object_get (h->element, "merge-runs", &merge, NULL);
   fail_unless (merge);
-  bus = svh_watch (h);
-  svh_set_caps (h, "RGB", 64, 48);
-  push_frames (h, 64, 48, 0, 16, FALSE);
-  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
-  cuts = pop_cuts (bus);
+  gst_harness_teardown (h);
+  cuts = cuts_on_frames ("threshold=0 min-scene-length=3", 16);
   const guint64 one[] = { 4 };
   assert_frames (cuts, one, G_N_ELEMENTS (one));
-  check_key_units (TRUE, cuts);
   g_array_unref (cuts);
-  svh_drop_bus (bus);
-  gst_harness_teardown (h);
 }
 GST_END_TEST;
 
@@ -262,48 +265,29 @@ GST_END_TEST;
  * has no scene head, so the detector is off by default. */
 GST_START_TEST (test_gradual_detector)
 {
-  GstHarness *h = make_harness ("threshold=2.5 min-scene-length=3");
+  GstHarness *h = make_harness ("");
   gdouble gt = 0.0;
   guint gap = 0;
   g_object_get (h->element, "gradual-threshold", &gt, "gradual-gap", &gap, NULL);
   fail_unless_equals_float (gt, -1.0);
   fail_unless_equals_int (gap, 16);
-  GstBus *bus = svh_watch (h);
-  svh_set_caps (h, "RGB", 64, 48);
-  push_frames (h, 64, 48, 0, 24, FALSE);
-  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
-  GArray *cuts = pop_cuts (bus);
-  fail_unless_equals_int (cuts->len, 0);
-  g_array_unref (cuts);
-  svh_drop_bus (bus);
   gst_harness_teardown (h);
 
-  h = make_harness ("threshold=2.5 min-scene-length=3 gradual-threshold=0.000001");
-  bus = svh_watch (h);
-  svh_set_caps (h, "RGB", 64, 48);
-  push_frames (h, 64, 48, 0, 24, FALSE);
-  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
-  cuts = pop_cuts (bus);
+  GArray *cuts = cuts_on_frames ("threshold=2.5 min-scene-length=3", 24);
+  fail_unless_equals_int (cuts->len, 0);
+  g_array_unref (cuts);
+
+  cuts = cuts_on_frames ("threshold=2.5 min-scene-length=3 gradual-threshold=0.000001", 24);
   const guint64 one[] = { 4 };
   assert_frames (cuts, one, G_N_ELEMENTS (one));
   fail_unless_equals_int (n_gradual, 1);
-  check_key_units (TRUE, cuts);
   g_array_unref (cuts);
-  svh_drop_bus (bus);
-  gst_harness_teardown (h);
 
   /* usual cuts (threshold 0) win over the gradual detector: none of them is gradual */
-  h = make_harness ("threshold=0 min-scene-length=3 gradual-threshold=0.000001");
-  bus = svh_watch (h);
-  svh_set_caps (h, "RGB", 64, 48);
-  push_frames (h, 64, 48, 0, 24, FALSE);
-  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
-  cuts = pop_cuts (bus);
+  cuts = cuts_on_frames ("threshold=0 min-scene-length=3 gradual-threshold=0.000001", 24);
   assert_frames (cuts, one, G_N_ELEMENTS (one));
   fail_unless_equals_int (n_gradual, 0);
   g_array_unref (cuts);
-  svh_drop_bus (bus);
-  gst_harness_teardown (h);
 }
 GST_END_TEST;
 
