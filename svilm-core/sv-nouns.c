@@ -36,9 +36,11 @@
  *
  * Parse time: a caption of 10-20 words takes about 1-2 ms (one core).  The
  * SV_NOUNS_PARSE_SECONDS timer is only checked now and then: a 60-word word salad (no
- * full parse, many null links) took 1-3 s.  When the time runs out without a linkage the
- * caption gives no phrases.  No error is reported for captions link-grammar cannot
- * parse: they give an empty array like captions without nouns.
+ * full parse, many null links) took 1-3 s.  When the time runs out without a linkage
+ * (a long caption, a slow or loaded machine) the first SV_NOUNS_RETRY_WORDS words are
+ * parsed instead, in milliseconds, so that a long caption still gives the phrases of its
+ * start; when that finds no linkage either, the caption gives no phrases.  No error is reported for
+ * captions link-grammar cannot parse: they give an empty array like captions without nouns.
  *
  * Threads: the link-grammar ChangeLog calls the library thread-safe and dictionary
  * loading thread-safe, but the installed documentation does not promise that one
@@ -64,6 +66,7 @@
 
 #define SV_NOUNS_MAX_WORDS 60
 #define SV_NOUNS_PARSE_SECONDS 1
+#define SV_NOUNS_RETRY_WORDS 20
 
 struct _SvNounChunker {
   GMutex lock; /* serialises every use of dict and opts */
@@ -572,6 +575,21 @@ word_clear (gpointer p)
   g_free (((Word *) p)->lower);
 }
 
+/* the first n space-separated words of text (clean_caption's single spaces), or NULL when
+ * it has no more than n */
+static char *
+first_words (const char *text, guint n)
+{
+  const char *p = text;
+  for (guint w = 0; w < n; w++) {
+    p = strchr (p, ' ');
+    if (!p)
+      return NULL;
+    p++;
+  }
+  return g_strndup (text, (gsize) (p - 1 - text));
+}
+
 char **
 sv_noun_chunker_phrases (SvNounChunker *nc, const char *caption, guint k, GError **error)
 {
@@ -592,6 +610,13 @@ sv_noun_chunker_phrases (SvNounChunker *nc, const char *caption, guint k, GError
   g_mutex_lock (&nc->lock);
   LgHandler prev = lg_handler_push (NULL);
   g_autofree char *parsed = parse_locked (nc, text, words, &tree);
+  if (!parsed && parse_options_resources_exhausted (nc->opts)) {
+    g_autofree char *start = first_words (text, SV_NOUNS_RETRY_WORDS);
+    g_debug ("link-grammar ran out of time on \"%.40s...\"%s", text,
+             start ? ": parsing its first words" : "");
+    if (start)
+      parsed = parse_locked (nc, start, words, &tree);
+  }
   lg_handler_pop (prev);
   g_mutex_unlock (&nc->lock);
 
