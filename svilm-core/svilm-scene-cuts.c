@@ -18,7 +18,7 @@ svilm_cut_state_break (SvilmCutState *state)
 static void
 record_cut (SvilmCutState *s, gint64 frame)
 {
-  s->last = s->last_real = frame;
+  s->last = frame;
   s->any_cut = TRUE;
 }
 
@@ -40,7 +40,7 @@ svilm_cut_decide (const SvilmCutRule *rule, SvilmCutState *s, gint64 frame, gdou
      * differ, as across a dissolve too slow for adjacent slices to tell */
     if (!wide_high || s->gradual_run || !far)
       return FALSE;
-    if (s->any_cut && frame - s->last_real <= (gint64) rule->gradual_gap)
+    if (s->any_cut && frame - s->last <= (gint64) rule->gradual_gap)
       return FALSE;
     record_cut (s, frame);
     s->last_gradual = frame;

@@ -48,8 +48,7 @@ typedef struct {
  */
 typedef struct {
   /*< private >*/
-  gint64 last;         /* the last cut, or the start */
-  gint64 last_real;    /* the last cut; valid when any_cut */
+  gint64 last;         /* the last cut, or the start when !any_cut */
   gint64 last_gradual; /* the last gradual cut; valid when any_gradual */
   gboolean any_cut, any_gradual;
   gboolean run_cut;     /* the run of boundaries >= threshold up to the last one made a cut */
