@@ -35,6 +35,8 @@ typedef struct {
   guint fpc, step;       /* effective window and stride in frames */
   gfloat **ring;         /* fpc prepared frames */
   GstClockTime *ring_ts; /* PTS of each */
+  guint64 *ring_seq;     /* and its number among the frames since start */
+  guint64 seq;           /* frames since start */
   guint n;               /* frames in the window */
   guint skip;            /* frames to skip before the next window (stride > window) */
   guint64 windows;
@@ -45,7 +47,21 @@ typedef struct {
   gboolean draws;       /* map frames writable */
   guint stride_divisor; /* default stride = fpc / stride_divisor; 0: fpc / token slices */
   guint fresh;          /* frames added since the last finished window */
+
+  /* windows encoded together (gst_svilm_filter_set_batch) */
+  guint batch_request;    /* 0: one a core, at most SVILM_FILTER_MAX_BATCH */
+  guint batch;            /* in effect (set_info) */
+  GArray *pending;        /* PendingWindow waiting for the batch, in order */
+  guint pending_encodes;  /* of them, windows to encode (the others skip inference) */
+  gfloat *pending_frames; /* [batch][fpc] copies of their frames */
 } GstSvilmFilterPrivate;
+
+#define SVILM_FILTER_MAX_BATCH 4
+
+typedef struct {
+  GstSvilmWindow w;
+  gboolean encode; /* FALSE: inference-interval skips it */
+} PendingWindow;
 
 G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (GstSvilmFilter, gst_svilm_filter, GST_TYPE_VIDEO_FILTER)
 
@@ -81,6 +97,11 @@ free_ring (GstSvilmFilterPrivate *p)
       g_free (p->ring[i]);
   g_clear_pointer (&p->ring, g_free);
   g_clear_pointer (&p->ring_ts, g_free);
+  g_clear_pointer (&p->ring_seq, g_free);
+  g_clear_pointer (&p->pending_frames, g_free);
+  if (p->pending)
+    g_array_set_size (p->pending, 0);
+  p->pending_encodes = 0;
   p->n = p->skip = 0;
 }
 
@@ -197,7 +218,7 @@ gst_svilm_filter_start (GstBaseTransform *trans)
   g_free (path);
   g_free (device);
   g_free (location);
-  p->windows = 0;
+  p->windows = p->seq = 0;
   GST_OBJECT_LOCK (self);
   p->latency = 0;
   GST_OBJECT_UNLOCK (self);
@@ -260,8 +281,13 @@ gst_svilm_filter_set_info (GstVideoFilter *filter, GstCaps *incaps, GstVideoInfo
   gsize floats = p->model ? svilm_model_get_frame_floats (p->model) : 0;
   p->ring = g_new0 (gfloat *, p->fpc);
   p->ring_ts = g_new0 (GstClockTime, p->fpc);
+  p->ring_seq = g_new0 (guint64, p->fpc);
   for (guint i = 0; i < p->fpc; i++)
     p->ring[i] = g_new0 (gfloat, MAX (floats, 1));
+  p->batch = p->batch_request ? p->batch_request
+                              : CLAMP (g_get_num_processors (), 1u, SVILM_FILTER_MAX_BATCH);
+  if (p->batch > 1)
+    p->pending_frames = g_new (gfloat, (gsize) p->batch * p->fpc * MAX (floats, 1));
   GST_INFO_OBJECT (self, "%dx%d %s, windows of %u frames every %u", in_info->width, in_info->height,
                    gst_video_format_to_string (in_info->finfo->format), p->fpc, p->step);
   return TRUE;
@@ -284,28 +310,109 @@ update_latency (GstSvilmFilter *self, GstClockTime took)
   }
 }
 
+static gboolean
+window_error (GstSvilmFilter *self, GError *error)
+{
+  GST_ELEMENT_ERROR (self, STREAM, FAILED, (_ ("The svilm model failed on a clip.")),
+                     ("%s", error->message));
+  g_error_free (error);
+  return FALSE;
+}
+
+/* Encodes the pending windows together and hands them to the subclass in order;
+ * `frame`, the frame that completed the last of them, goes with the last. */
+static GstFlowReturn
+run_pending (GstSvilmFilter *self, GstVideoFrame *frame)
+{
+  GstSvilmFilterPrivate *p = PRIV (self);
+  GstSvilmFilterClass *klass = GST_SVILM_FILTER_GET_CLASS (self);
+  guint n = p->pending ? p->pending->len : 0, n_enc = p->pending_encodes;
+  if (n == 0)
+    return GST_FLOW_OK;
+  gsize floats = svilm_model_get_frame_floats (p->model);
+  const gfloat **frames = g_newa (const gfloat *, MAX (n_enc * p->fpc, 1));
+  for (guint i = 0; i < n_enc * p->fpc; i++)
+    frames[i] = p->pending_frames + i * floats;
+  SvilmClip **clips = g_newa (SvilmClip *, MAX (n_enc, 1));
+  GError *error = NULL;
+  gint64 t0 = g_get_monotonic_time ();
+  gboolean ok = svilm_model_encode_prepared_batch (p->model, frames, p->fpc, n_enc, clips, &error);
+  GST_LOG_OBJECT (self, "%u windows, %u encoded in %" G_GINT64_FORMAT " us", n, n_enc,
+                  g_get_monotonic_time () - t0);
+  GArray *windows = g_steal_pointer (&p->pending);
+  p->pending = g_array_sized_new (FALSE, FALSE, sizeof (PendingWindow), p->batch);
+  p->pending_encodes = 0;
+  if (!ok) {
+    g_array_unref (windows);
+    window_error (self, error);
+    return GST_FLOW_ERROR;
+  }
+  if (n_enc > 0)
+    update_latency (self, (GstClockTime) (g_get_monotonic_time () - t0) * GST_USECOND);
+  GstFlowReturn ret = GST_FLOW_OK;
+  for (guint i = 0, e = 0; i < n; i++) {
+    PendingWindow *pw = &g_array_index (windows, PendingWindow, i);
+    if (pw->encode)
+      pw->w.clip = clips[e++];
+    if (ret == GST_FLOW_OK && klass->window_done)
+      ret = klass->window_done (self, &pw->w, i == n - 1 ? frame : NULL);
+    g_clear_object (&pw->w.clip);
+  }
+  g_array_unref (windows);
+  return ret;
+}
+
+GstFlowReturn
+gst_svilm_filter_finish_windows (GstSvilmFilter *self)
+{
+  return run_pending (self, NULL);
+}
+
 static GstFlowReturn
 finish_window (GstSvilmFilter *self, GstVideoFrame *frame, gboolean partial)
 {
   GstSvilmFilterPrivate *p = PRIV (self);
   GstSvilmFilterClass *klass = GST_SVILM_FILTER_GET_CLASS (self);
-  GstSvilmWindow w = { NULL, p->windows++, p->ring_ts[0], p->last_end, partial };
+  GstSvilmWindow w = {
+    NULL, p->windows++, p->ring_ts[0], p->last_end, partial, p->ring_seq[0], p->n
+  };
   GST_OBJECT_LOCK (self);
   guint interval = MAX (p->interval, 1);
   GST_OBJECT_UNLOCK (self);
-  if (w.index % interval == 0) {
+  gboolean encode = w.index % interval == 0;
+  guint queued = p->pending ? p->pending->len : 0;
+
+  if (p->batch > 1 && !partial && (encode || queued > 0)) {
+    /* wait for the batch: copy the frames, the ring moves on */
+    if (encode) {
+      gsize floats = svilm_model_get_frame_floats (p->model);
+      gfloat *dst = p->pending_frames + (gsize) p->pending_encodes * p->fpc * floats;
+      for (guint i = 0; i < p->fpc; i++)
+        memcpy (dst + i * floats, p->ring[i], floats * sizeof (gfloat));
+      p->pending_encodes++;
+    }
+    if (!p->pending)
+      p->pending = g_array_sized_new (FALSE, FALSE, sizeof (PendingWindow), p->batch);
+    PendingWindow pw = { w, encode };
+    g_array_append_val (p->pending, pw);
+    return p->pending_encodes == p->batch ? run_pending (self, frame) : GST_FLOW_OK;
+  }
+
+  /* one window at once (after the windows waiting for a batch, at the end) */
+  GstFlowReturn ret = run_pending (self, NULL);
+  if (ret != GST_FLOW_OK)
+    return ret;
+  if (encode) {
     GError *error = NULL;
     gint64 t0 = g_get_monotonic_time ();
     w.clip = svilm_model_encode_prepared (p->model, (const gfloat *const *) p->ring, p->n, &error);
     if (!w.clip) {
-      GST_ELEMENT_ERROR (self, STREAM, FAILED, (_ ("The svilm model failed on a clip.")),
-                         ("%s", error->message));
-      g_clear_error (&error);
+      window_error (self, error);
       return GST_FLOW_ERROR;
     }
     update_latency (self, (GstClockTime) (g_get_monotonic_time () - t0) * GST_USECOND);
   }
-  GstFlowReturn ret = klass->window_done ? klass->window_done (self, &w, frame) : GST_FLOW_OK;
+  ret = klass->window_done ? klass->window_done (self, &w, frame) : GST_FLOW_OK;
   g_clear_object (&w.clip);
   return ret;
 }
@@ -327,6 +434,7 @@ process_frame (GstSvilmFilter *self, GstVideoFrame *frame)
         (guint) GST_VIDEO_FRAME_HEIGHT (frame), (guint) GST_VIDEO_FRAME_PLANE_STRIDE (frame, 0),
         p->pixel_stride, p->r_off, p->g_off, p->b_off, p->ring[i]);
     p->ring_ts[i] = GST_BUFFER_PTS (buf);
+    p->ring_seq[i] = p->seq;
     p->fresh++;
     p->last_end = GST_BUFFER_PTS (buf);
     if (GST_CLOCK_TIME_IS_VALID (p->last_end) && GST_BUFFER_DURATION_IS_VALID (buf))
@@ -341,6 +449,7 @@ process_frame (GstSvilmFilter *self, GstVideoFrame *frame)
         memmove (p->ring, p->ring + p->step, (p->fpc - p->step) * sizeof (gfloat *));
         memcpy (p->ring + (p->fpc - p->step), tmp, p->step * sizeof (gfloat *));
         memmove (p->ring_ts, p->ring_ts + p->step, (p->fpc - p->step) * sizeof (GstClockTime));
+        memmove (p->ring_seq, p->ring_seq + p->step, (p->fpc - p->step) * sizeof (guint64));
         p->n = p->fpc - p->step;
       } else {
         p->n = 0;
@@ -348,6 +457,7 @@ process_frame (GstSvilmFilter *self, GstVideoFrame *frame)
       }
     }
   }
+  p->seq++;
   if (ret == GST_FLOW_OK && klass->frame_done)
     ret = klass->frame_done (self, frame);
   return ret;
@@ -403,6 +513,26 @@ gst_svilm_filter_get_window (GstSvilmFilter *self, guint *frames_per_clip, guint
 }
 
 void
+gst_svilm_filter_set_batch (GstSvilmFilter *self, guint batch)
+{
+  PRIV (self)->batch_request = MIN (batch, SVILM_FILTER_MAX_BATCH);
+}
+
+guint
+gst_svilm_filter_get_batch (GstSvilmFilter *self)
+{
+  GstSvilmFilterPrivate *p = PRIV (self);
+  return p->ring ? p->batch : 1;
+}
+
+gboolean
+gst_svilm_filter_has_partial_window (GstSvilmFilter *self)
+{
+  GstSvilmFilterPrivate *p = PRIV (self);
+  return p->model && p->ring && p->n > 0 && p->fresh > 0;
+}
+
+void
 gst_svilm_filter_set_draws (GstSvilmFilter *self, gboolean draws)
 {
   PRIV (self)->draws = draws;
@@ -417,16 +547,25 @@ gst_svilm_filter_sink_event (GstBaseTransform *trans, GstEvent *event)
   case GST_EVENT_EOS:
     /* a partial window at the end of the stream still gets its results, unless it
      * only holds frames an overlapping window already covered */
-    if (p->model && p->ring && p->n > 0 && p->fresh > 0)
+    if (gst_svilm_filter_has_partial_window (self))
       finish_window (self, NULL, TRUE);
+    else
+      run_pending (self, NULL);
     p->n = p->fresh = 0;
     if (p->json)
       fflush (p->json);
     break;
   case GST_EVENT_FLUSH_STOP:
     p->n = p->skip = p->fresh = 0;
+    if (p->pending) /* the frames are gone */
+      g_array_set_size (p->pending, 0);
+    p->pending_encodes = 0;
     break;
   default:
+    /* windows waiting for a batch go before what follows their frames (new caps
+     * free the ring, a segment or gap ends what they belong to) */
+    if (GST_EVENT_IS_SERIALIZED (event) && p->model)
+      run_pending (self, NULL);
     break;
   }
   return GST_BASE_TRANSFORM_CLASS (gst_svilm_filter_parent_class)->sink_event (trans, event);
@@ -587,6 +726,7 @@ gst_svilm_filter_finalize (GObject *object)
 {
   GstSvilmFilterPrivate *p = PRIV (GST_SVILM_FILTER (object));
   free_ring (p);
+  g_clear_pointer (&p->pending, g_array_unref);
   g_free (p->model_path);
   g_free (p->device);
   g_free (p->location);
@@ -672,6 +812,7 @@ gst_svilm_filter_init (GstSvilmFilter *self)
   p->device = g_strdup ("auto");
   p->interval = 1;
   p->stride_divisor = 1;
+  p->batch_request = 1;
   p->post_messages = TRUE;
   gst_base_transform_set_qos_enabled (GST_BASE_TRANSFORM (self), TRUE);
   /* not passthrough: the base class makes each buffer writable (a cheap copy of the

@@ -34,12 +34,16 @@ typedef struct {
   GstClockTime start; /* PTS of the first frame of the window */
   GstClockTime end;   /* PTS + duration of the last frame */
   gboolean partial;   /* flushed at EOS with fewer frames than a window */
+  guint64 first;      /* the number of its first frame among the frames since start */
+  guint n_frames;     /* frames in the window */
 } GstSvilmWindow;
 
 struct _GstSvilmFilterClass {
   GstVideoFilterClass parent_class;
-  /* A window is complete.  `frame` is the frame that completed it (NULL at EOS for
-   * a partial window); writable only if the subclass is not in passthrough. */
+  /* A window is complete.  `frame` is the frame that completed it, writable only if the
+   * subclass is not in passthrough; NULL at EOS for a partial window and, with batches
+   * (gst_svilm_filter_set_batch), for every window of a batch but the last: their
+   * frames went through frame_done before. */
   GstFlowReturn (*window_done) (GstSvilmFilter *self, GstSvilmWindow *window, GstVideoFrame *frame);
   /* Every frame after it was added to the window (for per-frame drawing); optional. */
   GstFlowReturn (*frame_done) (GstSvilmFilter *self, GstVideoFrame *frame);
@@ -54,6 +58,20 @@ void gst_svilm_filter_set_default_stride_divisor (GstSvilmFilter *self, guint di
 /* The effective window and stride in frames (valid once caps are set). */
 void gst_svilm_filter_get_window (GstSvilmFilter *self, guint *frames_per_clip, guint *stride);
 
+/* Windows to encode together, one a core (0: one a core of the machine, at most 4; 1:
+ * each window at once, the default).  The clips of a batch run side by side, which
+ * keeps the cores busier than one small clip split over them, and each window's
+ * window_done waits for the batch: up to (batch - 1) * stride frames.  Only for
+ * subclasses that need no frame in window_done.  Takes effect with the next caps. */
+void gst_svilm_filter_set_batch (GstSvilmFilter *self, guint batch);
+/* The batch in effect (1 before caps). */
+guint gst_svilm_filter_get_batch (GstSvilmFilter *self);
+/* Encodes the windows waiting for a batch now and hands them to window_done (the base
+ * class does it before every serialized event; a subclass that acts on an event
+ * before chaining up calls it first). */
+GstFlowReturn gst_svilm_filter_finish_windows (GstSvilmFilter *self);
+/* Whether EOS will hand window_done a partial window (new frames since the last). */
+gboolean gst_svilm_filter_has_partial_window (GstSvilmFilter *self);
 /* Subclasses that draw on frames: map them writable (default read-only). */
 void gst_svilm_filter_set_draws (GstSvilmFilter *self, gboolean draws);
 

@@ -112,6 +112,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_svilm_scene_cut_debug);
 #define DEFAULT_FLASH_FILTER TRUE
 #define DEFAULT_GRADUAL_THRESHOLD -1.0 /* the model's: svilm_model_get_gradual_threshold */
 #define DEFAULT_GRADUAL_GAP SVILM_GRADUAL_GAP
+#define DEFAULT_BATCH 0 /* one window a core */
 #define MARKER_FRAMES_NO_RATE 6
 
 enum {
@@ -124,6 +125,7 @@ enum {
   PROP_FLASH_FILTER,
   PROP_GRADUAL_THRESHOLD,
   PROP_GRADUAL_GAP,
+  PROP_BATCH,
 };
 
 typedef struct {
@@ -159,6 +161,7 @@ struct _GstSvilmSceneCut {
   gboolean look_ahead, draw, flash_filter;
   gdouble gradual_threshold;
   guint gradual_gap;
+  guint batch;
 
   /* streaming state */
   gboolean holding; /* look-ahead in effect (fixed at start) */
@@ -166,10 +169,9 @@ struct _GstSvilmSceneCut {
   gint fps_n, fps_d;
   guint marker_frames;
   GstClockTime hold_latency;
-  FrameInfo *hist;         /* the last fpc frames, at seq % fpc */
-  guint in_window, skip;   /* the base's window state, mirrored */
-  guint fresh;             /* frames new since the last full window */
-  guint64 seq;             /* frames seen since start */
+  GArray *hist; /* FrameInfo of the frames from hist_first on (undecided) */
+  guint64 hist_first;
+  guint64 seq;             /* frames seen since start (the base class's count) */
   guint64 final_end;       /* boundaries and frames before this seq are decided */
   SvilmCutState cut_state; /* the decisions so far, in seqs (svilm_cut_decide) */
   guint64 mark_until;      /* draw the marker on frames before this seq */
@@ -199,7 +201,8 @@ reset_stream (GstSvilmSceneCut *self)
   g_queue_clear_full (&self->held, (GDestroyNotify) held_free);
   if (self->pending)
     g_array_set_size (self->pending, 0);
-  self->in_window = self->skip = self->fresh = 0;
+  if (self->hist)
+    g_array_set_size (self->hist, 0);
   self->ingested = NULL;
   self->final_end = self->seq + 1; /* a window never starts with a boundary */
   svilm_cut_state_init (&self->cut_state, (gint64) self->seq);
@@ -241,15 +244,10 @@ static void
 ingest (GstSvilmSceneCut *self, GstBuffer *buf)
 {
   guint64 s = self->seq++;
-  FrameInfo *fi = &self->hist[s % self->fpc];
-  fi->pts = GST_BUFFER_PTS (buf);
-  fi->duration = GST_BUFFER_DURATION (buf);
-  if (self->skip > 0) {
-    self->skip--;
-  } else {
-    self->in_window++;
-    self->fresh++;
-  }
+  FrameInfo fi = { GST_BUFFER_PTS (buf), GST_BUFFER_DURATION (buf) };
+  if (self->hist->len == 0)
+    self->hist_first = s;
+  g_array_append_val (self->hist, fi);
   if (self->holding) {
     Held *h = g_new0 (Held, 1);
     h->buffer = gst_buffer_ref (buf);
@@ -273,7 +271,7 @@ add_boundary (GstSvilmSceneCut *self, guint64 seq, const SvilmBoundary *sb)
     b->wide = MIN (b->wide, sb->wide);
     return;
   }
-  FrameInfo *fi = &self->hist[seq % self->fpc];
+  FrameInfo *fi = &g_array_index (self->hist, FrameInfo, seq - self->hist_first);
   Boundary b = { seq, fi->pts, fi->duration, sb->change, 1, sb->cross, sb->wide };
   g_array_insert_val (self->pending, i, b);
 }
@@ -367,6 +365,11 @@ decide (GstSvilmSceneCut *self, guint64 end)
   }
   g_array_remove_range (self->pending, 0, done);
   self->final_end = MAX (self->final_end, end);
+  /* boundaries to come lie at final_end or later: the frames before need no times */
+  guint old =
+      (guint) MIN (self->hist->len, self->final_end - MIN (self->final_end, self->hist_first));
+  g_array_remove_range (self->hist, 0, old);
+  self->hist_first += old;
 }
 
 /* Pushes the held buffers (and the events queued between them) whose boundaries
@@ -422,24 +425,23 @@ gst_svilm_scene_cut_window_done (GstSvilmFilter *filter, GstSvilmWindow *w, GstV
     ingest (self, frame->buffer);
     self->ingested = frame->buffer;
   }
-  guint n = self->in_window;
-  if (!w->partial && n != self->fpc) {
-    GST_WARNING_OBJECT (self, "window of %u frames, expected %u", n, self->fpc);
-    n = MIN (self->fpc, (guint) MIN (self->seq, G_MAXUINT));
+  /* the base class numbers frames as we do (both count every frame since start) */
+  guint64 first = w->first;
+  guint n = w->n_frames;
+  if (first + n > self->seq) {
+    GST_WARNING_OBJECT (
+        self, "window of frames %" G_GUINT64_FORMAT "+%u out of step (seen %" G_GUINT64_FORMAT ")",
+        first, n, self->seq);
+    n = 0;
   }
-  guint64 first = self->seq - n;
   if (w->clip && n > 0)
     score_window (self, w->clip, first, n);
   if (w->partial) {
     GstFlowReturn ret = drain (self);
-    self->in_window = self->fresh = 0;
     return ret == GST_FLOW_OK || ret == GST_FLOW_EOS ? GST_FLOW_OK : ret;
   }
   /* later windows start after first + step: every boundary up to there is final */
   decide (self, first + self->step + 1);
-  self->in_window = self->step < self->fpc ? self->fpc - self->step : 0;
-  self->skip = self->step > self->fpc ? self->step - self->fpc : 0;
-  self->fresh = 0;
   return GST_FLOW_OK;
 }
 
@@ -470,7 +472,6 @@ gst_svilm_scene_cut_model_changed (GstSvilmFilter *filter, SvilmModel *model)
   GstSvilmSceneCut *self = GST_SVILM_SCENE_CUT (filter);
   if (!model) {
     reset_stream (self);
-    g_clear_pointer (&self->hist, g_free);
     return TRUE;
   }
   GST_OBJECT_LOCK (self);
@@ -496,8 +497,8 @@ gst_svilm_scene_cut_set_info (GstVideoFilter *vf, GstCaps *incaps, GstVideoInfo 
   SvilmModel *model = gst_svilm_filter_get_model (GST_SVILM_FILTER (vf));
   self->clip_frames = model ? svilm_model_get_clip_frames (model) : 8;
   gst_svilm_filter_get_window (GST_SVILM_FILTER (vf), &self->fpc, &self->step);
-  g_free (self->hist);
-  self->hist = g_new0 (FrameInfo, self->fpc);
+  guint batch = gst_svilm_filter_get_batch (GST_SVILM_FILTER (vf));
+  /* a window's frames until its batch is encoded */
   self->fps_n = in_info->fps_n;
   self->fps_d = in_info->fps_d;
   GstClockTime frame_dur = 0;
@@ -509,11 +510,12 @@ gst_svilm_scene_cut_set_info (GstVideoFilter *vf, GstCaps *incaps, GstVideoInfo 
   }
   /* the base class restarts its windows: so do we (held frames went out before the caps) */
   g_array_set_size (self->pending, 0);
-  self->in_window = self->skip = self->fresh = 0;
+  g_array_set_size (self->hist, 0);
   self->ingested = NULL;
   self->final_end = self->seq + 1;
   svilm_cut_state_break (&self->cut_state);
-  GstClockTime latency = self->holding ? (self->fpc - 1) * frame_dur : 0;
+  /* a window's frames wait for their batch: (batch - 1) strides more */
+  GstClockTime latency = self->holding ? (self->fpc - 1 + (batch - 1) * self->step) * frame_dur : 0;
   GST_OBJECT_LOCK (self); /* read by LATENCY queries from other threads */
   gboolean changed = latency != self->hold_latency;
   self->hold_latency = latency;
@@ -523,8 +525,9 @@ gst_svilm_scene_cut_set_info (GstVideoFilter *vf, GstCaps *incaps, GstVideoInfo 
     gst_element_post_message (GST_ELEMENT (self), gst_message_new_latency (GST_OBJECT (self)));
   }
   GST_INFO_OBJECT (self,
-                   "windows of %u frames every %u (clips of %u model frames), marker %u frames",
-                   self->fpc, self->step, self->clip_frames, self->marker_frames);
+                   "windows of %u frames every %u (clips of %u model frames) in batches of %u, "
+                   "marker %u frames",
+                   self->fpc, self->step, self->clip_frames, batch, self->marker_frames);
   return TRUE;
 }
 
@@ -533,20 +536,20 @@ gst_svilm_scene_cut_sink_event (GstBaseTransform *trans, GstEvent *event)
 {
   GstSvilmSceneCut *self = GST_SVILM_SCENE_CUT (trans);
   GstBaseTransformClass *parent = GST_BASE_TRANSFORM_CLASS (gst_svilm_scene_cut_parent_class);
+  /* the windows waiting for a batch come first: what follows acts on their results */
+  if (GST_EVENT_IS_SERIALIZED (event) && GST_EVENT_TYPE (event) != GST_EVENT_FLUSH_STOP)
+    gst_svilm_filter_finish_windows (GST_SVILM_FILTER (self));
   switch (GST_EVENT_TYPE (event)) {
   case GST_EVENT_FLUSH_STOP:
     reset_stream (self);
     break;
-  case GST_EVENT_EOS: {
+  case GST_EVENT_EOS:
     /* with new frames in the base class's window, it encodes them as a partial
      * window first and window_done drains; otherwise (nothing new since the last
      * window) it encodes nothing, so drain now */
-    if (self->in_window == 0 || self->fresh == 0)
+    if (!gst_svilm_filter_has_partial_window (GST_SVILM_FILTER (self)))
       drain (self);
-    gboolean ret = parent->sink_event (trans, event);
-    self->in_window = self->fresh = 0;
-    return ret;
-  }
+    break;
   case GST_EVENT_CAPS:
   case GST_EVENT_SEGMENT:
   case GST_EVENT_GAP:
@@ -621,6 +624,10 @@ gst_svilm_scene_cut_set_property (GObject *object, guint prop_id, const GValue *
   case PROP_GRADUAL_GAP:
     self->gradual_gap = g_value_get_uint (value);
     break;
+  case PROP_BATCH:
+    self->batch = g_value_get_uint (value);
+    gst_svilm_filter_set_batch (GST_SVILM_FILTER (self), self->batch);
+    break;
   case PROP_DRAW: {
     self->draw = g_value_get_boolean (value);
     gboolean in_place = self->draw && !self->holding;
@@ -664,6 +671,9 @@ gst_svilm_scene_cut_get_property (GObject *object, guint prop_id, GValue *value,
   case PROP_GRADUAL_GAP:
     g_value_set_uint (value, self->gradual_gap);
     break;
+  case PROP_BATCH:
+    g_value_set_uint (value, self->batch);
+    break;
   case PROP_DRAW:
     g_value_set_boolean (value, self->draw);
     break;
@@ -680,7 +690,7 @@ gst_svilm_scene_cut_finalize (GObject *object)
   GstSvilmSceneCut *self = GST_SVILM_SCENE_CUT (object);
   g_queue_clear_full (&self->held, (GDestroyNotify) held_free);
   g_array_unref (self->pending);
-  g_free (self->hist);
+  g_array_unref (self->hist);
   G_OBJECT_CLASS (gst_svilm_scene_cut_parent_class)->finalize (object);
 }
 
@@ -758,6 +768,14 @@ gst_svilm_scene_cut_class_init (GstSvilmSceneCutClass *klass)
                          "Frames before a gradual-transition cut without another cut, and after "
                          "it in which a usual cut is the same transition and dropped",
                          0, G_MAXUINT, DEFAULT_GRADUAL_GAP, rw | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (
+      gobject_class, PROP_BATCH,
+      g_param_spec_uint ("batch", "Batch",
+                         "Windows encoded together, side by side on the cores (more windows a "
+                         "second than one window split over them; each waits for its batch, "
+                         "up to (batch - 1) * stride frames more latency); 0: one a core, at "
+                         "most 4; 1: each window at once",
+                         0, 4, DEFAULT_BATCH, rw | GST_PARAM_MUTABLE_READY));
 
   gst_element_class_set_static_metadata (
       element_class, "svilm scene cut detector", "Filter/Analyzer/Video",
@@ -787,7 +805,10 @@ gst_svilm_scene_cut_init (GstSvilmSceneCut *self)
   self->flash_filter = DEFAULT_FLASH_FILTER;
   self->gradual_threshold = DEFAULT_GRADUAL_THRESHOLD;
   self->gradual_gap = DEFAULT_GRADUAL_GAP;
+  self->batch = DEFAULT_BATCH;
+  gst_svilm_filter_set_batch (GST_SVILM_FILTER (self), DEFAULT_BATCH);
   self->pending = g_array_new (FALSE, FALSE, sizeof (Boundary));
+  self->hist = g_array_new (FALSE, FALSE, sizeof (FrameInfo));
   self->marker_frames = MARKER_FRAMES_NO_RATE;
   g_queue_init (&self->held);
 }

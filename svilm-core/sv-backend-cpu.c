@@ -376,6 +376,27 @@ sv_prefer_passive_threads (char **argv)
 }
 
 void
+sv_backend_run_concurrently (SvBackend *be, int n, void (*fn) (int i, gpointer data), gpointer data)
+{
+  int nt = MIN (omp_get_max_threads (), n);
+  if (be != sv_backend_cpu () || nt <= 1 || omp_in_parallel ()) {
+    for (int i = 0; i < n; i++)
+      fn (i, data);
+    return;
+  }
+  int saved = 0;
+  if (openblas_get_parallel () == 1) { /* 1 = pthreads, 2 = OpenMP, 0 = sequential */
+    saved = openblas_get_num_threads ();
+    openblas_set_num_threads (1);
+  }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+  for (int i = 0; i < n; i++)
+    fn (i, data);
+  if (saved > 1)
+    openblas_set_num_threads (saved);
+}
+
+void
 sv_set_num_threads (int n)
 {
   if (n <= 0)

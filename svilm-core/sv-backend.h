@@ -162,6 +162,16 @@ gboolean sv_backend_finish (SvBackend *be, GError **error);
  * step on a busy 2-core machine went from 4-5 s to 1.3 s.  Call first in main(). */
 void sv_prefer_passive_threads (char **argv);
 
+/* Runs fn (i, data) for every i in [0, n): on the CPU backend concurrently, one call
+ * per thread, each call single-threaded inside (its kernels find themselves in a
+ * parallel region and run serially; a pthreads OpenBLAS is set to one thread
+ * meanwhile); in order on the calling thread for other backends, one thread, or when
+ * already inside a parallel region.  For work that splits into whole independent
+ * pieces too small to thread well one at a time (one clip of a small model: its
+ * products are a few hundred rows, and a parallel region per op costs wake-ups). */
+void sv_backend_run_concurrently (SvBackend *be, int n, void (*fn) (int i, gpointer data),
+                                  gpointer data);
+
 /* Threads used by the CPU kernels (OpenMP and OpenBLAS). 0 = all cores. */
 void sv_set_num_threads (int n);
 int sv_get_num_threads (void);

@@ -435,6 +435,62 @@ svilm_model_encode_prepared (SvilmModel *self, const gfloat *const *frames, guin
   return clip;
 }
 
+typedef struct {
+  SvilmModel *model;
+  const gfloat *const *frames;
+  guint n_frames;
+  SvilmClip **clips;
+  GError **errors; /* one a clip */
+} BatchJob;
+
+static void
+encode_batch_one (int i, gpointer data)
+{
+  BatchJob *job = data;
+  job->clips[i] = svilm_model_encode_prepared (job->model, job->frames + (gsize) i * job->n_frames,
+                                               job->n_frames, &job->errors[i]);
+}
+
+gboolean
+svilm_model_encode_prepared_batch (SvilmModel *self, const gfloat *const *frames, guint n_frames,
+                                   guint n_clips, SvilmClip **clips, GError **error)
+{
+  g_return_val_if_fail (SVILM_IS_MODEL (self), FALSE);
+  g_return_val_if_fail (clips != NULL || n_clips == 0, FALSE);
+  if (n_clips == 0)
+    return TRUE;
+  if (n_frames == 0 || !frames) {
+    g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT, _ ("Cannot encode a clip of no frames."));
+    return FALSE;
+  }
+  /* the activation buffers the clips will borrow are made here, one thread at a time */
+  InferPass **ips = g_new0 (InferPass *, n_clips);
+  gboolean ok = TRUE;
+  for (guint i = 0; ok && i < n_clips; i++)
+    ok = (ips[i] = pass_borrow (self, error)) != NULL;
+  for (guint i = 0; i < n_clips; i++)
+    if (ips[i])
+      pass_return (self, ips[i]);
+  g_free (ips);
+  if (!ok)
+    return FALSE;
+  GError **errors = g_new0 (GError *, n_clips);
+  BatchJob job = { self, frames, n_frames, clips, errors };
+  sv_backend_run_concurrently (self->backend, (int) n_clips, encode_batch_one, &job);
+  for (guint i = 0; i < n_clips; i++)
+    if (errors[i] && ok) {
+      ok = FALSE;
+      g_propagate_error (error, g_steal_pointer (&errors[i]));
+    }
+  for (guint i = 0; i < n_clips; i++) {
+    g_clear_error (&errors[i]);
+    if (!ok)
+      g_clear_object (&clips[i]);
+  }
+  g_free (errors);
+  return ok;
+}
+
 /* With the group tokens in the layers (groups_in_layers) a group reads the video through
  * attention, and the grouping block's hard assignment need not follow what it reads: its
  * map is then the attention of the group token over the video tokens, averaged over the

@@ -175,6 +175,23 @@ SvilmClip *svilm_model_encode_prepared (SvilmModel *self, const gfloat *const *f
                                         guint n_frames, GError **error);
 
 /**
+ * svilm_model_encode_prepared_batch: (skip)
+ * @frames: n_clips x n_frames prepared frames, the first clip's first
+ * @n_frames: frames a clip (sampled uniformly to the model's clip length)
+ * @n_clips: how many clips
+ * @clips: (out caller-allocates): room for n_clips clips
+ *
+ * Encodes several clips at once, the same as svilm_model_encode_prepared() on each.
+ * On the CPU the clips run side by side, one a thread, which keeps the cores busier
+ * than one clip at a time split over them (for a streaming element: the windows of
+ * a few strides).  Returns: %TRUE with every clip set, or %FALSE with @error set and
+ * none (the first failure's error).
+ */
+gboolean svilm_model_encode_prepared_batch (SvilmModel *self, const gfloat *const *frames,
+                                            guint n_frames, guint n_clips, SvilmClip **clips,
+                                            GError **error);
+
+/**
  * svilm_model_encode_text:
  * @n_out: (out): the embedding size
  * Returns: (array length=n_out) (transfer full): the unit-length text embedding

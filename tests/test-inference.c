@@ -284,6 +284,62 @@ test_threads (void)
   g_object_unref (m);
 }
 
+/* A batch of clips side by side gives what each clip gives alone. */
+static void
+test_batch (void)
+{
+  GError *error = NULL;
+  SvilmModel *m = svilm_model_load (model_path, "cpu", &error);
+  g_assert_no_error (error);
+  enum { CLIPS = 3, FRAMES = 6 };
+  gsize per = svilm_model_get_frame_floats (m);
+  gfloat *prepared = g_new (gfloat, per * CLIPS * FRAMES);
+  const gfloat *frames[CLIPS * FRAMES];
+  guint8 **f = make_frames (CLIPS * FRAMES, 80, 60, 240, 11);
+  for (guint i = 0; i < CLIPS * FRAMES; i++) {
+    svilm_model_prepare_frame (m, f[i], 80, 60, 240, 3, 0, 1, 2, prepared + i * per);
+    frames[i] = prepared + i * per;
+  }
+  SvilmClip *batch[CLIPS];
+  g_assert_true (svilm_model_encode_prepared_batch (m, frames, FRAMES, CLIPS, batch, &error));
+  g_assert_no_error (error);
+  for (guint c = 0; c < CLIPS; c++) {
+    SvilmClip *one = svilm_model_encode_prepared (m, frames + c * FRAMES, FRAMES, &error);
+    g_assert_no_error (error);
+    gsize n = 0, nb = 0;
+    const gfloat *a = svilm_clip_get_embedding (one, &n),
+                 *b = svilm_clip_get_embedding (batch[c], &nb);
+    g_assert_cmpuint (n, ==, nb);
+    for (gsize i = 0; i < n; i++)
+      g_assert_cmpfloat_with_epsilon (a[i], b[i], 1e-5);
+    GArray *ba = svilm_clip_get_boundaries (one, FRAMES),
+           *bb = svilm_clip_get_boundaries (batch[c], FRAMES);
+    g_assert_cmpuint (ba->len, ==, bb->len);
+    for (guint i = 0; i < ba->len; i++)
+      g_assert_cmpfloat_with_epsilon (g_array_index (ba, SvilmBoundary, i).change,
+                                      g_array_index (bb, SvilmBoundary, i).change, 1e-5);
+    g_array_unref (ba);
+    g_array_unref (bb);
+    /* clips of a batch are different clips */
+    if (c > 0)
+      g_assert_cmpfloat (fabsf (b[0] - svilm_clip_get_embedding (batch[0], NULL)[0]) +
+                             fabsf (b[1] - svilm_clip_get_embedding (batch[0], NULL)[1]),
+                         >, 0.0f);
+    g_object_unref (one);
+  }
+  for (guint c = 0; c < CLIPS; c++)
+    g_object_unref (batch[c]);
+  /* no frames: an error and no clips */
+  SvilmClip *none[2] = { NULL, NULL };
+  g_assert_false (svilm_model_encode_prepared_batch (m, frames, 0, 2, none, &error));
+  sv_test_expect_error (&error, SV_ERROR_ARGUMENT);
+  g_assert_null (none[0]);
+  g_assert_true (svilm_model_encode_prepared_batch (m, frames, FRAMES, 0, none, &error));
+  free_frames (f, CLIPS * FRAMES);
+  g_free (prepared);
+  g_object_unref (m);
+}
+
 static void
 test_bad_files (void)
 {
@@ -305,6 +361,7 @@ main (int argc, char **argv)
   g_test_add_func ("/inference/clip-any-size", test_clip_any_size);
   g_test_add_func ("/inference/text-and-grounding", test_text_and_grounding);
   g_test_add_func ("/inference/threads", test_threads);
+  g_test_add_func ("/inference/batch", test_batch);
   g_test_add_func ("/inference/bad-files", test_bad_files);
   int rc = g_test_run ();
   g_remove (model_path);

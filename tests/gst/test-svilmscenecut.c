@@ -217,7 +217,8 @@ cuts_on_frames (const char *props, guint n)
 
 GST_START_TEST (test_cut_at_every_allowed_boundary)
 {
-  GstHarness *h = make_harness ("threshold=0 merge-runs=false min-scene-length=4");
+  /* one window at a time: test_batches has the holding bound of batches */
+  GstHarness *h = make_harness ("threshold=0 merge-runs=false min-scene-length=4 batch=1");
   GstBus *bus = svh_watch (h);
   svh_set_caps (h, "RGB", 64, 48);
   guint stride = 1;
@@ -386,8 +387,9 @@ GST_START_TEST (test_draw)
    * the windows 8-15, 16-23 and 28-35 */
   const guint late[] = { 15, 16, 17, 18, 19, 20, 23, 24, 25, 26, 27, 28, 35, 36, 37, 38, 39 };
   check_marked (
-      "threshold=0 merge-runs=false min-scene-length=10 draw=true look-ahead=false stride=4", late,
-      G_N_ELEMENTS (late));
+      "threshold=0 merge-runs=false min-scene-length=10 draw=true look-ahead=false stride=4 "
+      "batch=1",
+      late, G_N_ELEMENTS (late));
   check_marked ("threshold=0 merge-runs=false min-scene-length=10", NULL, 0);
 }
 GST_END_TEST;
@@ -457,7 +459,7 @@ GST_END_TEST;
  * Position bias); the tests above that follow window arithmetic set stride=4. */
 GST_START_TEST (test_default_stride_one_slice)
 {
-  GstHarness *h = make_harness ("threshold=0 merge-runs=false min-scene-length=0");
+  GstHarness *h = make_harness ("threshold=0 merge-runs=false min-scene-length=0 batch=1");
   GstBus *bus = svh_watch (h);
   svh_set_caps (h, "RGB", 64, 48);
   push_frames (h, 64, 48, 0, 12, FALSE);
@@ -477,6 +479,50 @@ GST_START_TEST (test_default_stride_one_slice)
   g_array_unref (cuts);
   svh_drop_bus (bus);
   gst_harness_teardown (h);
+}
+GST_END_TEST;
+
+static void
+assert_same_cuts (GArray *got, GArray *want)
+{
+  assert_frames (got, (const guint64 *) (gpointer) want->data, want->len);
+  g_array_unref (got);
+}
+
+/* Windows encoded in batches (side by side on the cores) give the cuts of one window
+ * at a time, only later: each window waits for its batch. */
+GST_START_TEST (test_batches)
+{
+  const char *rules[] = { "threshold=0 merge-runs=false min-scene-length=4", "min-scene-length=3",
+                          "threshold=0 merge-runs=false min-scene-length=0 inference-interval=3" };
+  for (guint r = 0; r < G_N_ELEMENTS (rules); r++) {
+    char *props = g_strdup_printf ("%s batch=1", rules[r]);
+    GArray *want = cuts_on_frames (props, 37);
+    g_free (props);
+    fail_unless (want->len > 0 || r == 1);
+    for (guint batch = 2; batch <= 4; batch++) {
+      props = g_strdup_printf ("%s batch=%u", rules[r], batch);
+      assert_same_cuts (cuts_on_frames (props, 37), want);
+      g_free (props);
+    }
+    g_array_unref (want);
+  }
+  /* look-ahead holds up to frames-per-clip - 1 frames and (batch - 1) strides of 2 */
+  for (guint batch = 2; batch <= 4; batch++) {
+    char *props = g_strdup_printf ("threshold=0 merge-runs=false batch=%u", batch);
+    GstHarness *h = make_harness (props);
+    g_free (props);
+    svh_set_caps (h, "RGB", 64, 48);
+    guint most = 0;
+    for (guint i = 0; i < 30; i++) {
+      push_frames (h, 64, 48, i, 1, FALSE);
+      most = MAX (most, i + 1 - count_kind ('B'));
+    }
+    /* within the latency it reports, and a stride more each window of the batch */
+    fail_unless (most <= 7 + (batch - 1) * 2, "held %u frames with batch %u", most, batch);
+    fail_unless (most >= 6 + (batch - 1) * 2, "held %u frames with batch %u", most, batch);
+    gst_harness_teardown (h);
+  }
 }
 GST_END_TEST;
 
@@ -536,10 +582,15 @@ GST_END_TEST;
 
 GST_START_TEST (test_latency)
 {
-  GstHarness *h = make_harness ("");
+  GstHarness *h = make_harness ("batch=1");
   svh_set_caps (h, "RGB", 64, 48);
   /* before any inference: the look-ahead alone, 7 frames */
   fail_unless_equals_uint64 (gst_harness_query_latency (h), 7 * FRAME_DUR);
+  gst_harness_teardown (h);
+  /* a batch of 3 windows 2 frames apart: the first waits 4 frames more */
+  h = make_harness ("batch=3");
+  svh_set_caps (h, "RGB", 64, 48);
+  fail_unless_equals_uint64 (gst_harness_query_latency (h), 11 * FRAME_DUR);
   gst_harness_teardown (h);
   h = make_harness ("look-ahead=false");
   svh_set_caps (h, "RGB", 64, 48);
@@ -655,6 +706,7 @@ svilmscenecut_suite (void)
   tcase_add_test (tc, test_renegotiate);
   tcase_add_test (tc, test_partial_window_at_eos);
   tcase_add_test (tc, test_default_stride_one_slice);
+  tcase_add_test (tc, test_batches);
   tcase_add_test (tc, test_flush);
   tcase_add_test (tc, test_event_order);
   tcase_add_test (tc, test_latency);
