@@ -4,8 +4,9 @@
  *   bench-model [--threads N] [--seconds S] [--configs tiny,small,base] [--no-torch]
  *
  * Video encoder forward (inference, clips/s, model GFLOP/s, ratio to sgemm and to
- * PyTorch), text encoder forward, and the training step (forward, backward, SGD
- * step) with its loss next to PyTorch's.  Prints figures; never fails on speed.
+ * PyTorch; a batch, one clip, and one clip a thread side by side), text encoder forward, and the
+ * training step (forward, backward, SGD step) with its loss next to PyTorch's.  Prints figures;
+ * never fails on speed.
  */
 #include "sv-backend.h"
 #include "sv-encoders.h"
@@ -137,6 +138,62 @@ bench_video (const char *name, SvModel *m, const SvModelConfig *cp, int B_video,
   sv_test_batch_free (&b);
 }
 
+typedef struct {
+  SvModel *m;
+  const SvModelConfig *c;
+  SvVideoActs *va; /* one a clip */
+} SideBySide;
+
+static void
+side_by_side_one (int i, gpointer data)
+{
+  SideBySide *s = data;
+  sv_video_forward (&s->m->video, &s->va[i], s->c, FALSE, NULL);
+}
+
+/* one clip a thread, each single-threaded inside (sv_backend_run_concurrently, as
+ * svilmscenecut's batches run): against the same clips one at a time over all threads
+ * (bench_video's B=1) and sgemm over all their rows */
+static void
+bench_side_by_side (const char *name, SvModel *m, const SvModelConfig *c)
+{
+  GError *error = NULL;
+  int n = sv_get_num_threads ();
+  if (n < 2)
+    return;
+  SvTestBatch b;
+  SvModelConfig cc = *c;
+  sv_test_batch_make (&b, &cc, 1, sv_model_n_group_blocks (m), 7);
+  SvVarSet **acts = g_new0 (SvVarSet *, n);
+  SvVideoActs *va = g_new0 (SvVideoActs, n);
+  for (int i = 0; i < n; i++) {
+    acts[i] = sv_var_set_new_inference (sv_backend_cpu ());
+    if (!sv_video_acts_plan (acts[i], &va[i], &cc, 1, FALSE, &error) ||
+        !sv_var_set_commit (acts[i], &error) || !sv_video_acts_init (&va[i], &cc, &error))
+      g_error ("%s", error->message);
+    sv_tensor_upload (&va[i].video, b.video, va[i].video.numel * 4, NULL);
+  }
+  SideBySide job = { m, &cc, va };
+  sv_backend_run_concurrently (sv_backend_cpu (), n, side_by_side_one, &job);
+  int iters = 0;
+  double t0 = now (), el;
+  do {
+    sv_backend_run_concurrently (sv_backend_cpu (), n, side_by_side_one, &job);
+    iters++;
+    el = now () - t0;
+  } while (el < min_seconds);
+  double t_c = el / iters / n, flops = video_flops (&cc, 1);
+  double peak = sgemm_peak (n * sv_model_config_video_tokens (&cc), cc.v_mlp, cc.v_width);
+  printf ("%-5s video forward  %d clips side by side (one a thread): %8.2f ms a clip  %7.1f "
+          "clips/s  %6.1f GFLOP/s  %.0f%% of sgemm (%0.1f GFLOP/s)\n",
+          name, n, t_c * 1e3, 1 / t_c, flops / t_c / 1e9, 100 * flops / t_c / 1e9 / peak, peak);
+  for (int i = 0; i < n; i++)
+    sv_var_set_free (acts[i]);
+  g_free (acts);
+  g_free (va);
+  sv_test_batch_free (&b);
+}
+
 static void
 bench_config (const char *name, int B_video, int B_train, const char *dir)
 {
@@ -154,6 +211,7 @@ bench_config (const char *name, int B_video, int B_train, const char *dir)
   bench_video (name, m, &c, B_video, mpath, bpath);
   if (B_video > 1)
     bench_video (name, m, &c, 1, mpath, bpath);
+  bench_side_by_side (name, m, &c);
 
   SvTestBatch b;
   SvLossWeights w = { 1, 1, 1 };

@@ -81,6 +81,7 @@ def main():
         ("svilmencode", f"svilmencode model={m} ! "),
         ("svilmground phrases=ball", f"svilmground model={m} phrases=ball ! "),
         ("svilmscenecut", f"svilmscenecut model={m} ! "),
+        ("svilmscenecut batch=1", f"svilmscenecut model={m} batch=1 ! "),
         ("svilmscenecut look-ahead=false", f"svilmscenecut model={m} look-ahead=false ! "),
     ]
     print(f"live 640x480 30 fps for {a.seconds:g} s each; delay = arrival at the sink - capture "

@@ -737,7 +737,8 @@ gst_svilm_scene_cut_class_init (GstSvilmSceneCutClass *klass)
       gobject_class, PROP_LOOK_AHEAD,
       g_param_spec_boolean ("look-ahead", "Look-ahead",
                             "Hold buffers back until the cuts before them are decided (up to "
-                            "frames-per-clip - 1 frames of latency) so that the force-key-unit "
+                            "frames-per-clip - 1 + (batch - 1) * stride frames of latency) so that "
+                            "the force-key-unit "
                             "event and the marker land on the first frame of a new scene; "
                             "without it they follow up to a window late",
                             DEFAULT_LOOK_AHEAD, rw | GST_PARAM_MUTABLE_READY));
