@@ -62,27 +62,39 @@ sv_block_params_plan (SvVarSet *ps, SvBlockParams *p, int D, int F, const char *
 
 gboolean
 sv_block_acts_plan (SvVarSet *as, SvBlockActs *a, int B, int N, int D, int H, int F, int tf,
-                    float theta, GError **error)
+                    float theta, gboolean shared_scratch, gboolean keep_att, GError **error)
 {
   a->B = B, a->N = N, a->D = D, a->H = H, a->F = F;
   a->tf = tf;
   a->theta = theta;
+  int S3 = tf > 0 ? 3 * (N / tf) : N; /* keys a query attends to */
+  size_t mark = 0;
+  if (shared_scratch) {
+    /* what outlives the forward first, then the intermediates, whose memory the next
+     * tensors planned reuse */
+    TRY (sv_var_plan (as, &a->out, SV_INIT_ZERO, SV_SHAPE (B, N, D), error, "block.act9"));
+    if (keep_att)
+      TRY (sv_arena_alloc (as->x, &a->att, SV_F32, SV_SHAPE (B, H, N, S3), "block.att", error));
+    mark = sv_arena_mark (as->x);
+  }
   SvVar *bnd[] = {
     &a->ln1, &a->q, &a->k, &a->v, &a->a, &a->o, &a->res1, &a->ln2, &a->fc2, &a->out
   };
   for (guint i = 0; i < G_N_ELEMENTS (bnd); i++)
-    TRY (sv_var_plan (as, bnd[i], SV_INIT_ZERO, SV_SHAPE (B, N, D), error, "block.act%u", i));
+    if (!shared_scratch || bnd[i] != &a->out)
+      TRY (sv_var_plan (as, bnd[i], SV_INIT_ZERO, SV_SHAPE (B, N, D), error, "block.act%u", i));
   TRY (sv_var_plan (as, &a->fc1, SV_INIT_ZERO, SV_SHAPE (B, N, F), error, "block.fc1"));
   TRY (sv_var_plan (as, &a->gelu, SV_INIT_ZERO, SV_SHAPE (B, N, F), error, "block.gelu"));
   SvTensor *stats[] = { &a->ln1_mean, &a->ln1_rstd, &a->ln2_mean, &a->ln2_rstd };
   for (guint i = 0; i < G_N_ELEMENTS (stats); i++)
     TRY (sv_arena_alloc (as->x, stats[i], SV_F32, SV_SHAPE (B * N), "block.ln-stats", error));
-  if (tf > 0) {
-    int S3 = 3 * (N / tf);
+  if (tf > 0)
     TRY (sv_arena_alloc (as->x, &a->graph, SV_F32, SV_SHAPE (B, N, S3), "block.graph", error));
-    return sv_arena_alloc (as->x, &a->att, SV_F32, SV_SHAPE (B, H, N, S3), "block.att", error);
-  }
-  return sv_arena_alloc (as->x, &a->att, SV_F32, SV_SHAPE (B, H, N, N), "block.att", error);
+  if (!shared_scratch || !keep_att)
+    TRY (sv_arena_alloc (as->x, &a->att, SV_F32, SV_SHAPE (B, H, N, S3), "block.att", error));
+  if (shared_scratch)
+    sv_arena_rewind (as->x, mark);
+  return TRUE;
 }
 
 int64_t

@@ -48,9 +48,13 @@ typedef struct {
 
 gboolean sv_block_params_plan (SvVarSet *params, SvBlockParams *p, int D, int F, const char *prefix,
                                GError **error);
-/* tf > 0: STGT spatio-temporal graph attention over tf slices of N/tf tokens */
+/* tf > 0: STGT spatio-temporal graph attention over tf slices of N/tf tokens.
+ * shared_scratch (inference): everything but out (and att when keep_att) shares memory
+ * with what the set plans next (sv_arena_rewind), which must not be written before this
+ * block's forward has run; no backward then. */
 gboolean sv_block_acts_plan (SvVarSet *acts, SvBlockActs *a, int B, int N, int D, int H, int F,
-                             int tf, float theta, GError **error);
+                             int tf, float theta, gboolean shared_scratch, gboolean keep_att,
+                             GError **error);
 /* scratch floats the block's backward needs */
 int64_t sv_block_scratch_floats (const SvBlockActs *a);
 /* x [B,N,D] -> a->out; graph [B,N,N] (dense attention mask) or NULL */

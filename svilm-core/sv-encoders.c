@@ -75,10 +75,20 @@ sv_video_acts_plan (SvVarSet *as, SvVideoActs *a, const SvModelConfig *c, int B,
     TRY (sv_arena_alloc (as->x, &a->ids_grp, SV_I32, SV_SHAPE (B * M), "video.ids_grp", error));
     TRY (sv_var_plan (as, &a->cat0, SV_INIT_ZERO, SV_SHAPE (B, Ns, D), error, "video.cat0"));
   }
+  a->att_rows = !training && a->joint && tf == 0;
+  if (a->att_rows)
+    TRY (sv_arena_alloc (as->x, &a->ids_att, SV_I32, SV_SHAPE (B * c->v_heads * M), "video.ids_att",
+                         error));
   a->last_group = -1;
   for (int l = 0; l < c->v_depth; l++) {
+    /* at inference a layer's intermediates are dead once its output exists: the
+     * tensors planned after them (the next layers', the grouping blocks') reuse their
+     * memory (for tiny 12 MB of activations a clip become 5 MB) */
+    if (a->att_rows) /* before the layer's intermediates: it is written from them */
+      TRY (sv_arena_alloc (as->x, &a->att_groups[l], SV_F32, SV_SHAPE (B * c->v_heads * M, Ns),
+                           "video.att_groups", error));
     TRY (sv_block_acts_plan (as, &a->blocks[l], B, Ns, D, c->v_heads, c->v_mlp, tf,
-                             c->stgraph_theta, error));
+                             c->stgraph_theta, !training, !a->att_rows, error));
     if (c->group_after[l]) {
       if (a->joint) {
         TRY (sv_var_plan (as, &a->vid[l], SV_INIT_ZERO, SV_SHAPE (B, Nv, D), error, "video.vid"));
@@ -102,7 +112,10 @@ sv_video_acts_plan (SvVarSet *as, SvVideoActs *a, const SvModelConfig *c, int B,
   TRY (sv_arena_alloc (as->x, &a->z_rstd, SV_F32, SV_SHAPE (B * Nv), "video.z_rstd", error));
   TRY (sv_arena_alloc (as->x, &a->gf_mean, SV_F32, SV_SHAPE (B * M), "video.gf_mean", error));
   TRY (sv_arena_alloc (as->x, &a->gf_rstd, SV_F32, SV_SHAPE (B * M), "video.gf_rstd", error));
-  return sv_arena_alloc (as->x, &a->fv_norm, SV_F32, SV_SHAPE (B), "video.fv_norm", error);
+  TRY (sv_arena_alloc (as->x, &a->fv_norm, SV_F32, SV_SHAPE (B), "video.fv_norm", error));
+  /* what the set plans next (the text's activations) must not land on the shared memory */
+  sv_arena_seal (as->x);
+  return TRUE;
 }
 
 gboolean
@@ -130,6 +143,16 @@ sv_video_acts_init (SvVideoActs *a, const SvModelConfig *c, GError **error)
     }
     ok = sv_tensor_upload (&a->ids_vid, iv, (size_t) a->B * Nv * 4, error) &&
          sv_tensor_upload (&a->ids_grp, ig, (size_t) a->B * M * 4, error);
+    if (ok && a->att_rows) {
+      /* row (b, h, Nv + m) of the attention [B, H, Nv+M, Nv+M] */
+      int H = c->v_heads, Ns = Nv + M;
+      int32_t *ia = g_new (int32_t, (size_t) a->B * H * M);
+      for (int bh = 0; bh < a->B * H; bh++)
+        for (int m = 0; m < M; m++)
+          ia[bh * M + m] = bh * Ns + Nv + m;
+      ok = sv_tensor_upload (&a->ids_att, ia, (size_t) a->B * H * M * 4, error);
+      g_free (ia);
+    }
     g_free (iv);
     g_free (ig);
   }
@@ -262,6 +285,14 @@ sv_video_forward (SvVideoParams *p, SvVideoActs *a, const SvModelConfig *c, gboo
   // layers; grouping blocks read the video tokens and update the group tokens
   for (int l = 0; l < c->v_depth; l++) {
     TRY (sv_block_forward (&p->blocks[l], &a->blocks[l], layer_input (a, c, l), NULL, eps, error));
+    if (a->att_rows) {
+      SvTensor rows;
+      const SvTensor *att = &a->blocks[l].att;
+      TRY (sv_tensor_reshape (
+          &rows, att, SV_SHAPE (att->shape[0] * att->shape[1] * att->shape[2], att->shape[3]),
+          error));
+      TRY (sv_embedding_forward (&a->att_groups[l], &a->ids_att, &rows, error));
+    }
     if (!c->group_after[l])
       continue;
     if (a->joint)
@@ -353,7 +384,8 @@ sv_text_acts_plan (SvVarSet *as, SvTextActs *a, const SvModelConfig *c, int B, G
   TRY (sv_var_plan (as, &a->pos, SV_INIT_ZERO, SV_SHAPE (L, D), error, "text.pos"));
   TRY (sv_var_plan (as, &a->x0, SV_INIT_ZERO, SV_SHAPE (B, L, D), error, "text.x0"));
   for (int l = 0; l < c->t_depth; l++)
-    TRY (sv_block_acts_plan (as, &a->blocks[l], B, L, D, c->t_heads, c->t_mlp, 0, 0.0f, error));
+    TRY (sv_block_acts_plan (as, &a->blocks[l], B, L, D, c->t_heads, c->t_mlp, 0, 0.0f, FALSE, TRUE,
+                             error));
   TRY (sv_var_plan (as, &a->xf, SV_INIT_ZERO, SV_SHAPE (B, L, D), error, "text.xf"));
   TRY (sv_var_plan (as, &a->cls, SV_INIT_ZERO, SV_SHAPE (B, D), error, "text.cls"));
   TRY (sv_var_plan (as, &a->proj, SV_INIT_ZERO, SV_SHAPE (B, E), error, "text.proj"));

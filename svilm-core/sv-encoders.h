@@ -38,6 +38,11 @@ typedef struct {
   SvTensor ids_vid, ids_grp; /* rows of the video [B*Nv] and group [B*M] tokens in the stream */
   SvVar cat0;                /* [x0; g0], layer 0's input */
   SvVar vid[SV_MAX_LAYERS], grp[SV_MAX_LAYERS], cat[SV_MAX_LAYERS];
+  /* inference on a joint stream (att_rows): each layer's attention lives only during the
+   * layer; what outlives it is the group tokens' rows, [B*H*M, Nv+M] (grounding's maps),
+   * gathered by ids_att [B*H*M] from the attention seen as a table of rows */
+  gboolean att_rows;
+  SvTensor ids_att, att_groups[SV_MAX_LAYERS];
 } SvVideoActs;
 
 typedef struct {

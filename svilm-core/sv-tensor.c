@@ -175,7 +175,8 @@ struct _SvArena {
   SvBackend *backend;
   GPtrArray *tensors; /* SvTensor* planned, not owned */
   GArray *offsets;    /* size_t per tensor */
-  size_t bytes;
+  size_t bytes;       /* where the next tensor goes */
+  size_t peak;        /* the end of the furthest tensor: the arena's size */
   SvStorage *storage;
 };
 
@@ -211,6 +212,7 @@ sv_arena_alloc (SvArena *arena, SvTensor *t, SvDType dtype, int ndim, const int6
     return FALSE;
   }
   arena->bytes = (offset + bytes + SV_ARENA_ALIGN - 1) & ~(size_t) (SV_ARENA_ALIGN - 1);
+  arena->peak = MAX (arena->peak, arena->bytes);
   g_ptr_array_add (arena->tensors, t);
   g_array_append_val (arena->offsets, offset);
   return TRUE;
@@ -221,8 +223,7 @@ sv_arena_commit (SvArena *arena, GError **error)
 {
   if (arena->storage)
     return TRUE;
-  arena->storage =
-      arena->backend->klass->storage_new (arena->backend, MAX (arena->bytes, 1), error);
+  arena->storage = arena->backend->klass->storage_new (arena->backend, MAX (arena->peak, 1), error);
   if (!arena->storage)
     return FALSE;
   for (guint i = 0; i < arena->tensors->len; i++)
@@ -234,7 +235,27 @@ sv_arena_commit (SvArena *arena, GError **error)
 size_t
 sv_arena_bytes (const SvArena *arena)
 {
+  return arena->peak;
+}
+
+size_t
+sv_arena_mark (const SvArena *arena)
+{
   return arena->bytes;
+}
+
+void
+sv_arena_rewind (SvArena *arena, size_t mark)
+{
+  g_return_if_fail (!arena->storage && mark <= arena->bytes);
+  arena->bytes = mark;
+}
+
+void
+sv_arena_seal (SvArena *arena)
+{
+  g_return_if_fail (!arena->storage);
+  arena->bytes = arena->peak;
 }
 
 gboolean
@@ -245,7 +266,7 @@ sv_arena_zero (SvArena *arena, GError **error)
     return FALSE;
   }
   SvTensor all = { 0 };
-  int64_t n = (int64_t) (arena->bytes / 4);
+  int64_t n = (int64_t) (arena->peak / 4);
   all.dtype = SV_F32;
   all.ndim = 1;
   all.shape[0] = n;

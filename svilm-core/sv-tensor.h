@@ -84,6 +84,14 @@ gboolean sv_arena_alloc (SvArena *arena, SvTensor *t, SvDType dtype, int ndim, c
                          const char *name, GError **error);
 gboolean sv_arena_commit (SvArena *arena, GError **error);
 size_t sv_arena_bytes (const SvArena *arena);
+/* Reusing memory while planning: the tensors planned after sv_arena_rewind (arena, mark)
+ * start again at `mark` (from sv_arena_mark) and share memory with those planned after
+ * it before, for tensors that are dead by the time the later ones are written (the
+ * intermediates of one layer at inference, once the layer's output exists).
+ * sv_arena_seal puts what comes next after everything planned so far. */
+size_t sv_arena_mark (const SvArena *arena);
+void sv_arena_rewind (SvArena *arena, size_t mark);
+void sv_arena_seal (SvArena *arena);
 /* Zero every tensor of the arena (e.g. gradients before a backward pass). */
 gboolean sv_arena_zero (SvArena *arena, GError **error);
 void sv_arena_free (SvArena *arena);

@@ -514,10 +514,14 @@ group_attention_maps (const SvVideoActs *a, const SvModelConfig *c, float *assig
   for (int l = 0; ok && l < L; l++)
     for (int h = 0; ok && h < H; h++) {
       SvTensor flat, group_rows;
-      ok = sv_tensor_reshape (&flat, &a->blocks[l].att, 2, (int64_t[]){ (int64_t) H * N, N },
-                              error) &&
-           sv_tensor_slice0 (&group_rows, &flat, (int64_t) h * N + Nv, M, error) &&
-           download (&group_rows, rows, error);
+      if (a->att_rows) /* the forward kept only these rows: [H*M, N] */
+        ok = sv_tensor_slice0 (&group_rows, &a->att_groups[l], (int64_t) h * M, M, error) &&
+             download (&group_rows, rows, error);
+      else
+        ok = sv_tensor_reshape (&flat, &a->blocks[l].att, 2, (int64_t[]){ (int64_t) H * N, N },
+                                error) &&
+             sv_tensor_slice0 (&group_rows, &flat, (int64_t) h * N + Nv, M, error) &&
+             download (&group_rows, rows, error);
       for (int m = 0; ok && m < M; m++)
         for (int n = 0; n < Nv; n++)
           assign[(size_t) m * Nv + n] += rows[(size_t) m * N + n] / (float) (H * L);

@@ -235,6 +235,88 @@ test_config_groups_in_layers (void)
   g_assert_true (sv_model_config_validate (&c, NULL));
 }
 
+static float *
+fetch (const SvTensor *t)
+{
+  float *h = g_new (float, t->numel);
+  g_assert_true (sv_tensor_download (t, h, t->numel * 4, NULL));
+  return h;
+}
+
+static void
+assert_same_tensor (const SvTensor *a, const SvTensor *b)
+{
+  g_assert_cmpuint (a->numel, ==, b->numel);
+  float *ha = fetch (a), *hb = fetch (b);
+  g_assert_cmpmem (ha, a->numel * 4, hb, b->numel * 4);
+  g_free (ha);
+  g_free (hb);
+}
+
+/* The inference activations share one layer's intermediates with the next layers' and,
+ * on a joint stream, keep only the group rows of the attention: the same outputs as a
+ * training plan's forward (without noise), twice in a row (nothing stale) */
+static void
+test_inference_acts (void)
+{
+  for (int variant = 0; variant < 3; variant++) {
+    GError *error = NULL;
+    SvModelConfig c;
+    test_config (&c);
+    c.groups_in_layers = variant == 0;
+    if (variant == 2)
+      c.attention = SV_ATTENTION_STGRAPH;
+    g_assert_true (sv_model_config_validate (&c, NULL));
+    SvModel *m = sv_model_new (&c, sv_backend_cpu (), 17, &error);
+    g_assert_no_error (error);
+    SvTestBatch b;
+    sv_test_batch_make (&b, &c, 2, sv_model_n_group_blocks (m), 3);
+    SvVarSet *sets[2];
+    SvVideoActs va[2];
+    for (int inf = 0; inf < 2; inf++) {
+      sets[inf] = sv_var_set_new_inference (sv_backend_cpu ());
+      g_assert_true (sv_video_acts_plan (sets[inf], &va[inf], &c, 2, !inf, &error) &&
+                     sv_var_set_commit (sets[inf], &error) &&
+                     sv_video_acts_init (&va[inf], &c, &error));
+      g_assert_no_error (error);
+      g_assert_true (sv_tensor_upload (&va[inf].video, b.video, va[inf].video.numel * 4, NULL));
+    }
+    g_assert_cmpuint (sv_arena_bytes (sets[1]->x), <, sv_arena_bytes (sets[0]->x));
+    g_assert_true (va[1].att_rows == (variant == 0));
+    for (int run = 0; run < 2; run++) {
+      for (int inf = 0; inf < 2; inf++)
+        g_assert_true (sv_video_forward (&m->video, &va[inf], &c, FALSE, &error));
+      assert_same_tensor (&va[0].fv.x, &va[1].fv.x);
+      assert_same_tensor (&va[0].z.x, &va[1].z.x);
+      assert_same_tensor (&va[0].gf.x, &va[1].gf.x);
+      assert_same_tensor (&va[0].gblocks[va[0].last_group].y, &va[1].gblocks[va[1].last_group].y);
+      for (int l = 0; l < c.v_depth; l++) {
+        if (!va[1].att_rows) {
+          assert_same_tensor (&va[0].blocks[l].att, &va[1].blocks[l].att);
+          continue;
+        }
+        /* rows Nv.. of each head of each clip */
+        int H = c.v_heads, M = c.n_groups, Nv = va[0].Nv, N = Nv + M;
+        float *full = fetch (&va[0].blocks[l].att), *rows = fetch (&va[1].att_groups[l]);
+        for (int bh = 0; bh < 2 * H; bh++)
+          g_assert_cmpmem (rows + (gsize) bh * M * N, (gsize) M * N * 4,
+                           full + ((gsize) bh * N + Nv) * N, (gsize) M * N * 4);
+        g_free (full);
+        g_free (rows);
+      }
+      /* the second run starts from other inputs left in the shared memory */
+      sv_test_batch_free (&b);
+      sv_test_batch_make (&b, &c, 2, sv_model_n_group_blocks (m), 4 + run);
+      for (int inf = 0; inf < 2; inf++)
+        g_assert_true (sv_tensor_upload (&va[inf].video, b.video, va[inf].video.numel * 4, NULL));
+    }
+    for (int inf = 0; inf < 2; inf++)
+      sv_var_set_free (sets[inf]);
+    sv_test_batch_free (&b);
+    sv_model_free (m);
+  }
+}
+
 /* linear_init: fan-in in the presets, normal for configs written before it, kept through
  * JSON, bad values refused; the weights a new model starts from follow it (uniform in
  * +-1/sqrt(in), std 1/sqrt(3 in); or std 0.02), embeddings stay at std 0.02 */
@@ -405,6 +487,7 @@ main (int argc, char **argv)
     ref_script = argv[1];
   g_test_add_func ("/model/checkpoint-round-trip", test_checkpoint_round_trip);
   g_test_add_func ("/model/bad-batch", test_bad_batch);
+  g_test_add_func ("/model/inference-acts", test_inference_acts);
   g_test_add_func ("/torch/model-full-loss", test_torch_full_loss);
   g_test_add_func ("/torch/model-weighted-loss", test_torch_weighted_loss);
   g_test_add_func ("/torch/model-stgraph", test_torch_stgraph);
