@@ -104,32 +104,36 @@ score_svilm (SvEval *ev, const SvEvalFrames *fr, Scores *out, GError **error)
   guint *count = g_new0 (guint, n);
   for (guint f = 0; f < n; f++)
     cross[f] = wide[f] = 2.0;
-  gboolean ok = TRUE;
   /* the windows svilmscenecut encodes: full ones every step, then at the end of the
-   * stream what is left after the last full one (its overlap and the new frames) */
-  guint first = 0, last_full = 0;
-  gboolean any_full = FALSE;
-  for (;;) {
-    guint len;
-    if (first + W <= n) {
-      len = W;
-      any_full = TRUE;
-      last_full = first;
-    } else if (!any_full) {
-      len = n; /* shorter than a window */
-    } else if (last_full + W < n) {
-      first = last_full + step;
-      len = n - first;
-    } else {
-      break;
+   * stream what is left after the last full one (its overlap and the new frames); the
+   * full ones in batches side by side, as the element does */
+  GArray *starts = g_array_new (FALSE, FALSE, sizeof (guint));
+  for (guint first = 0; first + W <= n; first += step)
+    g_array_append_val (starts, first);
+  guint n_full = starts->len, partial_first = 0, partial_len = 0;
+  if (n_full == 0) {
+    partial_len = n; /* shorter than a window */
+  } else {
+    guint last_full = g_array_index (starts, guint, n_full - 1);
+    if (last_full + W < n) {
+      partial_first = last_full + step;
+      partial_len = n - partial_first;
     }
-    g_autoptr (SvilmClip) clip =
-        svilm_model_encode_prepared (ev->model, fr->ptr + first, len, error);
-    if (!clip) {
-      ok = FALSE;
-      break;
-    }
-    g_autoptr (GArray) boundaries = svilm_clip_get_boundaries (clip, len);
+  }
+  const gfloat **frames = g_new (const gfloat *, (gsize) MAX (n_full, 1) * W);
+  for (guint w = 0; w < n_full; w++)
+    for (guint i = 0; i < W; i++)
+      frames[(gsize) w * W + i] = fr->ptr[g_array_index (starts, guint, w) + i];
+  SvilmClip **clips = g_new0 (SvilmClip *, n_full + 1);
+  gboolean ok = svilm_model_encode_prepared_batch (ev->model, frames, W, n_full, clips, error);
+  if (ok && partial_len > 0) {
+    g_array_append_val (starts, partial_first);
+    ok = (clips[n_full] = svilm_model_encode_prepared (ev->model, fr->ptr + partial_first,
+                                                       partial_len, error)) != NULL;
+  }
+  for (guint w = 0; ok && w < starts->len; w++) {
+    guint first = g_array_index (starts, guint, w), len = w < n_full ? W : partial_len;
+    g_autoptr (GArray) boundaries = svilm_clip_get_boundaries (clips[w], len);
     for (guint i = 0; i < boundaries->len; i++) {
       const SvilmBoundary *b = &g_array_index (boundaries, SvilmBoundary, i);
       guint f = first + b->frame;
@@ -138,10 +142,12 @@ score_svilm (SvEval *ev, const SvEvalFrames *fr, Scores *out, GError **error)
       wide[f] = MIN (wide[f], b->wide);
       count[f]++;
     }
-    if (len < W)
-      break; /* the partial window is the last */
-    first += step;
   }
+  for (guint w = 0; w <= n_full; w++)
+    g_clear_object (&clips[w]);
+  g_free (clips);
+  g_free (frames);
+  g_array_unref (starts);
   for (guint f = 0; ok && f < n; f++)
     if (count[f]) {
       gint64 ff = f;
