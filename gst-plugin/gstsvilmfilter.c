@@ -310,13 +310,12 @@ update_latency (GstSvilmFilter *self, GstClockTime took)
   }
 }
 
-static gboolean
+static void
 window_error (GstSvilmFilter *self, GError *error)
 {
   GST_ELEMENT_ERROR (self, STREAM, FAILED, (_ ("The svilm model failed on a clip.")),
                      ("%s", error->message));
   g_error_free (error);
-  return FALSE;
 }
 
 /* Encodes the pending windows together and hands them to the subclass in order;
@@ -330,13 +329,14 @@ run_pending (GstSvilmFilter *self, GstVideoFrame *frame)
   if (n == 0)
     return GST_FLOW_OK;
   gsize floats = svilm_model_get_frame_floats (p->model);
-  const gfloat **frames = g_newa (const gfloat *, MAX (n_enc * p->fpc, 1));
+  const gfloat **frames = g_new (const gfloat *, MAX (n_enc * p->fpc, 1));
   for (guint i = 0; i < n_enc * p->fpc; i++)
     frames[i] = p->pending_frames + i * floats;
   SvilmClip **clips = g_newa (SvilmClip *, MAX (n_enc, 1));
   GError *error = NULL;
   gint64 t0 = g_get_monotonic_time ();
   gboolean ok = svilm_model_encode_prepared_batch (p->model, frames, p->fpc, n_enc, clips, &error);
+  g_free (frames);
   GST_LOG_OBJECT (self, "%u windows, %u encoded in %" G_GINT64_FORMAT " us", n, n_enc,
                   g_get_monotonic_time () - t0);
   GArray *windows = g_steal_pointer (&p->pending);
