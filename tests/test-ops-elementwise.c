@@ -70,8 +70,9 @@ check_gelu (int ndim, const int64_t *shape)
   float *want = g_new (float, n + 1);
   for (size_t i = 0; i < n; i++)
     want[i] = (float) naive_gelu (sv_tensor_f32 (c.inp)[i]);
-  /* erfcf is accurate to a few ulp; the negative tail (tiny values) needs the atol */
-  sv_test_assert_close ("gelu forward", sv_tensor_f32 (c.out), want, n, 1e-5, 1e-7);
+  /* erf's absolute error (under 5e-7, vmath.h) reaches the output as 0.5 |x| times it:
+   * 1.5e-6 for |x| <= 6, which the atol allows where the values are tiny (x << 0) */
+  sv_test_assert_close ("gelu forward", sv_tensor_f32 (c.out), want, n, 1e-5, 1.5e-6);
 
   /* in place: out is the input */
   SvTensor *inplace = tensor_like (c.inp);

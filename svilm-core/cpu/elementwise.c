@@ -16,6 +16,7 @@
 #define ADD_COL_BLOCK 64
 
 #define INV_SQRT_2PI 0.39894228040143267794 /* 1/sqrt(2 pi) */
+#define INV_SQRT_2 0.70710678118654752440f
 
 /* out[len] = gelu(inp[len]): one vector loop, compiled for each SIMD width */
 static SV_VMATH_INLINE void
@@ -24,7 +25,7 @@ gelu_forward_span (float *out, const float *inp, ptrdiff_t len)
 #pragma omp simd
   for (ptrdiff_t i = 0; i < len; i++) {
     float x = inp[i];
-    out[i] = x * sv_vnormcdf (x);
+    out[i] = 0.5f * x * (1.0f + sv_verf (x * INV_SQRT_2));
   }
 }
 
@@ -35,7 +36,7 @@ gelu_backward_span (float *dinp, const float *dout, const float *inp, ptrdiff_t 
 #pragma omp simd
   for (ptrdiff_t i = 0; i < len; i++) {
     float x = inp[i];
-    float cdf = sv_vnormcdf (x);
+    float cdf = 0.5f * (1.0f + sv_verf (x * INV_SQRT_2));
     float pdf = (float) INV_SQRT_2PI * sv_vexpf (-0.5f * x * x);
     dinp[i] += dout[i] * (cdf + x * pdf);
   }
@@ -49,8 +50,8 @@ SV_CPU_TARGETS (gelu_backward_span,
 void
 sv_cpu_gelu_forward (float *out, const float *inp, size_t n)
 {
-  // out[n] = x Phi(x), Phi(x) = 0.5 (1 + erf(x / sqrt 2))  (torch gelu, approximate='none').
-  // Phi is evaluated as 0.5 erfc(-x / sqrt 2): no cancellation in the negative tail.
+  // out[n] = x Phi(x), Phi(x) = 0.5 (1 + erf(x / sqrt 2))  (torch gelu, approximate='none',
+  // in torch's form; erf: vmath.h).
   // Spans of EW_SPAN elements, each one call of the vector kernel for this CPU.
   ptrdiff_t len = (ptrdiff_t) n, spans = (len + EW_SPAN - 1) / EW_SPAN;
 #pragma omp parallel for schedule(static) if (len >= EW_PAR_MIN)
@@ -63,7 +64,7 @@ sv_cpu_gelu_forward (float *out, const float *inp, size_t n)
 void
 sv_cpu_gelu_backward (float *dinp, const float *dout, const float *inp, size_t n)
 {
-  // d gelu / dx = Phi(x) + x phi(x), Phi(x) = 0.5 erfc(-x / sqrt 2),
+  // d gelu / dx = Phi(x) + x phi(x), Phi(x) = 0.5 (1 + erf(x / sqrt 2)),
   // phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
   if (!dinp)
     return;

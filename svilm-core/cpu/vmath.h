@@ -1,4 +1,4 @@
-/* svilm-core CPU kernels: exp and the normal CDF written so that the compiler can
+/* svilm-core CPU kernels: exp and erf written so that the compiler can
  * vectorise the loops that call them (`#pragma omp simd`).
  *
  * libm's expf and erfcf are scalar calls: in a profile of svilmscenecut they were 6 % and
@@ -8,7 +8,8 @@
  * Accuracy (measured against double precision over dense sweeps, tests/test-ops-vmath.c):
  *   sv_vexpf     relative error < 1.5 ulp on [-86.6, 88.7228]; 0 below (where exp is under
  *                2.4e-38, flushed), +inf above, NaN stays NaN;
- *   sv_vnormcdf  relative error < 1e-6 for x in [-8, 8], absolute under 3e-7 everywhere.
+ *   sv_verf      absolute error < 5e-7 everywhere (max at |x| ~ 3.6), odd, within [-1, 1],
+ *                NaN stays NaN.
  */
 #pragma once
 
@@ -97,41 +98,32 @@ sv_vexpf (float x)
   return x > hi ? __builtin_inff () : y;
 }
 
-/* Phi(x) = 0.5 erfc(-x / sqrt 2), the standard normal CDF (GELU's gate).  erfc(z) for
- * z >= 0 by the Chebyshev fit of Numerical Recipes (erfcc: relative error < 1.2e-7 in
- * exact arithmetic), Phi(x) = 1 - Phi(-x) for x > 0.  Evaluating erfc rather than 1 + erf
- * keeps the negative tail accurate. */
+/* erf(x) by the rational fit of Eigen and XLA (x P(x^2) / Q(x^2), degrees 13 / 8, x clamped
+ * to [-4, 4] where erf is +-1 in float), the result clamped to [-1, 1]: absolute error
+ * under 5e-7.  GELU's gate is Phi(x) = 0.5 (1 + erf(x / sqrt 2)), PyTorch's form: one
+ * division and a dozen FMAs, where the erfc of Numerical Recipes that it replaces took two
+ * exponentials and a division for a relative accuracy of Phi in the negative tail that a
+ * GELU does not need (its output there is x Phi(x), a few 1e-7 at most off in absolute
+ * terms either way): GELU 4x faster, 6.7 % of svilmscenecut's samples before. */
 static SV_VMATH_INLINE float
-sv_vnormcdf (float x)
+sv_verf (float x)
 {
-  /* |x| capped at 20, where Phi(-x) = 3e-89 is 0 in float: keeps +-inf out of the split
-   * below (inf - inf); NaN fails the comparison and stays NaN */
-  float a = __builtin_fabsf (x);
-  a = a > 20.0f ? 20.0f : a;
-  float z = a * 0.70710678118654752440f; /* erfc's argument */
-  float t = 1.0f / (1.0f + 0.5f * z);
-  float p = 0.17087277f;
-  p = p * t - 0.82215223f;
-  p = p * t + 1.48851587f;
-  p = p * t - 1.13520398f;
-  p = p * t + 0.27886807f;
-  p = p * t - 0.18628806f;
-  p = p * t + 0.09678418f;
-  p = p * t + 0.37409196f;
-  p = p * t + 1.00002368f;
-  p = p * t - 1.26551223f;
-  /* exp(p - z^2) with z^2 = x^2 / 2 = (xh^2 + xl (a + xh)) / 2, a = |x| = xh + xl, xh with
-   * 12 significant bits (the low 12 bits of a cleared) so that xh^2 / 2 is exact.  Not
-   * Dekker's split c - (c - a), c = 4097 a: with FMA the compiler contracts c - a into
-   * fma (a, 4097, -a) and xh keeps all its bits (Phi's error grew to 1.25e-6, measured by
-   * tests/test-vmath.c on the AVX2 + FMA version).  exp(-z * z) would
-   * carry the rounding of z = |x| / sqrt 2 and of z^2: a relative error of 4e-6 at x = -8 */
-  union {
-    float f;
-    uint32_t i;
-  } high = { .f = a };
-  high.i &= 0xfffff000u;
-  float xh = high.f, xl = a - xh;
-  float half_erfc = 0.5f * t * sv_vexpf (-0.5f * xh * xh) * sv_vexpf (p - 0.5f * xl * (a + xh));
-  return x < 0.0f ? half_erfc : 1.0f - half_erfc;
+  float z = x > 4.0f ? 4.0f : x; /* NaN fails both comparisons and stays NaN */
+  z = z < -4.0f ? -4.0f : z;
+  float z2 = z * z;
+  float p = -2.72614225801306e-10f;
+  p = p * z2 + 2.77068142495902e-08f;
+  p = p * z2 - 2.10102402082508e-06f;
+  p = p * z2 - 5.69250639462346e-05f;
+  p = p * z2 - 7.34990630326855e-04f;
+  p = p * z2 - 2.95459980854025e-03f;
+  p = p * z2 - 1.60960333262415e-02f;
+  float q = -1.45660718464996e-05f;
+  q = q * z2 - 2.13374055278905e-04f;
+  q = q * z2 - 1.68282697438203e-03f;
+  q = q * z2 - 7.37332916720468e-03f;
+  q = q * z2 - 1.42647390514189e-02f;
+  float e = z * p / q; /* up to 2 ulp above 1 near z = 3.6 */
+  e = e > 1.0f ? 1.0f : e;
+  return e < -1.0f ? -1.0f : e;
 }
