@@ -651,6 +651,16 @@ svilm_clip_get_embedding (SvilmClip *clip, gsize *n_out)
 }
 
 const gfloat *
+svilm_clip_get_group_embeddings (SvilmClip *clip, guint *n_groups, guint *dim)
+{
+  if (n_groups)
+    *n_groups = clip->M;
+  if (dim)
+    *dim = clip->E;
+  return clip->groups;
+}
+
+const gfloat *
 svilm_clip_get_temporal_features (SvilmClip *clip, guint *n_slices, guint *dim)
 {
   if (n_slices)

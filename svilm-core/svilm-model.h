@@ -209,6 +209,16 @@ gfloat svilm_clip_similarity (SvilmClip *clip, const gfloat *text_embedding, gsi
 const gfloat *svilm_clip_get_embedding (SvilmClip *clip, gsize *n_out);
 
 /**
+ * svilm_clip_get_group_embeddings:
+ * @n_groups: (out): group tokens of the clip
+ * @dim: (out): embedding size
+ * Returns: (transfer none): [n_groups x dim] the group tokens projected to the joint
+ *   space (not normalised): what spatial grounding aligns with noun phrases, and whose
+ *   mean is the clip embedding before normalisation
+ */
+const gfloat *svilm_clip_get_group_embeddings (SvilmClip *clip, guint *n_groups, guint *dim);
+
+/**
  * svilm_clip_get_temporal_features:
  * @n_slices: (out): temporal slices of the clip
  * @dim: (out): feature size

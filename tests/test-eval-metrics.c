@@ -177,6 +177,40 @@ test_dual_softmax (void)
   g_assert_cmpfloat (big[0], >, big[1]);
 }
 
+/* phrase re-ranking's standardisation, and the re-ranking it makes possible */
+static void
+test_standardize (void)
+{
+  float m[9] = { 1.0f, 2.0f, 3.0f, 5.0f, 5.0f, 5.0f, -4.0f, 0.0f, 10.0f };
+  sv_eval_standardize_rows (m, 3, 3);
+  g_assert_cmpfloat_with_epsilon (m[0], -1.0 / sqrt (2.0 / 3.0), 1e-6);
+  g_assert_cmpfloat_with_epsilon (m[1], 0.0, 1e-7);
+  g_assert_cmpfloat_with_epsilon (m[2], 1.0 / sqrt (2.0 / 3.0), 1e-6);
+  for (int i = 3; i < 6; i++) /* a constant row: zeros, not 0 / 0 */
+    g_assert_cmpfloat (m[i], ==, 0.0f);
+  double mean = (m[6] + m[7] + m[8]) / 3.0, var = 0.0;
+  for (int i = 6; i < 9; i++)
+    var += (m[i] - mean) * (m[i] - mean) / 3.0;
+  g_assert_cmpfloat_with_epsilon (mean, 0.0, 1e-6);
+  g_assert_cmpfloat_with_epsilon (var, 1.0, 1e-6);
+
+  /* caption 0's video is second by the cosine, first by its phrases: with weight 1 the
+   * sum of the standardised rows ranks it first; caption 1 keeps its first place */
+  float sim[6] = { 0.50f, 0.48f, 0.10f, 0.20f, 0.60f, 0.10f };
+  float phr[6] = { 0.20f, 0.90f, 0.10f, 0.30f, 0.50f, 0.40f };
+  const guint text_video[2] = { 1, 1 }, videos[3] = { 0, 1, 2 };
+  guint ranks[2];
+  sv_eval_ranks (sim, 2, 3, text_video, videos, ranks);
+  g_assert_cmpuint (ranks[0], ==, 2);
+  sv_eval_standardize_rows (sim, 2, 3);
+  sv_eval_standardize_rows (phr, 2, 3);
+  for (int i = 0; i < 6; i++)
+    sim[i] += phr[i];
+  sv_eval_ranks (sim, 2, 3, text_video, videos, ranks);
+  g_assert_cmpuint (ranks[0], ==, 1);
+  g_assert_cmpuint (ranks[1], ==, 1);
+}
+
 /* ---- pointing game ---- */
 
 static void
@@ -582,14 +616,16 @@ test_end_to_end (void)
   g_autoptr (JsonParser) p1 = json_parser_new ();
   JsonObject *r = eval_task (p1, model, manifest, "retrieval");
   const char *metrics[] = { "r1", "r5", "r10", "medr", "mnr", NULL };
-  const char *dirs[] = { "t2v", "v2t", "t2v_dsl", "v2t_dsl" };
-  for (int d = 0; d < 4; d++) {
+  const char *dirs[] = { "t2v", "v2t", "t2v_dsl", "v2t_dsl", "t2v_phrases", "v2t_phrases" };
+  for (int d = 0; d < 6; d++) {
     JsonObject *m = member_object (r, dirs[d]);
     assert_numbers (m, metrics);
     g_assert_cmpfloat (json_object_get_double_member (m, "medr"), >=, 1.0);
     g_assert_cmpfloat (json_object_get_double_member (m, "r10"), <=, 100.0);
   }
   g_assert_cmpint (json_object_get_int_member (r, "captions"), ==, 12);
+  g_assert_cmpint (json_object_get_int_member (r, "phrases"), >=, 12); /* one or more each */
+  g_assert_cmpfloat (json_object_get_double_member (r, "phrase_weight"), ==, 0.5);
 
   g_autoptr (JsonParser) p2 = json_parser_new ();
   JsonObject *g = eval_task (p2, model, manifest, "grounding");
@@ -779,7 +815,7 @@ test_errors (void)
     return;
   }
   struct {
-    const char *args[8];
+    const char *args[10];
     int code;
   } cases[] = {
     { { "--model", "/nonexistent.safetensors", "--data", "/nonexistent.jsonl", "--task",
@@ -788,9 +824,10 @@ test_errors (void)
     { { "--model", "/nonexistent.safetensors", "--data", "x", "--task", "dance" }, 2 },
     { { "--data", "x", "--task", "retrieval" }, 2 },
     { { "--model", "m", "--data", "x" }, 2 },
+    { { "--model", "m", "--data", "x", "--task", "retrieval", "--phrase-weight", "-1" }, 2 },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
-    const char *argv[12] = { train_exe, "eval" };
+    const char *argv[14] = { train_exe, "eval" };
     guint k = 2;
     for (guint j = 0; cases[i].args[j]; j++)
       argv[k++] = cases[i].args[j];
@@ -818,6 +855,7 @@ main (int argc, char **argv)
   g_test_add_func ("/eval/ranks/ties", test_ranks_ties);
   g_test_add_func ("/eval/ranks/multi", test_ranks_multi);
   g_test_add_func ("/eval/dual-softmax", test_dual_softmax);
+  g_test_add_func ("/eval/standardize", test_standardize);
   g_test_add_func ("/eval/pointing/geometry", test_pointing);
   g_test_add_func ("/eval/pointing/union", test_union_fraction);
   g_test_add_func ("/eval/cuts/tolerance", test_cuts_tolerance);

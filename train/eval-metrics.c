@@ -116,6 +116,25 @@ sv_eval_dual_softmax (const float *sim, guint n_queries, guint n_items, double t
 }
 
 void
+sv_eval_standardize_rows (float *m, guint rows, guint cols)
+{
+  for (guint r = 0; r < rows; r++) {
+    float *row = m + (gsize) r * cols;
+    double sum = 0.0, sq = 0.0;
+    for (guint c = 0; c < cols; c++)
+      sum += row[c];
+    double mean = cols ? sum / cols : 0.0;
+    for (guint c = 0; c < cols; c++)
+      sq += (row[c] - mean) * (row[c] - mean);
+    double sd = cols ? sqrt (sq / cols) : 0.0;
+    /* a constant row (to rounding) carries no ranking: zeros, not noise blown up */
+    double inv = sd > 1e-12 * (fabs (mean) + 1.0) ? 1.0 / sd : 0.0;
+    for (guint c = 0; c < cols; c++)
+      row[c] = (float) ((row[c] - mean) * inv);
+  }
+}
+
+void
 sv_eval_transpose (const float *in, guint rows, guint cols, float *out)
 {
   for (guint r = 0; r < rows; r++)

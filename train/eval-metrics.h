@@ -11,6 +11,12 @@
  * item i is multiplied by the softmax over all queries of temperature x similarity, for
  * that item: a prior that demotes items every query likes.
  *
+ * Phrase re-ranking: a caption's score for a video is z(cos) + w z(phrases), where phrases is
+ * the mean over the caption's noun phrases of the best cosine between the phrase and the
+ * video's group tokens (what spatial grounding trains), and z standardises each caption's
+ * scores over the gallery of videos (mean 0, deviation 1), so that the two parts and the
+ * captions are on one scale (for video->text too).
+ *
  * Pointing game (Zhang et al. 2016): the maximum of a heatmap falls inside the object's box.
  *
  * Scene cuts (TransNet V2 protocol): a predicted cut matches a true transition whose window
@@ -47,6 +53,10 @@ double sv_eval_mean_rank (const guint *ranks, guint n);
 /* out[q, i] = sim[q, i] * softmax_q' (temperature * sim[q', i]) (out may be sim) */
 void sv_eval_dual_softmax (const float *sim, guint n_queries, guint n_items, double temperature,
                            float *out);
+
+/* Each row of m [rows x cols] to mean 0 and standard deviation 1 (in place); a constant row
+ * becomes zeros. */
+void sv_eval_standardize_rows (float *m, guint rows, guint cols);
 
 /* out [cols x rows] = in [rows x cols] transposed */
 void sv_eval_transpose (const float *in, guint rows, guint cols, float *out);

@@ -1,12 +1,20 @@
 /* svilm-train eval --task retrieval: text->video and video->text retrieval.
  *
  * One clip per video (its whole range, sampled uniformly to the model's clip length), one
- * embedding per caption; similarity = cosine (the embeddings are unit length).
+ * embedding per caption; similarity = cosine (the embeddings are unit length).  With
+ * --phrase-weight above 0, the "+phrases" rows re-rank with the caption's noun phrases
+ * (link-grammar, as in training) against each video's group tokens (eval-metrics.h).
  */
 #include "eval.h"
+#include "sv-nouns.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
+
+/* noun phrases of a caption used for re-ranking: all of them, in practice (the synthetic
+ * captions have 1-6) */
+#define PHRASES_PER_CAPTION 8
 
 static void
 add_metrics (JsonBuilder *b, const char *key, const SvRankMetrics *m)
@@ -52,7 +60,66 @@ typedef struct {
   float *video;       /* [nv x dim] */
   GArray *text;       /* float [nt x dim] */
   GArray *text_video; /* guint: the video of each caption */
+  /* phrase re-ranking (chunker NULL: off) */
+  SvNounChunker *chunker;
+  guint n_groups;
+  float *groups;        /* [nv x n_groups x dim], unit rows */
+  GArray *phrases;      /* float [n_phrases x dim] */
+  GArray *phrase_start; /* guint [nt + 1]: caption t's phrases are [start[t], start[t + 1]) */
 } Encoded;
+
+static void
+normalize (float *x, guint n)
+{
+  double ss = 0.0;
+  for (guint k = 0; k < n; k++)
+    ss += (double) x[k] * x[k];
+  float inv = ss > 0.0 ? (float) (1.0 / sqrt (ss)) : 0.0f;
+  for (guint k = 0; k < n; k++)
+    x[k] *= inv;
+}
+
+/* the clip's group tokens into enc->groups row nv, unit length */
+static void
+keep_groups (SvEval *ev, Encoded *enc, SvilmClip *clip)
+{
+  guint M = 0, D = 0;
+  const float *g = svilm_clip_get_group_embeddings (clip, &M, &D);
+  if (!enc->groups) { /* the model's group count, from its first clip */
+    enc->n_groups = M;
+    enc->groups = g_new0 (float, (gsize) ev->items->len *M * enc->dim);
+  }
+  float *dst = enc->groups + (gsize) enc->nv * enc->n_groups * enc->dim;
+  for (guint m = 0; m < enc->n_groups; m++) {
+    float *row = dst + (gsize) m * enc->dim;
+    memcpy (row, g + (gsize) m * D, MIN (D, enc->dim) * sizeof (float));
+    normalize (row, enc->dim);
+  }
+}
+
+/* the caption's noun phrases, encoded as the model grounds them */
+static gboolean
+keep_phrases (SvEval *ev, Encoded *enc, const char *caption, GError **error)
+{
+  g_auto (GStrv) phrases =
+      sv_noun_chunker_phrases (enc->chunker, caption, PHRASES_PER_CAPTION, error);
+  if (!phrases)
+    return FALSE;
+  for (guint k = 0; phrases[k]; k++) {
+    gsize d = 0;
+    g_autofree float *emb = svilm_model_encode_phrase (ev->model, phrases[k], &d, error);
+    if (!emb) {
+      g_prefix_error (error, "encoding the phrase \"%s\": ", phrases[k]);
+      return FALSE;
+    }
+    g_array_set_size (enc->phrases, enc->phrases->len + enc->dim);
+    memcpy (&g_array_index (enc->phrases, float, enc->phrases->len - enc->dim), emb,
+            MIN (d, enc->dim) * sizeof (float));
+  }
+  guint end = enc->phrases->len / enc->dim;
+  g_array_append_val (enc->phrase_start, end);
+  return TRUE;
+}
 
 static gboolean
 encode_all (SvEval *ev, Encoded *enc, GError **error)
@@ -76,6 +143,8 @@ encode_all (SvEval *ev, Encoded *enc, GError **error)
     gsize d = 0;
     const float *emb = svilm_clip_get_embedding (clip, &d);
     memcpy (enc->video + (gsize) enc->nv * dim, emb, MIN (d, dim) * sizeof (float));
+    if (enc->chunker)
+      keep_groups (ev, enc, clip);
     for (guint c = 0; c < it->captions->len; c++) {
       const char *caption = g_ptr_array_index (it->captions, c);
       gsize dt = 0;
@@ -88,6 +157,10 @@ encode_all (SvEval *ev, Encoded *enc, GError **error)
       memcpy (&g_array_index (enc->text, float, enc->text->len - dim), temb,
               MIN (dt, dim) * sizeof (float));
       g_array_append_val (enc->text_video, enc->nv);
+      if (enc->chunker && !keep_phrases (ev, enc, caption, error)) {
+        g_prefix_error (error, "the noun phrases of \"%s\": ", caption);
+        return FALSE;
+      }
     }
     enc->nv++;
   }
@@ -97,6 +170,33 @@ encode_all (SvEval *ev, Encoded *enc, GError **error)
     return FALSE;
   }
   return TRUE;
+}
+
+/* out [nt x nv]: the mean over caption t's phrases of the best cosine between the phrase and
+ * one of video v's group tokens (0 for a caption without a noun phrase) */
+static void
+phrase_scores (const Encoded *enc, float *out)
+{
+  guint nt = enc->text_video->len, nv = enc->nv, dim = enc->dim, M = enc->n_groups;
+  const guint *start = (const guint *) enc->phrase_start->data;
+  const float *P = (const float *) enc->phrases->data;
+  for (guint t = 0; t < nt; t++)
+    for (guint v = 0; v < nv; v++) {
+      double sum = 0.0;
+      for (guint p = start[t]; p < start[t + 1]; p++) {
+        float best = -INFINITY;
+        for (guint m = 0; m < M; m++) {
+          const float *g = enc->groups + ((gsize) v * M + m) * dim, *ph = P + (gsize) p * dim;
+          float dot = 0.0f;
+          for (guint k = 0; k < dim; k++)
+            dot += ph[k] * g[k];
+          best = MAX (best, dot);
+        }
+        sum += best;
+      }
+      guint n = start[t + 1] - start[t];
+      out[(gsize) t * nv + v] = n ? (float) (sum / n) : 0.0f;
+    }
 }
 
 static JsonNode *
@@ -126,6 +226,17 @@ measure (SvEval *ev, const Encoded *enc)
   directions (dsl, nt, nv, tv, &unused, &v2t_dsl);
   g_free (simT);
   g_free (dslT);
+
+  /* +phrases: z(sim) + w z(phrase scores), per caption over the videos (eval-metrics.h) */
+  SvRankMetrics t2v_ph = { 0 }, v2t_ph = { 0 };
+  if (enc->chunker) {
+    phrase_scores (enc, dsl);
+    sv_eval_standardize_rows (dsl, nt, nv);
+    sv_eval_standardize_rows (sim, nt, nv);
+    for (gsize i = 0; i < (gsize) nt * nv; i++)
+      sim[i] += (float) ev->phrase_weight * dsl[i];
+    directions (sim, nt, nv, tv, &t2v_ph, &v2t_ph);
+  }
   g_free (sim);
   g_free (dsl);
 
@@ -137,6 +248,12 @@ measure (SvEval *ev, const Encoded *enc)
   print_row ("video->text", &v2t);
   print_row ("text->video +DSL", &t2v_dsl);
   print_row ("video->text +DSL", &v2t_dsl);
+  if (enc->chunker) {
+    print_row ("text->video +phr.", &t2v_ph);
+    print_row ("video->text +phr.", &v2t_ph);
+    printf ("  (+phr.: re-ranked with the captions' noun phrases, weight %g; %u phrases)\n",
+            ev->phrase_weight, enc->phrases->len / dim);
+  }
   fflush (stdout);
 
   g_autoptr (JsonBuilder) b = json_builder_new ();
@@ -149,6 +266,12 @@ measure (SvEval *ev, const Encoded *enc)
   add_metrics (b, "v2t", &v2t);
   add_metrics (b, "t2v_dsl", &t2v_dsl);
   add_metrics (b, "v2t_dsl", &v2t_dsl);
+  if (enc->chunker) {
+    sv_eval_json_double (b, "phrase_weight", ev->phrase_weight);
+    sv_eval_json_int (b, "phrases", enc->phrases->len / dim);
+    add_metrics (b, "t2v_phrases", &t2v_ph);
+    add_metrics (b, "v2t_phrases", &v2t_ph);
+  }
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
@@ -161,9 +284,28 @@ sv_eval_retrieval (SvEval *ev, GError **error)
   enc.video = g_new0 (float, (gsize) MAX (ev->items->len, 1) * enc.dim);
   enc.text = g_array_new (FALSE, FALSE, sizeof (float));
   enc.text_video = g_array_new (FALSE, FALSE, sizeof (guint));
+  if (ev->phrase_weight > 0) {
+    enc.chunker = sv_noun_chunker_new (error);
+    if (!enc.chunker) {
+      g_prefix_error (error, "the noun phrases for --phrase-weight: ");
+      g_free (enc.video);
+      g_array_unref (enc.text);
+      g_array_unref (enc.text_video);
+      return NULL;
+    }
+    enc.phrases = g_array_new (FALSE, FALSE, sizeof (float));
+    enc.phrase_start = g_array_new (FALSE, TRUE, sizeof (guint));
+    g_array_set_size (enc.phrase_start, 1); /* start[0] = 0 */
+  }
   JsonNode *result = encode_all (ev, &enc, error) ? measure (ev, &enc) : NULL;
   g_free (enc.video);
   g_array_unref (enc.text);
   g_array_unref (enc.text_video);
+  if (enc.chunker) {
+    sv_noun_chunker_free (enc.chunker);
+    g_free (enc.groups);
+    g_array_unref (enc.phrases);
+    g_array_unref (enc.phrase_start);
+  }
   return result;
 }

@@ -118,6 +118,7 @@ sv_train_cmd_eval (int argc, char **argv)
   int limit = 0, window = 0, stride = 0, tolerance = 2, min_scene = 3, train_limit = 1000;
   int gradual_gap = SVILM_GRADUAL_GAP;
   double threshold = -1.0, scdet_threshold = 10.0, dsl_temp = 100.0, gradual_threshold = -1.0;
+  double phrase_weight = 0.5;
   gboolean quiet = FALSE, flash_filter = TRUE;
   const GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "The model (required)", "M" },
@@ -134,6 +135,10 @@ sv_train_cmd_eval (int argc, char **argv)
       "D" },
     { "dsl-temperature", 0, 0, G_OPTION_ARG_DOUBLE, &dsl_temp,
       "retrieval: dual-softmax temperature (default 100)", "T" },
+    { "phrase-weight", 0, 0, G_OPTION_ARG_DOUBLE, &phrase_weight,
+      "retrieval: weight of the noun phrases' match with the group tokens in the +phrases rows "
+      "(default 0.5)",
+      "W" },
     { "clip", 0, 0, G_OPTION_ARG_STRING, &ground_clip,
       "grounding: ground each phrase in its scene's frames (scene, default) or in the whole "
       "video (video)",
@@ -225,6 +230,8 @@ sv_train_cmd_eval (int argc, char **argv)
                           "--gradual-gap cannot be negative.");
   if (!(dsl_temp > 0))
     return sv_train_fail (CMD, SV_TRAIN_EXIT_USAGE, "--dsl-temperature must be positive.");
+  if (!(phrase_weight >= 0 && phrase_weight <= 100))
+    return sv_train_fail (CMD, SV_TRAIN_EXIT_USAGE, "--phrase-weight must be within 0..100.");
   if (ground_clip && !g_str_equal (ground_clip, "scene") && !g_str_equal (ground_clip, "video"))
     return sv_train_fail (CMD, SV_TRAIN_EXIT_USAGE, "--clip must be scene or video (got '%s').",
                           ground_clip);
@@ -258,6 +265,7 @@ sv_train_cmd_eval (int argc, char **argv)
     .train_split = train_split ? train_split : "train",
     .quiet = quiet,
     .dsl_temperature = dsl_temp,
+    .phrase_weight = phrase_weight,
     .ground_clip = ground_clip ? ground_clip : "scene",
     .window = (guint) window,
     .stride = (guint) stride,

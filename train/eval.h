@@ -92,6 +92,7 @@ typedef struct {
   gboolean quiet;
   /* retrieval */
   double dsl_temperature;
+  double phrase_weight; /* the noun phrases' part of the "+phrases" scores */
   /* grounding */
   const char *ground_clip; /* "scene" or "video" */
   /* scenecut */
