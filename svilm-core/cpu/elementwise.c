@@ -8,8 +8,7 @@
 
 #include <math.h>
 
-/* below this many elements a parallel region costs more than it saves */
-#define EW_PAR_MIN 16384
+#define EW_PAR_MIN SV_CPU_PAR_MIN_ELEMS
 /* elements a call of a vector kernel handles: the unit of work of the parallel loops */
 #define EW_SPAN 4096
 /* columns handled together by one thread when reducing db over the outer axis */

@@ -11,7 +11,7 @@ sv_cpu_embedding_forward (float *out, const int32_t *ids, const float *table, in
   // ids[N] in [0,V), table[V,C] -> out[N,C] = table[ids[n], :]
   // (ids are validated one level up; an id outside [0,V) gives a zero row, never a
   // read outside the table)
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t) N * C >= SV_CPU_PAR_MIN_ELEMS)
   for (int n = 0; n < N; n++) {
     float *o = out + (size_t) n * C;
     int32_t id = ids[n];

@@ -7,7 +7,8 @@ void
 sv_cpu_transpose_forward (float *out, const float *inp, int A, int R, int C, int E)
 {
   // out[a,c,r,:] = inp[a,r,c,:], blocks of E contiguous floats
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2)                                                               \
+    schedule(static) if ((size_t) A * R * C * E >= SV_CPU_PAR_MIN_ELEMS)
   for (int a = 0; a < A; a++)
     for (int c = 0; c < C; c++)
       for (int r = 0; r < R; r++)

@@ -82,7 +82,7 @@ sv_cpu_layernorm_forward (float *out, float *mean, float *rstd, const float *inp
   // inp[N,C], weight[C], bias[C] (may be NULL) -> out[N,C], mean[N], rstd[N]
   // biased variance (divide by C), like torch.nn.functional.layer_norm.  Rows are
   // independent, so out may alias inp.
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t) N * C >= SV_CPU_PAR_MIN_ELEMS)
   for (int n = 0; n < N; n++)
     layernorm_row_any (out + (size_t) n * C, mean + n, rstd + n, inp + (size_t) n * C, weight, bias,
                        C, eps);

@@ -16,6 +16,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Loops over fewer float elements than this run on one thread: a parallel region costs
+ * microseconds (tens when the other thread sleeps, as with OMP_WAIT_POLICY=passive), more
+ * than splitting such a loop saves.  A tiny layer's rows are 264 x 128 = 34k elements:
+ * its layer norms, residual adds and token gathers run serially, its GELU (135k) split. */
+#define SV_CPU_PAR_MIN_ELEMS 65536
+
 /* ---- threads of a kernel made of many independent sgemm tasks (cpu/thread-plan.c) ---- */
 typedef enum {
   SV_CPU_PLAN_SERIAL, /* tiny: one thread */
