@@ -83,6 +83,7 @@ test_resize_shrink (void)
   check_resize (100, 64, 3, 0, 1, 2, 64, 64);  /* one axis the same size */
   check_resize (64, 64, 3, 0, 1, 2, 64, 64);   /* the identity */
   check_resize (1000, 66, 4, 2, 1, 0, 112, 65);
+  check_resize (5, 40000, 3, 0, 1, 2, 64, 5); /* 625 whole rows a cell: several 16-bit sums */
 }
 
 static void

@@ -87,7 +87,7 @@ keep_groups (SvEval *ev, Encoded *enc, SvilmClip *clip)
   const float *g = svilm_clip_get_group_embeddings (clip, &M, &D);
   if (!enc->groups) { /* the model's group count, from its first clip */
     enc->n_groups = M;
-    enc->groups = g_new0 (float, (gsize) ev->items->len *M * enc->dim);
+    enc->groups = g_new0 (float, (gsize) M * ev->items->len * enc->dim);
   }
   float *dst = enc->groups + (gsize) enc->nv * enc->n_groups * enc->dim;
   for (guint m = 0; m < enc->n_groups; m++) {
