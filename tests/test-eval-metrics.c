@@ -636,14 +636,23 @@ test_end_to_end (void)
                        "pointing_game_averaged_middle",
                        "centre_baseline",
                        "random_baseline",
+                       "miss_on_other_object",
+                       "pointing_game_best_group",
                        NULL };
   assert_numbers (g, gm);
   g_assert_cmpint (json_object_get_int_member (g, "phrases"), >=, 6);
+  /* the best group's hits include the chosen group's; a miss lands on another object or not */
+  double pg = json_object_get_double_member (g, "pointing_game");
+  g_assert_cmpfloat (json_object_get_double_member (g, "pointing_game_best_group"), >=, pg);
+  g_assert_cmpfloat (pg + json_object_get_double_member (g, "miss_on_other_object"), <=, 100.0);
   double rnd = json_object_get_double_member (g, "random_baseline");
   g_assert_cmpfloat (rnd, >, 0.0);
   g_assert_cmpfloat (rnd, <, 100.0);
   member_object (g, "by_size");
   member_object (g, "by_motion");
+  const char *bym[] = { "phrases", "pointing_game", "miss_on_other_object",
+                        "pointing_game_best_group", NULL };
+  assert_numbers (member_object (member_object (g, "by_position"), "1"), bym);
 
   g_autoptr (JsonParser) p3 = json_parser_new ();
   JsonObject *s = eval_task (p3, model, manifest, "scenecut");

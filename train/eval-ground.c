@@ -12,6 +12,12 @@
  * middle one of those frames alone.  The baselines get the same treatment: the frame's
  * centre, and a uniformly random point (its expected hit rate: the boxes' area over the
  * frame's).
+ *
+ * A miss of the slice point is split by where it lands: inside the box of another object
+ * of the same clip ("other object": the phrase picked the wrong group, a binding error)
+ * or on none (the heatmap's peak is off every object, a localisation error).  "best
+ * group" scores the group whose slice points hit the object most often, as if the phrase
+ * always picked it: what the group tokens localise, whatever the text encoder says.
  */
 #include "eval.h"
 
@@ -22,6 +28,8 @@ typedef struct {
   double hit, middle;         /* the frame's slice heatmap */
   double avg_hit, avg_middle; /* the time-averaged heatmap */
   double centre, random;
+  double other;      /* the slice point missed, on another object's box */
+  double best_group; /* the slice points of the group that hits most */
 } Acc;
 
 static void
@@ -34,6 +42,8 @@ acc_add (Acc *a, const Acc *one)
   a->avg_middle += one->avg_middle;
   a->centre += one->centre;
   a->random += one->random;
+  a->other += one->other;
+  a->best_group += one->best_group;
 }
 
 static void
@@ -49,16 +59,86 @@ group_add (GHashTable *groups, const char *key, const Acc *one)
 
 typedef struct {
   Acc all;
-  GHashTable *by[4]; /* size, count, motion, noun */
+  GHashTable *by[5]; /* size, count, motion, noun, position */
   guint videos, no_truth, unreadable, phrases_unseen;
 } Ground;
 
-static const char *const group_names[] = { "size", "count", "motion", "noun" };
+/* position: the object's place among the caption's phrases (the truth lists them in the
+ * caption's order); pre-training grounds only the first n_nouns of them */
+static const char *const group_names[] = { "size", "count", "motion", "noun", "position" };
+#define N_GROUPS G_N_ELEMENTS (group_names)
+
+/* the boxes in frame f of the clip's objects other than ob (at most max) */
+static guint
+other_boxes (const SvEvalTruth *t, const SvEvalObject *ob, gboolean per_scene, guint f,
+             SvEvalBox *boxes, guint max)
+{
+  guint nb = 0;
+  for (guint o = 0; o < t->objects->len; o++) {
+    const SvEvalObject *other = g_ptr_array_index (t->objects, o);
+    if (other == ob || (per_scene && other->scene != ob->scene))
+      continue;
+    const SvEvalBox *all = other->boxes + (gsize) f * other->n_inst;
+    for (guint i = 0; i < other->n_inst && nb < max; i++)
+      if (all[i].w > 0 && all[i].h > 0)
+        boxes[nb++] = all[i];
+  }
+  return nb;
+}
+
+/* ob's visible boxes in frame f (at most 16); 0 when it is not visible */
+static guint
+object_boxes (const SvEvalObject *ob, guint f, SvEvalBox boxes[16])
+{
+  const SvEvalBox *all = ob->boxes + (gsize) f * ob->n_inst;
+  guint nb = 0;
+  for (guint i = 0; i < ob->n_inst && nb < 16; i++)
+    if (all[i].w > 0 && all[i].h > 0)
+      boxes[nb++] = all[i];
+  return nb;
+}
+
+/* the frames of the clip where ob is visible and g's slice point hits it */
+static guint
+slice_hits (const SvilmGrounding *g, const SvEvalTruth *t, const SvEvalObject *ob, guint first,
+            guint n, guint T)
+{
+  guint hits = 0;
+  for (guint k = 0; k < T; k++) {
+    guint f = first + svilm_clip_source_frame (k, n, T);
+    SvEvalBox boxes[16];
+    guint nb = f < t->frames ? object_boxes (ob, f, boxes) : 0;
+    gfloat px, py;
+    if (nb > 0 &&
+        svilm_grounding_point (g, (gint) svilm_grounding_slice_of_frame (g, k, T), &px, &py))
+      hits += sv_eval_point_in_boxes (px * t->width, py * t->height, boxes, nb);
+  }
+  return hits;
+}
+
+/* the most frames any one group's slice points hit */
+static gboolean
+best_group_hits (SvilmClip *clip, const SvEvalTruth *t, const SvEvalObject *ob, guint first,
+                 guint n, guint T, guint *best, GError **error)
+{
+  guint M = 0, D = 0;
+  const gfloat *groups = svilm_clip_get_group_embeddings (clip, &M, &D);
+  *best = 0;
+  for (guint m = 0; m < M; m++) {
+    /* a group's own embedding as the phrase: the grounding picks that group */
+    SvilmGrounding *g = svilm_clip_ground_embedding (clip, groups + (gsize) m * D, D, error);
+    if (!g)
+      return FALSE;
+    *best = MAX (*best, slice_hits (g, t, ob, first, n, T));
+    svilm_grounding_free (g);
+  }
+  return TRUE;
+}
 
 /* Scores one object grounded in the clip of frames [first, first + n). */
 static gboolean
 score_object (SvEval *ev, SvilmClip *clip, const SvEvalTruth *t, const SvEvalObject *ob,
-              guint first, guint n, Acc *out, GError **error)
+              gboolean per_scene, guint first, guint n, Acc *out, GError **error)
 {
   SvilmGrounding *g = svilm_clip_ground (clip, ev->model, ob->phrase, error);
   if (!g)
@@ -81,21 +161,32 @@ score_object (SvEval *ev, SvilmClip *clip, const SvEvalTruth *t, const SvEvalObj
     guint f = first + svilm_clip_source_frame (k, n, T);
     if (f >= t->frames)
       continue;
-    const SvEvalBox *all = ob->boxes + (gsize) f * ob->n_inst;
     SvEvalBox boxes[16];
-    guint nb = 0;
-    for (guint i = 0; i < ob->n_inst; i++)
-      if (all[i].w > 0 && all[i].h > 0)
-        boxes[nb++] = all[i];
+    guint nb = object_boxes (ob, f, boxes);
     if (nb == 0)
       continue;
     guint sl = svilm_grounding_slice_of_frame (g, k, T);
     vis_slice[visible] = sl;
     vis[visible++] = f;
-    out->hit += sv_eval_point_in_boxes (sx[sl], sy[sl], boxes, nb);
+    gboolean hit = sv_eval_point_in_boxes (sx[sl], sy[sl], boxes, nb);
+    out->hit += hit;
+    if (!hit) {
+      SvEvalBox others[64];
+      guint no = other_boxes (t, ob, per_scene, f, others, G_N_ELEMENTS (others));
+      out->other += sv_eval_point_in_boxes (sx[sl], sy[sl], others, no);
+    }
     out->avg_hit += sv_eval_point_in_boxes (ax, ay, boxes, nb);
     out->centre += sv_eval_point_in_boxes (cx, cy, boxes, nb);
     out->random += sv_eval_union_fraction (boxes, nb, t->width, t->height);
+  }
+  guint best = 0;
+  if (visible > 0 && !best_group_hits (clip, t, ob, first, n, T, &best, error)) {
+    svilm_grounding_free (g);
+    g_free (vis);
+    g_free (vis_slice);
+    g_free (sx);
+    g_free (sy);
+    return FALSE;
   }
   if (visible > 0) {
     guint f = vis[visible / 2], sl = vis_slice[visible / 2];
@@ -105,6 +196,8 @@ score_object (SvEval *ev, SvilmClip *clip, const SvEvalTruth *t, const SvEvalObj
     out->avg_hit /= visible;
     out->centre /= visible;
     out->random /= visible;
+    out->other /= visible;
+    out->best_group = (double) best / visible;
     out->middle = sv_eval_point_in_boxes (sx[sl], sy[sl], all, ob->n_inst);
     out->avg_middle = sv_eval_point_in_boxes (ax, ay, all, ob->n_inst);
   }
@@ -157,14 +250,17 @@ ground_item (SvEval *ev, guint i, Ground *gr, GError **error)
         break;
       }
       Acc one;
-      ok = score_object (ev, clip, t, ob, first, n, &one, error);
+      ok = score_object (ev, clip, t, ob, per_scene, first, n, &one, error);
       if (ok && one.n == 0)
         gr->phrases_unseen++;
       if (!ok || one.n == 0)
         continue;
       acc_add (&gr->all, &one);
-      const char *keys[4] = { ob->size, ob->count > 1 ? "several" : "one", ob->motion, ob->noun };
-      for (int k = 0; k < 4; k++)
+      char position[16];
+      g_snprintf (position, sizeof position, o < 3 ? "%u" : "4+", o + 1);
+      const char *keys[N_GROUPS] = { ob->size, ob->count > 1 ? "several" : "one", ob->motion,
+                                     ob->noun, position };
+      for (guint k = 0; k < N_GROUPS; k++)
         group_add (gr->by[k], keys[k], &one);
     }
     g_clear_object (&clip);
@@ -188,6 +284,8 @@ add_acc (JsonBuilder *b, const char *key, const Acc *a)
   sv_eval_json_double (b, "pointing_game_averaged", a->avg_hit * d);
   sv_eval_json_double (b, "centre_baseline", a->centre * d);
   sv_eval_json_double (b, "random_baseline", a->random * d);
+  sv_eval_json_double (b, "miss_on_other_object", a->other * d);
+  sv_eval_json_double (b, "pointing_game_best_group", a->best_group * d);
   json_builder_end_object (b);
 }
 
@@ -223,16 +321,22 @@ report (SvEval *ev, Ground *gr)
           gr->all.avg_middle * d);
   printf ("  %-24s %7.1f%%\n", "centre point", gr->all.centre * d);
   printf ("  %-24s %7.1f%%\n", "random point (expected)", gr->all.random * d);
-  printf ("  %-8s %-12s %6s %8s %8s %8s %8s\n", "by", "", "n", "slice", "averaged", "centre",
-          "random");
-  for (int k = 0; k < 3; k++) {
+  printf ("  slice misses: %.1f%% on another object of the clip, %.1f%% on none\n",
+          gr->all.other * d, (gr->all.n - gr->all.hit - gr->all.other) * d);
+  printf ("  %-24s %7.1f%%  (the group that hits most, as if the phrase picked it)\n",
+          "best group's slice map", gr->all.best_group * d);
+  printf ("  %-8s %-12s %6s %8s %8s %8s %8s %8s\n", "by", "", "n", "slice", "averaged", "centre",
+          "random", "best grp");
+  for (guint k = 0; k < N_GROUPS; k++) {
+    if (g_str_equal (group_names[k], "noun")) /* many: in the JSON only */
+      continue;
     g_autoptr (GPtrArray) keys = sorted_keys (gr->by[k]);
     for (guint j = 0; j < keys->len; j++) {
       const Acc *a = g_hash_table_lookup (gr->by[k], keys->pdata[j]);
       double da = 100.0 / a->n;
-      printf ("  %-8s %-12s %6u %7.1f%% %7.1f%% %7.1f%% %7.1f%%\n", j == 0 ? group_names[k] : "",
-              (const char *) keys->pdata[j], a->n, a->hit * da, a->avg_hit * da, a->centre * da,
-              a->random * da);
+      printf ("  %-8s %-12s %6u %7.1f%% %7.1f%% %7.1f%% %7.1f%% %7.1f%%\n",
+              j == 0 ? group_names[k] : "", (const char *) keys->pdata[j], a->n, a->hit * da,
+              a->avg_hit * da, a->centre * da, a->random * da, a->best_group * da);
     }
   }
   fflush (stdout);
@@ -251,7 +355,9 @@ report (SvEval *ev, Ground *gr)
   sv_eval_json_double (b, "pointing_game_averaged_middle", gr->all.avg_middle * d);
   sv_eval_json_double (b, "centre_baseline", gr->all.centre * d);
   sv_eval_json_double (b, "random_baseline", gr->all.random * d);
-  for (int k = 0; k < 4; k++) {
+  sv_eval_json_double (b, "miss_on_other_object", gr->all.other * d);
+  sv_eval_json_double (b, "pointing_game_best_group", gr->all.best_group * d);
+  for (guint k = 0; k < N_GROUPS; k++) {
     g_autofree char *key = g_strconcat ("by_", group_names[k], NULL);
     json_builder_set_member_name (b, key);
     json_builder_begin_object (b);
@@ -268,7 +374,7 @@ JsonNode *
 sv_eval_grounding (SvEval *ev, GError **error)
 {
   Ground gr = { { 0 } };
-  for (int k = 0; k < 4; k++)
+  for (guint k = 0; k < N_GROUPS; k++)
     gr.by[k] = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   guint n = ev->items->len;
   gboolean ok = TRUE;
@@ -284,7 +390,7 @@ sv_eval_grounding (SvEval *ev, GError **error)
     ok = FALSE;
   }
   JsonNode *result = ok ? report (ev, &gr) : NULL;
-  for (int k = 0; k < 4; k++)
+  for (guint k = 0; k < N_GROUPS; k++)
     g_hash_table_unref (gr.by[k]);
   return result;
 }
