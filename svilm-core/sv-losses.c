@@ -160,12 +160,79 @@ sv_grounding_loss_plan (SvVarSet *as, SvGroundingLoss *l, int B, int M, int K, i
   TRY (sv_arena_alloc (as->x, &l->probs_c, SV_F32, SV_SHAPE (B, B), "lg.probs_c", error));
   TRY (plan_cos_caches (as, &l->an, &l->bn, &l->anorm, &l->bnorm, &l->scratch, 1, B * M, BK, E,
                         error));
-  return plan_cos_caches (as, &l->an2, &l->bn2, &l->anorm2, &l->bnorm2, &l->scratch2, BK, 1, B, E,
+  TRY (plan_cos_caches (as, &l->an2, &l->bn2, &l->anorm2, &l->bnorm2, &l->scratch2, BK, 1, B, E,
+                        error));
+  /* L_w */
+  TRY (sv_arena_alloc (as->x, &l->own_ids, SV_I32, SV_SHAPE (BK), "lw.own_ids", error));
+  TRY (sv_arena_alloc (as->x, &l->tw, SV_F32, SV_SHAPE (BK, K), "lw.targets", error));
+  TRY (sv_arena_alloc (as->x, &l->probs_w, SV_F32, SV_SHAPE (BK, K), "lw.probs", error));
+  TRY (sv_var_plan (as, &l->own, SV_INIT_ZERO, SV_SHAPE (BK, E), error, "lw.own"));
+  TRY (sv_var_plan (as, &l->Sw, SV_INIT_ZERO, SV_SHAPE (B, K, K), error, "lw.S"));
+  TRY (sv_var_plan (as, &l->lw, SV_INIT_ZERO, SV_SHAPE (BK, K), error, "lw.logits"));
+  TRY (sv_var_plan (as, &l->loss_w, SV_INIT_ZERO, SV_SHAPE (1), error, "lw.loss"));
+  return plan_cos_caches (as, &l->an3, &l->bn3, &l->anorm3, &l->bnorm3, &l->scratch3, B, K, K, E,
                           error);
 }
 
+void
+sv_within_targets (const int *n_phrases, int B, int K, float *targets)
+{
+  for (int j = 0; j < B; j++)
+    for (int k = 0; k < K; k++) {
+      int n = n_phrases[j], same = 0;
+      float *row = targets + ((size_t) j * K + k) * K;
+      for (int k2 = 0; k2 < K; k2++)
+        same += (row[k2] = n <= 0 || k2 % n == k % n ? 1.0f : 0.0f) != 0.0f;
+      for (int k2 = 0; k2 < K; k2++)
+        row[k2] /= (float) same;
+    }
+}
+
+/* L_w's forward, after L_g's (it reads the pooled groups) */
+static gboolean
+within_forward (SvGroundingLoss *l, SvVar *nouns, float tau, const float *targets, GError **error)
+{
+  int B = l->B, K = l->K, E = l->E, BK = B * K;
+  int32_t ids[BK];
+  for (int i = 0; i < B; i++)
+    for (int k = 0; k < K; k++)
+      ids[i * K + k] = (i * BK + i * K + k); /* pooled[i, i*K + k] as a row of [B*BK, E] */
+  TRY (sv_tensor_upload (&l->own_ids, ids, sizeof ids, error));
+  TRY (sv_tensor_upload (&l->tw, targets, sizeof (float) * BK * K, error));
+  SvVar pflat, own3, n3, Sw2;
+  TRY (var_view (&pflat, &l->pooled, 2, (int64_t[]){ (int64_t) B * BK, E }, error));
+  TRY (var_view (&own3, &l->own, 3, (int64_t[]){ B, K, E }, error));
+  TRY (var_view (&n3, nouns, 3, (int64_t[]){ B, K, E }, error));
+  TRY (var_view (&Sw2, &l->Sw, 2, (int64_t[]){ BK, K }, error));
+  // own[i*K + k] = pooled[i, i*K + k]; Sw[i, k, k'] = cos(own_ik, n_ik')
+  TRY (sv_embedding_forward (&l->own.x, &l->own_ids, &pflat.x, error));
+  TRY (sv_cosine_sim_forward (&l->Sw.x, &l->an3, &l->bn3, &l->anorm3, &l->bnorm3, &own3.x, &n3.x,
+                              1e-8f, error));
+  TRY (sv_scale_forward (&l->lw.x, &Sw2.x, 1.0f / tau, error));
+  return sv_softmax_xent_forward (&l->loss_w.x, &l->probs_w, &l->lw.x, &l->tw, error);
+}
+
+/* L_w's backward into pooled.d and nouns->d: before pooled.d flows on to the groups */
+static gboolean
+within_backward (SvGroundingLoss *l, SvVar *nouns, float tau, float weight, GError **error)
+{
+  int B = l->B, K = l->K, E = l->E, BK = B * K;
+  SvVar pflat, own3, n3, Sw2;
+  TRY (var_view (&pflat, &l->pooled, 2, (int64_t[]){ (int64_t) B * BK, E }, error));
+  TRY (var_view (&own3, &l->own, 3, (int64_t[]){ B, K, E }, error));
+  TRY (var_view (&n3, nouns, 3, (int64_t[]){ B, K, E }, error));
+  TRY (var_view (&Sw2, &l->Sw, 2, (int64_t[]){ BK, K }, error));
+  TRY (seed (&l->loss_w, weight, error));
+  TRY (sv_softmax_xent_backward (&l->lw.d, &l->loss_w.d, &l->probs_w, &l->tw, error));
+  TRY (sv_scale_backward (&Sw2.d, &l->lw.d, 1.0f / tau, error));
+  TRY (sv_cosine_sim_backward (&own3.d, &n3.d, &l->scratch3, &l->Sw.d, &l->an3, &l->bn3, &l->anorm3,
+                               &l->bnorm3, 1e-8f, error));
+  return sv_embedding_backward (&pflat.d, &l->own.d, &l->own_ids, error);
+}
+
 gboolean
-sv_grounding_loss_forward (SvGroundingLoss *l, SvVar *gp, SvVar *nouns, float tau, GError **error)
+sv_grounding_loss_forward (SvGroundingLoss *l, SvVar *gp, SvVar *nouns, float tau,
+                           const float *within_targets, GError **error)
 {
   int B = l->B, M = l->M, K = l->K, E = l->E, BK = B * K;
   SvVar gflat, S3, n3, Gk3;
@@ -190,12 +257,13 @@ sv_grounding_loss_forward (SvGroundingLoss *l, SvVar *gp, SvVar *nouns, float ta
   TRY (sv_scale_forward (&l->lv.x, &l->Gv.x, 1.0f / tau, error));
   TRY (sv_scale_forward (&l->lc.x, &l->Gc.x, 1.0f / tau, error));
   TRY (sv_softmax_xent_forward (&l->loss_v.x, &l->probs_v, &l->lv.x, &l->wv, error));
-  return sv_softmax_xent_forward (&l->loss_c.x, &l->probs_c, &l->lc.x, &l->wc, error);
+  TRY (sv_softmax_xent_forward (&l->loss_c.x, &l->probs_c, &l->lc.x, &l->wc, error));
+  return !within_targets || within_forward (l, nouns, tau, within_targets, error);
 }
 
 gboolean
 sv_grounding_loss_backward (SvGroundingLoss *l, SvVar *gp, SvVar *nouns, float tau, float weight,
-                            GError **error)
+                            float within_weight, GError **error)
 {
   int B = l->B, M = l->M, K = l->K, E = l->E, BK = B * K;
   SvVar gflat, S3, n3, Gk3;
@@ -214,6 +282,8 @@ sv_grounding_loss_backward (SvGroundingLoss *l, SvVar *gp, SvVar *nouns, float t
   TRY (sv_cosine_sim_backward (&n3.d, &l->pooledT.d, &l->scratch2, &l->Gk.d, &l->an2, &l->bn2,
                                &l->anorm2, &l->bnorm2, 1e-8f, error));
   TRY (sv_transpose_backward (&l->pooled.d, &l->pooledT.d, 0, error));
+  if (within_weight != 0.0f)
+    TRY (within_backward (l, nouns, tau, within_weight, error));
   TRY (sv_matmul_backward (&l->W.d, &gp->d, &l->pooled.d, &l->W.x, &gp->x, FALSE, FALSE, 1.0f,
                            error));
   TRY (sv_softmax_backward (&l->ST.d, &l->W.d, &l->W.x, tau, error));

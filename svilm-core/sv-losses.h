@@ -8,6 +8,11 @@
  *   a = softmax([cos(z_clip, z_b), cos(z_clip, z_f)] / tau_t); L_t = MSE(a, onehot(m)).
  * Spatial grounding L_g: G(v_i, c_j) = mean_k cos(n_jk, sum_m softmax_m(cos(g_im, n_jk)/tau) g_im);
  *   L_g = xent(G(v_i, C)/tau, Wv) + xent(G(V, c_j)/tau, Wc).
+ * Grounding within a video L_w (ours, off by default; docs/training.md): with
+ *   p_ik = sum_m softmax_m(cos(g_im, n_ik)/tau) g_im, the pooled groups of video i for its own
+ *   caption's k-th phrase, L_w = xent over k' of cos(p_ik, n_ik')/tau with targets T (k's own
+ *   phrase, spread over the prompts of the same phrase when a caption has fewer than K):
+ *   the phrases of one video must pool different groups.
  * Contrastive: s = cos(f_v, f_c)/tau, same two cross-entropies.
  * CSAL (STGT, method.md section 9): the same cross-entropies with soft targets from the
  *   batch's own similarity structure (sv_csal_targets); a separate term with its own weight.
@@ -33,6 +38,11 @@ typedef struct {
   SvTensor an, bn, anorm, bnorm, scratch;      /* cos(groups, nouns) */
   SvTensor an2, bn2, anorm2, bnorm2, scratch2; /* cos(nouns, pooled) */
   SvTensor probs_v, probs_c;
+  /* L_w: own[B*K, E] = pooled[i, i*K + k] (gathered by own_ids), Sw[B, K, K] =
+   * cos(own_ik, n_ik'), lw = Sw / tau, targets tw [B*K, K] */
+  SvTensor own_ids, tw, probs_w;
+  SvVar own, Sw, lw, loss_w;
+  SvTensor an3, bn3, anorm3, bnorm3, scratch3;
 } SvGroundingLoss;
 
 typedef struct {
@@ -57,11 +67,17 @@ gboolean sv_grounding_loss_plan (SvVarSet *as, SvGroundingLoss *l, int B, int M,
 /* Wv [B*B] row-major (Wc is derived) */
 gboolean sv_pair_weights_set (SvTensor *wv, SvTensor *wc, const float *Wv, int B, GError **error);
 /* gp [B,M,E] projected group tokens; nouns [B*K,E] noun embeddings (caption j's k-th at j*K+k);
- * l->loss_v.x + l->loss_c.x = L_g */
+ * l->loss_v.x + l->loss_c.x = L_g.  within_targets [B*K, K] (rows sum to 1), or NULL: L_w is
+ * not computed (l->loss_w.x is left alone) */
 gboolean sv_grounding_loss_forward (SvGroundingLoss *l, SvVar *gp, SvVar *nouns, float tau,
-                                    GError **error);
+                                    const float *within_targets, GError **error);
+/* L_w's targets [B*K, K] for captions whose k-th prompt holds phrase k % n_phrases[j] (all
+ * the same phrase when n_phrases[j] is 0): row j*K + k spreads 1 over the prompts of its
+ * phrase. */
+void sv_within_targets (const int *n_phrases, int B, int K, float *targets);
+/* weight: dL/dL_g; within_weight: dL/dL_w (0 when the forward had no within_targets) */
 gboolean sv_grounding_loss_backward (SvGroundingLoss *l, SvVar *gp, SvVar *nouns, float tau,
-                                     float weight, GError **error);
+                                     float weight, float within_weight, GError **error);
 
 gboolean sv_contrast_loss_plan (SvVarSet *as, SvContrastLoss *l, int B, int E, GError **error);
 /* fv [B,E], fc [B,E] L2-normalised */

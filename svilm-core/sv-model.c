@@ -301,14 +301,22 @@ sv_train_pass_forward (SvTrainPass *p, const SvTrainBatch *b, const SvLossWeight
 
   TRY (sv_video_forward (&m->video, &p->video, c, TRUE, error));
   TRY (sv_text_forward (&m->text, &p->text, c, error));
-  p->loss_temporal = p->loss_grounding = p->loss_contrast = p->loss_csal = 0.0f;
+  p->loss_temporal = p->loss_grounding = p->loss_contrast = p->loss_csal = p->loss_within = 0.0f;
+  if (w->within != 0.0f && (w->grounding == 0.0f || !b->within_targets)) {
+    g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT,
+                 "grounding within a video needs the grounding loss and the batch's targets");
+    return FALSE;
+  }
   if (w->temporal != 0.0f) {
     TRY (sv_temporal_loss_forward (&p->lt, &p->video.z, c->tau_temporal, error));
     p->loss_temporal = read_scalar (&p->lt.loss);
   }
   if (w->grounding != 0.0f) {
-    TRY (sv_grounding_loss_forward (&p->lg, &p->video.gp, &p->nouns, c->tau_ground, error));
+    TRY (sv_grounding_loss_forward (&p->lg, &p->video.gp, &p->nouns, c->tau_ground,
+                                    w->within != 0.0f ? b->within_targets : NULL, error));
     p->loss_grounding = read_scalar (&p->lg.loss_v) + read_scalar (&p->lg.loss_c);
+    if (w->within != 0.0f)
+      p->loss_within = read_scalar (&p->lg.loss_w);
   }
   if (w->contrast != 0.0f) {
     TRY (sv_contrast_loss_forward (&p->lc, &p->video.fv, &p->captions, c->tau_contrast, error));
@@ -320,7 +328,7 @@ sv_train_pass_forward (SvTrainPass *p, const SvTrainBatch *b, const SvLossWeight
     p->loss_csal = read_scalar (&p->lcsal.loss_v) + read_scalar (&p->lcsal.loss_c);
   }
   p->loss = w->temporal * p->loss_temporal + w->grounding * p->loss_grounding +
-            w->contrast * p->loss_contrast + w->csal * p->loss_csal;
+            w->contrast * p->loss_contrast + w->csal * p->loss_csal + w->within * p->loss_within;
   return TRUE;
 fail:
   return FALSE;
@@ -336,7 +344,7 @@ sv_train_pass_backward (SvTrainPass *p, const SvLossWeights *w, GError **error)
     TRY (sv_temporal_loss_backward (&p->lt, &p->video.z, c->tau_temporal, w->temporal, error));
   if (w->grounding != 0.0f)
     TRY (sv_grounding_loss_backward (&p->lg, &p->video.gp, &p->nouns, c->tau_ground, w->grounding,
-                                     error));
+                                     w->within, error));
   if (w->contrast != 0.0f)
     TRY (sv_contrast_loss_backward (&p->lc, &p->video.fv, &p->captions, c->tau_contrast,
                                     w->contrast, error));

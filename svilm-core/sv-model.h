@@ -38,9 +38,11 @@ void sv_model_free (SvModel *model);
 void sv_model_set_tokenizer (SvModel *model, SvTokenizer *tok);
 
 /* Loss switches and weights (the paper's three at 1; STGT's CSAL, an extra contrastive
- * term with soft targets, off unless asked for: 0 switches a term off). */
+ * term with soft targets, and our grounding within a video (sv-losses.h, L_w; needs
+ * grounding on and the batch's within_targets) off unless asked for: 0 switches a term
+ * off). */
 typedef struct {
-  float temporal, grounding, contrast, csal;
+  float temporal, grounding, contrast, csal, within;
 } SvLossWeights;
 
 /* One pre-training batch, already cut-and-pasted (method.md section 3). */
@@ -53,6 +55,7 @@ typedef struct {
   const float *noise; /* [G, B, M, Nv] Gumbel noise for the G grouping blocks, or NULL to
                          draw it from noise_seed */
   guint64 noise_seed;
+  const float *within_targets; /* [B*K, K] L_w's targets (rows sum to 1), or NULL: L_w off */
 } SvTrainBatch;
 
 typedef struct {
@@ -68,7 +71,7 @@ typedef struct {
   SvContrastLoss lcsal; /* the contrastive logits again, with CSAL targets */
   SvBlockScratch scratch;
   /* results of the last forward */
-  float loss_temporal, loss_grounding, loss_contrast, loss_csal, loss;
+  float loss_temporal, loss_grounding, loss_contrast, loss_csal, loss_within, loss;
 } SvTrainPass;
 
 SvTrainPass *sv_train_pass_new (SvModel *model, int B, GError **error);

@@ -46,9 +46,21 @@ sv_test_batch_make (SvTestBatch *b, const SvModelConfig *c, int B, int n_group_b
   size_t nn = (size_t) b->G * B * b->M * b->Nv;
   b->noise = g_new (float, MAX (nn, 1));
   sv_rng_fill_gumbel (seed, 99, b->noise, nn);
-  b->batch = (SvTrainBatch){
-    .video = b->video, .ids = b->ids, .mask = b->mask, .fg = b->fg, .Wv = b->Wv, .noise = b->noise
-  };
+  /* caption 0 has one phrase in all its prompts, the others K distinct ones */
+  b->K = c->n_nouns;
+  int *n_phrases = g_new (int, B);
+  for (int i = 0; i < B; i++)
+    n_phrases[i] = i == 0 ? 1 : b->K;
+  b->within = g_new (float, (size_t) B * b->K * b->K);
+  sv_within_targets (n_phrases, B, b->K, b->within);
+  g_free (n_phrases);
+  b->batch = (SvTrainBatch){ .video = b->video,
+                             .ids = b->ids,
+                             .mask = b->mask,
+                             .fg = b->fg,
+                             .Wv = b->Wv,
+                             .noise = b->noise,
+                             .within_targets = b->within };
 }
 
 void
@@ -60,6 +72,7 @@ sv_test_batch_free (SvTestBatch *b)
   g_free (b->fg);
   g_free (b->Wv);
   g_free (b->noise);
+  g_free (b->within);
 }
 
 void
@@ -68,7 +81,7 @@ sv_test_batch_save (SvTestBatch *b, const SvModelConfig *c, const SvLossWeights 
 {
   GError *error = NULL;
   SvSafetensorsWriter *wr = sv_safetensors_writer_new ();
-  float weights[4] = { w->temporal, w->grounding, w->contrast, w->csal };
+  float weights[5] = { w->temporal, w->grounding, w->contrast, w->csal, w->within };
   sv_safetensors_writer_add (wr, "video", SV_F32, 5,
                              (int64_t[]){ b->B, c->frames, c->height, c->width, 3 }, b->video,
                              &error);
@@ -78,7 +91,9 @@ sv_test_batch_save (SvTestBatch *b, const SvModelConfig *c, const SvLossWeights 
   sv_safetensors_writer_add (wr, "Wv", SV_F32, 2, (int64_t[]){ b->B, b->B }, b->Wv, &error);
   sv_safetensors_writer_add (wr, "noise", SV_F32, 4, (int64_t[]){ b->G, b->B, b->M, b->Nv },
                              b->noise, &error);
-  sv_safetensors_writer_add (wr, "weights", SV_F32, 1, (int64_t[]){ 4 }, weights, &error);
+  sv_safetensors_writer_add (wr, "within_targets", SV_F32, 2, (int64_t[]){ b->B * b->K, b->K },
+                             b->within, &error);
+  sv_safetensors_writer_add (wr, "weights", SV_F32, 1, (int64_t[]){ 5 }, weights, &error);
   g_assert_no_error (error);
   sv_safetensors_writer_write (wr, path, &error);
   g_assert_no_error (error);

@@ -1,13 +1,13 @@
 /* A random pre-training batch (clips, captions of random length, a cut-and-paste
- * of video i onto i+1, Gumbel noise) for tests and benchmarks, and its safetensors
- * form for the PyTorch reference. */
+ * of video i onto i+1, Gumbel noise, L_w's targets with caption 0 of one phrase) for tests and
+ * benchmarks, and its safetensors form for the PyTorch reference. */
 #pragma once
 
 #include "sv-model.h"
 
 typedef struct {
-  int B, Bt, L, Nt, G, M, Nv;
-  float *video, *mask, *fg, *Wv, *noise;
+  int B, Bt, L, Nt, G, M, Nv, K;
+  float *video, *mask, *fg, *Wv, *noise, *within; /* within: L_w's targets [B*K, K] */
   int32_t *ids;
   SvTrainBatch batch;
 } SvTestBatch;

@@ -102,16 +102,17 @@ check_against_torch (const SvLossWeights *w, guint64 seed, SvAttentionKind atten
                   sv_test_ref_scalar (st, "loss_grounding"),
                   sv_test_ref_scalar (st, "loss_contrast"), sv_test_ref_scalar (st, "loss_csal"));
   /* a switched-off term is not computed by the C pass (reported as 0) */
-  float got[5] = { pass->loss_temporal, pass->loss_grounding, pass->loss_contrast, pass->loss_csal,
-                   pass->loss };
-  float want[5] = { w->temporal != 0.0f ? sv_test_ref_scalar (st, "loss_temporal") : 0.0f,
+  float got[6] = { pass->loss_temporal, pass->loss_grounding, pass->loss_contrast,
+                   pass->loss_csal,     pass->loss_within,    pass->loss };
+  float want[6] = { w->temporal != 0.0f ? sv_test_ref_scalar (st, "loss_temporal") : 0.0f,
                     w->grounding != 0.0f ? sv_test_ref_scalar (st, "loss_grounding") : 0.0f,
                     w->contrast != 0.0f ? sv_test_ref_scalar (st, "loss_contrast") : 0.0f,
                     w->csal != 0.0f ? sv_test_ref_scalar (st, "loss_csal") : 0.0f,
+                    w->within != 0.0f ? sv_test_ref_scalar (st, "loss_within") : 0.0f,
                     sv_test_ref_scalar (st, "loss") };
   /* the temporal term is not degenerate */
   g_assert_cmpfloat (sv_test_ref_scalar (st, "loss_temporal"), >, 1e-3);
-  sv_test_assert_close ("losses", got, want, 5, 1e-4, 1e-5);
+  sv_test_assert_close ("losses", got, want, 6, 1e-4, 1e-5);
 
   SvTensor *fv = sv_test_ref (st, "fv"), *f = sv_test_ref (st, "f"), *z = sv_test_ref (st, "z");
   sv_test_assert_close ("video embedding", sv_tensor_f32 (&pass->video.fv.x), sv_tensor_f32 (fv),
@@ -205,6 +206,16 @@ test_torch_csal (void)
 
 /* groups_in_layers: on in the presets, off for configs written before it existed, kept
  * through JSON, and refused with stgraph or without a grouping block after the last layer */
+/* grounding within a video (L_w) with the other terms, and alone next to L_g; caption 0
+ * has one phrase (a uniform target row) */
+static void
+test_torch_within (void)
+{
+  SvLossWeights all = { 1.0f, 1.0f, 1.0f, 0.0f, 1.0f }, mostly = { 0.0f, 0.5f, 0.0f, 0.0f, 2.0f };
+  check_against_torch (&all, 77, SV_ATTENTION_FULL, TRUE);
+  check_against_torch (&mostly, 78, SV_ATTENTION_FULL, TRUE);
+}
+
 static void
 test_config_groups_in_layers (void)
 {
@@ -496,5 +507,6 @@ main (int argc, char **argv)
   g_test_add_func ("/model/config-groups-in-layers", test_config_groups_in_layers);
   g_test_add_func ("/model/config-linear-init", test_config_linear_init);
   g_test_add_func ("/torch/model-csal", test_torch_csal);
+  g_test_add_func ("/torch/model-within", test_torch_within);
   return g_test_run ();
 }

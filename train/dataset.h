@@ -84,10 +84,11 @@ typedef struct {
   uint64_t position;
   guint item;
   gboolean ok;
-  char *error;  /* when !ok */
-  float *clip;  /* [T, H, W, 3] */
-  int32_t *ids; /* [1 + K, L]: the caption, then its K prompted noun phrases */
-  float *mask;  /* [1 + K, L] */
+  char *error;   /* when !ok */
+  float *clip;   /* [T, H, W, 3] */
+  int32_t *ids;  /* [1 + K, L]: the caption, then its K prompted noun phrases */
+  float *mask;   /* [1 + K, L] */
+  int n_phrases; /* prompt k holds phrase k % n_phrases (0: the caption's fallback) */
   gboolean flipped;
 } SvSample;
 

@@ -23,6 +23,7 @@ static const Series losses[] = {
   { "loss_contrast", "contrastive", 0.12, 0.47, 0.71 },
   { "loss_grounding", "grounding", 0.84, 0.37, 0.00 },
   { "loss_csal", "CSAL", 0.58, 0.40, 0.74 },
+  { "loss_within", "grounding within", 0.60, 0.60, 0.20 },
 };
 static const Series temporal[] = { { "loss_temporal", "temporal", 0.17, 0.63, 0.17 } };
 static const Series lr[] = { { "lr", "learning rate", 0.55, 0.34, 0.29 } };

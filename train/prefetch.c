@@ -123,6 +123,7 @@ sample_text (const SvPrefetchConfig *cfg, SvDataItem *it, SvRng *rng, SvSample *
   sv_tokenizer_encode (cfg->tok, caption, s->ids, s->mask, L);
   char **ph = item_nouns (cfg, it);
   guint n = g_strv_length (ph);
+  s->n_phrases = (int) n;
   char *fallback = n == 0 ? caption_phrase (caption) : NULL;
   for (int k = 0; k < K; k++) {
     /* fewer than K phrases repeat; none: a prompt of the whole caption */

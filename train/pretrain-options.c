@@ -58,6 +58,11 @@ static const Field fields[] = {
      "Weight of STGT's cross-similarity alignment loss (contrastive with soft targets), "
      "0 = off (default 0)",
      "W"),
+  F (loss_within, F_DOUBLE,
+     "Weight of grounding within a video: the pooled groups of each of a video's noun "
+     "phrases must match that phrase better than the caption's other phrases (ours, "
+     "docs/training.md), 0 = off (default 0)",
+     "W"),
   F (contrast_warmup, F_INT64,
      "Steps of plain contrastive training first (whole videos, no temporal grouping or "
      "grounding loss) before the S-ViLM objective (default 0)",
@@ -149,7 +154,7 @@ sv_train_options_defaults (SvTrainOptions *o)
   o->clip_grad = 0;
   o->seed = 1;
   o->loss_temporal = o->loss_grounding = o->loss_contrast = 1;
-  o->loss_csal = 0;
+  o->loss_csal = o->loss_within = 0;
   o->augment = TRUE;
   o->cut_paste = TRUE;
   o->contrast_warmup = 0;
@@ -343,9 +348,13 @@ sv_train_options_validate (const SvTrainOptions *o, GError **error)
   CHECK (o->clip_grad >= 0 && isfinite (o->clip_grad), "--clip-grad must be >= 0.");
   CHECK (o->seed >= 0, "--seed must not be negative.");
   CHECK (isfinite (o->loss_temporal) && isfinite (o->loss_grounding) &&
-             isfinite (o->loss_contrast) && isfinite (o->loss_csal) && o->loss_temporal >= 0 &&
-             o->loss_grounding >= 0 && o->loss_contrast >= 0 && o->loss_csal >= 0,
+             isfinite (o->loss_contrast) && isfinite (o->loss_csal) && isfinite (o->loss_within) &&
+             o->loss_temporal >= 0 && o->loss_grounding >= 0 && o->loss_contrast >= 0 &&
+             o->loss_csal >= 0 && o->loss_within >= 0,
          "loss weights must be finite and >= 0.");
+  CHECK (
+      o->loss_within == 0 || o->loss_grounding > 0,
+      "--loss-within pools the groups as the grounding loss does: it needs --loss-grounding > 0.");
   CHECK (o->contrast_warmup >= 0, "--contrast-warmup must not be negative.");
   CHECK (o->hard_negatives >= 0 && (o->hard_negatives < 2 || o->batch % o->hard_negatives == 0),
          "--hard-negatives must divide --batch (0 or 1: random batches).");

@@ -20,11 +20,11 @@ typedef struct {
   int batch, accum, threads, workers, prefetch, checkpoint_every, keep, log_every;
   double lr, min_lr, warmup_ratio, weight_decay, momentum, beta2, clip_grad;
   gint64 seed;
-  double loss_temporal, loss_grounding, loss_contrast, loss_csal;
+  double loss_temporal, loss_grounding, loss_contrast, loss_csal, loss_within;
   gboolean augment;
   gint64 contrast_warmup; /* steps of plain contrastive training first */
   int hard_negatives;     /* videos per group of alike captions in a batch; 0 = off */
-  gboolean cut_paste; /* FALSE: Wv = I, every clip foreground (ablation) */
+  gboolean cut_paste;     /* FALSE: Wv = I, every clip foreground (ablation) */
 } SvTrainOptions;
 
 /* every field unset (NaN, G_MININT, NULL, -1) */

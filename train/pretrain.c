@@ -56,6 +56,8 @@ typedef struct {
   int64_t start_step, saved_step;
   float *clips, *video, *mask;
   int32_t *ids;
+  int *n_phrases; /* [B] the batch's captions' noun phrase counts (SvSample) */
+  float *within;  /* [B*K, K] L_w's targets */
   size_t clip_numel;
   GHashTable *unreadable; /* item index -> first error (owned) */
   SvHardBatches *hard;    /* --hard-negatives, or NULL */
@@ -89,6 +91,8 @@ trainer_clear (Trainer *t)
   g_free (t->video);
   g_free (t->mask);
   g_free (t->ids);
+  g_free (t->n_phrases);
+  g_free (t->within);
   g_free (t->out);
   g_free (t->metrics);
   g_free (t->st.options);
@@ -235,6 +239,7 @@ next_batch (Trainer *t, int g, double *wait_s, GError **error)
       size_t row = (size_t) B + (size_t) i * K;
       memcpy (t->ids + row * L, s->ids + L, (size_t) K * L * sizeof (int32_t));
       memcpy (t->mask + row * L, s->mask + L, (size_t) K * L * sizeof (float));
+      t->n_phrases[i] = s->n_phrases;
       sv_sample_free (s);
       break;
     }
@@ -294,11 +299,12 @@ train_step (Trainer *t, int64_t step, GError **error)
   gboolean warm = step < t->o.contrast_warmup;
   SvLossWeights full = t->w;
   if (warm)
-    full = (SvLossWeights){ 0.0f, 0.0f, t->w.contrast > 0.0f ? t->w.contrast : 1.0f, 0.0f };
+    full = (SvLossWeights){ 0.0f, 0.0f, t->w.contrast > 0.0f ? t->w.contrast : 1.0f, 0.0f, 0.0f };
   t->cp->off = warm || !t->o.cut_paste;
   /* micro-batch gradients add up: weights / A make the sum the mean */
-  SvLossWeights w = { full.temporal / A, full.grounding / A, full.contrast / A, full.csal / A };
-  float terms[4] = { 0 }; /* mean loss terms: t, g, c, csal */
+  SvLossWeights w = { full.temporal / A, full.grounding / A, full.contrast / A, full.csal / A,
+                      full.within / A };
+  float terms[5] = { 0 }; /* mean loss terms: t, g, c, csal, within */
   SvRng rng_at_start = t->st.rng;
   uint64_t *pos_at_start = g_memdup2 (t->lane_pos, sizeof (uint64_t) * A);
   if (!sv_var_set_zero_grad (t->model->params, error))
@@ -324,7 +330,9 @@ train_step (Trainer *t, int64_t step, GError **error)
                        .fg = t->cp->fg,
                        .Wv = t->cp->Wv,
                        .noise = NULL,
-                       .noise_seed = noise_seed ((uint64_t) t->o.seed, step * A + g) };
+                       .noise_seed = noise_seed ((uint64_t) t->o.seed, step * A + g),
+                       .within_targets = t->within };
+    sv_within_targets (t->n_phrases, t->o.batch, c->n_nouns, t->within);
     if (!sv_train_pass_forward (t->pass, &b, &w, error))
       goto fail;
     if (!isfinite (t->pass->loss)) {
@@ -341,9 +349,10 @@ train_step (Trainer *t, int64_t step, GError **error)
     terms[1] += t->pass->loss_grounding / A;
     terms[2] += t->pass->loss_contrast / A;
     terms[3] += t->pass->loss_csal / A;
+    terms[4] += t->pass->loss_within / A;
   }
   g_free (pos_at_start);
-  if (W > 1 && !sum_across_processes (t, terms, 4, error))
+  if (W > 1 && !sum_across_processes (t, terms, 5, error))
     return -1;
   float lr = sv_lr_at (&t->sched, step);
   double gnorm = 0.0;
@@ -359,11 +368,12 @@ train_step (Trainer *t, int64_t step, GError **error)
     .step = step + 1,
     .total = t->o.steps,
     .loss = full.temporal * terms[0] + full.grounding * terms[1] + full.contrast * terms[2] +
-            full.csal * terms[3],
+            full.csal * terms[3] + full.within * terms[4],
     .loss_temporal = terms[0],
     .loss_grounding = terms[1],
     .loss_contrast = terms[2],
     .loss_csal = terms[3],
+    .loss_within = terms[4],
     .lr = lr,
     .grad_norm = gnorm,
     .step_time = (double) (g_get_monotonic_time () - t0) / G_USEC_PER_SEC,
@@ -543,7 +553,8 @@ setup (Trainer *t, const char *config, gboolean resume, const SvTrainOptions *cl
   t->sched.min_lr = (float) t->o.min_lr;
   t->sched.warmup_ratio = t->o.warmup_ratio;
   t->w = (SvLossWeights){ (float) t->o.loss_temporal, (float) t->o.loss_grounding,
-                          (float) t->o.loss_contrast, (float) t->o.loss_csal };
+                          (float) t->o.loss_contrast, (float) t->o.loss_csal,
+                          (float) t->o.loss_within };
   t->pass = sv_train_pass_new (t->model, B, error);
   if (!t->pass)
     return FALSE;
@@ -553,6 +564,8 @@ setup (Trainer *t, const char *config, gboolean resume, const SvTrainOptions *cl
   t->video = g_new (float, t->clip_numel *B);
   t->ids = g_new0 (int32_t, (size_t) B * (1 + K) * c->max_len);
   t->mask = g_new0 (float, (size_t) B *(1 + K) * c->max_len);
+  t->n_phrases = g_new0 (int, B);
+  t->within = g_new (float, (size_t) B *K *K);
   t->unreadable = g_hash_table_new (g_direct_hash, g_direct_equal);
   g_free (t->st.options);
   t->st.options = sv_train_options_to_json (&t->o);
@@ -634,11 +647,11 @@ print_start (Trainer *t)
                     : NULL;
   printf ("  %s steps %" G_GINT64_FORMAT "..%" G_GINT64_FORMAT " of %d x batch %d (%s "
           "epochs; %d process%s), %s lr %g, warm-up %" G_GINT64_FORMAT
-          " steps, losses t %g g %g c %g csal %g%s\n",
+          " steps, losses t %g g %g c %g csal %g within %g%s\n",
           t->start_step > 0 ? "resuming:" : "training:", t->start_step + 1, t->o.steps, t->n_lanes,
           t->o.batch, eps, sv_dist_size (), sv_dist_size () > 1 ? "es" : "", t->o.optim, t->o.lr,
           sv_lr_warmup_steps (&t->sched), t->w.temporal, t->w.grounding, t->w.contrast, t->w.csal,
-          cwarm ? cwarm : "");
+          t->w.within, cwarm ? cwarm : "");
   fflush (stdout);
   g_free (eps);
   g_free (cwarm);

@@ -168,6 +168,19 @@ def grounding_loss(gp, nouns, Wv, c):
     return xent(G / tau, Wv) + xent(G.t() / tau, Wv.t())
 
 
+def within_loss(gp, nouns, targets, c):
+    # grounding within a video (svilm-core/sv-losses.h, L_w): video i's groups pooled for
+    # its own caption's k-th phrase against the caption's K phrases
+    B, M, E = gp.shape
+    K = nouns.shape[0] // B
+    tau = c["tau_ground"]
+    n = nouns.view(B, K, E)
+    S = torch.einsum("ime,ike->ikm", unit(gp), unit(n))  # [B, K, M]
+    own = torch.softmax(S / tau, -1) @ gp  # [B, K, E]
+    Sw = torch.einsum("ike,ile->ikl", unit(own), unit(n))  # [B, K(pooled), K(phrase)]
+    return xent(Sw.reshape(B * K, K) / tau, targets)
+
+
 def contrast_loss(fv, fc, Wv, c):
     S = fv @ fc.t() / c["tau_contrast"]
     return xent(S, Wv) + xent(S.t(), Wv.t())
@@ -208,10 +221,12 @@ def main():
     lg = grounding_loss(gp, nouns, b["Wv"], c)
     lc = contrast_loss(fv, captions, b["Wv"], c)
     ls = csal_loss(fv, captions, b["Wv"], c)
-    loss = w[0] * lt + w[1] * lg + w[2] * lc + w[3] * ls
+    lw = within_loss(gp, nouns, b["within_targets"], c)
+    loss = w[0] * lt + w[1] * lg + w[2] * lc + w[3] * ls + w[4] * lw
     loss.backward()
     out = {"loss_temporal": lt.reshape(1), "loss_grounding": lg.reshape(1),
-           "loss_contrast": lc.reshape(1), "loss_csal": ls.reshape(1), "loss": loss.reshape(1),
+           "loss_contrast": lc.reshape(1), "loss_csal": ls.reshape(1), "loss_within": lw.reshape(1),
+           "loss": loss.reshape(1),
            "fv": fv, "f": f, "z": z}
     for name, v in P.items():
         out["grad." + name] = v.grad if v.grad is not None else torch.zeros_like(v)
