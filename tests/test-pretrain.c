@@ -599,7 +599,7 @@ test_run_tokenizer_csal_plot (void)
   sv_tokenizer_free (t);
 
   RUN (&r, 0, "tok", "--config", config, "--data", m, "--steps", "4", "--tokenizer", tok,
-       "--loss-csal", "1");
+       "--loss-csal", "1", "--loss-within", "1");
   g_assert_cmpint (r.status, ==, 0);
   g_autoptr (GArray) a = metrics ("tok");
   g_assert_cmpuint (a->len, ==, 4);
@@ -613,6 +613,8 @@ test_run_tokenizer_csal_plot (void)
   g_autofree char *mtext = slurp (metrics_path, NULL);
   g_assert_nonnull (strstr (mtext, "\"loss_csal\": "));
   g_assert_null (strstr (mtext, "\"loss_csal\": 0,"));
+  g_assert_nonnull (strstr (mtext, "\"loss_within\": "));
+  g_assert_null (strstr (mtext, "\"loss_within\": 0,"));
 
   /* a vocabulary larger than the config's (128) */
   g_assert_cmpint (run_cmd (&r, (const char *[]){ "tokenizer", "--data", m, "--vocab", "400",
@@ -862,6 +864,9 @@ test_run_errors (void)
   assert_one_sentence (&r, 2, "--batch");
   RUN (&r, 0, "e4b", "--config", config, "--data", m, "--no-cut-paste");
   assert_one_sentence (&r, 1, "--loss-temporal 0");
+  RUN (&r, 0, "e4c", "--config", config, "--data", m, "--loss-within", "1", "--loss-grounding",
+       "0");
+  assert_one_sentence (&r, 1, "--loss-grounding > 0");
   RUN (&r, 0, "e5", "--config", config, "--data", m, "--bogus");
   g_assert_cmpint (r.status, ==, 2);
   RUN (&r, 0, "e6", "--data", m);
