@@ -181,8 +181,11 @@ sv_within_targets (const int *n_phrases, int B, int K, float *targets)
     for (int k = 0; k < K; k++) {
       int n = n_phrases[j], same = 0;
       float *row = targets + ((size_t) j * K + k) * K;
-      for (int k2 = 0; k2 < K; k2++)
-        same += (row[k2] = n <= 0 || k2 % n == k % n ? 1.0f : 0.0f) != 0.0f;
+      for (int k2 = 0; k2 < K; k2++) {
+        gboolean same_phrase = n <= 0 || k2 % n == k % n; /* k itself always is */
+        row[k2] = same_phrase ? 1.0f : 0.0f;
+        same += same_phrase;
+      }
       for (int k2 = 0; k2 < K; k2++)
         row[k2] /= (float) same;
     }
