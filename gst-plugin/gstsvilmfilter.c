@@ -28,6 +28,7 @@ enum {
 typedef struct {
   /* properties (object lock) */
   char *model_path, *device, *location;
+  const char *default_model; /* when model_path is NULL (the subclass's bundled model) */
   guint frames_per_clip, stride, interval;
   gboolean post_messages;
 
@@ -68,26 +69,43 @@ G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (GstSvilmFilter, gst_svilm_filter, GST_TYPE_
 
 #define PRIV(self) ((GstSvilmFilterPrivate *) gst_svilm_filter_get_instance_private (self))
 
+/* $SVILM_MODEL, else the installed models/FILE, else the source tree's (the build tree) */
+static char *
+bundled_model (const char *file)
+{
+  const char *env = g_getenv ("SVILM_MODEL");
+  if (env && *env)
+    return g_strdup (env);
+  char *p = g_build_filename (SVILM_MODELS_DIR, file, NULL);
+  if (!g_file_test (p, G_FILE_TEST_EXISTS)) {
+    g_free (p);
+    p = g_build_filename (SVILM_SOURCE_DIR, "models", file, NULL);
+  }
+  return p;
+}
+
 const char *
 gst_svilm_default_model (void)
 {
   static char *path;
-  if (g_once_init_enter (&path)) {
-    const char *env = g_getenv ("SVILM_MODEL");
-    char *p;
-    if (env && *env)
-      p = g_strdup (env);
-    else {
-      p = g_build_filename (SVILM_MODELS_DIR, "default.safetensors", NULL);
-      if (!g_file_test (p, G_FILE_TEST_EXISTS)) {
-        /* running from the build tree */
-        g_free (p);
-        p = g_build_filename (SVILM_SOURCE_DIR, "models", "default.safetensors", NULL);
-      }
-    }
-    g_once_init_leave (&path, p);
-  }
+  if (g_once_init_enter (&path))
+    g_once_init_leave (&path, bundled_model ("default.safetensors"));
   return path;
+}
+
+const char *
+gst_svilm_scenecut_model (void)
+{
+  static char *path;
+  if (g_once_init_enter (&path))
+    g_once_init_leave (&path, bundled_model ("scenecut.safetensors"));
+  return path;
+}
+
+void
+gst_svilm_filter_set_default_model (GstSvilmFilter *self, const char *path)
+{
+  PRIV (self)->default_model = path;
 }
 
 static void
@@ -151,7 +169,7 @@ gst_svilm_filter_get_property (GObject *object, guint prop_id, GValue *value, GP
   GST_OBJECT_LOCK (object);
   switch (prop_id) {
   case PROP_MODEL:
-    g_value_set_string (value, p->model_path ? p->model_path : gst_svilm_default_model ());
+    g_value_set_string (value, p->model_path ? p->model_path : p->default_model);
     break;
   case PROP_DEVICE:
     g_value_set_string (value, p->device);
@@ -184,7 +202,7 @@ gst_svilm_filter_start (GstBaseTransform *trans)
   GstSvilmFilter *self = GST_SVILM_FILTER (trans);
   GstSvilmFilterPrivate *p = PRIV (self);
   GST_OBJECT_LOCK (self);
-  char *path = g_strdup (p->model_path ? p->model_path : gst_svilm_default_model ());
+  char *path = g_strdup (p->model_path ? p->model_path : p->default_model);
   char *device = g_strdup (p->device);
   char *location = g_strdup (p->location);
   GST_OBJECT_UNLOCK (self);
@@ -735,6 +753,7 @@ gst_svilm_filter_init (GstSvilmFilter *self)
 {
   GstSvilmFilterPrivate *p = PRIV (self);
   p->device = g_strdup ("auto");
+  p->default_model = gst_svilm_default_model ();
   p->interval = 1;
   p->stride_divisor = 1;
   p->batch_request = 1;

@@ -88,7 +88,13 @@ gboolean gst_svilm_filter_post_messages (GstSvilmFilter *self);
 /* Writes the structure as one JSON object line when `location` is set. */
 void gst_svilm_filter_write_json (GstSvilmFilter *self, const GstStructure *s);
 
-/* The bundled default model's path (SVILM_MODEL in the environment overrides it). */
+/* The bundled models' paths (SVILM_MODEL in the environment overrides both): the
+ * default one, and svilmscenecut's, whose scene head holds issue 7's cut targets
+ * (models/README.md). */
 const char *gst_svilm_default_model (void);
+const char *gst_svilm_scenecut_model (void);
+/* the model loaded when the `model` property is not set (a subclass's init; the path
+ * must outlive the element) */
+void gst_svilm_filter_set_default_model (GstSvilmFilter *self, const char *path);
 
 G_END_DECLS

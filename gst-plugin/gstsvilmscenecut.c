@@ -798,6 +798,8 @@ gst_svilm_scene_cut_init (GstSvilmSceneCut *self)
 {
   /* overlapping windows: every slice boundary is seen by two windows */
   gst_svilm_filter_set_default_stride_divisor (GST_SVILM_FILTER (self), 0);
+  /* the bundled model whose scene head was chosen for cuts (models/README.md) */
+  gst_svilm_filter_set_default_model (GST_SVILM_FILTER (self), gst_svilm_scenecut_model ());
   self->threshold = DEFAULT_THRESHOLD;
   self->min_scene_length = DEFAULT_MIN_SCENE_LENGTH;
   self->merge_runs = DEFAULT_MERGE_RUNS;

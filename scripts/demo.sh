@@ -4,7 +4,8 @@
 #   out/annotated.mp4      the video with grounding overlays and cut markers
 #   out/scene-NN.ts        one file per scene (split at the cuts' key frames)
 #   out/results.jsonl      cuts, groundings and clip embeddings as JSON lines
-# and prints where they are.  SVILM_MODEL=path overrides the model.
+# and prints where they are.  svilmscenecut uses models/scenecut.safetensors, the others
+# models/default.safetensors (models/README.md); SVILM_MODEL=path overrides both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,10 +15,13 @@ fi
 ninja -C build >/dev/null
 
 model=${SVILM_MODEL:-$PWD/models/default.safetensors}
-if [ ! -f "$model" ]; then
-  echo "demo: no model at $model (train one: see models/README.md)" >&2
-  exit 1
-fi
+cut_model=${SVILM_MODEL:-$PWD/models/scenecut.safetensors}
+for m in "$model" "$cut_model"; do
+  if [ ! -f "$m" ]; then
+    echo "demo: no model at $m (train one: see models/README.md)" >&2
+    exit 1
+  fi
+done
 video=examples/data/sample.mp4
 phrases=${PHRASES:-"ball;square"}
 # svilmscenecut's default threshold (-1: the model's, 0.25 on its scene head's
@@ -27,7 +31,7 @@ mkdir -p out
 rm -f out/scene-*.mp4 out/scene-*.ts out/results-*.jsonl
 export GST_PLUGIN_PATH="$PWD/build/gst-plugin${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
 
-echo "== svilm on $video with $(basename "$model") =="
+echo "== svilm on $video with $(basename "$model") (cuts: $(basename "$cut_model")) =="
 # One pipeline: scene cuts, phrase grounding drawn on the frames and clip embeddings
 # (each as JSON lines), encoded once, then
 #   - out/annotated.mp4: the whole annotated video;
@@ -37,7 +41,7 @@ echo "== svilm on $video with $(basename "$model") =="
 #     splitmuxsink: GStreamer 1.22's splitmuxsink sometimes never posts EOS, so that
 #     gst-launch does not exit (docs/elements/svilmscenecut.md).
 gst-launch-1.0 -q filesrc location="$video" ! decodebin ! videoconvert \
-  ! svilmscenecut model="$model" threshold="$threshold" draw=true location=out/results-cuts.jsonl \
+  ! svilmscenecut model="$cut_model" threshold="$threshold" draw=true location=out/results-cuts.jsonl \
   ! svilmground model="$model" phrases="$phrases" location=out/results-ground.jsonl \
   ! svilmencode model="$model" location=out/results-embed.jsonl \
   ! videoconvert ! x264enc speed-preset=veryfast key-int-max=100000 option-string=scenecut=0 \

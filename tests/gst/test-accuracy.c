@@ -17,7 +17,10 @@
  * clearly better than the baseline, not for the figures themselves, which are printed
  * (and recorded in models/default-eval.md).
  *
- *   test-accuracy MODEL
+ * svilmscenecut runs with SCENECUT_MODEL (its bundled default, models/scenecut.safetensors),
+ * the others with MODEL (models/default.safetensors).
+ *
+ *   test-accuracy MODEL [SCENECUT_MODEL]
  */
 #include "sv-synth.h"
 #include "svilm-harness.h"
@@ -33,7 +36,7 @@
 #define FPS 8
 #define TOLERANCE 2 /* frames, as TransNet V2's protocol */
 
-static const char *model_path;
+static const char *model_path, *scenecut_model_path;
 static const SvSynthFormat fmt = { 64, 64, 16 }; /* as the default corpus */
 
 /* the first n single-scene test-split videos of the corpus (seed SEED) */
@@ -76,7 +79,8 @@ render (SvSynthRenderer *r, SvSynthVideo *v, guint f, guint at)
 static GstHarness *
 harness (const char *element, const char *props, GstBus **bus)
 {
-  char *desc = g_strdup_printf ("%s model=\"%s\" %s", element, model_path, props);
+  const char *m = g_str_equal (element, "svilmscenecut") ? scenecut_model_path : model_path;
+  char *desc = g_strdup_printf ("%s model=\"%s\" %s", element, m, props);
   GstHarness *h = gst_harness_new_parse (desc);
   g_free (desc);
   char *caps = g_strdup_printf ("video/x-raw,format=BGRx,width=%u,height=%u,framerate=%d/1",
@@ -525,10 +529,11 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   gst_init (NULL, NULL);
   if (argc < 2) {
-    g_printerr ("usage: test-accuracy MODEL\n");
+    g_printerr ("usage: test-accuracy MODEL [SCENECUT_MODEL]\n");
     return 2;
   }
   model_path = argv[1];
+  scenecut_model_path = argc > 2 ? argv[2] : argv[1];
   g_test_add_func ("/accuracy/scenecut", test_scenecut);
   g_test_add_func ("/accuracy/scenecut-flash", test_scenecut_flash);
   g_test_add_func ("/accuracy/scenecut-dissolve", test_scenecut_dissolve);

@@ -691,6 +691,30 @@ GST_START_TEST (test_bad_model)
 }
 GST_END_TEST;
 
+/* Without a model property, svilmscenecut loads the bundled scene-cut model and the other
+ * elements the bundled default (models/README.md); $SVILM_MODEL overrides both. */
+GST_START_TEST (test_default_models)
+{
+  const char *elements[] = { "svilmscenecut", "svilmencode" };
+  const char *files[] = { "scenecut.safetensors", "default.safetensors" };
+  const char *env = g_getenv ("SVILM_MODEL");
+  for (guint i = 0; i < G_N_ELEMENTS (elements); i++) {
+    GstElement *e = gst_element_factory_make (elements[i], NULL);
+    fail_unless (e != NULL);
+    char *path = NULL;
+    g_object_get (e, "model", &path, NULL);
+    fail_unless (path != NULL);
+    if (env && *env) {
+      fail_unless_equals_string (path, env);
+    } else {
+      fail_unless (g_str_has_suffix (path, files[i]), "%s's default model: %s", elements[i], path);
+    }
+    g_free (path);
+    gst_object_unref (e);
+  }
+}
+GST_END_TEST;
+
 static Suite *
 svilmscenecut_suite (void)
 {
@@ -713,6 +737,7 @@ svilmscenecut_suite (void)
   tcase_add_test (tc, test_json_lines);
   tcase_add_test (tc, test_state_cycles);
   tcase_add_test (tc, test_bad_model);
+  tcase_add_test (tc, test_default_models);
   return s;
 }
 
