@@ -84,22 +84,27 @@ bundled_model (const char *file)
   return p;
 }
 
+/* bundled_model (file), resolved once into *slot (a static) */
+static const char *
+bundled_model_once (char **slot, const char *file)
+{
+  if (g_once_init_enter (slot))
+    g_once_init_leave (slot, bundled_model (file));
+  return *slot;
+}
+
 const char *
 gst_svilm_default_model (void)
 {
   static char *path;
-  if (g_once_init_enter (&path))
-    g_once_init_leave (&path, bundled_model ("default.safetensors"));
-  return path;
+  return bundled_model_once (&path, "default.safetensors");
 }
 
 const char *
 gst_svilm_scenecut_model (void)
 {
   static char *path;
-  if (g_once_init_enter (&path))
-    g_once_init_leave (&path, bundled_model ("scenecut.safetensors"));
-  return path;
+  return bundled_model_once (&path, "scenecut.safetensors");
 }
 
 void

@@ -191,11 +191,23 @@ sv_within_targets (const int *n_phrases, int B, int K, float *targets)
     }
 }
 
+/* L_w's views: pooled as rows [B*BK, E], own and the nouns as [B, K, E], Sw as [BK, K] */
+static gboolean
+within_views (SvGroundingLoss *l, SvVar *nouns, SvVar *pflat, SvVar *own3, SvVar *n3, SvVar *Sw2,
+              GError **error)
+{
+  int B = l->B, K = l->K, E = l->E, BK = B * K;
+  return var_view (pflat, &l->pooled, 2, (int64_t[]){ (int64_t) B * BK, E }, error) &&
+         var_view (own3, &l->own, 3, (int64_t[]){ B, K, E }, error) &&
+         var_view (n3, nouns, 3, (int64_t[]){ B, K, E }, error) &&
+         var_view (Sw2, &l->Sw, 2, (int64_t[]){ BK, K }, error);
+}
+
 /* L_w's forward, after L_g's (it reads the pooled groups) */
 static gboolean
 within_forward (SvGroundingLoss *l, SvVar *nouns, float tau, const float *targets, GError **error)
 {
-  int B = l->B, K = l->K, E = l->E, BK = B * K;
+  int B = l->B, K = l->K, BK = B * K;
   int32_t ids[BK];
   for (int i = 0; i < B; i++)
     for (int k = 0; k < K; k++)
@@ -203,10 +215,7 @@ within_forward (SvGroundingLoss *l, SvVar *nouns, float tau, const float *target
   TRY (sv_tensor_upload (&l->own_ids, ids, sizeof ids, error));
   TRY (sv_tensor_upload (&l->tw, targets, sizeof (float) * BK * K, error));
   SvVar pflat, own3, n3, Sw2;
-  TRY (var_view (&pflat, &l->pooled, 2, (int64_t[]){ (int64_t) B * BK, E }, error));
-  TRY (var_view (&own3, &l->own, 3, (int64_t[]){ B, K, E }, error));
-  TRY (var_view (&n3, nouns, 3, (int64_t[]){ B, K, E }, error));
-  TRY (var_view (&Sw2, &l->Sw, 2, (int64_t[]){ BK, K }, error));
+  TRY (within_views (l, nouns, &pflat, &own3, &n3, &Sw2, error));
   // own[i*K + k] = pooled[i, i*K + k]; Sw[i, k, k'] = cos(own_ik, n_ik')
   TRY (sv_embedding_forward (&l->own.x, &l->own_ids, &pflat.x, error));
   TRY (sv_cosine_sim_forward (&l->Sw.x, &l->an3, &l->bn3, &l->anorm3, &l->bnorm3, &own3.x, &n3.x,
@@ -219,12 +228,8 @@ within_forward (SvGroundingLoss *l, SvVar *nouns, float tau, const float *target
 static gboolean
 within_backward (SvGroundingLoss *l, SvVar *nouns, float tau, float weight, GError **error)
 {
-  int B = l->B, K = l->K, E = l->E, BK = B * K;
   SvVar pflat, own3, n3, Sw2;
-  TRY (var_view (&pflat, &l->pooled, 2, (int64_t[]){ (int64_t) B * BK, E }, error));
-  TRY (var_view (&own3, &l->own, 3, (int64_t[]){ B, K, E }, error));
-  TRY (var_view (&n3, nouns, 3, (int64_t[]){ B, K, E }, error));
-  TRY (var_view (&Sw2, &l->Sw, 2, (int64_t[]){ BK, K }, error));
+  TRY (within_views (l, nouns, &pflat, &own3, &n3, &Sw2, error));
   TRY (seed (&l->loss_w, weight, error));
   TRY (sv_softmax_xent_backward (&l->lw.d, &l->loss_w.d, &l->probs_w, &l->tw, error));
   TRY (sv_scale_backward (&Sw2.d, &l->lw.d, 1.0f / tau, error));
