@@ -138,6 +138,56 @@ bench_video (const char *name, SvModel *m, const SvModelConfig *cp, int B_video,
   sv_test_batch_free (&b);
 }
 
+/* model FLOPs of one text encoder forward over Bt captions of L tokens (matmuls only;
+ * the projection runs on the [CLS] rows) */
+static double
+text_flops (const SvModelConfig *c, int Bt, int L)
+{
+  double D = c->t_width, F = c->t_mlp;
+  double per_layer = 2 * L * D * D * 4 + 2 * L * D * F * 2 + 4.0 * L * L * D;
+  return Bt * (c->t_depth * per_layer + 2 * D * c->embed_dim);
+}
+
+/* one text encoder forward over the batch's captions and phrases (Bt rows of max_len
+ * tokens, as pre-training and svilm-search's queries run it), timed against sgemm at its
+ * sizes and PyTorch */
+static void
+bench_text (const char *name, SvModel *m, const SvModelConfig *cp, int B_video, const char *mpath,
+            const char *bpath)
+{
+  GError *error = NULL;
+  SvModelConfig c = *cp;
+  SvTestBatch b;
+  sv_test_batch_make (&b, &c, B_video, sv_model_n_group_blocks (m), 7);
+  SvLossWeights w = { 1, 1, 1 };
+  sv_test_batch_save (&b, &c, &w, bpath);
+  SvVarSet *acts = sv_var_set_new_inference (sv_backend_cpu ());
+  SvTextActs ta;
+  if (!sv_text_acts_plan (acts, &ta, &c, b.Bt, &error) || !sv_var_set_commit (acts, &error) ||
+      !sv_text_acts_init (&ta, &c, &error) || !sv_text_set_input (&ta, b.ids, b.mask, &error) ||
+      !sv_text_forward (&m->text, &ta, &c, &error))
+    g_error ("%s", error->message);
+  int iters = 0;
+  double t0 = now (), el;
+  do {
+    sv_text_forward (&m->text, &ta, &c, NULL);
+    iters++;
+    el = now () - t0;
+  } while (el < min_seconds);
+  double t_c = el / iters, flops = text_flops (&c, b.Bt, b.L);
+  double peak = sgemm_peak (b.Bt * b.L, c.t_mlp, c.t_width);
+  double t_torch = torch_time (mpath, bpath, "text", NULL);
+  printf ("%-5s text forward   B=%-2d %5d tokens: %8.2f ms  %7.1f texts/s  %6.1f GFLOP/s  "
+          "%.0f%% of sgemm (%0.1f GFLOP/s)",
+          name, b.Bt, b.L, t_c * 1e3, b.Bt / t_c, flops / t_c / 1e9, 100 * flops / t_c / 1e9 / peak,
+          peak);
+  if (t_torch > 0)
+    printf ("  PyTorch %8.2f ms  speed-up x%.2f", t_torch * 1e3, t_torch / t_c);
+  printf ("\n");
+  sv_var_set_free (acts);
+  sv_test_batch_free (&b);
+}
+
 typedef struct {
   SvModel *m;
   const SvModelConfig *c;
@@ -212,6 +262,7 @@ bench_config (const char *name, int B_video, int B_train, const char *dir)
   if (B_video > 1)
     bench_video (name, m, &c, 1, mpath, bpath);
   bench_side_by_side (name, m, &c);
+  bench_text (name, m, &c, B_video, mpath, bpath);
 
   SvTestBatch b;
   SvLossWeights w = { 1, 1, 1 };

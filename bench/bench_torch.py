@@ -2,7 +2,8 @@
 in float32 with the same weights, inputs and thread count as the C run.
 
     bench_torch.py MODEL BATCH MODE THREADS SECONDS
-MODE: video (encoder forward, no grad) | train (forward + backward + SGD step).
+MODE: video (encoder forward, no grad) | text (text encoder forward over the batch's
+captions and phrases, no grad) | train (forward + backward + SGD step).
 Prints one JSON object: seconds per call and the loss (train).
 """
 import json
@@ -45,6 +46,10 @@ def main():
                               (c["width"] // c["patch"]))] * len(c["group_after"])
         with torch.no_grad():
             out["seconds"] = timeit(lambda: ref.video_encoder(P, c, b["video"], noises), float(seconds))
+    elif mode == "text":
+        with torch.no_grad():
+            out["seconds"] = timeit(lambda: ref.text_encoder(P, c, b["ids"], b["mask"]),
+                                    float(seconds))
     else:
         for v in P.values():
             v.requires_grad_(True)
