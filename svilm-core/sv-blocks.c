@@ -84,7 +84,9 @@ sv_block_acts_plan (SvVarSet *as, SvBlockActs *a, int B, int N, int D, int H, in
     if (!shared_scratch || bnd[i] != &a->out)
       TRY (sv_var_plan (as, bnd[i], SV_INIT_ZERO, SV_SHAPE (B, N, D), error, "block.act%u", i));
   TRY (sv_var_plan (as, &a->fc1, SV_INIT_ZERO, SV_SHAPE (B, N, F), error, "block.fc1"));
-  TRY (sv_var_plan (as, &a->gelu, SV_INIT_ZERO, SV_SHAPE (B, N, F), error, "block.gelu"));
+  a->gelu_in_fc1 = shared_scratch;
+  if (!shared_scratch)
+    TRY (sv_var_plan (as, &a->gelu, SV_INIT_ZERO, SV_SHAPE (B, N, F), error, "block.gelu"));
   SvTensor *stats[] = { &a->ln1_mean, &a->ln1_rstd, &a->ln2_mean, &a->ln2_rstd };
   for (guint i = 0; i < G_N_ELEMENTS (stats); i++)
     TRY (sv_arena_alloc (as->x, stats[i], SV_F32, SV_SHAPE (B * N), "block.ln-stats", error));
@@ -127,8 +129,9 @@ sv_block_forward (SvBlockParams *p, SvBlockActs *a, SvVar *x, const SvTensor *gr
   TRY (sv_layernorm_forward (&a->ln2.x, &a->ln2_mean, &a->ln2_rstd, &a->res1.x, &p->ln2_w.x,
                              &p->ln2_b.x, eps, error));
   TRY (sv_linear_forward (&a->fc1.x, &a->ln2.x, &p->fc1_w.x, &p->fc1_b.x, error));
-  TRY (sv_gelu_forward (&a->gelu.x, &a->fc1.x, error));
-  TRY (sv_linear_forward (&a->fc2.x, &a->gelu.x, &p->fc2_w.x, &p->fc2_b.x, error));
+  SvTensor *gelu = a->gelu_in_fc1 ? &a->fc1.x : &a->gelu.x;
+  TRY (sv_gelu_forward (gelu, &a->fc1.x, error));
+  TRY (sv_linear_forward (&a->fc2.x, gelu, &p->fc2_w.x, &p->fc2_b.x, error));
   return sv_add_forward (&a->out.x, &a->res1.x, &a->fc2.x, error);
 }
 

@@ -15,11 +15,12 @@
 #include <math.h>
 #include <string.h>
 
-/* Activations for one clip and one text (batch 1), borrowed per call. */
+/* Activations for one clip (batch 1), borrowed per call.  A text has its own, smaller pass
+ * (TextPass): a model that only encodes video (svilmscenecut's) never holds text
+ * activations (1.5 MB a pass for the tiny model with 48 tokens). */
 typedef struct {
   SvVarSet *acts;
   SvVideoActs video;
-  SvTextActs text;
   float *clip;         /* host [T,H,W,3] */
   float *tokens;       /* host [Nv, D]: the final video tokens, for the temporal features */
   float *head_scratch; /* the scene head's, or NULL without a head */
@@ -27,13 +28,20 @@ typedef struct {
   float *cue_scratch;  /* for sv_scene_head_window_cues */
 } InferPass;
 
+/* Activations for one text (batch 1). */
+typedef struct {
+  SvVarSet *acts;
+  SvTextActs text;
+} TextPass;
+
 struct _SvilmModel {
   GObject parent;
   char *path, *key, *id;
   SvBackend *backend;
   SvModel *model;
-  GMutex lock;           /* guards idle */
+  GMutex lock;           /* guards idle and idle_text */
   GPtrArray *idle;       /* InferPass* */
+  GPtrArray *idle_text;  /* TextPass* */
   SvSceneHeadHost scene; /* in = 0 when the model has no scene head */
 };
 
@@ -78,6 +86,14 @@ infer_pass_free (gpointer p)
 }
 
 static void
+text_pass_free (gpointer p)
+{
+  TextPass *tp = p;
+  sv_var_set_free (tp->acts);
+  g_free (tp);
+}
+
+static void
 svilm_model_finalize (GObject *object)
 {
   SvilmModel *self = SVILM_MODEL (object);
@@ -92,6 +108,7 @@ svilm_model_finalize (GObject *object)
   }
   g_mutex_unlock (&shared_lock);
   g_ptr_array_unref (self->idle);
+  g_ptr_array_unref (self->idle_text);
   sv_scene_head_host_clear (&self->scene);
   sv_model_free (self->model);
   sv_backend_unref (self->backend);
@@ -113,6 +130,7 @@ svilm_model_init (SvilmModel *self)
 {
   g_mutex_init (&self->lock);
   self->idle = g_ptr_array_new_with_free_func (infer_pass_free);
+  self->idle_text = g_ptr_array_new_with_free_func (text_pass_free);
 }
 
 static char *
@@ -278,9 +296,7 @@ pass_borrow (SvilmModel *self, GError **error)
   ip->acts = sv_var_set_new_inference (self->backend);
   ip->clip = g_new (float, (size_t) c->frames * c->height * c->width * 3);
   if (!sv_video_acts_plan (ip->acts, &ip->video, c, 1, FALSE, error) ||
-      !sv_text_acts_plan (ip->acts, &ip->text, c, 1, error) ||
-      !sv_var_set_commit (ip->acts, error) || !sv_video_acts_init (&ip->video, c, error) ||
-      !sv_text_acts_init (&ip->text, c, error)) {
+      !sv_var_set_commit (ip->acts, error) || !sv_video_acts_init (&ip->video, c, error)) {
     infer_pass_free (ip);
     return NULL;
   }
@@ -300,6 +316,35 @@ pass_return (SvilmModel *self, InferPass *ip)
 {
   g_mutex_lock (&self->lock);
   g_ptr_array_add (self->idle, ip);
+  g_mutex_unlock (&self->lock);
+}
+
+static TextPass *
+text_pass_borrow (SvilmModel *self, GError **error)
+{
+  g_mutex_lock (&self->lock);
+  TextPass *tp = self->idle_text->len
+                     ? g_ptr_array_steal_index_fast (self->idle_text, self->idle_text->len - 1)
+                     : NULL;
+  g_mutex_unlock (&self->lock);
+  if (tp)
+    return tp;
+  const SvModelConfig *c = &self->model->cfg;
+  tp = g_new0 (TextPass, 1);
+  tp->acts = sv_var_set_new_inference (self->backend);
+  if (!sv_text_acts_plan (tp->acts, &tp->text, c, 1, error) ||
+      !sv_var_set_commit (tp->acts, error) || !sv_text_acts_init (&tp->text, c, error)) {
+    text_pass_free (tp);
+    return NULL;
+  }
+  return tp;
+}
+
+static void
+text_pass_return (SvilmModel *self, TextPass *tp)
+{
+  g_mutex_lock (&self->lock);
+  g_ptr_array_add (self->idle_text, tp);
   g_mutex_unlock (&self->lock);
 }
 
@@ -620,17 +665,17 @@ svilm_model_encode_text (SvilmModel *self, const char *text, gsize *n_out, GErro
     g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT, _ ("The text to encode is empty."));
     return NULL;
   }
-  InferPass *ip = pass_borrow (self, error);
-  if (!ip)
+  TextPass *tp = text_pass_borrow (self, error);
+  if (!tp)
     return NULL;
   int32_t *ids = g_new (int32_t, c->max_len);
   float *mask = g_new (float, c->max_len);
   gfloat *out = g_new (gfloat, c->embed_dim);
   sv_tokenizer_encode (self->model->tokenizer, text, ids, mask, c->max_len);
-  gboolean ok = sv_text_set_input (&ip->text, ids, mask, error) &&
-                sv_text_forward (&self->model->text, &ip->text, c, error) &&
-                download (&ip->text.f.x, out, error);
-  pass_return (self, ip);
+  gboolean ok = sv_text_set_input (&tp->text, ids, mask, error) &&
+                sv_text_forward (&self->model->text, &tp->text, c, error) &&
+                download (&tp->text.f.x, out, error);
+  text_pass_return (self, tp);
   g_free (ids);
   g_free (mask);
   if (!ok) {

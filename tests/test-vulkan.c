@@ -226,6 +226,10 @@ test_elementwise (void)
     g_assert_no_error (e);
     check ("scale out", &x, 1e-6, 1e-7);
     check ("scale dinp", &dx, 1e-5, 1e-6);
+    /* gelu in place, as the inference plan runs it (one buffer bound as input and output) */
+    g_assert_true (sv_gelu_forward (x.c, x.c, &e) && sv_gelu_forward (x.v, x.v, &e));
+    g_assert_no_error (e);
+    check ("gelu in place", &x, 1e-4, 1e-5);
     FREE_PAIRS (&x, &y, &dy, &dx, &b, &db);
   }
 }
