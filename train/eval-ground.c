@@ -180,15 +180,8 @@ score_object (SvEval *ev, SvilmClip *clip, const SvEvalTruth *t, const SvEvalObj
     out->random += sv_eval_union_fraction (boxes, nb, t->width, t->height);
   }
   guint best = 0;
-  if (visible > 0 && !best_group_hits (clip, t, ob, first, n, T, &best, error)) {
-    svilm_grounding_free (g);
-    g_free (vis);
-    g_free (vis_slice);
-    g_free (sx);
-    g_free (sy);
-    return FALSE;
-  }
-  if (visible > 0) {
+  gboolean ok = visible == 0 || best_group_hits (clip, t, ob, first, n, T, &best, error);
+  if (ok && visible > 0) {
     guint f = vis[visible / 2], sl = vis_slice[visible / 2];
     const SvEvalBox *all = ob->boxes + (gsize) f * ob->n_inst;
     out->n = 1;
@@ -206,7 +199,7 @@ score_object (SvEval *ev, SvilmClip *clip, const SvEvalTruth *t, const SvEvalObj
   g_free (vis_slice);
   g_free (sx);
   g_free (sy);
-  return TRUE;
+  return ok;
 }
 
 static gboolean

@@ -331,8 +331,9 @@ train_step (Trainer *t, int64_t step, GError **error)
                        .Wv = t->cp->Wv,
                        .noise = NULL,
                        .noise_seed = noise_seed ((uint64_t) t->o.seed, step * A + g),
-                       .within_targets = t->within };
-    sv_within_targets (t->n_phrases, t->o.batch, c->n_nouns, t->within);
+                       .within_targets = w.within > 0 ? t->within : NULL };
+    if (w.within > 0)
+      sv_within_targets (t->n_phrases, t->o.batch, c->n_nouns, t->within);
     if (!sv_train_pass_forward (t->pass, &b, &w, error))
       goto fail;
     if (!isfinite (t->pass->loss)) {
