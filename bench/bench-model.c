@@ -98,6 +98,65 @@ torch_time (const char *model, const char *batch, const char *mode, double *loss
   return t;
 }
 
+/* a test batch of B clips (with their captions and phrases), saved for the PyTorch side */
+static void
+saved_batch (SvTestBatch *b, const SvModelConfig *c, SvModel *m, int B, const char *bpath)
+{
+  SvLossWeights w = { 1, 1, 1 };
+  sv_test_batch_make (b, c, B, sv_model_n_group_blocks (m), 7);
+  sv_test_batch_save (b, c, &w, bpath);
+}
+
+/* seconds per call of fn (one warm-up call first) */
+static double
+time_calls (void (*fn) (gpointer data), gpointer data)
+{
+  fn (data);
+  int iters = 0;
+  double t0 = now (), el;
+  do {
+    fn (data);
+    iters++;
+    el = now () - t0;
+  } while (el < min_seconds);
+  return el / iters;
+}
+
+/* one line: time per call, items/s, model GFLOP/s, share of sgemm and PyTorch's time */
+static void
+print_forward (const char *name, const char *what, int B, int tokens, const char *items, double t_c,
+               double flops, double peak, double t_torch)
+{
+  printf ("%-5s %-14s B=%-2d %5d tokens: %8.2f ms  %7.1f %s/s  %6.1f GFLOP/s  "
+          "%.0f%% of sgemm (%0.1f GFLOP/s)",
+          name, what, B, tokens, t_c * 1e3, B / t_c, items, flops / t_c / 1e9,
+          100 * flops / t_c / 1e9 / peak, peak);
+  if (t_torch > 0)
+    printf ("  PyTorch %8.2f ms  speed-up x%.2f", t_torch * 1e3, t_torch / t_c);
+  printf ("\n");
+}
+
+typedef struct {
+  SvModel *m;
+  const SvModelConfig *c;
+  SvVideoActs *va;
+  SvTextActs *ta;
+} Forward;
+
+static void
+video_forward_once (gpointer data)
+{
+  Forward *f = data;
+  sv_video_forward (&f->m->video, f->va, f->c, FALSE, NULL);
+}
+
+static void
+text_forward_once (gpointer data)
+{
+  Forward *f = data;
+  sv_text_forward (&f->m->text, f->ta, f->c, NULL);
+}
+
 /* one video encoder forward of B clips, timed against sgemm at its sizes and PyTorch */
 static void
 bench_video (const char *name, SvModel *m, const SvModelConfig *cp, int B_video, const char *mpath,
@@ -106,34 +165,19 @@ bench_video (const char *name, SvModel *m, const SvModelConfig *cp, int B_video,
   GError *error = NULL;
   SvModelConfig c = *cp;
   SvTestBatch b;
-  sv_test_batch_make (&b, &c, B_video, sv_model_n_group_blocks (m), 7);
-  SvLossWeights w = { 1, 1, 1 };
-  sv_test_batch_save (&b, &c, &w, bpath);
+  saved_batch (&b, &c, m, B_video, bpath);
   SvVarSet *acts = sv_var_set_new_inference (sv_backend_cpu ());
   SvVideoActs va;
   if (!sv_video_acts_plan (acts, &va, &c, B_video, FALSE, &error) ||
       !sv_var_set_commit (acts, &error) || !sv_video_acts_init (&va, &c, &error))
     g_error ("%s", error->message);
   sv_tensor_upload (&va.video, b.video, va.video.numel * 4, NULL);
-  sv_video_forward (&m->video, &va, &c, FALSE, NULL);
-  int iters = 0;
-  double t0 = now (), el;
-  do {
-    sv_video_forward (&m->video, &va, &c, FALSE, NULL);
-    iters++;
-    el = now () - t0;
-  } while (el < min_seconds);
-  double t_c = el / iters, flops = video_flops (&c, B_video);
+  Forward f = { m, &c, &va, NULL };
+  double t_c = time_calls (video_forward_once, &f);
   int Nv = sv_model_config_video_tokens (&c);
   double peak = sgemm_peak (B_video * Nv, c.v_mlp, c.v_width);
-  double t_torch = torch_time (mpath, bpath, "video", NULL);
-  printf ("%-5s video forward  B=%-2d %5d tokens: %8.2f ms  %7.1f clips/s  %6.1f GFLOP/s  "
-          "%.0f%% of sgemm (%0.1f GFLOP/s)",
-          name, B_video, Nv, t_c * 1e3, B_video / t_c, flops / t_c / 1e9,
-          100 * flops / t_c / 1e9 / peak, peak);
-  if (t_torch > 0)
-    printf ("  PyTorch %8.2f ms  speed-up x%.2f", t_torch * 1e3, t_torch / t_c);
-  printf ("\n");
+  print_forward (name, "video forward", B_video, Nv, "clips", t_c, video_flops (&c, B_video), peak,
+                 torch_time (mpath, bpath, "video", NULL));
   sv_var_set_free (acts);
   sv_test_batch_free (&b);
 }
@@ -158,32 +202,17 @@ bench_text (const char *name, SvModel *m, const SvModelConfig *cp, int B_video, 
   GError *error = NULL;
   SvModelConfig c = *cp;
   SvTestBatch b;
-  sv_test_batch_make (&b, &c, B_video, sv_model_n_group_blocks (m), 7);
-  SvLossWeights w = { 1, 1, 1 };
-  sv_test_batch_save (&b, &c, &w, bpath);
+  saved_batch (&b, &c, m, B_video, bpath);
   SvVarSet *acts = sv_var_set_new_inference (sv_backend_cpu ());
   SvTextActs ta;
   if (!sv_text_acts_plan (acts, &ta, &c, b.Bt, &error) || !sv_var_set_commit (acts, &error) ||
-      !sv_text_acts_init (&ta, &c, &error) || !sv_text_set_input (&ta, b.ids, b.mask, &error) ||
-      !sv_text_forward (&m->text, &ta, &c, &error))
+      !sv_text_acts_init (&ta, &c, &error) || !sv_text_set_input (&ta, b.ids, b.mask, &error))
     g_error ("%s", error->message);
-  int iters = 0;
-  double t0 = now (), el;
-  do {
-    sv_text_forward (&m->text, &ta, &c, NULL);
-    iters++;
-    el = now () - t0;
-  } while (el < min_seconds);
-  double t_c = el / iters, flops = text_flops (&c, b.Bt, b.L);
+  Forward f = { m, &c, NULL, &ta };
+  double t_c = time_calls (text_forward_once, &f);
   double peak = sgemm_peak (b.Bt * b.L, c.t_mlp, c.t_width);
-  double t_torch = torch_time (mpath, bpath, "text", NULL);
-  printf ("%-5s text forward   B=%-2d %5d tokens: %8.2f ms  %7.1f texts/s  %6.1f GFLOP/s  "
-          "%.0f%% of sgemm (%0.1f GFLOP/s)",
-          name, b.Bt, b.L, t_c * 1e3, b.Bt / t_c, flops / t_c / 1e9, 100 * flops / t_c / 1e9 / peak,
-          peak);
-  if (t_torch > 0)
-    printf ("  PyTorch %8.2f ms  speed-up x%.2f", t_torch * 1e3, t_torch / t_c);
-  printf ("\n");
+  print_forward (name, "text forward", b.Bt, b.L, "texts", t_c, text_flops (&c, b.Bt, b.L), peak,
+                 torch_time (mpath, bpath, "text", NULL));
   sv_var_set_free (acts);
   sv_test_batch_free (&b);
 }

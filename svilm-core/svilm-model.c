@@ -282,13 +282,28 @@ svilm_model_has_tokenizer (SvilmModel *self)
 
 /* ---- the pool of activation buffers ---- */
 
+/* an idle pass of the pool, or NULL */
+static gpointer
+pool_take (SvilmModel *self, GPtrArray *pool)
+{
+  g_mutex_lock (&self->lock);
+  gpointer p = pool->len ? g_ptr_array_steal_index_fast (pool, pool->len - 1) : NULL;
+  g_mutex_unlock (&self->lock);
+  return p;
+}
+
+static void
+pool_put (SvilmModel *self, GPtrArray *pool, gpointer p)
+{
+  g_mutex_lock (&self->lock);
+  g_ptr_array_add (pool, p);
+  g_mutex_unlock (&self->lock);
+}
+
 static InferPass *
 pass_borrow (SvilmModel *self, GError **error)
 {
-  g_mutex_lock (&self->lock);
-  InferPass *ip =
-      self->idle->len ? g_ptr_array_steal_index_fast (self->idle, self->idle->len - 1) : NULL;
-  g_mutex_unlock (&self->lock);
+  InferPass *ip = pool_take (self, self->idle);
   if (ip)
     return ip;
   const SvModelConfig *c = &self->model->cfg;
@@ -314,19 +329,13 @@ pass_borrow (SvilmModel *self, GError **error)
 static void
 pass_return (SvilmModel *self, InferPass *ip)
 {
-  g_mutex_lock (&self->lock);
-  g_ptr_array_add (self->idle, ip);
-  g_mutex_unlock (&self->lock);
+  pool_put (self, self->idle, ip);
 }
 
 static TextPass *
 text_pass_borrow (SvilmModel *self, GError **error)
 {
-  g_mutex_lock (&self->lock);
-  TextPass *tp = self->idle_text->len
-                     ? g_ptr_array_steal_index_fast (self->idle_text, self->idle_text->len - 1)
-                     : NULL;
-  g_mutex_unlock (&self->lock);
+  TextPass *tp = pool_take (self, self->idle_text);
   if (tp)
     return tp;
   const SvModelConfig *c = &self->model->cfg;
@@ -343,9 +352,7 @@ text_pass_borrow (SvilmModel *self, GError **error)
 static void
 text_pass_return (SvilmModel *self, TextPass *tp)
 {
-  g_mutex_lock (&self->lock);
-  g_ptr_array_add (self->idle_text, tp);
-  g_mutex_unlock (&self->lock);
+  pool_put (self, self->idle_text, tp);
 }
 
 static gboolean
