@@ -23,8 +23,8 @@ typedef struct {
   int tf;      /* STGT graph attention over tf temporal slices (0: full attention) */
   float theta; /* its similarity threshold */
   SvVar ln1, q, k, v, a, o, res1, ln2, fc1, gelu, fc2, out; /* gelu unplanned when gelu_in_fc1 */
-  gboolean
-      gelu_in_fc1; /* inference (shared_scratch): GELU overwrites fc1, nothing reads it after */
+  /* inference (shared_scratch): GELU overwrites fc1, which nothing reads after it */
+  gboolean gelu_in_fc1;
   SvTensor ln1_mean, ln1_rstd, ln2_mean, ln2_rstd;
   SvTensor att;   /* [B,H,N,N], or [B,H,N,3S] over the band with STGT */
   SvTensor graph; /* STGT: [B,N,3S] graph of the layer, built from LN1(x) (detached) */
