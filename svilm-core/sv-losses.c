@@ -303,25 +303,55 @@ sv_grounding_loss_backward (SvGroundingLoss *l, SvVar *gp, SvVar *nouns, float t
 /* ---- global contrastive (method.md section 7) ---- */
 
 gboolean
-sv_contrast_loss_plan (SvVarSet *as, SvContrastLoss *l, int B, int E, GError **error)
+sv_contrast_loss_plan (SvVarSet *as, SvContrastLoss *l, int B, int N, int E, GError **error)
 {
-  l->B = B, l->E = E;
-  TRY (sv_arena_alloc (as->x, &l->wv, SV_F32, SV_SHAPE (B, B), "lc.wv", error));
+  l->B = B, l->N = N, l->E = E;
+  if (N < B) {
+    g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT,
+                 "contrastive loss: %d caption columns for %d videos", N, B);
+    return FALSE;
+  }
+  TRY (sv_arena_alloc (as->x, &l->wv, SV_F32, SV_SHAPE (B, N), "lc.wv", error));
   TRY (sv_arena_alloc (as->x, &l->wc, SV_F32, SV_SHAPE (B, B), "lc.wc", error));
-  TRY (sv_var_plan (as, &l->S, SV_INIT_ZERO, SV_SHAPE (B, B), error, "lc.S"));
+  TRY (sv_var_plan (as, &l->S, SV_INIT_ZERO, SV_SHAPE (B, N), error, "lc.S"));
   TRY (sv_var_plan (as, &l->ST, SV_INIT_ZERO, SV_SHAPE (B, B), error, "lc.ST"));
   TRY (sv_var_plan (as, &l->loss_v, SV_INIT_ZERO, SV_SHAPE (1), error, "lc.loss_v"));
   TRY (sv_var_plan (as, &l->loss_c, SV_INIT_ZERO, SV_SHAPE (1), error, "lc.loss_c"));
-  TRY (sv_arena_alloc (as->x, &l->probs_v, SV_F32, SV_SHAPE (B, B), "lc.probs_v", error));
+  TRY (sv_arena_alloc (as->x, &l->probs_v, SV_F32, SV_SHAPE (B, N), "lc.probs_v", error));
   return sv_arena_alloc (as->x, &l->probs_c, SV_F32, SV_SHAPE (B, B), "lc.probs_c", error);
+}
+
+gboolean
+sv_contrast_loss_set_pairs (SvContrastLoss *l, const float *Wv, GError **error)
+{
+  int B = l->B, N = l->N;
+  float *wv = g_new0 (float, (size_t) B *N), *wc = g_new (float, (size_t) B *B);
+  for (int i = 0; i < B; i++)
+    for (int j = 0; j < B; j++) {
+      wv[(size_t) i * N + j] = Wv[(size_t) i * B + j];
+      wc[(size_t) j * B + i] = Wv[(size_t) i * B + j];
+    }
+  gboolean ok = sv_tensor_upload (&l->wv, wv, (size_t) B * N * 4, error) &&
+                sv_tensor_upload (&l->wc, wc, (size_t) B * B * 4, error);
+  g_free (wv);
+  g_free (wc);
+  return ok;
 }
 
 gboolean
 sv_contrast_loss_forward (SvContrastLoss *l, SvVar *fv, SvVar *fc, float tau, GError **error)
 {
-  // S[i,j] = cos(f_v_i, f_c_j) / tau (both already unit length)
+  // S[i,j] = cos(f_v_i, f_c_j) / tau (both already unit length), j over captions and negatives
   TRY (sv_matmul_forward (&l->S.x, &fv->x, &fc->x, FALSE, TRUE, 1.0f / tau, error));
-  TRY (sv_transpose_forward (&l->ST.x, &l->S.x, 0, error));
+  if (l->N == l->B) {
+    TRY (sv_transpose_forward (&l->ST.x, &l->S.x, 0, error));
+  } else {
+    /* text->video sees the B captions only: ST = fc[:B] fv^T / tau (a negative caption
+     * has no video of its own) */
+    SvTensor own;
+    TRY (sv_tensor_slice0 (&own, &fc->x, 0, l->B, error));
+    TRY (sv_matmul_forward (&l->ST.x, &own, &fv->x, FALSE, TRUE, 1.0f / tau, error));
+  }
   TRY (sv_softmax_xent_forward (&l->loss_v.x, &l->probs_v, &l->S.x, &l->wv, error));
   return sv_softmax_xent_forward (&l->loss_c.x, &l->probs_c, &l->ST.x, &l->wc, error);
 }
@@ -334,7 +364,15 @@ sv_contrast_loss_backward (SvContrastLoss *l, SvVar *fv, SvVar *fc, float tau, f
   TRY (seed (&l->loss_c, weight, error));
   TRY (sv_softmax_xent_backward (&l->S.d, &l->loss_v.d, &l->probs_v, &l->wv, error));
   TRY (sv_softmax_xent_backward (&l->ST.d, &l->loss_c.d, &l->probs_c, &l->wc, error));
-  TRY (sv_transpose_backward (&l->S.d, &l->ST.d, 0, error));
+  if (l->N == l->B) {
+    TRY (sv_transpose_backward (&l->S.d, &l->ST.d, 0, error));
+  } else {
+    SvTensor own_x, own_d;
+    TRY (sv_tensor_slice0 (&own_x, &fc->x, 0, l->B, error));
+    TRY (sv_tensor_slice0 (&own_d, &fc->d, 0, l->B, error));
+    TRY (sv_matmul_backward (&own_d, &fv->d, &l->ST.d, &own_x, &fv->x, FALSE, TRUE, 1.0f / tau,
+                             error));
+  }
   return sv_matmul_backward (&fv->d, &fc->d, &l->S.d, &fv->x, &fc->x, FALSE, TRUE, 1.0f / tau,
                              error);
 }

@@ -13,7 +13,10 @@
  *   caption's k-th phrase, L_w = xent over k' of cos(p_ik, n_ik')/tau with targets T (k's own
  *   phrase, spread over the prompts of the same phrase when a caption has fewer than K):
  *   the phrases of one video must pool different groups.
- * Contrastive: s = cos(f_v, f_c)/tau, same two cross-entropies.
+ * Contrastive: s = cos(f_v, f_c)/tau, same two cross-entropies.  With negative captions
+ *   (edited copies of the batch's captions that no video matches, train/caption-negatives.h)
+ *   the video->text softmax of video i runs over the B captions and the negatives, with
+ *   target weight 0 on every negative; text->video is over the B captions' rows only.
  * CSAL (STGT, method.md section 9): the same cross-entropies with soft targets from the
  *   batch's own similarity structure (sv_csal_targets); a separate term with its own weight.
  */
@@ -46,9 +49,9 @@ typedef struct {
 } SvGroundingLoss;
 
 typedef struct {
-  int B, E;
-  SvTensor wv, wc;
-  SvVar S, ST, loss_v, loss_c;
+  int B, N, E;                 /* N: caption columns, the B captions then N - B negatives */
+  SvTensor wv, wc;             /* [B,N] (zero on the negatives), [B,B] */
+  SvVar S, ST, loss_v, loss_c; /* S [B,N]; ST [B,B] = S[:, :B]^T */
   SvTensor probs_v, probs_c;
 } SvContrastLoss;
 
@@ -79,8 +82,12 @@ void sv_within_targets (const int *n_phrases, int B, int K, float *targets);
 gboolean sv_grounding_loss_backward (SvGroundingLoss *l, SvVar *gp, SvVar *nouns, float tau,
                                      float weight, float within_weight, GError **error);
 
-gboolean sv_contrast_loss_plan (SvVarSet *as, SvContrastLoss *l, int B, int E, GError **error);
-/* fv [B,E], fc [B,E] L2-normalised */
+/* N >= B caption columns (N - B negatives) */
+gboolean sv_contrast_loss_plan (SvVarSet *as, SvContrastLoss *l, int B, int N, int E,
+                                GError **error);
+/* the cut-and-paste targets: wv = [Wv | 0], wc = Wv^T */
+gboolean sv_contrast_loss_set_pairs (SvContrastLoss *l, const float *Wv, GError **error);
+/* fv [B,E], fc [N,E] L2-normalised */
 gboolean sv_contrast_loss_forward (SvContrastLoss *l, SvVar *fv, SvVar *fc, float tau,
                                    GError **error);
 gboolean sv_contrast_loss_backward (SvContrastLoss *l, SvVar *fv, SvVar *fc, float tau,

@@ -230,26 +230,38 @@ slice_var (SvVar *view, SvVar *v, int64_t start, int64_t count, GError **error)
 SvTrainPass *
 sv_train_pass_new (SvModel *m, int B, GError **error)
 {
+  return sv_train_pass_new_negatives (m, B, 0, error);
+}
+
+SvTrainPass *
+sv_train_pass_new_negatives (SvModel *m, int B, int Q, GError **error)
+{
   const SvModelConfig *c = &m->cfg;
   if (B < 2) {
     g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT,
                  "pre-training needs at least 2 videos per batch (cut-and-paste pairs videos)");
     return NULL;
   }
+  if (Q < 0 || Q > 64) {
+    g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT,
+                 "%d negative captions a caption (expected 0 to 64)", Q);
+    return NULL;
+  }
   SvTrainPass *p = g_new0 (SvTrainPass, 1);
   int K = c->n_nouns, Nt = sv_model_config_grid_t (c);
   int S = sv_model_config_grid_h (c) * sv_model_config_grid_w (c);
-  int Bt = B * (1 + K);
+  int Bt = B * (1 + Q + K);
   p->model = m;
   p->B = B;
   p->K = K;
+  p->Q = Q;
   p->acts = sv_var_set_new (m->backend);
   TRY (sv_video_acts_plan (p->acts, &p->video, c, B, TRUE, error));
   TRY (sv_text_acts_plan (p->acts, &p->text, c, Bt, error));
   TRY (sv_temporal_loss_plan (p->acts, &p->lt, B, Nt, S, c->v_width, error));
   TRY (sv_grounding_loss_plan (p->acts, &p->lg, B, c->n_groups, K, c->embed_dim, error));
-  TRY (sv_contrast_loss_plan (p->acts, &p->lc, B, c->embed_dim, error));
-  TRY (sv_contrast_loss_plan (p->acts, &p->lcsal, B, c->embed_dim, error));
+  TRY (sv_contrast_loss_plan (p->acts, &p->lc, B, B * (1 + Q), c->embed_dim, error));
+  TRY (sv_contrast_loss_plan (p->acts, &p->lcsal, B, B, c->embed_dim, error));
   /* backward scratch: the largest attention map and assignment normaliser */
   int64_t att = sv_block_scratch_floats (&p->text.blocks[0]);
   for (int l = 0; l < c->v_depth; l++)
@@ -261,7 +273,8 @@ sv_train_pass_new (SvModel *m, int B, GError **error)
   TRY (sv_video_acts_init (&p->video, c, error));
   TRY (sv_text_acts_init (&p->text, c, error));
   TRY (slice_var (&p->captions, &p->text.f, 0, B, error));
-  TRY (slice_var (&p->nouns, &p->text.f, B, (int64_t) B * K, error));
+  TRY (slice_var (&p->captions_negatives, &p->text.f, 0, (int64_t) B * (1 + Q), error));
+  TRY (slice_var (&p->nouns, &p->text.f, (int64_t) B * (1 + Q), (int64_t) B * K, error));
   return p;
 fail:
   sv_train_pass_free (p);
@@ -297,7 +310,7 @@ sv_train_pass_forward (SvTrainPass *p, const SvTrainBatch *b, const SvLossWeight
   if (w->temporal != 0.0f) /* without cut-and-paste there is no background to group */
     TRY (sv_temporal_loss_set_masks (&p->lt, b->fg, error));
   TRY (sv_pair_weights_set (&p->lg.wv, &p->lg.wc, b->Wv, p->B, error));
-  TRY (sv_pair_weights_set (&p->lc.wv, &p->lc.wc, b->Wv, p->B, error));
+  TRY (sv_contrast_loss_set_pairs (&p->lc, b->Wv, error));
 
   TRY (sv_video_forward (&m->video, &p->video, c, TRUE, error));
   TRY (sv_text_forward (&m->text, &p->text, c, error));
@@ -319,7 +332,8 @@ sv_train_pass_forward (SvTrainPass *p, const SvTrainBatch *b, const SvLossWeight
       p->loss_within = read_scalar (&p->lg.loss_w);
   }
   if (w->contrast != 0.0f) {
-    TRY (sv_contrast_loss_forward (&p->lc, &p->video.fv, &p->captions, c->tau_contrast, error));
+    TRY (sv_contrast_loss_forward (&p->lc, &p->video.fv, &p->captions_negatives, c->tau_contrast,
+                                   error));
     p->loss_contrast = read_scalar (&p->lc.loss_v) + read_scalar (&p->lc.loss_c);
   }
   if (w->csal != 0.0f) {
@@ -346,7 +360,7 @@ sv_train_pass_backward (SvTrainPass *p, const SvLossWeights *w, GError **error)
     TRY (sv_grounding_loss_backward (&p->lg, &p->video.gp, &p->nouns, c->tau_ground, w->grounding,
                                      w->within, error));
   if (w->contrast != 0.0f)
-    TRY (sv_contrast_loss_backward (&p->lc, &p->video.fv, &p->captions, c->tau_contrast,
+    TRY (sv_contrast_loss_backward (&p->lc, &p->video.fv, &p->captions_negatives, c->tau_contrast,
                                     w->contrast, error));
   if (w->csal != 0.0f)
     TRY (sv_contrast_loss_backward (&p->lcsal, &p->video.fv, &p->captions, c->tau_contrast, w->csal,

@@ -48,8 +48,9 @@ typedef struct {
 /* One pre-training batch, already cut-and-pasted (method.md section 3). */
 typedef struct {
   const float *video; /* [B,T,H,W,3] blended clips, normalised */
-  const int32_t *ids; /* [B*(1+K), L]: B captions, then caption j's K prompts at B+j*K+k */
-  const float *mask;  /* [B*(1+K), L] 1 = token, 0 = padding */
+  const int32_t *ids; /* [B*(1+Q+K), L]: B captions, caption j's Q negatives at B+j*Q+q,
+                         then caption j's K prompts at B+B*Q+j*K+k */
+  const float *mask;  /* [B*(1+Q+K), L] 1 = token, 0 = padding */
   const float *fg;    /* [B, Nt] 1 = foreground clip (from v_i), 0 = background */
   const float *Wv;    /* [B, B] cut-and-paste weights */
   const float *noise; /* [G, B, M, Nv] Gumbel noise for the G grouping blocks, or NULL to
@@ -60,11 +61,13 @@ typedef struct {
 
 typedef struct {
   SvModel *model;
-  int B, K;
+  int B, K, Q; /* Q: negative captions a caption (train/caption-negatives.h) */
   SvVarSet *acts;
   SvVideoActs video;
   SvTextActs text;
-  SvVar captions, nouns; /* views of text.f: rows [0,B) and [B, B+B*K) */
+  /* views of text.f: the captions [0,B), with their negatives [0,B+B*Q), the prompts
+   * [B+B*Q, B+B*Q+B*K) */
+  SvVar captions, captions_negatives, nouns;
   SvTemporalLoss lt;
   SvGroundingLoss lg;
   SvContrastLoss lc;
@@ -75,6 +78,8 @@ typedef struct {
 } SvTrainPass;
 
 SvTrainPass *sv_train_pass_new (SvModel *model, int B, GError **error);
+/* with Q >= 0 negative captions per caption in the contrastive loss's video->text term */
+SvTrainPass *sv_train_pass_new_negatives (SvModel *model, int B, int Q, GError **error);
 void sv_train_pass_free (SvTrainPass *pass);
 /* number of grouping blocks (the G of SvTrainBatch.noise) */
 int sv_model_n_group_blocks (const SvModel *model);

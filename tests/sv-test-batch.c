@@ -7,10 +7,18 @@
 void
 sv_test_batch_make (SvTestBatch *b, const SvModelConfig *c, int B, int n_group_blocks, guint64 seed)
 {
+  sv_test_batch_make_negatives (b, c, B, n_group_blocks, 0, seed);
+}
+
+void
+sv_test_batch_make_negatives (SvTestBatch *b, const SvModelConfig *c, int B, int n_group_blocks,
+                              int Q, guint64 seed)
+{
   SvRng rng;
   sv_rng_seed (&rng, seed);
   b->B = B;
-  b->Bt = B * (1 + c->n_nouns);
+  b->Q = Q;
+  b->Bt = B * (1 + Q + c->n_nouns);
   b->L = c->max_len;
   b->Nt = sv_model_config_grid_t (c);
   b->G = n_group_blocks;
@@ -82,6 +90,7 @@ sv_test_batch_save (SvTestBatch *b, const SvModelConfig *c, const SvLossWeights 
   GError *error = NULL;
   SvSafetensorsWriter *wr = sv_safetensors_writer_new ();
   float weights[5] = { w->temporal, w->grounding, w->contrast, w->csal, w->within };
+  float negatives = (float) b->Q;
   sv_safetensors_writer_add (wr, "video", SV_F32, 5,
                              (int64_t[]){ b->B, c->frames, c->height, c->width, 3 }, b->video,
                              &error);
@@ -94,6 +103,7 @@ sv_test_batch_save (SvTestBatch *b, const SvModelConfig *c, const SvLossWeights 
   sv_safetensors_writer_add (wr, "within_targets", SV_F32, 2, (int64_t[]){ b->B * b->K, b->K },
                              b->within, &error);
   sv_safetensors_writer_add (wr, "weights", SV_F32, 1, (int64_t[]){ 5 }, weights, &error);
+  sv_safetensors_writer_add (wr, "negatives", SV_F32, 1, (int64_t[]){ 1 }, &negatives, &error);
   g_assert_no_error (error);
   sv_safetensors_writer_write (wr, path, &error);
   g_assert_no_error (error);

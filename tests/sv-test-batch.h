@@ -6,7 +6,7 @@
 #include "sv-model.h"
 
 typedef struct {
-  int B, Bt, L, Nt, G, M, Nv, K;
+  int B, Bt, L, Nt, G, M, Nv, K, Q; /* Q: negative captions a caption (random token rows) */
   float *video, *mask, *fg, *Wv, *noise, *within; /* within: L_w's targets [B*K, K] */
   int32_t *ids;
   SvTrainBatch batch;
@@ -14,6 +14,9 @@ typedef struct {
 
 void sv_test_batch_make (SvTestBatch *b, const SvModelConfig *c, int B, int n_group_blocks,
                          guint64 seed);
+/* with Q negative captions a caption (for sv_train_pass_new_negatives) */
+void sv_test_batch_make_negatives (SvTestBatch *b, const SvModelConfig *c, int B,
+                                   int n_group_blocks, int Q, guint64 seed);
 void sv_test_batch_free (SvTestBatch *b);
 void sv_test_batch_save (SvTestBatch *b, const SvModelConfig *c, const SvLossWeights *w,
                          const char *path);

@@ -47,7 +47,7 @@ static const char *ref_script;
 /* full pre-training loss and every parameter gradient against PyTorch */
 static void
 check_against_torch (const SvLossWeights *w, guint64 seed, SvAttentionKind attention,
-                     gboolean groups_in_layers)
+                     gboolean groups_in_layers, int Q)
 {
   if (!ref_script) {
     g_test_skip ("no reference script given");
@@ -68,7 +68,7 @@ check_against_torch (const SvLossWeights *w, guint64 seed, SvAttentionKind atten
   g_assert_no_error (error);
   int B = 3;
   SvTestBatch b;
-  sv_test_batch_make (&b, &c, B, sv_model_n_group_blocks (m), seed + 1);
+  sv_test_batch_make_negatives (&b, &c, B, sv_model_n_group_blocks (m), Q, seed + 1);
 
   char *dir = g_dir_make_tmp ("svilm-model-XXXXXX", &error);
   g_assert_no_error (error);
@@ -86,7 +86,7 @@ check_against_torch (const SvLossWeights *w, guint64 seed, SvAttentionKind atten
   g_spawn_check_wait_status (status, &error);
   g_assert_no_error (error);
 
-  SvTrainPass *pass = sv_train_pass_new (m, B, &error);
+  SvTrainPass *pass = sv_train_pass_new_negatives (m, B, Q, &error);
   g_assert_no_error (error);
   sv_var_set_zero_grad (m->params, &error);
   sv_train_pass_forward (pass, &b.batch, w, &error);
@@ -170,21 +170,21 @@ static void
 test_torch_full_loss (void)
 {
   SvLossWeights w = { 1.0f, 1.0f, 1.0f };
-  check_against_torch (&w, 11, SV_ATTENTION_FULL, TRUE);
+  check_against_torch (&w, 11, SV_ATTENTION_FULL, TRUE, 0);
 }
 
 static void
 test_torch_stgraph (void)
 {
   SvLossWeights w = { 1.0f, 1.0f, 1.0f };
-  check_against_torch (&w, 31, SV_ATTENTION_STGRAPH, FALSE);
+  check_against_torch (&w, 31, SV_ATTENTION_STGRAPH, FALSE, 0);
 }
 
 static void
 test_torch_weighted_loss (void)
 {
   SvLossWeights w = { 0.5f, 2.0f, 0.0f, 0.0f };
-  check_against_torch (&w, 23, SV_ATTENTION_FULL, TRUE);
+  check_against_torch (&w, 23, SV_ATTENTION_FULL, TRUE, 0);
 }
 
 /* the grouping blocks alone write the group tokens (models before groups_in_layers) */
@@ -192,7 +192,7 @@ static void
 test_torch_groups_by_blocks (void)
 {
   SvLossWeights w = { 1.0f, 1.0f, 1.0f };
-  check_against_torch (&w, 17, SV_ATTENTION_FULL, FALSE);
+  check_against_torch (&w, 17, SV_ATTENTION_FULL, FALSE, 0);
 }
 
 /* STGT's CSAL term, alone and with the other three */
@@ -200,8 +200,8 @@ static void
 test_torch_csal (void)
 {
   SvLossWeights alone = { 0.0f, 0.0f, 0.0f, 1.0f }, all = { 1.0f, 1.0f, 1.0f, 0.5f };
-  check_against_torch (&alone, 41, SV_ATTENTION_FULL, TRUE);
-  check_against_torch (&all, 43, SV_ATTENTION_STGRAPH, FALSE);
+  check_against_torch (&alone, 41, SV_ATTENTION_FULL, TRUE, 0);
+  check_against_torch (&all, 43, SV_ATTENTION_STGRAPH, FALSE, 0);
 }
 
 /* groups_in_layers: on in the presets, off for configs written before it existed, kept
@@ -212,8 +212,17 @@ static void
 test_torch_within (void)
 {
   SvLossWeights all = { 1.0f, 1.0f, 1.0f, 0.0f, 1.0f }, mostly = { 0.0f, 0.5f, 0.0f, 0.0f, 2.0f };
-  check_against_torch (&all, 77, SV_ATTENTION_FULL, TRUE);
-  check_against_torch (&mostly, 78, SV_ATTENTION_FULL, TRUE);
+  check_against_torch (&all, 77, SV_ATTENTION_FULL, TRUE, 0);
+  check_against_torch (&mostly, 78, SV_ATTENTION_FULL, TRUE, 0);
+}
+
+/* negative captions in the contrastive term (two a caption), with every other term */
+static void
+test_torch_negatives (void)
+{
+  SvLossWeights all = { 1.0f, 1.0f, 1.0f, 1.0f, 1.0f }, alone = { 0.0f, 0.0f, 1.0f, 0.0f, 0.0f };
+  check_against_torch (&all, 91, SV_ATTENTION_FULL, TRUE, 2);
+  check_against_torch (&alone, 92, SV_ATTENTION_FULL, TRUE, 1);
 }
 
 static void
@@ -500,6 +509,7 @@ main (int argc, char **argv)
   g_test_add_func ("/model/bad-batch", test_bad_batch);
   g_test_add_func ("/model/inference-acts", test_inference_acts);
   g_test_add_func ("/torch/model-full-loss", test_torch_full_loss);
+  g_test_add_func ("/torch/model-negatives", test_torch_negatives);
   g_test_add_func ("/torch/model-weighted-loss", test_torch_weighted_loss);
   g_test_add_func ("/torch/model-stgraph", test_torch_stgraph);
   g_test_add_func ("/torch/model-groups-by-blocks", test_torch_groups_by_blocks);

@@ -574,11 +574,12 @@ check_model (SvAttentionKind attention)
   g_assert_no_error (e);
   SvModel *mv = sv_model_new (&c, vk, 11, &e);
   g_assert_no_error (e);
-  int B = 3;
+  int B = 3, Q = attention == SV_ATTENTION_FULL ? 2 : 0; /* full: with negative captions */
   SvTestBatch b;
-  sv_test_batch_make (&b, &c, B, sv_model_n_group_blocks (mc), 12);
+  sv_test_batch_make_negatives (&b, &c, B, sv_model_n_group_blocks (mc), Q, 12);
   SvLossWeights w = { 1.0f, 1.0f, 1.0f, 0.0f, 1.0f }; /* with grounding within a video */
-  SvTrainPass *pc = sv_train_pass_new (mc, B, &e), *pv = sv_train_pass_new (mv, B, &e);
+  SvTrainPass *pc = sv_train_pass_new_negatives (mc, B, Q, &e),
+              *pv = sv_train_pass_new_negatives (mv, B, Q, &e);
   g_assert_no_error (e);
   g_assert_true (sv_var_set_zero_grad (mc->params, &e) && sv_var_set_zero_grad (mv->params, &e));
   g_assert_true (sv_train_pass_forward (pc, &b.batch, &w, &e));

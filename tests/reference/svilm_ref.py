@@ -181,9 +181,14 @@ def within_loss(gp, nouns, targets, c):
     return xent(Sw.reshape(B * K, K) / tau, targets)
 
 
-def contrast_loss(fv, fc, Wv, c):
-    S = fv @ fc.t() / c["tau_contrast"]
-    return xent(S, Wv) + xent(S.t(), Wv.t())
+def contrast_loss(fv, fc, Wv, c, negs=None):
+    # negs: negative captions (svilm-core/sv-losses.h): more columns of video->text, target 0
+    if negs is None or negs.shape[0] == 0:
+        S = fv @ fc.t() / c["tau_contrast"]
+        return xent(S, Wv) + xent(S.t(), Wv.t())
+    S = fv @ torch.cat([fc, negs]).t() / c["tau_contrast"]
+    Wpad = torch.cat([Wv, torch.zeros(Wv.shape[0], negs.shape[0])], 1)
+    return xent(S, Wpad) + xent(fc @ fv.t() / c["tau_contrast"], Wv.t())
 
 
 def csal_targets(fv, fc, Wv):
@@ -215,11 +220,12 @@ def main():
     noises = list(b["noise"]) if "noise" in b else []
     z, gp, fv = video_encoder(P, c, b["video"], noises)
     f = text_encoder(P, c, b["ids"], b["mask"])
-    captions, nouns = f[:B], f[B:]
+    Q = int(b["negatives"][0]) if "negatives" in b else 0
+    captions, negs, nouns = f[:B], f[B:B + B * Q], f[B + B * Q:]
     w = b["weights"]
     lt = temporal_loss(z, b["fg"], c)
     lg = grounding_loss(gp, nouns, b["Wv"], c)
-    lc = contrast_loss(fv, captions, b["Wv"], c)
+    lc = contrast_loss(fv, captions, b["Wv"], c, negs)
     ls = csal_loss(fv, captions, b["Wv"], c)
     lw = within_loss(gp, nouns, b["within_targets"], c)
     loss = w[0] * lt + w[1] * lg + w[2] * lc + w[3] * ls + w[4] * lw
