@@ -31,6 +31,7 @@
 #include "sv-nouns.h"
 #include "sv-tokenizer.h"
 
+#include "caption-negatives.h"
 #include "hard-batches.h"
 
 #include <glib.h>
@@ -86,8 +87,8 @@ typedef struct {
   gboolean ok;
   char *error;   /* when !ok */
   float *clip;   /* [T, H, W, 3] */
-  int32_t *ids;  /* [1 + K, L]: the caption, then its K prompted noun phrases */
-  float *mask;   /* [1 + K, L] */
+  int32_t *ids;  /* [1 + Q + K, L]: the caption, its Q negatives, its K prompted phrases */
+  float *mask;   /* [1 + Q + K, L] */
   int n_phrases; /* prompt k holds phrase k % n_phrases (0: the caption's fallback) */
   gboolean flipped;
 } SvSample;
@@ -104,6 +105,10 @@ typedef struct {
   int stride; /* positions start, start + stride, ... (a lane of a bigger batch); 0 = 1 */
   SvClipSpec clip;
   const SvHardBatches *hard; /* regroups each epoch's order (hard-batches.c), or NULL */
+  /* Q negative captions a sample from this vocabulary (caption-negatives.h); where the
+   * caption holds too few of its phrases, the rest are other captions of the corpus */
+  const SvCaptionNegatives *negatives;
+  int n_negatives;
 } SvPrefetchConfig;
 
 typedef struct _SvPrefetch SvPrefetch;

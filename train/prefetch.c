@@ -113,14 +113,40 @@ caption_phrase (const char *caption)
   return s;
 }
 
+/* rows [1, 1 + Q) of the sample's text: the caption's negatives, drawn from their own
+ * stream so that a run without them sees the same samples as before they existed */
+static void
+sample_negatives (const SvPrefetchConfig *cfg, const char *caption, SvSample *s)
+{
+  int Q = cfg->n_negatives, L = cfg->cfg->max_len;
+  SvRng rng;
+  sv_rng_seed (&rng, mix (cfg->seed, 0x4E3647, s->position));
+  char **neg = g_new0 (char *, Q + 1);
+  guint made = sv_caption_negatives_make (cfg->negatives, caption, &rng, (guint) Q, neg);
+  guint n = cfg->ds->items->len;
+  for (int q = 0; q < Q; q++) {
+    const char *text = neg[q];
+    if ((guint) q >= made) { /* another video's caption: a plain negative */
+      guint other = n > 1 ? sv_rng_below (&rng, n - 1) : 0;
+      other += n > 1 && other >= s->item;
+      text = ((SvDataItem *) g_ptr_array_index (cfg->ds->items, other))->caption;
+    }
+    sv_tokenizer_encode (cfg->tok, text, s->ids + (size_t) (1 + q) * L,
+                         s->mask + (size_t) (1 + q) * L, L);
+  }
+  g_strfreev (neg);
+}
+
 static void
 sample_text (const SvPrefetchConfig *cfg, SvDataItem *it, SvRng *rng, SvSample *s)
 {
-  int K = cfg->cfg->n_nouns, L = cfg->cfg->max_len;
-  s->ids = g_new0 (int32_t, (size_t) (1 + K) * L);
-  s->mask = g_new0 (float, (size_t) (1 + K) * L);
+  int K = cfg->cfg->n_nouns, L = cfg->cfg->max_len, Q = cfg->negatives ? cfg->n_negatives : 0;
+  s->ids = g_new0 (int32_t, (size_t) (1 + Q + K) * L);
+  s->mask = g_new0 (float, (size_t) (1 + Q + K) * L);
   char *caption = s->flipped ? sv_swap_left_right (it->caption) : g_strdup (it->caption);
   sv_tokenizer_encode (cfg->tok, caption, s->ids, s->mask, L);
+  if (Q > 0)
+    sample_negatives (cfg, caption, s);
   char **ph = item_nouns (cfg, it);
   guint n = g_strv_length (ph);
   s->n_phrases = (int) n;
@@ -131,8 +157,8 @@ sample_text (const SvPrefetchConfig *cfg, SvDataItem *it, SvRng *rng, SvSample *
     char *swapped = s->flipped && n > 0 ? sv_swap_left_right (phrase) : NULL;
     guint t = sv_rng_below (rng, SV_N_PROMPT_TEMPLATES);
     char *prompt = sv_prompt_fill (t, skip_article (swapped ? swapped : phrase));
-    sv_tokenizer_encode (cfg->tok, prompt, s->ids + (size_t) (1 + k) * L,
-                         s->mask + (size_t) (1 + k) * L, L);
+    sv_tokenizer_encode (cfg->tok, prompt, s->ids + (size_t) (1 + Q + k) * L,
+                         s->mask + (size_t) (1 + Q + k) * L, L);
     g_free (prompt);
     g_free (swapped);
   }

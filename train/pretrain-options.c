@@ -71,6 +71,15 @@ static const Field fields[] = {
      "Fill each batch with groups of K videos whose captions share the most rare words, "
      "hard negatives for each other (K must divide --batch; default 0: random batches)",
      "K"),
+  F (text_negatives, F_INT,
+     "Negative captions a caption: copies with a noun or a motion swapped for another "
+     "(from the --swaps vocabulary), more wrong answers in the contrastive loss's "
+     "video->text term (default 0: none; docs/training.md)",
+     "Q"),
+  F (swaps, F_STR,
+     "Swap vocabulary of --text-negatives (default: swaps.json next to the manifest, as "
+     "'svilm-train synth' writes it)",
+     "FILE"),
   F (augment, F_BOOL, "No temporal jitter, random crop or flip (centre frames, whole picture)",
      NULL),
   F (cut_paste, F_BOOL,
@@ -159,6 +168,7 @@ sv_train_options_defaults (SvTrainOptions *o)
   o->cut_paste = TRUE;
   o->contrast_warmup = 0;
   o->hard_negatives = 0;
+  o->text_negatives = 0;
   o->threads = 0;
   o->workers = 2;
   o->prefetch = 0;
@@ -358,6 +368,8 @@ sv_train_options_validate (const SvTrainOptions *o, GError **error)
   CHECK (o->contrast_warmup >= 0, "--contrast-warmup must not be negative.");
   CHECK (o->hard_negatives >= 0 && (o->hard_negatives < 2 || o->batch % o->hard_negatives == 0),
          "--hard-negatives must divide --batch (0 or 1: random batches).");
+  CHECK (o->text_negatives >= 0 && o->text_negatives <= 64,
+         "--text-negatives must be between 0 and 64.");
   CHECK (o->cut_paste || o->loss_temporal == 0,
          "--no-cut-paste leaves no scene change to group: it needs --loss-temporal 0.");
   CHECK (o->loss_temporal + o->loss_grounding + o->loss_contrast + o->loss_csal > 0,

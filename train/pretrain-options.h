@@ -15,6 +15,7 @@ G_BEGIN_DECLS
 
 typedef struct {
   char *data, *split, *video_dir, *optim, *device, *tokenizer;
+  char *swaps;  /* --text-negatives' swap vocabulary; NULL: swaps.json next to the manifest */
   gint64 steps; /* 0: from epochs */
   double epochs;
   int batch, accum, threads, workers, prefetch, checkpoint_every, keep, log_every;
@@ -24,6 +25,7 @@ typedef struct {
   gboolean augment;
   gint64 contrast_warmup; /* steps of plain contrastive training first */
   int hard_negatives;     /* videos per group of alike captions in a batch; 0 = off */
+  int text_negatives;     /* negative captions a caption (caption-negatives.h); 0 = off */
   gboolean cut_paste;     /* FALSE: Wv = I, every clip foreground (ablation) */
 } SvTrainOptions;
 

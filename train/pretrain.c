@@ -59,8 +59,9 @@ typedef struct {
   int *n_phrases; /* [B] the batch's captions' noun phrase counts (SvSample) */
   float *within;  /* [B*K, K] L_w's targets */
   size_t clip_numel;
-  GHashTable *unreadable; /* item index -> first error (owned) */
-  SvHardBatches *hard;    /* --hard-negatives, or NULL */
+  GHashTable *unreadable;        /* item index -> first error (owned) */
+  SvHardBatches *hard;           /* --hard-negatives, or NULL */
+  SvCaptionNegatives *negatives; /* --text-negatives' swap vocabulary, or NULL */
   guint64 skip_events;
   char *last_checkpoint;
 } Trainer;
@@ -73,6 +74,7 @@ trainer_clear (Trainer *t)
     sv_prefetch_free (t->pf[i]);
   g_free (t->pf);
   sv_hard_batches_free (t->hard);
+  sv_caption_negatives_free (t->negatives);
   g_free (t->lane_pos);
   g_free (t->grads);
   g_free (t->st.lanes);
@@ -202,7 +204,7 @@ static int
 next_batch (Trainer *t, int g, double *wait_s, GError **error)
 {
   const SvModelConfig *c = &t->model->cfg;
-  int B = t->o.batch, K = c->n_nouns, L = c->max_len;
+  int B = t->o.batch, K = c->n_nouns, L = c->max_len, Q = t->pass->Q;
   SvPrefetch *pf = t->pf[g / sv_dist_size ()];
   guint consecutive = 0;
   for (int i = 0; i < B; i++) {
@@ -234,11 +236,15 @@ next_batch (Trainer *t, int g, double *wait_s, GError **error)
       }
       consecutive = 0;
       memcpy (t->clips + (size_t) i * t->clip_numel, s->clip, t->clip_numel * sizeof (float));
-      memcpy (t->ids + (size_t) i * L, s->ids, (size_t) L * sizeof (int32_t));
-      memcpy (t->mask + (size_t) i * L, s->mask, (size_t) L * sizeof (float));
-      size_t row = (size_t) B + (size_t) i * K;
-      memcpy (t->ids + row * L, s->ids + L, (size_t) K * L * sizeof (int32_t));
-      memcpy (t->mask + row * L, s->mask + L, (size_t) K * L * sizeof (float));
+      /* the batch's text rows (SvTrainBatch): captions, negatives, prompts */
+      size_t rows[3] = { (size_t) i, (size_t) B + (size_t) i * Q,
+                         (size_t) B * (1 + Q) + (size_t) i * K };
+      size_t counts[3] = { 1, (size_t) Q, (size_t) K }, from = 0;
+      for (int part = 0; part < 3; part++) {
+        memcpy (t->ids + rows[part] * L, s->ids + from * L, counts[part] * L * sizeof (int32_t));
+        memcpy (t->mask + rows[part] * L, s->mask + from * L, counts[part] * L * sizeof (float));
+        from += counts[part];
+      }
       t->n_phrases[i] = s->n_phrases;
       sv_sample_free (s);
       break;
@@ -556,15 +562,16 @@ setup (Trainer *t, const char *config, gboolean resume, const SvTrainOptions *cl
   t->w = (SvLossWeights){ (float) t->o.loss_temporal, (float) t->o.loss_grounding,
                           (float) t->o.loss_contrast, (float) t->o.loss_csal,
                           (float) t->o.loss_within };
-  t->pass = sv_train_pass_new (t->model, B, error);
+  t->pass = sv_train_pass_new_negatives (t->model, B, t->o.text_negatives, error);
   if (!t->pass)
     return FALSE;
   t->cp = sv_cutpaste_new (B, sv_model_config_grid_t (c));
   t->clip_numel = (size_t) c->frames * c->height * c->width * 3;
   t->clips = g_new (float, t->clip_numel *B);
   t->video = g_new (float, t->clip_numel *B);
-  t->ids = g_new0 (int32_t, (size_t) B * (1 + K) * c->max_len);
-  t->mask = g_new0 (float, (size_t) B *(1 + K) * c->max_len);
+  int Q = t->o.text_negatives;
+  t->ids = g_new0 (int32_t, (size_t) B * (1 + Q + K) * c->max_len);
+  t->mask = g_new0 (float, (size_t) B *(1 + Q + K) * c->max_len);
   t->n_phrases = g_new0 (int, B);
   t->within = g_new (float, (size_t) B *K *K);
   t->unreadable = g_hash_table_new (g_direct_hash, g_direct_equal);
@@ -620,6 +627,18 @@ setup (Trainer *t, const char *config, gboolean resume, const SvTrainOptions *cl
     g_free (captions);
   }
   pc.hard = t->hard;
+  if (t->o.text_negatives > 0) {
+    g_autofree char *dir = g_path_get_dirname (t->o.data);
+    g_autofree char *path =
+        t->o.swaps ? g_strdup (t->o.swaps) : g_build_filename (dir, "swaps.json", NULL);
+    t->negatives = sv_caption_negatives_load (path, error);
+    if (!t->negatives) {
+      g_prefix_error (error, "--text-negatives needs a swap vocabulary (--swaps): ");
+      return FALSE;
+    }
+    pc.negatives = t->negatives;
+    pc.n_negatives = t->o.text_negatives;
+  }
   pc.stride = t->n_lanes;
   pc.workers = MAX (1, t->o.workers / t->n_mine);
   pc.depth = MAX (pc.workers, pc.depth / t->n_mine);

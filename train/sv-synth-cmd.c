@@ -370,9 +370,13 @@ write_outputs (SynthJob *job, const double ratios[3], double fps)
   g_autofree char *corpus_text = g_strconcat (corpus, "\n", NULL);
   g_autofree char *mpath = g_build_filename (job->out, "manifest.jsonl", NULL);
   g_autofree char *cpath = g_build_filename (job->out, "corpus.json", NULL);
+  g_autofree char *swaps = sv_synth_swaps_json ();
+  g_autofree char *swaps_text = g_strconcat (swaps, "\n", NULL);
+  g_autofree char *spath = g_build_filename (job->out, "swaps.json", NULL);
   g_autoptr (GError) error = NULL;
   if (!g_file_set_contents (mpath, manifest->str, manifest->len, &error) ||
-      !g_file_set_contents (cpath, corpus_text, -1, &error))
+      !g_file_set_contents (cpath, corpus_text, -1, &error) ||
+      !g_file_set_contents (spath, swaps_text, -1, &error))
     return sv_train_fail (CMD, SV_TRAIN_EXIT_FAILURE, "%s", error->message);
   return 0;
 }
@@ -402,7 +406,8 @@ sv_train_cmd_synth (int argc, char **argv)
   g_option_context_set_summary (
       ctx, "Renders N short videos of coloured shapes and sprites that move, with captions,\n"
            "noun phrases and per-frame ground truth (docs/synth.md).  Writes DIR/videos/*.mp4,\n"
-           "DIR/manifest.jsonl, DIR/truth/*.json and DIR/corpus.json; the same seed gives the\n"
+           "DIR/manifest.jsonl, DIR/truth/*.json, DIR/corpus.json and DIR/swaps.json (the\n"
+           "swap vocabulary of pretrain --text-negatives); the same seed gives the\n"
            "same corpus.");
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_add_group (ctx, gst_init_get_option_group ());

@@ -2,6 +2,7 @@
 #include "sv-synth.h"
 #include "sv-rng.h"
 
+#include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
 
@@ -609,4 +610,64 @@ sv_synth_video_free (SvSynthVideo *v)
   g_free (v->caption);
   g_strfreev (v->phrases);
   g_free (v);
+}
+
+/* ---- swap vocabulary ----------------------------------------------------------------- */
+
+static void
+add_forms (JsonBuilder *b, const char *singular, const char *plural)
+{
+  json_builder_begin_array (b);
+  json_builder_add_string_value (b, singular);
+  json_builder_add_string_value (b, plural);
+  json_builder_end_array (b);
+}
+
+/* noun-specific verbs ("rolls to the left") stay out: swapped onto another noun they would
+ * read oddly, a cue that needs no video */
+char *
+sv_synth_swaps_json (void)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "slots");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "noun");
+  json_builder_begin_array (b);
+  for (guint n = 0; n < sv_synth_n_nouns (); n++) {
+    json_builder_begin_array (b);
+    add_forms (b, sv_synth_nouns[n], noun_plurals[n]);
+    json_builder_end_array (b);
+  }
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "motion");
+  json_builder_begin_array (b);
+  for (int m = 0; m < SV_N_MOTIONS; m++) {
+    json_builder_begin_array (b);
+    for (guint i = 0; i < 5 && vp_generic[m][i]; i++) {
+      g_autofree char *one = verb_form (vp_generic[m][i], FALSE);
+      g_autofree char *many = verb_form (vp_generic[m][i], TRUE);
+      add_forms (b, one, many);
+    }
+    json_builder_end_array (b);
+  }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "avoid");
+  json_builder_begin_array (b);
+  for (const SvSynthPair *p = sv_synth_held_out; p->colour >= 0; p++) {
+    g_autofree char *one =
+        g_strdup_printf ("%s %s", sv_synth_colours[p->colour], sv_synth_nouns[p->noun]);
+    g_autofree char *many =
+        g_strdup_printf ("%s %s", sv_synth_colours[p->colour], noun_plurals[p->noun]);
+    json_builder_add_string_value (b, one);
+    json_builder_add_string_value (b, many);
+  }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  json_generator_set_pretty (gen, TRUE);
+  return json_generator_to_data (gen, NULL);
 }

@@ -155,5 +155,8 @@ char *sv_synth_manifest_json (const SvSynthVideo *v, const char *path);
 /* DIR/corpus.json: parameters, split counts, held-out pairs and the vocabulary */
 char *sv_synth_corpus_json (uint64_t seed, guint count, const SvSynthFormat *fmt, double fps,
                             const double ratios[3], const guint8 *splits);
+/* DIR/swaps.json: the grammar's nouns and generic motion phrases as a swap vocabulary for
+ * negative captions (train/caption-negatives.h), the held-out pairs avoided */
+char *sv_synth_swaps_json (void);
 
 G_END_DECLS
