@@ -880,6 +880,32 @@ test_run_errors (void)
   assert_one_sentence (&r, 1, "--resume");
 }
 
+/* --text-negatives: two edited captions a caption (synth's swaps.json) join video->text's
+ * softmax: at the first step (same seed, same batch) the contrastive loss is about ln 3
+ * higher than without them; a missing vocabulary is one sentence */
+static void
+test_run_text_negatives (void)
+{
+  g_auto (Run) r = { 0 };
+  g_autofree char *m = manifest ();
+  RUN (&r, 0, "neg0", "--config", config, "--data", m, "--steps", "2", "--no-augment");
+  g_assert_cmpint (r.status, ==, 0);
+  RUN (&r, 0, "neg2", "--config", config, "--data", m, "--steps", "2", "--no-augment",
+       "--text-negatives", "2");
+  g_assert_cmpint (r.status, ==, 0);
+  g_autoptr (GArray) a = metrics ("neg0");
+  g_autoptr (GArray) b = metrics ("neg2");
+  double c0 = g_array_index (a, Metric, 0).v[4], c2 = g_array_index (b, Metric, 0).v[4];
+  g_test_message ("first step's contrastive loss: %.4f without negatives, %.4f with two", c0, c2);
+  g_assert_cmpfloat (c2 - c0, >, 0.5);
+  g_assert_cmpfloat (c2 - c0, <, 2.0);
+  RUN (&r, 0, "neg3", "--config", config, "--data", m, "--steps", "2", "--text-negatives", "2",
+       "--swaps", "/nonexistent/swaps.json");
+  assert_one_sentence (&r, 1, "swap vocabulary");
+  RUN (&r, 0, "neg4", "--config", config, "--data", m, "--steps", "2", "--text-negatives", "-1");
+  assert_one_sentence (&r, 1, "--text-negatives");
+}
+
 /* SIGINT during training saves a checkpoint that loads and resumes */
 static void
 test_run_sigint (void)
@@ -1119,6 +1145,7 @@ main (int argc, char **argv)
   g_test_add_func ("/pretrain/run/loss-falls", test_run_loss_falls);
   g_test_add_func ("/pretrain/run/resume", test_run_resume);
   g_test_add_func ("/pretrain/run/tokenizer-csal-plot", test_run_tokenizer_csal_plot);
+  g_test_add_func ("/pretrain/run/text-negatives", test_run_text_negatives);
   g_test_add_func ("/pretrain/run/mpi", test_run_mpi);
   g_test_add_func ("/pretrain/run/skips", test_run_skips);
   g_test_add_func ("/pretrain/run/errors", test_run_errors);
