@@ -596,6 +596,37 @@ transitions_to_traps (const char *corpus)
   return n;
 }
 
+/* --ranks: a line a caption, ranks in 1..12, as many first places as t2v's R@1 says */
+static void
+check_ranks (const char *model, const char *manifest, double r1)
+{
+  g_autofree char *out = g_build_filename (tmpdir, "ranks.jsonl", NULL);
+  const char *argv[] = { train_exe, "eval",   "--model",   model,     "--data",
+                         manifest,  "--task", "retrieval", "--split", "all",
+                         "--ranks", out,      "--quiet",   NULL };
+  int status = 0;
+  g_assert_true (run (argv, &status, NULL) && g_spawn_check_wait_status (status, NULL));
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (out, &text, NULL, NULL));
+  g_auto (GStrv) lines = g_strsplit (g_strstrip (text), "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 12);
+  guint first = 0;
+  for (guint i = 0; lines[i]; i++) {
+    g_autoptr (JsonNode) n = json_from_string (lines[i], NULL);
+    g_assert_nonnull (n);
+    JsonObject *o = json_node_get_object (n);
+    gint64 rank = json_object_get_int_member (o, "rank");
+    g_assert_cmpint (rank, >=, 1);
+    g_assert_cmpint (rank, <=, 12);
+    g_assert_nonnull (json_object_get_string_member (o, "caption"));
+    const char *video = json_object_get_string_member (o, "video");
+    const char *top = json_object_get_string_member (o, "first");
+    g_assert_true ((rank == 1) == (g_strcmp0 (video, top) == 0));
+    first += rank == 1;
+  }
+  g_assert_cmpfloat (fabs (100.0 * first / 12 - r1), <, 1e-3);
+}
+
 static void
 test_end_to_end (void)
 {
@@ -626,6 +657,7 @@ test_end_to_end (void)
   g_assert_cmpint (json_object_get_int_member (r, "captions"), ==, 12);
   g_assert_cmpint (json_object_get_int_member (r, "phrases"), >=, 12); /* one or more each */
   g_assert_cmpfloat (json_object_get_double_member (r, "phrase_weight"), ==, 0.5);
+  check_ranks (model, manifest, json_object_get_double_member (member_object (r, "t2v"), "r1"));
 
   g_autoptr (JsonParser) p2 = json_parser_new ();
   JsonObject *g = eval_task (p2, model, manifest, "grounding");

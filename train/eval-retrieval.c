@@ -57,9 +57,11 @@ directions (const float *sim, guint nt, guint nv, const guint *text_video, SvRan
 
 typedef struct {
   guint dim, nv, skipped;
-  float *video;       /* [nv x dim] */
-  GArray *text;       /* float [nt x dim] */
-  GArray *text_video; /* guint: the video of each caption */
+  float *video;          /* [nv x dim] */
+  GArray *text;          /* float [nt x dim] */
+  GArray *text_video;    /* guint: the video of each caption */
+  GPtrArray *video_item; /* SvEvalItem* of each encoded video (borrowed) */
+  GPtrArray *caption_of; /* char* of each caption (borrowed) */
   /* phrase re-ranking (chunker NULL: off) */
   SvNounChunker *chunker;
   guint n_groups;
@@ -157,11 +159,13 @@ encode_all (SvEval *ev, Encoded *enc, GError **error)
       memcpy (&g_array_index (enc->text, float, enc->text->len - dim), temb,
               MIN (dt, dim) * sizeof (float));
       g_array_append_val (enc->text_video, enc->nv);
+      g_ptr_array_add (enc->caption_of, (gpointer) caption);
       if (enc->chunker && !keep_phrases (ev, enc, caption, error)) {
         g_prefix_error (error, "the noun phrases of \"%s\": ", caption);
         return FALSE;
       }
     }
+    g_ptr_array_add (enc->video_item, it);
     enc->nv++;
   }
   sv_eval_progress (ev, "encoding videos", n, n);
@@ -199,8 +203,53 @@ phrase_scores (const Encoded *enc, float *out)
     }
 }
 
+/* --ranks: a JSON line a caption: its video, the rank of that video by sim (1 = first)
+ * and the video ranked first, with its first caption */
+static gboolean
+write_ranks (const char *path, const Encoded *enc, const float *sim, GError **error)
+{
+  guint nt = enc->text_video->len, nv = enc->nv;
+  const guint *tv = (const guint *) enc->text_video->data;
+  g_autoptr (GString) out = g_string_new (NULL);
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  for (guint t = 0; t < nt; t++) {
+    const float *row = sim + (gsize) t * nv;
+    guint rank = 1, top = 0;
+    for (guint v = 0; v < nv; v++) {
+      rank += row[v] > row[tv[t]];
+      if (row[v] > row[top])
+        top = v;
+    }
+    const SvEvalItem *own = g_ptr_array_index (enc->video_item, tv[t]);
+    const SvEvalItem *first = g_ptr_array_index (enc->video_item, top);
+    g_autoptr (JsonBuilder) b = json_builder_new ();
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "caption");
+    json_builder_add_string_value (b, g_ptr_array_index (enc->caption_of, t));
+    json_builder_set_member_name (b, "video");
+    json_builder_add_string_value (b, own->video);
+    json_builder_set_member_name (b, "rank");
+    json_builder_add_int_value (b, rank);
+    json_builder_set_member_name (b, "first");
+    json_builder_add_string_value (b, first->video);
+    json_builder_set_member_name (b, "first_caption");
+    json_builder_add_string_value (
+        b, first->captions->len ? (const char *) g_ptr_array_index (first->captions, 0) : "");
+    json_builder_end_object (b);
+    g_autoptr (JsonNode) root = json_builder_get_root (b);
+    json_generator_set_root (gen, root);
+    g_autofree char *line = json_generator_to_data (gen, NULL);
+    g_string_append_printf (out, "%s\n", line);
+  }
+  if (!g_file_set_contents (path, out->str, (gssize) out->len, error)) {
+    g_prefix_error (error, "--ranks: ");
+    return FALSE;
+  }
+  return TRUE;
+}
+
 static JsonNode *
-measure (SvEval *ev, const Encoded *enc)
+measure (SvEval *ev, const Encoded *enc, GError **error)
 {
   guint nt = enc->text_video->len, nv = enc->nv, dim = enc->dim;
   float *sim = g_new (float, (gsize) nt *nv), *dsl = g_new (float, (gsize) nt *nv);
@@ -212,6 +261,11 @@ measure (SvEval *ev, const Encoded *enc)
         dot += (double) T[(gsize) t * dim + k] * enc->video[(gsize) v * dim + k];
       sim[(gsize) t * nv + v] = (float) dot;
     }
+  if (ev->ranks && !write_ranks (ev->ranks, enc, sim, error)) {
+    g_free (sim);
+    g_free (dsl);
+    return NULL;
+  }
   const guint *tv = (const guint *) enc->text_video->data;
   SvRankMetrics t2v, v2t, t2v_dsl, v2t_dsl, unused;
   directions (sim, nt, nv, tv, &t2v, &v2t);
@@ -284,6 +338,8 @@ sv_eval_retrieval (SvEval *ev, GError **error)
   enc.video = g_new0 (float, (gsize) MAX (ev->items->len, 1) * enc.dim);
   enc.text = g_array_new (FALSE, FALSE, sizeof (float));
   enc.text_video = g_array_new (FALSE, FALSE, sizeof (guint));
+  enc.video_item = g_ptr_array_new ();
+  enc.caption_of = g_ptr_array_new ();
   if (ev->phrase_weight > 0) {
     enc.chunker = sv_noun_chunker_new (error);
     if (!enc.chunker) {
@@ -291,16 +347,20 @@ sv_eval_retrieval (SvEval *ev, GError **error)
       g_free (enc.video);
       g_array_unref (enc.text);
       g_array_unref (enc.text_video);
+      g_ptr_array_unref (enc.video_item);
+      g_ptr_array_unref (enc.caption_of);
       return NULL;
     }
     enc.phrases = g_array_new (FALSE, FALSE, sizeof (float));
     enc.phrase_start = g_array_new (FALSE, TRUE, sizeof (guint));
     g_array_set_size (enc.phrase_start, 1); /* start[0] = 0 */
   }
-  JsonNode *result = encode_all (ev, &enc, error) ? measure (ev, &enc) : NULL;
+  JsonNode *result = encode_all (ev, &enc, error) ? measure (ev, &enc, error) : NULL;
   g_free (enc.video);
   g_array_unref (enc.text);
   g_array_unref (enc.text_video);
+  g_ptr_array_unref (enc.video_item);
+  g_ptr_array_unref (enc.caption_of);
   if (enc.chunker) {
     sv_noun_chunker_free (enc.chunker);
     g_free (enc.groups);

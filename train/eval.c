@@ -115,6 +115,7 @@ sv_train_cmd_eval (int argc, char **argv)
 {
   g_autofree char *model_path = NULL, *data = NULL, *task = NULL, *split = NULL, *json = NULL;
   g_autofree char *device = NULL, *ffmpeg = NULL, *ground_clip = NULL, *train_split = NULL;
+  g_autofree char *ranks = NULL;
   int limit = 0, window = 0, stride = 0, tolerance = 2, min_scene = 3, train_limit = 1000;
   int gradual_gap = SVILM_GRADUAL_GAP;
   double threshold = -1.0, scdet_threshold = 10.0, dsl_temp = 100.0, gradual_threshold = -1.0;
@@ -139,6 +140,10 @@ sv_train_cmd_eval (int argc, char **argv)
       "retrieval: weight of the noun phrases' match with the group tokens in the +phrases rows "
       "(default 0.5)",
       "W" },
+    { "ranks", 0, 0, G_OPTION_ARG_FILENAME, &ranks,
+      "retrieval: write each caption's text->video rank and first video to FILE (JSON lines), "
+      "for error analysis",
+      "FILE" },
     { "clip", 0, 0, G_OPTION_ARG_STRING, &ground_clip,
       "grounding: ground each phrase in its scene's frames (scene, default) or in the whole "
       "video (video)",
@@ -266,6 +271,7 @@ sv_train_cmd_eval (int argc, char **argv)
     .quiet = quiet,
     .dsl_temperature = dsl_temp,
     .phrase_weight = phrase_weight,
+    .ranks = ranks,
     .ground_clip = ground_clip ? ground_clip : "scene",
     .window = (guint) window,
     .stride = (guint) stride,

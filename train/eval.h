@@ -93,6 +93,7 @@ typedef struct {
   /* retrieval */
   double dsl_temperature;
   double phrase_weight; /* the noun phrases' part of the "+phrases" scores */
+  const char *ranks;    /* JSON lines of each caption's text->video rank, or NULL */
   /* grounding */
   const char *ground_clip; /* "scene" or "video" */
   /* scenecut */
