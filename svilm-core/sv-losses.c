@@ -377,6 +377,60 @@ sv_contrast_loss_backward (SvContrastLoss *l, SvVar *fv, SvVar *fc, float tau, f
                              error);
 }
 
+/* ---- negative captions held apart (sv-losses.h) ---- */
+
+gboolean
+sv_separate_loss_plan (SvVarSet *as, SvSeparateLoss *l, int B, int Q, GError **error)
+{
+  l->B = B, l->Q = Q, l->N = B * (1 + Q);
+  if (Q < 1) {
+    g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT,
+                 "holding negative captions apart needs negative captions");
+    return FALSE;
+  }
+  TRY (sv_arena_alloc (as->x, &l->target, SV_F32, SV_SHAPE (B, l->N), "ls.target", error));
+  TRY (sv_var_plan (as, &l->S, SV_INIT_ZERO, SV_SHAPE (B, l->N), error, "ls.S"));
+  return sv_var_plan (as, &l->loss, SV_INIT_ZERO, SV_SHAPE (1), error, "ls.loss");
+}
+
+gboolean
+sv_separate_loss_forward (SvSeparateLoss *l, SvVar *fc, float margin, float *value, GError **error)
+{
+  int B = l->B, N = l->N, Q = l->Q;
+  SvTensor own;
+  TRY (sv_tensor_slice0 (&own, &fc->x, 0, B, error));
+  // S[j, k] = cos(c_j, f_k): the captions against the captions and all negatives
+  TRY (sv_matmul_forward (&l->S.x, &own, &fc->x, FALSE, TRUE, 1.0f, error));
+  float *t = g_new (float, (size_t) B *N);
+  gboolean ok = sv_tensor_download (&l->S.x, t, (size_t) B * N * 4, error);
+  for (int j = 0; ok && j < B; j++)
+    for (int q = 0; q < Q; q++) {
+      float *x = t + (size_t) j * N + B + j * Q + q;
+      *x = MIN (*x, margin);
+    }
+  ok = ok && sv_tensor_upload (&l->target, t, (size_t) B * N * 4, error);
+  g_free (t);
+  TRY (ok);
+  TRY (sv_mse_forward (&l->loss.x, &l->S.x, &l->target, error));
+  float mse = 0.0f;
+  TRY (sv_tensor_download (&l->loss.x, &mse, sizeof mse, error));
+  *value = mse * (float) N / (float) Q; /* the mean over B*N entries -> over the B*Q pairs */
+  return TRUE;
+}
+
+gboolean
+sv_separate_loss_backward (SvSeparateLoss *l, SvVar *fc, float weight, GError **error)
+{
+  SvTensor own_x, own_d;
+  TRY (seed (&l->loss, weight * (float) l->N / (float) l->Q, error));
+  TRY (sv_mse_backward (&l->S.d, NULL, &l->loss.d, &l->S.x, &l->target, error));
+  TRY (sv_tensor_slice0 (&own_x, &fc->x, 0, l->B, error));
+  TRY (sv_tensor_slice0 (&own_d, &fc->d, 0, l->B, error));
+  /* one gradient a call: the two operands are overlapping views of fc */
+  TRY (sv_matmul_backward (&own_d, NULL, &l->S.d, &own_x, &fc->x, FALSE, TRUE, 1.0f, error));
+  return sv_matmul_backward (NULL, &fc->d, &l->S.d, &own_x, &fc->x, FALSE, TRUE, 1.0f, error);
+}
+
 /* ---- CSAL targets (method.md section 9) ---- */
 
 /* Y = softmax(5 W) per row of W = max(S_v,0) max(S_t,0), W < 0.05 -> -100; smoothed */

@@ -55,6 +55,19 @@ typedef struct {
   SvTensor probs_v, probs_c;
 } SvContrastLoss;
 
+/* Negative captions held apart (ours, off by default; docs/training.md): with c_j the batch's
+ * captions and n_jq their Q negatives (unit rows), L_s = mean over the B*Q pairs of
+ * max(0, cos(c_j, n_jq) - m)^2.  Without it the encoders can rest where neither tells a
+ * noun from another: the video does not, so the text need not, so the video's gradient
+ * towards the caption and away from its negative (c - n) stays near zero.  Computed as
+ * mse(S, T) * N / Q over S = C [C; N]^T [B, B+B*Q] with T = S except at the pairs, where
+ * T = min(S, m) (T is set on the host and carries no gradient). */
+typedef struct {
+  int B, Q, N;
+  SvTensor target; /* [B, N] */
+  SvVar S, loss;
+} SvSeparateLoss;
+
 gboolean sv_temporal_loss_plan (SvVarSet *as, SvTemporalLoss *l, int B, int Nt, int S, int D,
                                 GError **error);
 /* masks [B*Nt] of 0/1 (1 = foreground clip); each video needs >= 1 of each */
@@ -92,6 +105,12 @@ gboolean sv_contrast_loss_forward (SvContrastLoss *l, SvVar *fv, SvVar *fc, floa
                                    GError **error);
 gboolean sv_contrast_loss_backward (SvContrastLoss *l, SvVar *fv, SvVar *fc, float tau,
                                     float weight, GError **error);
+
+gboolean sv_separate_loss_plan (SvVarSet *as, SvSeparateLoss *l, int B, int Q, GError **error);
+/* fc [B*(1+Q), E]: the captions, then caption j's negatives at B + j*Q + q; *value gets L_s */
+gboolean sv_separate_loss_forward (SvSeparateLoss *l, SvVar *fc, float margin, float *value,
+                                   GError **error);
+gboolean sv_separate_loss_backward (SvSeparateLoss *l, SvVar *fc, float weight, GError **error);
 
 /* STGT's cross-similarity alignment targets, combined with cut-and-paste.
  * W = max(S_v, 0) * max(S_t, 0) with S_v = fv fv^T and S_t = fc fc^T (the batch's

@@ -262,6 +262,9 @@ sv_train_pass_new_negatives (SvModel *m, int B, int Q, GError **error)
   TRY (sv_grounding_loss_plan (p->acts, &p->lg, B, c->n_groups, K, c->embed_dim, error));
   TRY (sv_contrast_loss_plan (p->acts, &p->lc, B, B * (1 + Q), c->embed_dim, error));
   TRY (sv_contrast_loss_plan (p->acts, &p->lcsal, B, B, c->embed_dim, error));
+  if (Q > 0)
+    TRY (sv_separate_loss_plan (p->acts, &p->ls, B, Q, error));
+  p->separate_margin = 0.5f;
   /* backward scratch: the largest attention map and assignment normaliser */
   int64_t att = sv_block_scratch_floats (&p->text.blocks[0]);
   for (int l = 0; l < c->v_depth; l++)
@@ -315,6 +318,12 @@ sv_train_pass_forward (SvTrainPass *p, const SvTrainBatch *b, const SvLossWeight
   TRY (sv_video_forward (&m->video, &p->video, c, TRUE, error));
   TRY (sv_text_forward (&m->text, &p->text, c, error));
   p->loss_temporal = p->loss_grounding = p->loss_contrast = p->loss_csal = p->loss_within = 0.0f;
+  p->loss_separate = 0.0f;
+  if (w->separate != 0.0f && p->Q == 0) {
+    g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT,
+                 "holding negative captions apart needs negative captions in the batch");
+    return FALSE;
+  }
   if (w->within != 0.0f && (w->grounding == 0.0f || !b->within_targets)) {
     g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT,
                  "grounding within a video needs the grounding loss and the batch's targets");
@@ -341,8 +350,12 @@ sv_train_pass_forward (SvTrainPass *p, const SvTrainBatch *b, const SvLossWeight
     TRY (sv_contrast_loss_forward (&p->lcsal, &p->video.fv, &p->captions, c->tau_contrast, error));
     p->loss_csal = read_scalar (&p->lcsal.loss_v) + read_scalar (&p->lcsal.loss_c);
   }
+  if (w->separate != 0.0f)
+    TRY (sv_separate_loss_forward (&p->ls, &p->captions_negatives, p->separate_margin,
+                                   &p->loss_separate, error));
   p->loss = w->temporal * p->loss_temporal + w->grounding * p->loss_grounding +
-            w->contrast * p->loss_contrast + w->csal * p->loss_csal + w->within * p->loss_within;
+            w->contrast * p->loss_contrast + w->csal * p->loss_csal + w->within * p->loss_within +
+            w->separate * p->loss_separate;
   return TRUE;
 fail:
   return FALSE;
@@ -365,6 +378,8 @@ sv_train_pass_backward (SvTrainPass *p, const SvLossWeights *w, GError **error)
   if (w->csal != 0.0f)
     TRY (sv_contrast_loss_backward (&p->lcsal, &p->video.fv, &p->captions, c->tau_contrast, w->csal,
                                     error));
+  if (w->separate != 0.0f)
+    TRY (sv_separate_loss_backward (&p->ls, &p->captions_negatives, w->separate, error));
   TRY (sv_text_backward (&m->text, &p->text, c, &p->scratch, error));
   TRY (sv_video_backward (&m->video, &p->video, c, &p->scratch, error));
   return TRUE;

@@ -43,6 +43,7 @@ void sv_model_set_tokenizer (SvModel *model, SvTokenizer *tok);
  * off). */
 typedef struct {
   float temporal, grounding, contrast, csal, within;
+  float separate; /* negative captions held apart (sv-losses.h, L_s); needs Q > 0 */
 } SvLossWeights;
 
 /* One pre-training batch, already cut-and-pasted (method.md section 3). */
@@ -71,10 +72,12 @@ typedef struct {
   SvTemporalLoss lt;
   SvGroundingLoss lg;
   SvContrastLoss lc;
-  SvContrastLoss lcsal; /* the contrastive logits again, with CSAL targets */
+  SvContrastLoss lcsal;  /* the contrastive logits again, with CSAL targets */
+  SvSeparateLoss ls;     /* planned when Q > 0 */
+  float separate_margin; /* L_s's m (default 0.5) */
   SvBlockScratch scratch;
   /* results of the last forward */
-  float loss_temporal, loss_grounding, loss_contrast, loss_csal, loss_within, loss;
+  float loss_temporal, loss_grounding, loss_contrast, loss_csal, loss_within, loss_separate, loss;
 } SvTrainPass;
 
 SvTrainPass *sv_train_pass_new (SvModel *model, int B, GError **error);

@@ -3,6 +3,8 @@
 
 #include "sv-safetensors.h"
 
+#include <string.h>
+
 /* random clips, captions of random length, a cut-and-paste of video i onto i+1 */
 void
 sv_test_batch_make (SvTestBatch *b, const SvModelConfig *c, int B, int n_group_blocks, guint64 seed)
@@ -37,6 +39,17 @@ sv_test_batch_make_negatives (SvTestBatch *b, const SvModelConfig *c, int B, int
     b->ids[r * b->L + len - 1] = SV_TOKEN_SEP;
     for (int t = 0; t < len; t++)
       b->mask[r * b->L + t] = 1.0f;
+  }
+  /* a negative is its caption with one word changed, as svilm-train's are */
+  for (int r = B; r < B * (1 + Q); r++) {
+    int j = (r - B) / Q, len = 0;
+    memcpy (b->ids + r * b->L, b->ids + j * b->L, (size_t) b->L * sizeof (int32_t));
+    memcpy (b->mask + r * b->L, b->mask + j * b->L, (size_t) b->L * sizeof (float));
+    while (len < b->L && b->mask[r * b->L + len] != 0.0f)
+      len++;
+    int at = 1 + (int) sv_rng_below (&rng, (uint32_t) MAX (len - 2, 1));
+    if (at < len - 1)
+      b->ids[r * b->L + at] = 4 + (int32_t) sv_rng_below (&rng, (uint32_t) (c->vocab - 4));
   }
   b->fg = g_new0 (float, (size_t) B * b->Nt);
   b->Wv = g_new0 (float, (size_t) B *B);
@@ -89,7 +102,7 @@ sv_test_batch_save (SvTestBatch *b, const SvModelConfig *c, const SvLossWeights 
 {
   GError *error = NULL;
   SvSafetensorsWriter *wr = sv_safetensors_writer_new ();
-  float weights[5] = { w->temporal, w->grounding, w->contrast, w->csal, w->within };
+  float weights[6] = { w->temporal, w->grounding, w->contrast, w->csal, w->within, w->separate };
   float negatives = (float) b->Q;
   sv_safetensors_writer_add (wr, "video", SV_F32, 5,
                              (int64_t[]){ b->B, c->frames, c->height, c->width, 3 }, b->video,
@@ -102,7 +115,7 @@ sv_test_batch_save (SvTestBatch *b, const SvModelConfig *c, const SvLossWeights 
                              b->noise, &error);
   sv_safetensors_writer_add (wr, "within_targets", SV_F32, 2, (int64_t[]){ b->B * b->K, b->K },
                              b->within, &error);
-  sv_safetensors_writer_add (wr, "weights", SV_F32, 1, (int64_t[]){ 5 }, weights, &error);
+  sv_safetensors_writer_add (wr, "weights", SV_F32, 1, (int64_t[]){ 6 }, weights, &error);
   sv_safetensors_writer_add (wr, "negatives", SV_F32, 1, (int64_t[]){ 1 }, &negatives, &error);
   g_assert_no_error (error);
   sv_safetensors_writer_write (wr, path, &error);

@@ -102,17 +102,23 @@ check_against_torch (const SvLossWeights *w, guint64 seed, SvAttentionKind atten
                   sv_test_ref_scalar (st, "loss_grounding"),
                   sv_test_ref_scalar (st, "loss_contrast"), sv_test_ref_scalar (st, "loss_csal"));
   /* a switched-off term is not computed by the C pass (reported as 0) */
-  float got[6] = { pass->loss_temporal, pass->loss_grounding, pass->loss_contrast,
-                   pass->loss_csal,     pass->loss_within,    pass->loss };
-  float want[6] = { w->temporal != 0.0f ? sv_test_ref_scalar (st, "loss_temporal") : 0.0f,
+  float got[7] = { pass->loss_temporal, pass->loss_grounding, pass->loss_contrast, pass->loss_csal,
+                   pass->loss_within,   pass->loss_separate,  pass->loss };
+  float want[7] = { w->temporal != 0.0f ? sv_test_ref_scalar (st, "loss_temporal") : 0.0f,
                     w->grounding != 0.0f ? sv_test_ref_scalar (st, "loss_grounding") : 0.0f,
                     w->contrast != 0.0f ? sv_test_ref_scalar (st, "loss_contrast") : 0.0f,
                     w->csal != 0.0f ? sv_test_ref_scalar (st, "loss_csal") : 0.0f,
                     w->within != 0.0f ? sv_test_ref_scalar (st, "loss_within") : 0.0f,
+                    w->separate != 0.0f ? sv_test_ref_scalar (st, "loss_separate") : 0.0f,
                     sv_test_ref_scalar (st, "loss") };
   /* the temporal term is not degenerate */
   g_assert_cmpfloat (sv_test_ref_scalar (st, "loss_temporal"), >, 1e-3);
-  sv_test_assert_close ("losses", got, want, 6, 1e-4, 1e-5);
+  if (w->separate != 0.0f) { /* some pair of caption and negative is within the margin */
+    g_test_message ("L_s C %.7f torch %.7f", pass->loss_separate,
+                    sv_test_ref_scalar (st, "loss_separate"));
+    g_assert_cmpfloat (pass->loss_separate, >, 1e-4);
+  }
+  sv_test_assert_close ("losses", got, want, 7, 1e-4, 1e-5);
 
   SvTensor *fv = sv_test_ref (st, "fv"), *f = sv_test_ref (st, "f"), *z = sv_test_ref (st, "z");
   sv_test_assert_close ("video embedding", sv_tensor_f32 (&pass->video.fv.x), sv_tensor_f32 (fv),
@@ -216,13 +222,17 @@ test_torch_within (void)
   check_against_torch (&mostly, 78, SV_ATTENTION_FULL, TRUE, 0);
 }
 
-/* negative captions in the contrastive term (two a caption), with every other term */
+/* negative captions in the contrastive term (two a caption), with every other term, and
+ * held apart (L_s) */
 static void
 test_torch_negatives (void)
 {
-  SvLossWeights all = { 1.0f, 1.0f, 1.0f, 1.0f, 1.0f }, alone = { 0.0f, 0.0f, 1.0f, 0.0f, 0.0f };
+  SvLossWeights all = { 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 2.0f },
+                alone = { 0.0f, 0.0f, 1.0f, 0.0f, 0.0f, 0.0f },
+                apart = { 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 1.0f };
   check_against_torch (&all, 91, SV_ATTENTION_FULL, TRUE, 2);
   check_against_torch (&alone, 92, SV_ATTENTION_FULL, TRUE, 1);
+  check_against_torch (&apart, 93, SV_ATTENTION_FULL, TRUE, 3);
 }
 
 static void

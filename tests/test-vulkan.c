@@ -577,7 +577,8 @@ check_model (SvAttentionKind attention)
   int B = 3, Q = attention == SV_ATTENTION_FULL ? 2 : 0; /* full: with negative captions */
   SvTestBatch b;
   sv_test_batch_make_negatives (&b, &c, B, sv_model_n_group_blocks (mc), Q, 12);
-  SvLossWeights w = { 1.0f, 1.0f, 1.0f, 0.0f, 1.0f }; /* with grounding within a video */
+  /* with grounding within a video, and with the negatives held apart */
+  SvLossWeights w = { 1.0f, 1.0f, 1.0f, 0.0f, 1.0f, Q > 0 ? 1.0f : 0.0f };
   SvTrainPass *pc = sv_train_pass_new_negatives (mc, B, Q, &e),
               *pv = sv_train_pass_new_negatives (mv, B, Q, &e);
   g_assert_no_error (e);
@@ -586,15 +587,17 @@ check_model (SvAttentionKind attention)
   g_assert_true (sv_train_pass_forward (pv, &b.batch, &w, &e));
   g_assert_true (sv_train_pass_backward (pc, &w, &e) && sv_train_pass_backward (pv, &w, &e));
   g_assert_no_error (e);
-  float lc[5] = { pc->loss_temporal, pc->loss_grounding, pc->loss_contrast, pc->loss_within,
-                  pc->loss };
-  float lv[5] = { pv->loss_temporal, pv->loss_grounding, pv->loss_contrast, pv->loss_within,
-                  pv->loss };
+  float lc[6] = { pc->loss_temporal, pc->loss_grounding, pc->loss_contrast,
+                  pc->loss_within,   pc->loss_separate,  pc->loss };
+  float lv[6] = { pv->loss_temporal, pv->loss_grounding, pv->loss_contrast,
+                  pv->loss_within,   pv->loss_separate,  pv->loss };
   g_test_message ("%s: losses CPU: %.7f %.7f %.7f %.7f  Vulkan: %.7f %.7f %.7f %.7f",
                   attention == SV_ATTENTION_STGRAPH ? "stgraph" : "full", lc[0], lc[1], lc[2],
                   lc[3], lv[0], lv[1], lv[2], lv[3]);
   g_assert_cmpfloat (lc[3], >, 0.1); /* the within term is on */
-  sv_test_assert_close ("model losses", lv, lc, 5, 1e-4, 1e-5);
+  if (Q > 0)
+    g_assert_cmpfloat (lc[4], >, 1e-4); /* the separation term is on */
+  sv_test_assert_close ("model losses", lv, lc, 6, 1e-4, 1e-5);
   /* every parameter gradient; gradients pass through two encoders and four
    * losses, so the float summation order differences add up: 1e-3 relative, and 1e-4 of
    * the tensor's largest gradient where a sum cancels (as the PyTorch comparison allows;

@@ -76,6 +76,12 @@ static const Field fields[] = {
      "(from the --swaps vocabulary), more wrong answers in the contrastive loss's "
      "video->text term (default 0: none; docs/training.md)",
      "Q"),
+  F (loss_separate, F_DOUBLE,
+     "Weight of holding each caption's negatives apart from it in the text space: "
+     "max(0, cos - M)^2 (ours, docs/training.md; needs --text-negatives), 0 = off (default 0)",
+     "W"),
+  F (separate_margin, F_DOUBLE,
+     "The cosine below which a negative caption is apart enough (default 0.5)", "M"),
   F (swaps, F_STR,
      "Swap vocabulary of --text-negatives (default: swaps.json next to the manifest, as "
      "'svilm-train synth' writes it)",
@@ -169,6 +175,8 @@ sv_train_options_defaults (SvTrainOptions *o)
   o->contrast_warmup = 0;
   o->hard_negatives = 0;
   o->text_negatives = 0;
+  o->loss_separate = 0;
+  o->separate_margin = 0.5;
   o->threads = 0;
   o->workers = 2;
   o->prefetch = 0;
@@ -370,6 +378,11 @@ sv_train_options_validate (const SvTrainOptions *o, GError **error)
          "--hard-negatives must divide --batch (0 or 1: random batches).");
   CHECK (o->text_negatives >= 0 && o->text_negatives <= 64,
          "--text-negatives must be between 0 and 64.");
+  CHECK (isfinite (o->loss_separate) && o->loss_separate >= 0 &&
+             (o->loss_separate == 0 || o->text_negatives > 0),
+         "--loss-separate must be finite and >= 0, and needs --text-negatives.");
+  CHECK (isfinite (o->separate_margin) && o->separate_margin >= -1 && o->separate_margin <= 1,
+         "--separate-margin must be a cosine, between -1 and 1.");
   CHECK (o->cut_paste || o->loss_temporal == 0,
          "--no-cut-paste leaves no scene change to group: it needs --loss-temporal 0.");
   CHECK (o->loss_temporal + o->loss_grounding + o->loss_contrast + o->loss_csal > 0,

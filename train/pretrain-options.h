@@ -22,6 +22,7 @@ typedef struct {
   double lr, min_lr, warmup_ratio, weight_decay, momentum, beta2, clip_grad;
   gint64 seed;
   double loss_temporal, loss_grounding, loss_contrast, loss_csal, loss_within;
+  double loss_separate, separate_margin; /* negative captions held apart (sv-losses.h) */
   gboolean augment;
   gint64 contrast_warmup; /* steps of plain contrastive training first */
   int hard_negatives;     /* videos per group of alike captions in a batch; 0 = off */

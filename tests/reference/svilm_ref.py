@@ -191,6 +191,14 @@ def contrast_loss(fv, fc, Wv, c, negs=None):
     return xent(S, Wpad) + xent(fc @ fv.t() / c["tau_contrast"], Wv.t())
 
 
+def separate_loss(fc, negs, margin=0.5):
+    # negative captions held apart (svilm-core/sv-losses.h, L_s): caption j against its
+    # Q negatives at rows j*Q + q of negs
+    B, Q = fc.shape[0], negs.shape[0] // fc.shape[0]
+    cos = (fc.unsqueeze(1) * negs.reshape(B, Q, -1)).sum(-1)
+    return (torch.clamp(cos - margin, min=0) ** 2).mean()
+
+
 def csal_targets(fv, fc, Wv):
     # STGT's cross-similarity alignment targets (method.md section 9), combined with the
     # cut-and-paste weights as svilm-core does: Tv = Wv Y, Tc = Y Wv^T; no gradient
@@ -228,10 +236,12 @@ def main():
     lc = contrast_loss(fv, captions, b["Wv"], c, negs)
     ls = csal_loss(fv, captions, b["Wv"], c)
     lw = within_loss(gp, nouns, b["within_targets"], c)
-    loss = w[0] * lt + w[1] * lg + w[2] * lc + w[3] * ls + w[4] * lw
+    lsep = separate_loss(captions, negs) if Q > 0 else torch.zeros(())
+    loss = w[0] * lt + w[1] * lg + w[2] * lc + w[3] * ls + w[4] * lw + w[5] * lsep
     loss.backward()
     out = {"loss_temporal": lt.reshape(1), "loss_grounding": lg.reshape(1),
            "loss_contrast": lc.reshape(1), "loss_csal": ls.reshape(1), "loss_within": lw.reshape(1),
+           "loss_separate": lsep.reshape(1),
            "loss": loss.reshape(1),
            "fv": fv, "f": f, "z": z}
     for name, v in P.items():
