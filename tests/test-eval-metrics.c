@@ -542,7 +542,8 @@ assert_numbers (JsonObject *o, const char *const *names)
 }
 
 static JsonObject *
-eval_task (JsonParser *parser, const char *model, const char *manifest, const char *task)
+eval_task_n (JsonParser *parser, const char *model, const char *manifest, const char *task,
+             gint64 videos)
 {
   g_autofree char *out = g_build_filename (tmpdir, task, NULL);
   const char *argv[] = { train_exe, "eval", "--model", model, "--data",        manifest,
@@ -557,8 +558,14 @@ eval_task (JsonParser *parser, const char *model, const char *manifest, const ch
   g_assert_true (json_parser_load_from_file (parser, out, &error));
   JsonObject *root = json_node_get_object (json_parser_get_root (parser));
   g_assert_cmpstr (json_object_get_string_member (root, "task"), ==, task);
-  g_assert_cmpint (json_object_get_int_member (root, "videos"), ==, 12);
+  g_assert_cmpint (json_object_get_int_member (root, "videos"), ==, videos);
   return member_object (root, task);
+}
+
+static JsonObject *
+eval_task (JsonParser *parser, const char *model, const char *manifest, const char *task)
+{
+  return eval_task_n (parser, model, manifest, task, 12);
 }
 
 /* Every transition of the corpus's truth files becomes a trap (an in-shot event where a
@@ -594,6 +601,50 @@ transitions_to_traps (const char *corpus)
     g_assert_true (json_generator_to_file (g, path, NULL));
   }
   return n;
+}
+
+/* the videos of corpus whose first scene has one object */
+static guint
+one_object_scenes (const char *corpus)
+{
+  g_autofree char *dir = g_build_filename (corpus, "truth", NULL);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  g_assert_nonnull (d);
+  guint n = 0;
+  const char *name;
+  while ((name = g_dir_read_name (d))) {
+    g_autofree char *path = g_build_filename (dir, name, NULL);
+    g_autoptr (JsonParser) p = json_parser_new ();
+    g_assert_true (json_parser_load_from_file (p, path, NULL));
+    JsonObject *o = json_node_get_object (json_parser_get_root (p));
+    JsonArray *objs = json_object_get_array_member (o, "objects");
+    guint in0 = 0;
+    for (guint i = 0; i < json_array_get_length (objs); i++)
+      in0 += json_object_get_int_member (json_array_get_object_element (objs, i), "scene") == 0;
+    n += in0 == 1;
+  }
+  return n;
+}
+
+/* --task probe-noun on a corpus of 60: one example a video whose first scene holds one
+ * object, 13 classes; on the 12-video corpus too few examples is one sentence */
+static void
+check_probe_noun (const char *model)
+{
+  g_autofree char *corpus = g_build_filename (tmpdir, "corpus60", NULL);
+  g_autofree char *manifest = g_build_filename (corpus, "manifest.jsonl", NULL);
+  const char *synth[] = { train_exe, "synth",  "--out", corpus,    "--count",
+                          "60",      "--seed", "9",     "--quiet", NULL };
+  int status = 0;
+  g_assert_true (run (synth, &status, NULL) && g_spawn_check_wait_status (status, NULL));
+  g_autoptr (JsonParser) p = json_parser_new ();
+  JsonObject *pr = eval_task_n (p, model, manifest, "probe-noun", 60);
+  guint want = one_object_scenes (corpus);
+  g_test_message ("probe-noun: %u one-object scenes of 60", want);
+  g_assert_cmpint (want, >=, 13);
+  g_assert_cmpint (json_object_get_int_member (pr, "examples"), ==, want);
+  g_assert_cmpint (json_object_get_int_member (pr, "train_examples"), ==, want);
+  g_assert_cmpfloat (fabs (json_object_get_double_member (pr, "chance") - 100.0 / 13), <, 1e-9);
 }
 
 /* --ranks: a line a caption, ranks in 1..12, as many first places as t2v's R@1 says */
@@ -744,6 +795,7 @@ test_end_to_end (void)
   assert_numbers (pr, hm);
   g_assert_cmpint (json_object_get_int_member (pr, "examples"), ==, 12); /* one a video */
   g_assert_cmpfloat (json_object_get_double_member (pr, "chance"), ==, 12.5);
+  check_probe_noun (model);
   g_autoptr (JsonParser) p5 = json_parser_new ();
   JsonObject *qa = eval_task (p5, model, manifest, "vqa");
   assert_numbers (qa, hm);

@@ -318,7 +318,7 @@ sv_eval_finetune (SvEval *ev, GError **error)
           "%g (head); mean loss first epoch %.3f, last %.3f\n",
           FT_EPOCHS, FT_BATCH, steps, FT_LR_ENCODER, FT_LR_HEAD, first_loss, last_loss);
   double base = 0.0;
-  int major = sv_eval_majority (tr.y, te.y, &base);
+  int major = sv_eval_majority (tr.y, te.y, SV_EVAL_N_MOTIONS, &base);
   printf ("  accuracy %.1f %% (training set %.1f %%)\n", acc, acc_train);
   printf ("  majority answer (\"%s\") %.1f %%, chance %.1f %%\n", sv_eval_motion_name (major), base,
           100.0 / n_classes);

@@ -1,9 +1,11 @@
-/* svilm-train eval --task probe|vqa: downstream heads on frozen features.
+/* svilm-train eval --task probe|probe-noun|vqa: downstream heads on frozen features.
  *
  * probe: the paper's linear probe (UCF101 / HMDB51 action recognition) on the synthetic
  *   corpus: the motion of a scene's first object (8 classes: left, right, up, down, still,
  *   rotating, growing, bouncing) from the frozen clip embedding of the scene's frames.
  *   A multinomial logistic regression fit on --train-split, measured on --split.
+ * probe-noun: the same probe on what the object is (13 nouns: circle ... bird) in scenes of
+ *   one object: does the clip embedding hold the object's shape, not only its colour?
  * vqa: the paper's video QA (MSRVTT-QA style, a BUTD fusion head): for every object of a
  *   scene, "what does the <noun phrase> do?" answered with its motion, from the frozen clip
  *   embedding v and question embedding q: h = relu(W_v v + b_v) * relu(W_q q + b_q),
@@ -13,6 +15,7 @@
  * seed; accuracy is printed next to the majority-class baseline of the training answers.
  */
 #include "eval.h"
+#include "sv-synth.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -20,39 +23,64 @@
 
 static const char *const motions[] = { "left",  "right",    "up",      "down",
                                        "still", "rotating", "growing", "bouncing" };
-#define N_CLASSES SV_EVAL_N_MOTIONS
-G_STATIC_ASSERT (G_N_ELEMENTS (motions) == N_CLASSES);
+G_STATIC_ASSERT (G_N_ELEMENTS (motions) == SV_EVAL_N_MOTIONS);
+#define MAX_CLASSES 16
+
+/* what a head predicts: the labels and their names */
+typedef struct {
+  gboolean noun; /* FALSE: the motion */
+  int n;         /* classes */
+} Labels;
+
+static const char *
+label_name (const Labels *l, int c)
+{
+  return l->noun ? sv_synth_nouns[c] : motions[c];
+}
+
+/* the object's class, or -1 */
+static int
+label_of (const Labels *l, const SvEvalObject *ob)
+{
+  if (!l->noun)
+    return sv_eval_motion_class (ob->motion);
+  for (int c = 0; c < l->n; c++)
+    if (ob->noun && g_str_equal (ob->noun, sv_synth_nouns[c]))
+      return c;
+  return -1;
+}
 
 int
 sv_eval_motion_class (const char *m)
 {
-  for (int c = 0; c < N_CLASSES; c++)
+  for (int c = 0; c < SV_EVAL_N_MOTIONS; c++)
     if (m && g_str_equal (m, motions[c]))
       return c;
   return -1;
 }
 
 int
-sv_eval_majority (GArray *train_y, GArray *test_y, double *accuracy)
+sv_eval_majority (GArray *train_y, GArray *test_y, int n_classes, double *accuracy)
 {
-  guint counts[N_CLASSES] = { 0 };
+  guint *counts = g_new0 (guint, n_classes);
   for (guint i = 0; i < train_y->len; i++)
     counts[g_array_index (train_y, int, i)]++;
   int major = 0;
-  for (int c = 1; c < N_CLASSES; c++)
+  for (int c = 1; c < n_classes; c++)
     if (counts[c] > counts[major])
       major = c;
   guint right = 0;
   for (guint i = 0; i < test_y->len; i++)
     right += g_array_index (test_y, int, i) == major;
   *accuracy = 100.0 * right / MAX (test_y->len, 1);
+  g_free (counts);
   return major;
 }
 
 const char *
 sv_eval_motion_name (int c)
 {
-  return c >= 0 && c < N_CLASSES ? motions[c] : NULL;
+  return c >= 0 && c < SV_EVAL_N_MOTIONS ? motions[c] : NULL;
 }
 
 /* examples: a video feature (and for vqa a question feature) with its answer */
@@ -80,9 +108,20 @@ examples_clear (Examples *ex)
   g_array_unref (ex->y);
 }
 
-/* the examples of every video of items: scene 0's clip, its objects' motions */
 static gboolean
-collect (SvEval *ev, GPtrArray *items, gboolean vqa, Examples *ex, const char *what, GError **error)
+one_object_scene (const SvEvalTruth *t, guint scene)
+{
+  guint n = 0;
+  for (guint o = 0; o < t->objects->len; o++)
+    n += ((SvEvalObject *) g_ptr_array_index (t->objects, o))->scene == scene;
+  return n == 1;
+}
+
+/* the examples of every video of items: scene 0's clip, its objects' labels (for nouns,
+ * scenes of one object only) */
+static gboolean
+collect (SvEval *ev, GPtrArray *items, gboolean vqa, const Labels *labels, Examples *ex,
+         const char *what, GError **error)
 {
   for (guint i = 0; i < items->len; i++) {
     sv_eval_progress (ev, what, i, items->len);
@@ -106,8 +145,8 @@ collect (SvEval *ev, GPtrArray *items, gboolean vqa, Examples *ex, const char *w
     g_return_val_if_fail (d == ex->dim, FALSE);
     for (guint o = 0; o < t->objects->len; o++) {
       SvEvalObject *ob = g_ptr_array_index (t->objects, o);
-      int c = sv_eval_motion_class (ob->motion);
-      if (ob->scene != 0 || c < 0)
+      int c = label_of (labels, ob);
+      if (ob->scene != 0 || c < 0 || (labels->noun && !one_object_scene (t, 0)))
         continue;
       if (vqa) {
         g_autofree char *question = g_strdup_printf ("what does the %s do?", ob->phrase);
@@ -194,15 +233,17 @@ adam (Param *p, int t, double lr, double wd)
 
 typedef struct {
   guint dim, hidden;
+  int n_classes;        /* at most MAX_CLASSES */
   gboolean fusion;      /* vqa: the BUTD fusion; probe: logits = W_o v + b_o */
   Param wv, bv, wq, bq; /* fusion only */
   Param wo, bo;
 } Head;
 
 static void
-head_init (Head *h, guint dim, gboolean fusion, GRand *r)
+head_init (Head *h, guint dim, int n_classes, gboolean fusion, GRand *r)
 {
   h->dim = dim;
+  h->n_classes = n_classes;
   h->fusion = fusion;
   h->hidden = fusion ? 256 : dim;
   if (fusion) {
@@ -211,8 +252,8 @@ head_init (Head *h, guint dim, gboolean fusion, GRand *r)
     param_init (&h->wq, h->hidden * dim, 1.0 / sqrt (dim), r);
     param_init (&h->bq, h->hidden, 0.0, r);
   }
-  param_init (&h->wo, N_CLASSES * h->hidden, 1.0 / sqrt (h->hidden), r);
-  param_init (&h->bo, N_CLASSES, 0.0, r);
+  param_init (&h->wo, (guint) n_classes * h->hidden, 1.0 / sqrt (h->hidden), r);
+  param_init (&h->bo, (guint) n_classes, 0.0, r);
 }
 
 static void
@@ -228,7 +269,7 @@ head_clear (Head *h)
   param_clear (&h->bo);
 }
 
-/* logits [N_CLASSES] of one example; with grad (dlogits), accumulates the gradients */
+/* logits [n_classes] of one example; with grad (dlogits), accumulates the gradients */
 static void
 head_pass (Head *h, const float *v, const float *q, float *logits, const float *dlogits)
 {
@@ -249,7 +290,7 @@ head_pass (Head *h, const float *v, const float *q, float *logits, const float *
     memcpy (hid, v, sizeof (float) * H);
   }
   if (!dlogits) {
-    for (guint c = 0; c < N_CLASSES; c++) {
+    for (guint c = 0; c < (guint) h->n_classes; c++) {
       double s = h->bo.w[c];
       for (guint k = 0; k < H; k++)
         s += h->wo.w[c * H + k] * hid[k];
@@ -259,7 +300,7 @@ head_pass (Head *h, const float *v, const float *q, float *logits, const float *
   }
   float *dhid = g_newa (float, H);
   memset (dhid, 0, sizeof (float) * H);
-  for (guint c = 0; c < N_CLASSES; c++) {
+  for (guint c = 0; c < (guint) h->n_classes; c++) {
     h->bo.g[c] += dlogits[c];
     for (guint k = 0; k < H; k++) {
       h->wo.g[c * H + k] += dlogits[c] * hid[k];
@@ -282,10 +323,10 @@ head_pass (Head *h, const float *v, const float *q, float *logits, const float *
 static int
 predict (Head *h, const float *v, const float *q)
 {
-  float logits[N_CLASSES];
+  float logits[MAX_CLASSES];
   head_pass (h, v, q, logits, NULL);
   int best = 0;
-  for (int c = 1; c < N_CLASSES; c++)
+  for (int c = 1; c < h->n_classes; c++)
     if (logits[c] > logits[best])
       best = c;
   return best;
@@ -301,17 +342,18 @@ train (Head *h, const Examples *ex, int epochs, double lr, double wd)
     for (guint i = 0; i < ex->n; i++) {
       const float *v = &g_array_index (ex->v, float, (gsize) i * ex->dim);
       const float *q = h->fusion ? &g_array_index (ex->q, float, (gsize) i * ex->dim) : NULL;
-      float logits[N_CLASSES], d[N_CLASSES];
+      float logits[MAX_CLASSES], d[MAX_CLASSES];
+      int C = h->n_classes;
       head_pass (h, v, q, logits, NULL);
       float mx = logits[0];
-      for (int c = 1; c < N_CLASSES; c++)
+      for (int c = 1; c < C; c++)
         mx = MAX (mx, logits[c]);
       double z = 0.0;
-      for (int c = 0; c < N_CLASSES; c++)
+      for (int c = 0; c < C; c++)
         z += exp (logits[c] - mx);
       int y = g_array_index (ex->y, int, i);
       loss += (log (z) + mx - logits[y]) / ex->n;
-      for (int c = 0; c < N_CLASSES; c++)
+      for (int c = 0; c < C; c++)
         d[c] = (float) ((exp (logits[c] - mx) / z - (c == y)) / ex->n);
       head_pass (h, v, q, logits, d);
     }
@@ -340,9 +382,11 @@ accuracy (Head *h, const Examples *ex)
 }
 
 static JsonNode *
-run_head (SvEval *ev, gboolean vqa, GError **error)
+run_head (SvEval *ev, gboolean vqa, gboolean noun, GError **error)
 {
-  const char *task = vqa ? "vqa" : "probe";
+  const char *task = vqa ? "vqa" : noun ? "probe-noun" : "probe";
+  Labels labels = { noun, noun ? (int) sv_synth_n_nouns () : SV_EVAL_N_MOTIONS };
+  g_assert (labels.n <= MAX_CLASSES);
   if (!ev->train_items || ev->train_items->len == 0) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                  "%s needs training videos: none in split '%s'", task, ev->train_split);
@@ -353,38 +397,39 @@ run_head (SvEval *ev, gboolean vqa, GError **error)
   examples_init (&tr, dim);
   examples_init (&te, dim);
   JsonNode *result = NULL;
-  if (!collect (ev, ev->train_items, vqa, &tr, "encoding training videos", error) ||
-      !collect (ev, ev->items, vqa, &te, "encoding evaluation videos", error))
+  if (!collect (ev, ev->train_items, vqa, &labels, &tr, "encoding training videos", error) ||
+      !collect (ev, ev->items, vqa, &labels, &te, "encoding evaluation videos", error))
     goto out;
-  if (tr.n < N_CLASSES || te.n == 0) {
+  if (tr.n < (guint) labels.n || te.n == 0) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                 "%s: too few examples with a motion in the ground truth (%u to train, %u to "
+                 "%s: too few examples with a %s in the ground truth (%u to train, %u to "
                  "measure)",
-                 task, tr.n, te.n);
+                 task, noun ? "noun in a scene of one object" : "motion", tr.n, te.n);
     goto out;
   }
   double base = 0.0;
-  int major = sv_eval_majority (tr.y, te.y, &base);
+  int major = sv_eval_majority (tr.y, te.y, labels.n, &base);
 
   standardise (tr.v, te.v, dim);
   if (vqa)
     standardise (tr.q, te.q, dim);
   GRand *r = g_rand_new_with_seed (1);
   Head h;
-  head_init (&h, dim, vqa, r);
+  head_init (&h, dim, labels.n, vqa, r);
   g_rand_free (r);
   double loss = train (&h, &tr, vqa ? 150 : 300, vqa ? 3e-3 : 1e-2, 1e-4);
   double acc_train = accuracy (&h, &tr), acc = accuracy (&h, &te);
   head_clear (&h);
 
   printf ("%s: %u examples to train (split %s), %u to measure (split %s)\n",
-          vqa ? "video QA (\"what does the <phrase> do?\", 8 motions)"
-              : "linear probe (motion of a scene's first object, 8 classes)",
+          vqa    ? "video QA (\"what does the <phrase> do?\", 8 motions)"
+          : noun ? "linear probe (noun of a one-object scene's object, 13 classes)"
+                 : "linear probe (motion of a scene's first object, 8 classes)",
           tr.n, ev->train_split, te.n, ev->split);
   printf ("  accuracy %.1f %% (training set %.1f %%, final training loss %.3f)\n", acc, acc_train,
           loss);
-  printf ("  majority answer (\"%s\") %.1f %%, chance %.1f %%\n", motions[major], base,
-          100.0 / N_CLASSES);
+  printf ("  majority answer (\"%s\") %.1f %%, chance %.1f %%\n", label_name (&labels, major), base,
+          100.0 / labels.n);
   JsonBuilder *b = json_builder_new ();
   json_builder_begin_object (b);
   sv_eval_json_int (b, "train_examples", tr.n);
@@ -392,7 +437,7 @@ run_head (SvEval *ev, gboolean vqa, GError **error)
   sv_eval_json_double (b, "accuracy", acc);
   sv_eval_json_double (b, "train_accuracy", acc_train);
   sv_eval_json_double (b, "majority_accuracy", base);
-  sv_eval_json_double (b, "chance", 100.0 / N_CLASSES);
+  sv_eval_json_double (b, "chance", 100.0 / labels.n);
   json_builder_end_object (b);
   result = json_builder_get_root (b);
   g_object_unref (b);
@@ -405,11 +450,17 @@ out:
 JsonNode *
 sv_eval_probe (SvEval *ev, GError **error)
 {
-  return run_head (ev, FALSE, error);
+  return run_head (ev, FALSE, FALSE, error);
+}
+
+JsonNode *
+sv_eval_probe_noun (SvEval *ev, GError **error)
+{
+  return run_head (ev, FALSE, TRUE, error);
 }
 
 JsonNode *
 sv_eval_vqa (SvEval *ev, GError **error)
 {
-  return run_head (ev, TRUE, error);
+  return run_head (ev, TRUE, FALSE, error);
 }

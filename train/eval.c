@@ -126,7 +126,7 @@ sv_train_cmd_eval (int argc, char **argv)
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data,
       "JSON-lines manifest, e.g. svilm-train synth's manifest.jsonl (required)", "MANIFEST" },
     { "task", 't', 0, G_OPTION_ARG_STRING, &task,
-      "retrieval, grounding, scenecut, probe, vqa or finetune (required)", "TASK" },
+      "retrieval, grounding, scenecut, probe, probe-noun, vqa or finetune (required)", "TASK" },
     { "split", 's', 0, G_OPTION_ARG_STRING, &split,
       "Evaluate the videos of this split (default test; \"all\": every video)", "SPLIT" },
     { "json", 'o', 0, G_OPTION_ARG_FILENAME, &json, "Write the results as JSON to OUT (- : stdout)",
@@ -176,9 +176,9 @@ sv_train_cmd_eval (int argc, char **argv)
       "scenecut: the ffmpeg program for the scdet baseline (default ffmpeg; none: skip it)",
       "PROG" },
     { "train-split", 0, 0, G_OPTION_ARG_STRING, &train_split,
-      "probe, vqa, finetune: fit the head on this split (default train)", "SPLIT" },
+      "probe, probe-noun, vqa, finetune: fit the head on this split (default train)", "SPLIT" },
     { "train-limit", 0, 0, G_OPTION_ARG_INT, &train_limit,
-      "probe, vqa, finetune: at most N training videos (default 1000)", "N" },
+      "probe, probe-noun, vqa, finetune: at most N training videos (default 1000)", "N" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing but the results and errors",
       NULL },
     { NULL },
@@ -192,6 +192,7 @@ sv_train_cmd_eval (int argc, char **argv)
            "  scenecut   precision, recall and F1 of scene cuts (2-frame tolerance), with\n"
            "             ffmpeg's scdet filter on the same videos\n"
            "  probe      linear probe on frozen clip embeddings: an object's motion (8 classes)\n"
+           "  probe-noun the same on what a one-object scene's object is (13 nouns)\n"
            "  vqa        video QA with a fusion head: \"what does the <phrase> do?\"\n"
            "  finetune   the encoder and a linear head trained end to end on the probe's motions");
   g_option_context_add_main_entries (ctx, entries, NULL);
@@ -203,7 +204,7 @@ sv_train_cmd_eval (int argc, char **argv)
   if (!task)
     return sv_train_fail (
         CMD, SV_TRAIN_EXIT_USAGE,
-        "--task is required: retrieval, grounding, scenecut, probe, vqa or finetune.");
+        "--task is required: retrieval, grounding, scenecut, probe, probe-noun, vqa or finetune.");
   JsonNode *(*run) (SvEval *, GError **) = NULL;
   if (g_str_equal (task, "retrieval"))
     run = sv_eval_retrieval;
@@ -213,6 +214,8 @@ sv_train_cmd_eval (int argc, char **argv)
     run = sv_eval_scenecut;
   else if (g_str_equal (task, "probe"))
     run = sv_eval_probe;
+  else if (g_str_equal (task, "probe-noun"))
+    run = sv_eval_probe_noun;
   else if (g_str_equal (task, "vqa"))
     run = sv_eval_vqa;
   else if (g_str_equal (task, "finetune"))
@@ -220,9 +223,11 @@ sv_train_cmd_eval (int argc, char **argv)
   else
     return sv_train_fail (
         CMD, SV_TRAIN_EXIT_USAGE,
-        "unknown task '%s' (expected retrieval, grounding, scenecut, probe, vqa or finetune).",
+        "unknown task '%s' (expected retrieval, grounding, scenecut, probe, probe-noun, vqa or "
+        "finetune).",
         task);
-  gboolean head = run == sv_eval_probe || run == sv_eval_vqa || run == sv_eval_finetune;
+  gboolean head = run == sv_eval_probe || run == sv_eval_probe_noun || run == sv_eval_vqa ||
+                  run == sv_eval_finetune;
   if (train_limit < 0)
     return sv_train_fail (CMD, SV_TRAIN_EXIT_USAGE, "--train-limit cannot be negative.");
   if (!model_path)

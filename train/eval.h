@@ -109,6 +109,7 @@ typedef struct {
  * with error set when nothing could be measured. */
 JsonNode *sv_eval_retrieval (SvEval *ev, GError **error);
 JsonNode *sv_eval_grounding (SvEval *ev, GError **error);
+JsonNode *sv_eval_probe_noun (SvEval *ev, GError **error);
 JsonNode *sv_eval_scenecut (SvEval *ev, GError **error);
 JsonNode *sv_eval_probe (SvEval *ev, GError **error);
 JsonNode *sv_eval_vqa (SvEval *ev, GError **error);
@@ -122,7 +123,7 @@ int sv_eval_motion_class (const char *motion);
 const char *sv_eval_motion_name (int c);
 /* the most frequent class of train_y (int) and, in *accuracy, the % of test_y it gets
  * right: the majority-answer baseline */
-int sv_eval_majority (GArray *train_y, GArray *test_y, double *accuracy);
+int sv_eval_majority (GArray *train_y, GArray *test_y, int n_classes, double *accuracy);
 
 /* progress on stderr (a line rewritten in place on a terminal) */
 void sv_eval_progress (SvEval *ev, const char *what, guint done, guint total);
