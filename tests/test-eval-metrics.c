@@ -568,10 +568,9 @@ eval_task (JsonParser *parser, const char *model, const char *manifest, const ch
   return eval_task_n (parser, model, manifest, task, 12);
 }
 
-/* Every transition of the corpus's truth files becomes a trap (an in-shot event where a
- * cut is false, as in the real-footage set): returns how many. */
+/* fn on every truth file of corpus (parsed, with its path); the sum of what it returns */
 static guint
-transitions_to_traps (const char *corpus)
+each_truth (const char *corpus, guint (*fn) (JsonParser *p, const char *path))
 {
   g_autofree char *dir = g_build_filename (corpus, "truth", NULL);
   g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
@@ -582,48 +581,55 @@ transitions_to_traps (const char *corpus)
     g_autofree char *path = g_build_filename (dir, name, NULL);
     g_autoptr (JsonParser) p = json_parser_new ();
     g_assert_true (json_parser_load_from_file (p, path, NULL));
-    JsonObject *o = json_node_get_object (json_parser_get_root (p));
-    JsonArray *b = json_object_get_array_member (o, "boundaries");
-    JsonArray *traps = json_array_new ();
-    for (guint i = 0; i < json_array_get_length (b); i++) {
-      JsonObject *t = json_object_new ();
-      JsonObject *e = json_array_get_object_element (b, i);
-      json_object_set_int_member (t, "frame", json_object_get_int_member (e, "frame"));
-      json_object_set_int_member (t, "length", json_object_get_int_member (e, "length"));
-      json_object_set_string_member (t, "kind", "flash");
-      json_array_add_object_element (traps, t);
-      n++;
-    }
-    json_object_set_array_member (o, "traps", traps);
-    json_object_set_array_member (o, "boundaries", json_array_new ());
-    g_autoptr (JsonGenerator) g = json_generator_new ();
-    json_generator_set_root (g, json_parser_get_root (p));
-    g_assert_true (json_generator_to_file (g, path, NULL));
+    n += fn (p, path);
   }
   return n;
 }
 
-/* the videos of corpus whose first scene has one object */
+/* the truth's transitions rewritten as traps (an in-shot event where a cut is false, as in
+ * the real-footage set): returns how many */
 static guint
-one_object_scenes (const char *corpus)
+traps_from_transitions (JsonParser *p, const char *path)
 {
-  g_autofree char *dir = g_build_filename (corpus, "truth", NULL);
-  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
-  g_assert_nonnull (d);
+  JsonObject *o = json_node_get_object (json_parser_get_root (p));
+  JsonArray *b = json_object_get_array_member (o, "boundaries");
+  JsonArray *traps = json_array_new ();
   guint n = 0;
-  const char *name;
-  while ((name = g_dir_read_name (d))) {
-    g_autofree char *path = g_build_filename (dir, name, NULL);
-    g_autoptr (JsonParser) p = json_parser_new ();
-    g_assert_true (json_parser_load_from_file (p, path, NULL));
-    JsonObject *o = json_node_get_object (json_parser_get_root (p));
-    JsonArray *objs = json_object_get_array_member (o, "objects");
-    guint in0 = 0;
-    for (guint i = 0; i < json_array_get_length (objs); i++)
-      in0 += json_object_get_int_member (json_array_get_object_element (objs, i), "scene") == 0;
-    n += in0 == 1;
+  for (guint i = 0; i < json_array_get_length (b); i++) {
+    JsonObject *t = json_object_new ();
+    JsonObject *e = json_array_get_object_element (b, i);
+    json_object_set_int_member (t, "frame", json_object_get_int_member (e, "frame"));
+    json_object_set_int_member (t, "length", json_object_get_int_member (e, "length"));
+    json_object_set_string_member (t, "kind", "flash");
+    json_array_add_object_element (traps, t);
+    n++;
   }
+  json_object_set_array_member (o, "traps", traps);
+  json_object_set_array_member (o, "boundaries", json_array_new ());
+  g_autoptr (JsonGenerator) g = json_generator_new ();
+  json_generator_set_root (g, json_parser_get_root (p));
+  g_assert_true (json_generator_to_file (g, path, NULL));
   return n;
+}
+
+/* Every transition of the corpus's truth files becomes a trap: returns how many. */
+static guint
+transitions_to_traps (const char *corpus)
+{
+  return each_truth (corpus, traps_from_transitions);
+}
+
+/* 1 when the truth's first scene has one object */
+static guint
+first_scene_of_one (JsonParser *p, const char *path)
+{
+  (void) path;
+  JsonObject *o = json_node_get_object (json_parser_get_root (p));
+  JsonArray *objs = json_object_get_array_member (o, "objects");
+  guint in0 = 0;
+  for (guint i = 0; i < json_array_get_length (objs); i++)
+    in0 += json_object_get_int_member (json_array_get_object_element (objs, i), "scene") == 0;
+  return in0 == 1;
 }
 
 /* --task probe-noun on a corpus of 60: one example a video whose first scene holds one
@@ -639,7 +645,7 @@ check_probe_noun (const char *model)
   g_assert_true (run (synth, &status, NULL) && g_spawn_check_wait_status (status, NULL));
   g_autoptr (JsonParser) p = json_parser_new ();
   JsonObject *pr = eval_task_n (p, model, manifest, "probe-noun", 60);
-  guint want = one_object_scenes (corpus);
+  guint want = each_truth (corpus, first_scene_of_one);
   g_test_message ("probe-noun: %u one-object scenes of 60", want);
   g_assert_cmpint (want, >=, 13);
   g_assert_cmpint (json_object_get_int_member (pr, "examples"), ==, want);
