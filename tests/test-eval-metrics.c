@@ -632,8 +632,8 @@ first_scene_of_one (JsonParser *p, const char *path)
   return in0 == 1;
 }
 
-/* --task probe-noun on a corpus of 60: one example a video whose first scene holds one
- * object, 13 classes; on the 12-video corpus too few examples is one sentence */
+/* --task probe-noun and finetune-noun on a corpus of 60: one example a video whose first
+ * scene holds one object, 13 classes */
 static void
 check_probe_noun (const char *model)
 {
@@ -651,6 +651,12 @@ check_probe_noun (const char *model)
   g_assert_cmpint (json_object_get_int_member (pr, "examples"), ==, want);
   g_assert_cmpint (json_object_get_int_member (pr, "train_examples"), ==, want);
   g_assert_cmpfloat (fabs (json_object_get_double_member (pr, "chance") - 100.0 / 13), <, 1e-9);
+  /* the same examples, fine-tuned end to end: 6 epochs of ceil(want / 16) batches */
+  g_autoptr (JsonParser) pf = json_parser_new ();
+  JsonObject *ft = eval_task_n (pf, model, manifest, "finetune-noun", 60);
+  g_assert_cmpint (json_object_get_int_member (ft, "examples"), ==, want);
+  g_assert_cmpint (json_object_get_int_member (ft, "steps"), ==, 6 * ((want + 15) / 16));
+  g_assert_cmpfloat (fabs (json_object_get_double_member (ft, "chance") - 100.0 / 13), <, 1e-9);
 }
 
 /* --ranks: a line a caption, ranks in 1..12, as many first places as t2v's R@1 says */
@@ -924,6 +930,8 @@ test_errors (void)
     { { "--data", "x", "--task", "retrieval" }, 2 },
     { { "--model", "m", "--data", "x" }, 2 },
     { { "--model", "m", "--data", "x", "--task", "retrieval", "--phrase-weight", "-1" }, 2 },
+    { { "--model", "m", "--data", "x", "--task", "finetune", "--finetune-epochs", "0" }, 2 },
+    { { "--model", "m", "--data", "x", "--task", "finetune-noun", "--finetune-lr", "2" }, 2 },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     const char *argv[14] = { train_exe, "eval" };

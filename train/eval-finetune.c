@@ -1,16 +1,17 @@
-/* svilm-train eval --task finetune: the paper's fine-tuned action recognition (UCF101 /
- * HMDB51) on the synthetic corpus.  The video encoder and a linear head on its clip
+/* svilm-train eval --task finetune|finetune-noun: the paper's fine-tuned action recognition
+ * (UCF101 / HMDB51) on the synthetic corpus.  The video encoder and a linear head on its clip
  * embedding are trained end to end on the motion of a scene's first object (8 classes:
- * the probe's labels), then measured on --split.  The probe (eval-probe.c) keeps the
- * encoder frozen; the difference between the two says how much the pre-trained features
- * hold and how much a little supervision can still move them.
+ * the probe's labels), or (finetune-noun) on what the object of a one-object first scene is
+ * (13 nouns: can this encoder learn shapes from labels at all?), then measured on --split.  The
+ * probe (eval-probe.c) keeps the encoder frozen; the difference between the two says how much the
+ * pre-trained features hold and how much a little supervision can still move them.
  *
  * Training: the model file's weights (a copy: the file is not changed), AdamW, batches of
- * FT_BATCH clips (a batch wraps around a smaller set), FT_EPOCHS passes over the training examples
- * in a fixed shuffled order, Gumbel noise in the grouping blocks as in pre-training; cosine decay
- * after a 5 % warm-up.  logits = W (sqrt(E) f_v) + b: f_v has unit length, the scale gives the head
- * inputs of unit size per component.  Measured without noise (inference mode), on the
- * CPU backend.
+ * FT_BATCH clips (a batch wraps around a smaller set), --finetune-epochs passes over the training
+ * examples in a fixed shuffled order, Gumbel noise in the grouping blocks as in pre-training;
+ * cosine decay after a 5 % warm-up.  logits = W (sqrt(E) f_v) + b: f_v has unit length, the scale
+ * gives the head inputs of unit size per component.  Measured without noise (inference mode), on
+ * the CPU backend.
  */
 #include "eval.h"
 
@@ -25,8 +26,7 @@
 #include <string.h>
 
 #define FT_BATCH 16
-#define FT_EPOCHS 6
-#define FT_LR_ENCODER 1e-4
+#define FT_MAX_CLASSES 16
 #define FT_LR_HEAD 1e-3
 
 #define TRY(expr)                                                                                  \
@@ -44,9 +44,9 @@ typedef struct {
 } Clips;
 
 /* the clip of every video's first scene (T frames sampled as the elements sample them),
- * labelled with the motion of the scene's first object */
+ * labelled with the scene's first object's motion or (noun) what it is */
 static gboolean
-collect (SvEval *ev, GPtrArray *items, guint T, Clips *out, const char *what)
+collect (SvEval *ev, GPtrArray *items, guint T, gboolean noun, Clips *out, const char *what)
 {
   gsize frame = svilm_model_get_frame_floats (ev->model);
   out->floats = frame * T;
@@ -59,10 +59,12 @@ collect (SvEval *ev, GPtrArray *items, guint T, Clips *out, const char *what)
     if (!t || t->scenes->len == 0)
       continue;
     int label = -1;
-    for (guint o = 0; o < t->objects->len && label < 0; o++) {
+    for (guint o = 0; o < t->objects->len; o++) {
       SvEvalObject *ob = g_ptr_array_index (t->objects, o);
-      if (ob->scene == 0)
-        label = sv_eval_motion_class (ob->motion);
+      if (ob->scene == 0) {
+        label = sv_eval_label (noun, t, ob);
+        break;
+      }
     }
     if (label < 0)
       continue;
@@ -196,7 +198,7 @@ static gboolean
 measure (Finetune *f, const Clips *cl, double *acc, GError **error)
 {
   guint *order = g_new (guint, cl->n), idx[FT_BATCH], right = 0;
-  float *clips = g_new (float, cl->floats *FT_BATCH), logits[FT_BATCH * SV_EVAL_N_MOTIONS];
+  float *clips = g_new (float, cl->floats *FT_BATCH), logits[FT_BATCH * FT_MAX_CLASSES];
   int y[FT_BATCH];
   gboolean ok = TRUE;
   for (guint i = 0; i < cl->n; i++)
@@ -220,8 +222,8 @@ measure (Finetune *f, const Clips *cl, double *acc, GError **error)
   return ok;
 }
 
-JsonNode *
-sv_eval_finetune (SvEval *ev, GError **error)
+static JsonNode *
+run_finetune (SvEval *ev, gboolean noun, GError **error)
 {
   JsonNode *result = NULL;
   Clips tr = { 0 }, te = { 0 };
@@ -243,16 +245,17 @@ sv_eval_finetune (SvEval *ev, GError **error)
   tr.y = g_array_new (FALSE, FALSE, sizeof (int));
   te.x = g_array_new (FALSE, FALSE, sizeof (float));
   te.y = g_array_new (FALSE, FALSE, sizeof (int));
-  collect (ev, ev->train_items, T, &tr, "decoding training videos");
-  collect (ev, ev->items, T, &te, "decoding evaluation videos");
-  if (tr.n < SV_EVAL_N_MOTIONS || te.n == 0) {
+  collect (ev, ev->train_items, T, noun, &tr, "decoding training videos");
+  collect (ev, ev->items, T, noun, &te, "decoding evaluation videos");
+  guint n_classes = (guint) sv_eval_n_labels (noun);
+  g_assert (n_classes <= FT_MAX_CLASSES);
+  if (tr.n < n_classes || te.n == 0) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                 "finetune: too few examples with a motion in the ground truth (%u to train, at "
-                 "least %d needed; %u to measure)",
-                 tr.n, SV_EVAL_N_MOTIONS, te.n);
+                 "finetune: too few examples with a %s in the ground truth (%u to train, at "
+                 "least %u needed; %u to measure)",
+                 noun ? "noun in a scene of one object" : "motion", tr.n, n_classes, te.n);
     goto fail;
   }
-  guint n_classes = SV_EVAL_N_MOTIONS;
   TRY (finetune_init (&f, m, (int) n_classes, error));
   SvOptimConfig oc;
   sv_optim_config_init (&oc, SV_OPTIM_ADAMW);
@@ -261,9 +264,9 @@ sv_eval_finetune (SvEval *ev, GError **error)
   TRY ((opt_head = sv_optim_new (f.head, &oc, error)));
 
   guint per_epoch = (tr.n + FT_BATCH - 1) / FT_BATCH;
-  gint64 steps = (gint64) per_epoch * FT_EPOCHS;
+  gint64 steps = (gint64) per_epoch * ev->finetune_epochs;
   SvLrSchedule s_enc, s_head;
-  sv_lr_schedule_init (&s_enc, (float) FT_LR_ENCODER, steps);
+  sv_lr_schedule_init (&s_enc, (float) ev->finetune_lr, steps);
   sv_lr_schedule_init (&s_head, (float) FT_LR_HEAD, steps);
   order = g_new (guint, tr.n);
   clips = g_new (float, tr.floats *FT_BATCH);
@@ -271,7 +274,7 @@ sv_eval_finetune (SvEval *ev, GError **error)
   double first_loss = 0.0, last_loss = 0.0;
   guint n_first = 0, n_last = 0;
   gint64 step = 0;
-  for (int e = 0; e < FT_EPOCHS; e++) {
+  for (int e = 0; e < (int) ev->finetune_epochs; e++) {
     for (guint i = 0; i < tr.n; i++)
       order[i] = i;
     for (guint i = tr.n - 1; i > 0; i--) { /* Fisher-Yates */
@@ -297,7 +300,7 @@ sv_eval_finetune (SvEval *ev, GError **error)
         first_loss += loss;
         n_first++;
       }
-      if (e == FT_EPOCHS - 1) {
+      if (e == (int) ev->finetune_epochs - 1) {
         last_loss += loss;
         n_last++;
       }
@@ -311,17 +314,18 @@ sv_eval_finetune (SvEval *ev, GError **error)
   first_loss /= MAX (n_first, 1);
   last_loss /= MAX (n_last, 1);
 
-  printf ("fine-tuning (encoder + linear head, motion of a scene's first object, %u classes): "
+  printf ("fine-tuning (encoder + linear head, %s, %u classes): "
           "%u examples to train (split %s), %u to measure (split %s)\n",
+          noun ? "noun of a one-object scene's object" : "motion of a scene's first object",
           n_classes, tr.n, ev->train_split, te.n, ev->split);
-  printf ("  %d epochs of batches of %d (%" G_GINT64_FORMAT " steps), AdamW lr %g (encoder) / "
+  printf ("  %u epochs of batches of %d (%" G_GINT64_FORMAT " steps), AdamW lr %g (encoder) / "
           "%g (head); mean loss first epoch %.3f, last %.3f\n",
-          FT_EPOCHS, FT_BATCH, steps, FT_LR_ENCODER, FT_LR_HEAD, first_loss, last_loss);
+          ev->finetune_epochs, FT_BATCH, steps, ev->finetune_lr, FT_LR_HEAD, first_loss, last_loss);
   double base = 0.0;
-  int major = sv_eval_majority (tr.y, te.y, SV_EVAL_N_MOTIONS, &base);
+  int major = sv_eval_majority (tr.y, te.y, (int) n_classes, &base);
   printf ("  accuracy %.1f %% (training set %.1f %%)\n", acc, acc_train);
-  printf ("  majority answer (\"%s\") %.1f %%, chance %.1f %%\n", sv_eval_motion_name (major), base,
-          100.0 / n_classes);
+  printf ("  majority answer (\"%s\") %.1f %%, chance %.1f %%\n", sv_eval_label_name (noun, major),
+          base, 100.0 / n_classes);
   JsonBuilder *b = json_builder_new ();
   json_builder_begin_object (b);
   sv_eval_json_int (b, "train_examples", tr.n);
@@ -349,4 +353,16 @@ fail:
   g_array_unref (te.x);
   g_array_unref (te.y);
   return result;
+}
+
+JsonNode *
+sv_eval_finetune (SvEval *ev, GError **error)
+{
+  return run_finetune (ev, FALSE, error);
+}
+
+JsonNode *
+sv_eval_finetune_noun (SvEval *ev, GError **error)
+{
+  return run_finetune (ev, TRUE, error);
 }

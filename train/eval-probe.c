@@ -26,26 +26,38 @@ static const char *const motions[] = { "left",  "right",    "up",      "down",
 G_STATIC_ASSERT (G_N_ELEMENTS (motions) == SV_EVAL_N_MOTIONS);
 #define MAX_CLASSES 16
 
-/* what a head predicts: the labels and their names */
-typedef struct {
-  gboolean noun; /* FALSE: the motion */
-  int n;         /* classes */
-} Labels;
-
-static const char *
-label_name (const Labels *l, int c)
+int
+sv_eval_n_labels (gboolean noun)
 {
-  return l->noun ? sv_synth_nouns[c] : motions[c];
+  return noun ? (int) sv_synth_n_nouns () : SV_EVAL_N_MOTIONS;
 }
 
-/* the object's class, or -1 */
-static int
-label_of (const Labels *l, const SvEvalObject *ob)
+const char *
+sv_eval_label_name (gboolean noun, int c)
 {
-  if (!l->noun)
+  return c < 0 || c >= sv_eval_n_labels (noun) ? NULL : noun ? sv_synth_nouns[c] : motions[c];
+}
+
+static gboolean
+one_object_scene (const SvEvalTruth *t, guint scene)
+{
+  guint n = 0;
+  for (guint o = 0; o < t->objects->len; o++)
+    n += ((SvEvalObject *) g_ptr_array_index (t->objects, o))->scene == scene;
+  return n == 1;
+}
+
+int
+sv_eval_label (gboolean noun, const SvEvalTruth *t, const SvEvalObject *ob)
+{
+  if (ob->scene != 0)
+    return -1;
+  if (!noun)
     return sv_eval_motion_class (ob->motion);
-  for (int c = 0; c < l->n; c++)
-    if (ob->noun && g_str_equal (ob->noun, sv_synth_nouns[c]))
+  if (!one_object_scene (t, 0) || !ob->noun)
+    return -1;
+  for (int c = 0; c < sv_eval_n_labels (TRUE); c++)
+    if (g_str_equal (ob->noun, sv_synth_nouns[c]))
       return c;
   return -1;
 }
@@ -108,20 +120,11 @@ examples_clear (Examples *ex)
   g_array_unref (ex->y);
 }
 
-static gboolean
-one_object_scene (const SvEvalTruth *t, guint scene)
-{
-  guint n = 0;
-  for (guint o = 0; o < t->objects->len; o++)
-    n += ((SvEvalObject *) g_ptr_array_index (t->objects, o))->scene == scene;
-  return n == 1;
-}
-
 /* the examples of every video of items: scene 0's clip, its objects' labels (for nouns,
  * scenes of one object only) */
 static gboolean
-collect (SvEval *ev, GPtrArray *items, gboolean vqa, const Labels *labels, Examples *ex,
-         const char *what, GError **error)
+collect (SvEval *ev, GPtrArray *items, gboolean vqa, gboolean noun, Examples *ex, const char *what,
+         GError **error)
 {
   for (guint i = 0; i < items->len; i++) {
     sv_eval_progress (ev, what, i, items->len);
@@ -145,8 +148,8 @@ collect (SvEval *ev, GPtrArray *items, gboolean vqa, const Labels *labels, Examp
     g_return_val_if_fail (d == ex->dim, FALSE);
     for (guint o = 0; o < t->objects->len; o++) {
       SvEvalObject *ob = g_ptr_array_index (t->objects, o);
-      int c = label_of (labels, ob);
-      if (ob->scene != 0 || c < 0 || (labels->noun && !one_object_scene (t, 0)))
+      int c = sv_eval_label (noun, t, ob);
+      if (c < 0)
         continue;
       if (vqa) {
         g_autofree char *question = g_strdup_printf ("what does the %s do?", ob->phrase);
@@ -385,8 +388,8 @@ static JsonNode *
 run_head (SvEval *ev, gboolean vqa, gboolean noun, GError **error)
 {
   const char *task = vqa ? "vqa" : noun ? "probe-noun" : "probe";
-  Labels labels = { noun, noun ? (int) sv_synth_n_nouns () : SV_EVAL_N_MOTIONS };
-  g_assert (labels.n <= MAX_CLASSES);
+  int n_labels = sv_eval_n_labels (noun);
+  g_assert (n_labels <= MAX_CLASSES);
   if (!ev->train_items || ev->train_items->len == 0) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                  "%s needs training videos: none in split '%s'", task, ev->train_split);
@@ -397,10 +400,10 @@ run_head (SvEval *ev, gboolean vqa, gboolean noun, GError **error)
   examples_init (&tr, dim);
   examples_init (&te, dim);
   JsonNode *result = NULL;
-  if (!collect (ev, ev->train_items, vqa, &labels, &tr, "encoding training videos", error) ||
-      !collect (ev, ev->items, vqa, &labels, &te, "encoding evaluation videos", error))
+  if (!collect (ev, ev->train_items, vqa, noun, &tr, "encoding training videos", error) ||
+      !collect (ev, ev->items, vqa, noun, &te, "encoding evaluation videos", error))
     goto out;
-  if (tr.n < (guint) labels.n || te.n == 0) {
+  if (tr.n < (guint) n_labels || te.n == 0) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                  "%s: too few examples with a %s in the ground truth (%u to train, %u to "
                  "measure)",
@@ -408,14 +411,14 @@ run_head (SvEval *ev, gboolean vqa, gboolean noun, GError **error)
     goto out;
   }
   double base = 0.0;
-  int major = sv_eval_majority (tr.y, te.y, labels.n, &base);
+  int major = sv_eval_majority (tr.y, te.y, n_labels, &base);
 
   standardise (tr.v, te.v, dim);
   if (vqa)
     standardise (tr.q, te.q, dim);
   GRand *r = g_rand_new_with_seed (1);
   Head h;
-  head_init (&h, dim, labels.n, vqa, r);
+  head_init (&h, dim, n_labels, vqa, r);
   g_rand_free (r);
   double loss = train (&h, &tr, vqa ? 150 : 300, vqa ? 3e-3 : 1e-2, 1e-4);
   double acc_train = accuracy (&h, &tr), acc = accuracy (&h, &te);
@@ -428,8 +431,8 @@ run_head (SvEval *ev, gboolean vqa, gboolean noun, GError **error)
           tr.n, ev->train_split, te.n, ev->split);
   printf ("  accuracy %.1f %% (training set %.1f %%, final training loss %.3f)\n", acc, acc_train,
           loss);
-  printf ("  majority answer (\"%s\") %.1f %%, chance %.1f %%\n", label_name (&labels, major), base,
-          100.0 / labels.n);
+  printf ("  majority answer (\"%s\") %.1f %%, chance %.1f %%\n", sv_eval_label_name (noun, major),
+          base, 100.0 / n_labels);
   JsonBuilder *b = json_builder_new ();
   json_builder_begin_object (b);
   sv_eval_json_int (b, "train_examples", tr.n);
@@ -437,7 +440,7 @@ run_head (SvEval *ev, gboolean vqa, gboolean noun, GError **error)
   sv_eval_json_double (b, "accuracy", acc);
   sv_eval_json_double (b, "train_accuracy", acc_train);
   sv_eval_json_double (b, "majority_accuracy", base);
-  sv_eval_json_double (b, "chance", 100.0 / labels.n);
+  sv_eval_json_double (b, "chance", 100.0 / n_labels);
   json_builder_end_object (b);
   result = json_builder_get_root (b);
   g_object_unref (b);

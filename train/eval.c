@@ -119,14 +119,17 @@ sv_train_cmd_eval (int argc, char **argv)
   int limit = 0, window = 0, stride = 0, tolerance = 2, min_scene = 3, train_limit = 1000;
   int gradual_gap = SVILM_GRADUAL_GAP;
   double threshold = -1.0, scdet_threshold = 10.0, dsl_temp = 100.0, gradual_threshold = -1.0;
-  double phrase_weight = 0.5;
+  double phrase_weight = 0.5, finetune_lr = 1e-4;
+  int finetune_epochs = 6;
   gboolean quiet = FALSE, flash_filter = TRUE;
   const GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "The model (required)", "M" },
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data,
       "JSON-lines manifest, e.g. svilm-train synth's manifest.jsonl (required)", "MANIFEST" },
     { "task", 't', 0, G_OPTION_ARG_STRING, &task,
-      "retrieval, grounding, scenecut, probe, probe-noun, vqa or finetune (required)", "TASK" },
+      "retrieval, grounding, scenecut, probe, probe-noun, vqa, finetune or finetune-noun "
+      "(required)",
+      "TASK" },
     { "split", 's', 0, G_OPTION_ARG_STRING, &split,
       "Evaluate the videos of this split (default test; \"all\": every video)", "SPLIT" },
     { "json", 'o', 0, G_OPTION_ARG_FILENAME, &json, "Write the results as JSON to OUT (- : stdout)",
@@ -144,6 +147,10 @@ sv_train_cmd_eval (int argc, char **argv)
       "retrieval: write each caption's text->video rank and first video to FILE (JSON lines), "
       "for error analysis",
       "FILE" },
+    { "finetune-epochs", 0, 0, G_OPTION_ARG_INT, &finetune_epochs,
+      "finetune, finetune-noun: passes over the training examples (default 6)", "N" },
+    { "finetune-lr", 0, 0, G_OPTION_ARG_DOUBLE, &finetune_lr,
+      "finetune, finetune-noun: the encoder's peak learning rate (default 1e-4)", "LR" },
     { "clip", 0, 0, G_OPTION_ARG_STRING, &ground_clip,
       "grounding: ground each phrase in its scene's frames (scene, default) or in the whole "
       "video (video)",
@@ -176,9 +183,9 @@ sv_train_cmd_eval (int argc, char **argv)
       "scenecut: the ffmpeg program for the scdet baseline (default ffmpeg; none: skip it)",
       "PROG" },
     { "train-split", 0, 0, G_OPTION_ARG_STRING, &train_split,
-      "probe, probe-noun, vqa, finetune: fit the head on this split (default train)", "SPLIT" },
+      "probe, vqa, finetune (and -noun): fit the head on this split (default train)", "SPLIT" },
     { "train-limit", 0, 0, G_OPTION_ARG_INT, &train_limit,
-      "probe, probe-noun, vqa, finetune: at most N training videos (default 1000)", "N" },
+      "probe, vqa, finetune (and -noun): at most N training videos (default 1000)", "N" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing but the results and errors",
       NULL },
     { NULL },
@@ -194,7 +201,8 @@ sv_train_cmd_eval (int argc, char **argv)
            "  probe      linear probe on frozen clip embeddings: an object's motion (8 classes)\n"
            "  probe-noun the same on what a one-object scene's object is (13 nouns)\n"
            "  vqa        video QA with a fusion head: \"what does the <phrase> do?\"\n"
-           "  finetune   the encoder and a linear head trained end to end on the probe's motions");
+           "  finetune   the encoder and a linear head trained end to end on the probe's motions\n"
+           "  finetune-noun the same on probe-noun's nouns");
   g_option_context_add_main_entries (ctx, entries, NULL);
   int rc = sv_train_parse_options (ctx, &argc, &argv);
   if (rc)
@@ -204,7 +212,8 @@ sv_train_cmd_eval (int argc, char **argv)
   if (!task)
     return sv_train_fail (
         CMD, SV_TRAIN_EXIT_USAGE,
-        "--task is required: retrieval, grounding, scenecut, probe, probe-noun, vqa or finetune.");
+        "--task is required: retrieval, grounding, scenecut, probe, probe-noun, vqa, finetune or "
+        "finetune-noun.");
   JsonNode *(*run) (SvEval *, GError **) = NULL;
   if (g_str_equal (task, "retrieval"))
     run = sv_eval_retrieval;
@@ -216,6 +225,8 @@ sv_train_cmd_eval (int argc, char **argv)
     run = sv_eval_probe;
   else if (g_str_equal (task, "probe-noun"))
     run = sv_eval_probe_noun;
+  else if (g_str_equal (task, "finetune-noun"))
+    run = sv_eval_finetune_noun;
   else if (g_str_equal (task, "vqa"))
     run = sv_eval_vqa;
   else if (g_str_equal (task, "finetune"))
@@ -223,11 +234,14 @@ sv_train_cmd_eval (int argc, char **argv)
   else
     return sv_train_fail (
         CMD, SV_TRAIN_EXIT_USAGE,
-        "unknown task '%s' (expected retrieval, grounding, scenecut, probe, probe-noun, vqa or "
-        "finetune).",
+        "unknown task '%s' (expected retrieval, grounding, scenecut, probe, probe-noun, vqa, "
+        "finetune or finetune-noun).",
         task);
   gboolean head = run == sv_eval_probe || run == sv_eval_probe_noun || run == sv_eval_vqa ||
-                  run == sv_eval_finetune;
+                  run == sv_eval_finetune || run == sv_eval_finetune_noun;
+  if (finetune_epochs < 1 || finetune_epochs > 1000 || !(finetune_lr > 0 && finetune_lr < 1))
+    return sv_train_fail (CMD, SV_TRAIN_EXIT_USAGE,
+                          "--finetune-epochs must be 1 to 1000 and --finetune-lr in (0, 1).");
   if (train_limit < 0)
     return sv_train_fail (CMD, SV_TRAIN_EXIT_USAGE, "--train-limit cannot be negative.");
   if (!model_path)
@@ -277,6 +291,8 @@ sv_train_cmd_eval (int argc, char **argv)
     .dsl_temperature = dsl_temp,
     .phrase_weight = phrase_weight,
     .ranks = ranks,
+    .finetune_epochs = (guint) finetune_epochs,
+    .finetune_lr = finetune_lr,
     .ground_clip = ground_clip ? ground_clip : "scene",
     .window = (guint) window,
     .stride = (guint) stride,

@@ -94,6 +94,9 @@ typedef struct {
   double dsl_temperature;
   double phrase_weight; /* the noun phrases' part of the "+phrases" scores */
   const char *ranks;    /* JSON lines of each caption's text->video rank, or NULL */
+  /* finetune */
+  guint finetune_epochs;
+  double finetune_lr; /* the encoder's (the head's: 1e-3) */
   /* grounding */
   const char *ground_clip; /* "scene" or "video" */
   /* scenecut */
@@ -110,6 +113,7 @@ typedef struct {
 JsonNode *sv_eval_retrieval (SvEval *ev, GError **error);
 JsonNode *sv_eval_grounding (SvEval *ev, GError **error);
 JsonNode *sv_eval_probe_noun (SvEval *ev, GError **error);
+JsonNode *sv_eval_finetune_noun (SvEval *ev, GError **error);
 JsonNode *sv_eval_scenecut (SvEval *ev, GError **error);
 JsonNode *sv_eval_probe (SvEval *ev, GError **error);
 JsonNode *sv_eval_vqa (SvEval *ev, GError **error);
@@ -123,6 +127,12 @@ int sv_eval_motion_class (const char *motion);
 const char *sv_eval_motion_name (int c);
 /* the most frequent class of train_y (int) and, in *accuracy, the % of test_y it gets
  * right: the majority-answer baseline */
+/* what a head predicts of a first-scene object: its motion (SV_EVAL_N_MOTIONS classes) or,
+ * with noun, what it is in a scene of one object (13 nouns, sv_synth_nouns); -1: the object
+ * is not an example */
+int sv_eval_label (gboolean noun, const SvEvalTruth *t, const SvEvalObject *ob);
+int sv_eval_n_labels (gboolean noun);
+const char *sv_eval_label_name (gboolean noun, int c);
 int sv_eval_majority (GArray *train_y, GArray *test_y, int n_classes, double *accuracy);
 
 /* progress on stderr (a line rewritten in place on a terminal) */
