@@ -201,6 +201,18 @@ cpu_patchify_backward (SvBackend *be, SvTensor *dvideo, cT *dpatches, int B, int
   sv_cpu_patchify_backward (F (dvideo), F (dpatches), B, T, H, W, Cin, pt, p);
 }
 static void
+cpu_im2col_forward (SvBackend *be, SvTensor *cols, cT *img, int N, int H, int W, int C, int k,
+                    int s, int pad)
+{
+  sv_cpu_im2col_forward (F (cols), F (img), N, H, W, C, k, s, pad);
+}
+static void
+cpu_im2col_backward (SvBackend *be, SvTensor *dimg, cT *dcols, int N, int H, int W, int C, int k,
+                     int s, int pad)
+{
+  sv_cpu_im2col_backward (F (dimg), F (dcols), N, H, W, C, k, s, pad);
+}
+static void
 cpu_mean_forward (SvBackend *be, SvTensor *out, cT *inp, const int64_t *shape, int ndim,
                   unsigned axes)
 {
@@ -326,6 +338,8 @@ static const SvBackendClass cpu_class = {
   .embedding_backward = cpu_embedding_backward,
   .patchify_forward = cpu_patchify_forward,
   .patchify_backward = cpu_patchify_backward,
+  .im2col_forward = cpu_im2col_forward,
+  .im2col_backward = cpu_im2col_backward,
   .mean_forward = cpu_mean_forward,
   .mean_backward = cpu_mean_backward,
   .l2norm_forward = cpu_l2norm_forward,

@@ -83,6 +83,10 @@ typedef struct {
                             int Cin, int pt, int p);
   void (*patchify_backward) (SvBackend *be, SvTensor *dvideo, cT *dpatches, int B, int T, int H,
                              int W, int Cin, int pt, int p);
+  void (*im2col_forward) (SvBackend *be, SvTensor *cols, cT *img, int N, int H, int W, int C,
+                          int k, int s, int pad);
+  void (*im2col_backward) (SvBackend *be, SvTensor *dimg, cT *dcols, int N, int H, int W, int C,
+                           int k, int s, int pad);
   void (*mean_forward) (SvBackend *be, SvTensor *out, cT *inp, const int64_t *shape, int ndim,
                         unsigned axes_mask);
   void (*mean_backward) (SvBackend *be, SvTensor *dinp, cT *dout, const int64_t *shape, int ndim,

@@ -87,6 +87,14 @@ gboolean sv_patchify_forward (SvTensor *patches, const SvTensor *video, int pt, 
 gboolean sv_patchify_backward (SvTensor *dvideo, const SvTensor *dpatches, int pt, int p,
                                GError **error);
 
+/* Convolution patches: images[..., H, W, C] -> cols[..., Ho, Wo, k*k*C] for a k x k kernel
+ * at stride s with zero padding pad (0 <= pad < k), Ho = (H + 2 pad - k)/s + 1, vector order
+ * (ky, kx, c).  A convolution is im2col + sv_linear_forward (weight [OC, k*k*C]). */
+gboolean sv_im2col_forward (SvTensor *cols, const SvTensor *images, int k, int stride, int pad,
+                            GError **error);
+gboolean sv_im2col_backward (SvTensor *dimages, const SvTensor *dcols, int k, int stride, int pad,
+                             GError **error);
+
 /* Tubelet embedding: out[B, Np, D] = patchify(video) @ weight[D, pt*p*p*Cin]^T + bias[D].
  * `patches` is the cache [B, Np, pt*p*p*Cin]; backward needs a dpatches buffer of the
  * same shape (scratch, overwritten) and gives dvideo only if non-NULL. */

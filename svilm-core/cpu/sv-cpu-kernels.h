@@ -111,6 +111,14 @@ void sv_cpu_patchify_forward (float *patches, const float *video, int B, int T, 
 void sv_cpu_patchify_backward (float *dvideo, const float *dpatches, int B, int T, int H, int W,
                                int Cin, int pt, int p);
 
+/* ---- convolution patches: img[N,H,W,C] -> cols[N,Ho,Wo,k*k*C] for a k x k kernel at
+ * stride s with zero padding pad, vector order (ky, kx, c); the backward adds the
+ * adjoint into dimg.  Convolution = im2col + linear. ---- */
+void sv_cpu_im2col_forward (float *cols, const float *img, int N, int H, int W, int C, int k,
+                            int s, int pad);
+void sv_cpu_im2col_backward (float *dimg, const float *dcols, int N, int H, int W, int C, int k,
+                             int s, int pad);
+
 /* ---- mean over the axes set in axes_mask (bit i = axis i) of inp[shape[0..ndim)];
  * out has the reduced axes removed (row-major over the kept axes). ---- */
 void sv_cpu_mean_forward (float *out, const float *inp, const int64_t *shape, int ndim,

@@ -31,6 +31,8 @@
   X (embedding_backward)                                                                           \
   X (patchify_forward)                                                                             \
   X (patchify_backward)                                                                            \
+  X (im2col_forward)                                                                               \
+  X (im2col_backward)                                                                              \
   X (mean_forward)                                                                                 \
   X (mean_backward)                                                                                \
   X (l2norm_forward)                                                                               \

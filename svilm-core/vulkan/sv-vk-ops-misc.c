@@ -317,6 +317,39 @@ vk_patchify_backward (SvBackend *be, SvTensor *dvideo, cT *dpatches, int B, int 
     patchify (SV_VK (be), dpatches, dvideo, B, T, H, W, Cin, pt, p, TRUE);
 }
 
+/* ---- im2col (convolution patches) ---- */
+
+static void
+im2col (SvVk *vk, const SvTensor *cols, const SvTensor *img, int N, int H, int W, int C, int k,
+        int s, int pad, gboolean backward)
+{
+  int Ho = (H + 2 * pad - k) / s + 1, Wo = (W + 2 * pad - k) / s + 1;
+  size_t n = backward ? (size_t) N * H * W * C : (size_t) N * Ho * Wo * k * k * C;
+  SvVkCall c;
+  sv_vk_call_init (&c, backward ? SV_VK_K_IM2COL_BWD : SV_VK_K_IM2COL_FWD, vk->wg_max);
+  sv_vk_call_t (&c, cols, !backward);
+  sv_vk_call_t (&c, img, backward);
+  const int u[] = { N, H, W, C, k, s, pad };
+  for (guint i = 0; i < G_N_ELEMENTS (u); i++)
+    sv_vk_call_u (&c, (uint32_t) u[i]);
+  sv_vk_call_run (vk, &c, n, FALSE);
+}
+
+static void
+vk_im2col_forward (SvBackend *be, SvTensor *cols, cT *img, int N, int H, int W, int C, int k, int s,
+                   int pad)
+{
+  im2col (SV_VK (be), cols, img, N, H, W, C, k, s, pad, FALSE);
+}
+
+static void
+vk_im2col_backward (SvBackend *be, SvTensor *dimg, cT *dcols, int N, int H, int W, int C, int k,
+                    int s, int pad)
+{
+  if (dimg)
+    im2col (SV_VK (be), dcols, dimg, N, H, W, C, k, s, pad, TRUE);
+}
+
 /* ---- embedding ---- */
 
 static void
@@ -359,6 +392,8 @@ void
 sv_vk_init_ops_misc (SvBackendClass *klass)
 {
   klass->gelu_forward = vk_gelu_forward;
+  klass->im2col_forward = vk_im2col_forward;
+  klass->im2col_backward = vk_im2col_backward;
   klass->gelu_backward = vk_gelu_backward;
   klass->add_forward = vk_add_forward;
   klass->add_backward = vk_add_backward;

@@ -122,6 +122,8 @@ const char *sv_vk_result_str (VkResult r);
   X (MEAN_BWD, "mean_bwd")                                                                         \
   X (TRANSPOSE, "transpose")                                                                       \
   X (PATCHIFY, "patchify")                                                                         \
+  X (IM2COL_FWD, "im2col_fwd")                                                                     \
+  X (IM2COL_BWD, "im2col_bwd")                                                                     \
   X (EMB_FWD, "emb_fwd")                                                                           \
   X (EMB_BWD, "emb_bwd")                                                                           \
   X (ASSIGN_COL_FWD, "assign_col_fwd")                                                             \
