@@ -37,13 +37,20 @@ static double
 video_flops (const SvModelConfig *c, int B)
 {
   double N = sv_model_config_video_tokens (c), D = c->v_width, F = c->v_mlp, M = c->n_groups;
-  double P = (double) c->tubelet_t * c->patch * c->patch * 3;
+  /* the stem: per frame, 3x3 convolutions at stride 2 */
+  double stem = 0, pixels = (double) c->height * c->width, cin = 3;
+  for (int i = 0; i < c->n_stem; i++) {
+    pixels /= 4;
+    stem += 2 * c->frames * pixels * 9 * cin * c->stem[i];
+    cin = c->stem[i];
+  }
+  double q = sv_model_config_stem_patch (c), P = c->tubelet_t * q * q * cin;
   double per_layer = 2 * N * D * D * 4 + 2 * N * D * F * 2 + 4 * N * N * D;
   double groups = 0;
   for (int l = 0; l < c->v_depth; l++)
     if (c->group_after[l])
       groups += 2 * (M * D * D * 2 + N * D * D * 2) + 4 * M * N * D + 2 * M * D * F * 2;
-  return B * (2 * N * P * D + c->v_depth * per_layer + groups + 2 * M * D * c->embed_dim);
+  return B * (stem + 2 * N * P * D + c->v_depth * per_layer + groups + 2 * M * D * c->embed_dim);
 }
 
 static double

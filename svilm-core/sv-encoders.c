@@ -18,8 +18,16 @@
 gboolean
 sv_video_params_plan (SvVarSet *ps, SvVideoParams *p, const SvModelConfig *c, GError **error)
 {
-  int D = c->v_width, P = c->tubelet_t * c->patch * c->patch * 3;
-  int S = sv_model_config_grid_h (c) * sv_model_config_grid_w (c);
+  int D = c->v_width, S = sv_model_config_grid_h (c) * sv_model_config_grid_w (c);
+  int q = sv_model_config_stem_patch (c), cin = 3;
+  for (int i = 0; i < c->n_stem; i++) {
+    TRY (sv_var_plan (ps, &p->stem_w[i], SV_INIT_LINEAR, SV_SHAPE (c->stem[i], 9 * cin), error,
+                      "video.stem.%d.weight", i));
+    TRY (sv_var_plan (ps, &p->stem_b[i], SV_INIT_ZERO, SV_SHAPE (c->stem[i]), error,
+                      "video.stem.%d.bias", i));
+    cin = c->stem[i];
+  }
+  int P = c->tubelet_t * q * q * cin;
   TRY (sv_var_plan (ps, &p->patch_w, SV_INIT_LINEAR, SV_SHAPE (D, P), error,
                     "video.patch_embed.weight"));
   TRY (sv_var_plan (ps, &p->patch_b, SV_INIT_ZERO, SV_SHAPE (D), error, "video.patch_embed.bias"));
@@ -52,15 +60,31 @@ sv_video_acts_plan (SvVarSet *as, SvVideoActs *a, const SvModelConfig *c, int B,
                     GError **error)
 {
   int D = c->v_width, M = c->n_groups, E = c->embed_dim;
-  int Nv = sv_model_config_video_tokens (c), P = c->tubelet_t * c->patch * c->patch * 3;
+  int Nv = sv_model_config_video_tokens (c), T = c->frames;
   a->B = B;
   a->Nv = Nv;
-  TRY (sv_arena_alloc (as->x, &a->video, SV_F32, SV_SHAPE (B, c->frames, c->height, c->width, 3),
+  TRY (sv_arena_alloc (as->x, &a->video, SV_F32, SV_SHAPE (B, T, c->height, c->width, 3),
                        "video.input", error));
+  int h = c->height, w = c->width, cin = 3, q = sv_model_config_stem_patch (c);
+  for (int i = 0; i < c->n_stem; i++) {
+    h /= 2;
+    w /= 2;
+    TRY (sv_var_plan (as, &a->stem_cols[i], SV_INIT_ZERO, SV_SHAPE (B, T, h, w, 9 * cin), error,
+                      "video.stem_cols"));
+    TRY (sv_var_plan (as, &a->stem_pre[i], SV_INIT_ZERO, SV_SHAPE (B, T, h, w, c->stem[i]), error,
+                      "video.stem_pre"));
+    TRY (sv_var_plan (as, &a->stem_out[i], SV_INIT_ZERO, SV_SHAPE (B, T, h, w, c->stem[i]), error,
+                      "video.stem_out"));
+    cin = c->stem[i];
+  }
+  int P = c->tubelet_t * q * q * cin;
   TRY (sv_arena_alloc (as->x, &a->ids_t, SV_I32, SV_SHAPE (Nv), "video.ids_t", error));
   TRY (sv_arena_alloc (as->x, &a->ids_s, SV_I32, SV_SHAPE (Nv), "video.ids_s", error));
   TRY (sv_arena_alloc (as->x, &a->ids_g, SV_I32, SV_SHAPE (B, M), "video.ids_g", error));
   TRY (sv_arena_alloc (as->x, &a->patches, SV_F32, SV_SHAPE (B, Nv, P), "video.patches", error));
+  if (c->n_stem > 0 && as->d)
+    TRY (
+        sv_arena_alloc (as->d, &a->dpatches, SV_F32, SV_SHAPE (B, Nv, P), "video.dpatches", error));
   TRY (sv_var_plan (as, &a->tok, SV_INIT_ZERO, SV_SHAPE (B, Nv, D), error, "video.tok"));
   TRY (sv_var_plan (as, &a->pos_t, SV_INIT_ZERO, SV_SHAPE (Nv, D), error, "video.pos_t"));
   TRY (sv_var_plan (as, &a->pos_s, SV_INIT_ZERO, SV_SHAPE (Nv, D), error, "video.pos_s"));
@@ -272,9 +296,18 @@ sv_video_forward (SvVideoParams *p, SvVideoActs *a, const SvModelConfig *c, gboo
                   GError **error)
 {
   float eps = c->ln_eps;
+  // stem: per frame, [B,T,h,w,C] -> 3x3 stride-2 convolution + GELU -> [B,T,h/2,w/2,C_i]
+  const SvTensor *pix = &a->video;
+  for (int i = 0; i < c->n_stem; i++) {
+    TRY (sv_im2col_forward (&a->stem_cols[i].x, pix, 3, 2, 1, error));
+    TRY (sv_linear_forward (&a->stem_pre[i].x, &a->stem_cols[i].x, &p->stem_w[i].x, &p->stem_b[i].x,
+                            error));
+    TRY (sv_gelu_forward (&a->stem_out[i].x, &a->stem_pre[i].x, error));
+    pix = &a->stem_out[i].x;
+  }
   // tokens: tubelet embedding + temporal and spatial position embeddings
-  TRY (sv_tubelet_embed_forward (&a->tok.x, &a->patches, &a->video, &p->patch_w.x, &p->patch_b.x,
-                                 c->tubelet_t, c->patch, error));
+  TRY (sv_tubelet_embed_forward (&a->tok.x, &a->patches, pix, &p->patch_w.x, &p->patch_b.x,
+                                 c->tubelet_t, sv_model_config_stem_patch (c), error));
   TRY (sv_embedding_forward (&a->pos_t.x, &a->ids_t, &p->pos_t.x, error));
   TRY (sv_embedding_forward (&a->pos_s.x, &a->ids_s, &p->pos_s.x, error));
   TRY (sv_add_forward (&a->pos.x, &a->pos_t.x, &a->pos_s.x, error));
@@ -344,8 +377,19 @@ sv_video_backward (SvVideoParams *p, SvVideoActs *a, const SvModelConfig *c, SvB
   TRY (sv_add_backward (&a->pos_t.d, &a->pos_s.d, &a->pos.d, error));
   TRY (sv_embedding_backward (&p->pos_t.d, &a->pos_t.d, &a->ids_t, error));
   TRY (sv_embedding_backward (&p->pos_s.d, &a->pos_s.d, &a->ids_s, error));
-  return sv_tubelet_embed_backward (NULL, &p->patch_w.d, &p->patch_b.d, NULL, &a->tok.d,
-                                    &a->patches, &p->patch_w.x, c->tubelet_t, c->patch, error);
+  int n = c->n_stem;
+  TRY (sv_tubelet_embed_backward (n ? &a->stem_out[n - 1].d : NULL, &p->patch_w.d, &p->patch_b.d,
+                                  n ? &a->dpatches : NULL, &a->tok.d, &a->patches, &p->patch_w.x,
+                                  c->tubelet_t, sv_model_config_stem_patch (c), error));
+  // stem, last layer first; the pixels need no gradient
+  for (int i = n - 1; i >= 0; i--) {
+    TRY (sv_gelu_backward (&a->stem_pre[i].d, &a->stem_out[i].d, &a->stem_pre[i].x, error));
+    TRY (sv_linear_backward (i ? &a->stem_cols[i].d : NULL, &p->stem_w[i].d, &p->stem_b[i].d,
+                             &a->stem_pre[i].d, &a->stem_cols[i].x, &p->stem_w[i].x, error));
+    if (i)
+      TRY (sv_im2col_backward (&a->stem_out[i - 1].d, &a->stem_cols[i].d, 3, 2, 1, error));
+  }
+  return TRUE;
 }
 
 /* ---- text encoder ---- */

@@ -10,6 +10,7 @@
 G_BEGIN_DECLS
 
 typedef struct {
+  SvVar stem_w[SV_MAX_STEM], stem_b[SV_MAX_STEM]; /* [C_i, 3*3*C_{i-1}], [C_i]; C_{-1} = 3 */
   SvVar patch_w, patch_b, pos_t, pos_s, groups;
   SvBlockParams blocks[SV_MAX_LAYERS];
   SvGroupBlockParams gblocks[SV_MAX_LAYERS]; /* used where cfg->group_after[l] */
@@ -21,7 +22,11 @@ typedef struct {
   SvTensor video;                /* input [B,T,H,W,3] */
   SvTensor noise[SV_MAX_LAYERS]; /* Gumbel noise [B,M,Nv] per grouping block (training) */
   SvTensor ids_t, ids_s, ids_g;  /* constant index tensors for the embeddings */
-  SvTensor patches;              /* [B,Nv,pt*p*p*3] */
+  /* stem layer i (cfg->n_stem of them): im2col of its input [B,T,h,w,9*C_{i-1}], the
+   * convolution [B,T,h,w,C_i] and its GELU; h = H / 2^(i+1) */
+  SvVar stem_cols[SV_MAX_STEM], stem_pre[SV_MAX_STEM], stem_out[SV_MAX_STEM];
+  SvTensor patches;  /* [B,Nv,pt*q*q*C], q = patch / 2^n_stem, C = 3 or the stem's last C_i */
+  SvTensor dpatches; /* its gradient (scratch of the backward; training with a stem only) */
   SvVar tok, pos_t, pos_s, pos, x0, g0;
   SvBlockActs blocks[SV_MAX_LAYERS];
   SvGroupBlockActs gblocks[SV_MAX_LAYERS];

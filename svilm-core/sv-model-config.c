@@ -119,6 +119,14 @@ sv_model_config_validate (const SvModelConfig *c, GError **error)
          "frames (%d) must be a multiple of the tubelet depth (%d)", c->frames, c->tubelet_t);
   CHECK (c->patch > 0 && c->height % c->patch == 0 && c->width % c->patch == 0,
          "clip size %dx%d must be a multiple of the patch size %d", c->width, c->height, c->patch);
+  CHECK (c->n_stem >= 0 && c->n_stem <= SV_MAX_STEM, "stem layers %d outside 0..%d", c->n_stem,
+         SV_MAX_STEM);
+  CHECK (c->patch % (1 << c->n_stem) == 0,
+         "the patch size %d must be a multiple of 2^%d for %d stride-2 stem layers", c->patch,
+         c->n_stem, c->n_stem);
+  for (int i = 0; i < c->n_stem; i++)
+    CHECK (c->stem[i] > 0 && c->stem[i] <= 4096, "stem layer %d has %d channels (1..4096)", i + 1,
+           c->stem[i]);
   CHECK (sv_model_config_grid_t (c) >= 2,
          "a clip needs at least 2 tubelet slices for temporal grouping (frames %d, tubelet %d)",
          c->frames, c->tubelet_t);
@@ -189,6 +197,11 @@ sv_model_config_to_json (const SvModelConfig *c)
   I ("v_heads", c->v_heads);
   I ("v_mlp", c->v_mlp);
   I ("n_groups", c->n_groups);
+  json_builder_set_member_name (b, "stem");
+  json_builder_begin_array (b);
+  for (int i = 0; i < c->n_stem; i++)
+    json_builder_add_int_value (b, c->stem[i]);
+  json_builder_end_array (b);
   json_builder_set_member_name (b, "group_after");
   json_builder_begin_array (b);
   for (int l = 0; l < SV_MAX_LAYERS; l++)
@@ -351,6 +364,29 @@ sv_model_config_from_json (SvModelConfig *c, const char *json, GError **error)
         goto out;
       }
       tmp.group_after[l - 1] = TRUE;
+    }
+  }
+  if (json_object_has_member (o, "stem")) {
+    JsonNode *n = json_object_get_member (o, "stem");
+    JsonArray *a = JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
+    if (!a || json_array_get_length (a) > SV_MAX_STEM) {
+      g_set_error (error, SV_ERROR, SV_ERROR_FORMAT,
+                   "model config: \"stem\" must be an array of at most %d channel counts",
+                   SV_MAX_STEM);
+      goto out;
+    }
+    tmp.n_stem = (int) json_array_get_length (a);
+    for (int i = 0; i < tmp.n_stem; i++) {
+      JsonNode *e = json_array_get_element (a, (guint) i);
+      gint64 ch = JSON_NODE_HOLDS_VALUE (e) && json_node_get_value_type (e) == G_TYPE_INT64
+                      ? json_node_get_int (e)
+                      : 0;
+      if (ch < 1 || ch > 4096) {
+        g_set_error (error, SV_ERROR, SV_ERROR_FORMAT,
+                     "model config: stem channel counts must be integers in 1..4096");
+        goto out;
+      }
+      tmp.stem[i] = (int) ch;
     }
   }
   if (json_object_has_member (o, "groups_in_layers")) {

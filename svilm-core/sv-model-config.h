@@ -15,6 +15,7 @@
 G_BEGIN_DECLS
 
 #define SV_MAX_LAYERS 24
+#define SV_MAX_STEM 4
 
 typedef enum {
   SV_ATTENTION_FULL = 0,    /* ordinary softmax self-attention over all video tokens */
@@ -31,6 +32,14 @@ typedef struct {
   /* video input */
   int frames, height, width; /* T, H, W of a clip; 3 colour channels */
   int tubelet_t, patch;      /* tubelet depth pt and patch side p */
+  /* convolutional stem before the tubelet embedding: n_stem layers of 3x3 convolutions at
+   * stride 2 (padding 1) and GELU, on each frame, with stem[i] output channels; the tubelet
+   * embedding then cuts the last layer's map into tubelets of pt x (patch / 2^n_stem)^2, so
+   * a token still covers pt x patch x patch pixels.  0 layers: the tubelet embedding reads
+   * the pixels (ViT's patches; every config written before the field existed).  A patch
+   * embedding alone learnt no shape on the synthetic corpus (docs/training.md). */
+  int n_stem;
+  int stem[SV_MAX_STEM];
   /* video encoder */
   int v_width, v_depth, v_heads, v_mlp;
   int n_groups;                        /* M group tokens */
@@ -93,6 +102,12 @@ static inline int
 sv_model_config_grid_w (const SvModelConfig *c)
 {
   return c->width / c->patch;
+}
+/* side of the tubelet embedding's patches on the stem's output map (patch without a stem) */
+static inline int
+sv_model_config_stem_patch (const SvModelConfig *c)
+{
+  return c->patch >> c->n_stem;
 }
 static inline int
 sv_model_config_video_tokens (const SvModelConfig *c)

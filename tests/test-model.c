@@ -46,8 +46,8 @@ static const char *ref_script;
 
 /* full pre-training loss and every parameter gradient against PyTorch */
 static void
-check_against_torch (const SvLossWeights *w, guint64 seed, SvAttentionKind attention,
-                     gboolean groups_in_layers, int Q)
+check_against_torch_stem (const SvLossWeights *w, guint64 seed, SvAttentionKind attention,
+                          gboolean groups_in_layers, int Q, int n_stem)
 {
   if (!ref_script) {
     g_test_skip ("no reference script given");
@@ -64,6 +64,9 @@ check_against_torch (const SvLossWeights *w, guint64 seed, SvAttentionKind atten
   c.attention = attention;
   c.groups_in_layers = groups_in_layers;
   c.stgraph_theta = 0.0f; /* random tokens: keep about half of the band */
+  c.n_stem = n_stem;      /* channels 4, 6: the map at 1/4 scale, tubelets 2 x 2 x 2 on it */
+  c.stem[0] = 4;
+  c.stem[1] = 6;
   SvModel *m = sv_model_new (&c, sv_backend_cpu (), seed, &error);
   g_assert_no_error (error);
   int B = 3;
@@ -173,6 +176,22 @@ check_against_torch (const SvLossWeights *w, guint64 seed, SvAttentionKind atten
 }
 
 static void
+check_against_torch (const SvLossWeights *w, guint64 seed, SvAttentionKind attention,
+                     gboolean groups_in_layers, int Q)
+{
+  check_against_torch_stem (w, seed, attention, groups_in_layers, Q, 0);
+}
+
+/* a convolutional stem before the tubelet embedding: one layer and two */
+static void
+test_torch_stem (void)
+{
+  SvLossWeights w = { 1.0f, 1.0f, 1.0f };
+  check_against_torch_stem (&w, 41, SV_ATTENTION_FULL, TRUE, 0, 1);
+  check_against_torch_stem (&w, 43, SV_ATTENTION_FULL, TRUE, 0, 2);
+}
+
+static void
 test_torch_full_loss (void)
 {
   SvLossWeights w = { 1.0f, 1.0f, 1.0f };
@@ -233,6 +252,58 @@ test_torch_negatives (void)
   check_against_torch (&all, 91, SV_ATTENTION_FULL, TRUE, 2);
   check_against_torch (&alone, 92, SV_ATTENTION_FULL, TRUE, 1);
   check_against_torch (&apart, 93, SV_ATTENTION_FULL, TRUE, 3);
+}
+
+/* stem: none in the presets and in configs written before it, kept through JSON, refused
+ * where its strides do not divide the patch or a channel count is not one */
+static void
+test_config_stem (void)
+{
+  SvModelConfig c, back;
+  GError *error = NULL;
+  g_assert_true (sv_model_config_preset (&c, "tiny", NULL));
+  g_assert_cmpint (c.n_stem, ==, 0);
+  c.n_stem = 2;
+  c.stem[0] = 32;
+  c.stem[1] = 64;
+  g_assert_true (sv_model_config_validate (&c, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (sv_model_config_stem_patch (&c), ==, 2);
+  char *json = sv_model_config_to_json (&c);
+  g_assert_true (strstr (json, "\"stem\":[32,64]"));
+  g_assert_true (sv_model_config_from_json (&back, json, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (back.n_stem, ==, 2);
+  g_assert_cmpint (back.stem[0], ==, 32);
+  g_assert_cmpint (back.stem[1], ==, 64);
+  g_free (json);
+  g_assert_true (sv_model_config_from_json (&back, "{\"frames\": 8}", &error));
+  g_assert_cmpint (back.n_stem, ==, 0);
+  const char *bad[] = {
+    "{\"stem\": 32}",                         /* not an array */
+    "{\"stem\": [32, 0]}",                    /* no channels */
+    "{\"stem\": [32, 1.5]}",                  /* not an integer */
+    "{\"stem\": [8, 8, 8, 8, 8]}",            /* more layers than SV_MAX_STEM */
+    "{\"stem\": [8, 8, 8, 8], \"patch\": 8}", /* 2^4 does not divide the patch */
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_assert_false (sv_model_config_from_json (&back, bad[i], &error));
+    g_assert_nonnull (error);
+    g_test_message ("%s: %s", bad[i], error->message);
+    g_clear_error (&error);
+  }
+  /* a model with a stem has its parameters, and a config without one has none */
+  SvModel *m = sv_model_new (&c, sv_backend_cpu (), 1, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (sv_var_set_find (m->params, "video.stem.1.weight"));
+  g_assert_cmpint (sv_var_set_find (m->params, "video.patch_embed.weight")->x.shape[1], ==,
+                   2 * 2 * 2 * 64);
+  sv_model_free (m);
+  c.n_stem = 0;
+  m = sv_model_new (&c, sv_backend_cpu (), 1, &error);
+  g_assert_no_error (error);
+  g_assert_null (sv_var_set_find (m->params, "video.stem.0.weight"));
+  sv_model_free (m);
 }
 
 static void
@@ -519,12 +590,14 @@ main (int argc, char **argv)
   g_test_add_func ("/model/bad-batch", test_bad_batch);
   g_test_add_func ("/model/inference-acts", test_inference_acts);
   g_test_add_func ("/torch/model-full-loss", test_torch_full_loss);
+  g_test_add_func ("/torch/model-stem", test_torch_stem);
   g_test_add_func ("/torch/model-negatives", test_torch_negatives);
   g_test_add_func ("/torch/model-weighted-loss", test_torch_weighted_loss);
   g_test_add_func ("/torch/model-stgraph", test_torch_stgraph);
   g_test_add_func ("/torch/model-groups-by-blocks", test_torch_groups_by_blocks);
   g_test_add_func ("/model/csal-targets", test_csal_targets);
   g_test_add_func ("/model/config-groups-in-layers", test_config_groups_in_layers);
+  g_test_add_func ("/model/config-stem", test_config_stem);
   g_test_add_func ("/model/config-linear-init", test_config_linear_init);
   g_test_add_func ("/torch/model-csal", test_torch_csal);
   g_test_add_func ("/torch/model-within", test_torch_within);

@@ -590,6 +590,10 @@ check_model (SvAttentionKind attention)
   c.tau_temporal = 1.0f;
   c.attention = attention; /* stgraph: 4 slices of 2 x 3 tokens */
   c.groups_in_layers = attention == SV_ATTENTION_FULL;
+  /* full: with a two-layer convolutional stem (the stgraph run covers the patch embedding) */
+  c.n_stem = attention == SV_ATTENTION_FULL ? 2 : 0;
+  c.stem[0] = 4;
+  c.stem[1] = 6;
   GError *e = NULL;
   SvModel *mc = sv_model_new (&c, cpu, 11, &e);
   g_assert_no_error (e);

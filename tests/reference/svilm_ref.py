@@ -95,10 +95,23 @@ def group_block(g, x, P, pre, noise, tau, eps):
 
 def video_encoder(P, c, video, noises):
     B, T, H, W, _ = video.shape
-    pt, p = c["tubelet_t"], c["patch"]
+    # stem: per frame, 3x3 convolutions at stride 2 (padding 1) + GELU; our weight
+    # [C_i, 9*C_{i-1}] holds the taps in the order (ky, kx, c)
+    pix = video
+    stem = c.get("stem", [])
+    for i, ch in enumerate(stem):
+        w = P["video.stem.%d.weight" % i]
+        cin = w.shape[1] // 9
+        y = F.conv2d(pix.reshape(B * T, H, W, cin).permute(0, 3, 1, 2),
+                     w.view(ch, 3, 3, cin).permute(0, 3, 1, 2), P["video.stem.%d.bias" % i],
+                     stride=2, padding=1)
+        H, W = y.shape[2], y.shape[3]
+        pix = F.gelu(y).permute(0, 2, 3, 1).reshape(B, T, H, W, ch)
+    C = pix.shape[-1]
+    pt, p = c["tubelet_t"], c["patch"] >> len(stem)
     Tp, Hp, Wp = T // pt, H // p, W // p
-    patches = video.view(B, Tp, pt, Hp, p, Wp, p, 3).permute(0, 1, 3, 5, 2, 4, 6, 7)
-    patches = patches.reshape(B, Tp * Hp * Wp, pt * p * p * 3)
+    patches = pix.reshape(B, Tp, pt, Hp, p, Wp, p, C).permute(0, 1, 3, 5, 2, 4, 6, 7)
+    patches = patches.reshape(B, Tp * Hp * Wp, pt * p * p * C)
     x = lin(patches, P, "video.patch_embed")
     pos = P["video.pos_temporal"].repeat_interleave(Hp * Wp, 0) + P["video.pos_spatial"].repeat(Tp, 1)
     x = x + pos
