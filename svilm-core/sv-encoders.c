@@ -69,8 +69,13 @@ sv_video_acts_plan (SvVarSet *as, SvVideoActs *a, const SvModelConfig *c, int B,
   for (int i = 0; i < c->n_stem; i++) {
     h /= 2;
     w /= 2;
-    TRY (sv_var_plan (as, &a->stem_cols[i], SV_INIT_ZERO, SV_SHAPE (B, T, h, w, 9 * cin), error,
-                      "video.stem_cols"));
+    /* the first layer's columns are pixels: they get no gradient, so no gradient memory */
+    if (i == 0)
+      TRY (sv_arena_alloc (as->x, &a->stem_cols[i].x, SV_F32, SV_SHAPE (B, T, h, w, 9 * cin),
+                           "video.stem_cols", error));
+    else
+      TRY (sv_var_plan (as, &a->stem_cols[i], SV_INIT_ZERO, SV_SHAPE (B, T, h, w, 9 * cin), error,
+                        "video.stem_cols"));
     TRY (sv_var_plan (as, &a->stem_pre[i], SV_INIT_ZERO, SV_SHAPE (B, T, h, w, c->stem[i]), error,
                       "video.stem_pre"));
     TRY (sv_var_plan (as, &a->stem_out[i], SV_INIT_ZERO, SV_SHAPE (B, T, h, w, c->stem[i]), error,
