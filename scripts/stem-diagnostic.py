@@ -2,7 +2,7 @@
 """Can a video stem learn shape on the synthetic corpus?  A supervised check in PyTorch
 (docs/training.md, "A convolutional stem").
 
-    /usr/bin/python3 scripts/stem-diagnostic.py MANIFEST.jsonl STEM [EPOCHS] [LR]
+    /usr/bin/python3 scripts/stem-diagnostic.py MANIFEST.jsonl STEM [EPOCHS] [LR] [TARGET]
 
 Trains a transformer of the `tiny` video encoder's shape (width 128, 4 layers, 4 heads,
 tokens of 2 frames x 8 x 8 pixels, mean-pooled) from scratch to name the object of every
@@ -16,7 +16,10 @@ tokens:
   conv   two 3x3 convolutions at stride 2 (32, 64 channels) with GELU, then 2x2x2
          tubelets: the model's "stem": [32, 64]
 
-Each step reads two consecutive frames of the eight a clip is sampled to (a random pair
+TARGET is what is named: `noun` (the default, above) or `motion` (the object's motion, 8
+classes: left ... bouncing), which reads all eight frames of the clip (256 tokens).
+
+For nouns, each step reads two consecutive frames of the eight a clip is sampled to (a random pair
 in training, the middle pair in evaluation: 64 tokens, so that it runs in minutes on two
 cores).  Videos are decoded with gst-launch-1.0 into DIR/.stem-diagnostic/ next to the
 manifest (kept for the next run).  PyTorch is a test-time tool here, never a dependency
@@ -44,7 +47,7 @@ def decode(base, cache, vid_id, path):
     return raw
 
 
-def load(manifest):
+def load(manifest, target):
     base = os.path.dirname(os.path.abspath(manifest))
     cache = os.path.join(base, ".stem-diagnostic")
     os.makedirs(cache, exist_ok=True)
@@ -62,7 +65,7 @@ def load(manifest):
             h, w = t["height"], t["width"]
             a = np.fromfile(raw, np.uint8).reshape(-1, h, w, 3)
             idx = np.linspace(0, len(a) - 1, 8).round().astype(int)  # 8 frames a clip
-            clips[e["split"]].append((a[idx], t["objects"][0]["noun"]))
+            clips[e["split"]].append((a[idx], t["objects"][0][target]))
     nouns = sorted({n for s in clips.values() for _, n in s})
 
     def tensors(items):
@@ -116,13 +119,17 @@ def main():
     manifest, stem = sys.argv[1], sys.argv[2]
     epochs = int(sys.argv[3]) if len(sys.argv) > 3 else 40
     lr = float(sys.argv[4]) if len(sys.argv) > 4 else 1e-3
+    target = sys.argv[5] if len(sys.argv) > 5 else "noun"
+    if target not in ("noun", "motion"):
+        sys.exit("TARGET must be noun or motion, not " + target)
+    span = 8 if target == "motion" else 2  # frames a step reads
     torch.manual_seed(0)
     np.random.seed(0)
-    (xtr, ytr), (xte, yte), nouns = load(manifest)
+    (xtr, ytr), (xte, yte), nouns = load(manifest, target)
     chance = np.bincount(yte.numpy()).max() / len(yte)
-    print(f"{len(xtr)} training clips, {len(xte)} test clips, {len(nouns)} nouns, "
+    print(f"{len(xtr)} training clips, {len(xte)} test clips, {len(nouns)} {target}s, "
           f"majority class {chance * 100:.1f} %", flush=True)
-    tokens = (xtr.shape[3] // 8) * (xtr.shape[4] // 8)
+    tokens = (span // 2) * (xtr.shape[3] // 8) * (xtr.shape[4] // 8)
     m = Encoder(stem, len(nouns), tokens)
     opt = torch.optim.AdamW(m.parameters(), lr=lr, weight_decay=0.05)
     batch = 32
@@ -134,8 +141,8 @@ def main():
         perm = torch.randperm(len(xtr))
         for i in range(0, len(xtr) - batch + 1, batch):
             b = perm[i:i + batch]
-            t = np.random.randint(0, 4) * 2
-            loss = F.cross_entropy(m(xtr[b][:, :, t:t + 2]), ytr[b])
+            t = np.random.randint(0, 4) * 2 if span == 2 else 0
+            loss = F.cross_entropy(m(xtr[b][:, :, t:t + span]), ytr[b])
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -143,8 +150,9 @@ def main():
         if ep % 5 == 4 or ep == epochs - 1:
             m.eval()
             with torch.no_grad():
-                tr = (m(xtr[:500, :, 4:6]).argmax(1) == ytr[:500]).float().mean().item()
-                te = (m(xte[:, :, 4:6]).argmax(1) == yte).float().mean().item()
+                t = 4 if span == 2 else 0
+                tr = (m(xtr[:500, :, t:t + span]).argmax(1) == ytr[:500]).float().mean().item()
+                te = (m(xte[:, :, t:t + span]).argmax(1) == yte).float().mean().item()
             print(f"{stem} epoch {ep + 1}: loss {loss.item():.3f}, train {tr * 100:.1f} %, "
                   f"test {te * 100:.1f} % ({time.time() - t0:.0f} s)", flush=True)
 

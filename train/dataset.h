@@ -91,6 +91,7 @@ typedef struct {
   float *mask;   /* [1 + Q + K, L] */
   int n_phrases; /* prompt k holds phrase k % n_phrases (0: the caption's fallback) */
   gboolean flipped;
+  gboolean mirror; /* the mirror image of the sample before it in its lane */
 } SvSample;
 
 void sv_sample_free (SvSample *s);
@@ -109,6 +110,10 @@ typedef struct {
    * caption holds too few of its phrases, the rest are other captions of the corpus */
   const SvCaptionNegatives *negatives;
   int n_negatives;
+  /* odds that the sample at an odd place of a lane (positions start + (2k + 1) stride) is
+   * the mirror image of the one before it (same video, same draws, flipped the other way,
+   * caption with left and right swapped), when that one's caption says left or right */
+  double mirror_pairs;
 } SvPrefetchConfig;
 
 typedef struct _SvPrefetch SvPrefetch;

@@ -260,8 +260,8 @@ random_crop (SvRng *rng, int w0, int h0, const SvClipSpec *spec, double aspect, 
   *h = ch;
 }
 
-static void
-mirror (float *clip, int T, int H, int W)
+void
+sv_clip_mirror (float *clip, int T, int H, int W)
 {
   for (size_t r = 0; r < (size_t) T * H; r++) {
     float *row = clip + r * W * 3;
@@ -357,7 +357,7 @@ sv_decode_clip (const char *uri, double start, double end, const SvClipSpec *spe
                                spec->W, out + (size_t) k * spec->H * spec->W * 3);
   }
   if (flip)
-    mirror (out, T, spec->H, spec->W);
+    sv_clip_mirror (out, T, spec->H, spec->W);
   if (flipped)
     *flipped = flip;
   ok = TRUE;

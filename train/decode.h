@@ -40,4 +40,7 @@ typedef struct {
 gboolean sv_decode_clip (const char *uri, double start, double end, const SvClipSpec *spec,
                          SvRng *rng, float *out, gboolean *flipped, GError **error);
 
+/* mirrors a clip [T, H, W, 3] left-right in place */
+void sv_clip_mirror (float *clip, int T, int H, int W);
+
 G_END_DECLS

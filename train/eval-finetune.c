@@ -62,7 +62,7 @@ collect (SvEval *ev, GPtrArray *items, guint T, gboolean noun, Clips *out, const
     for (guint o = 0; o < t->objects->len; o++) {
       SvEvalObject *ob = g_ptr_array_index (t->objects, o);
       if (ob->scene == 0) {
-        label = sv_eval_label (noun, t, ob);
+        label = sv_eval_label (noun, ev->one_object, t, ob);
         break;
       }
     }
@@ -316,7 +316,9 @@ run_finetune (SvEval *ev, gboolean noun, GError **error)
 
   printf ("fine-tuning (encoder + linear head, %s, %u classes): "
           "%u examples to train (split %s), %u to measure (split %s)\n",
-          noun ? "noun of a one-object scene's object" : "motion of a scene's first object",
+          noun             ? "noun of a one-object scene's object"
+          : ev->one_object ? "motion of a one-object scene's object"
+                           : "motion of a scene's first object",
           n_classes, tr.n, ev->train_split, te.n, ev->split);
   printf ("  %u epochs of batches of %d (%" G_GINT64_FORMAT " steps), AdamW lr %g (encoder) / "
           "%g (head); mean loss first epoch %.3f, last %.3f\n",

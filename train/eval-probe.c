@@ -48,13 +48,13 @@ one_object_scene (const SvEvalTruth *t, guint scene)
 }
 
 int
-sv_eval_label (gboolean noun, const SvEvalTruth *t, const SvEvalObject *ob)
+sv_eval_label (gboolean noun, gboolean one_object, const SvEvalTruth *t, const SvEvalObject *ob)
 {
-  if (ob->scene != 0)
+  if (ob->scene != 0 || ((noun || one_object) && !one_object_scene (t, 0)))
     return -1;
   if (!noun)
     return sv_eval_motion_class (ob->motion);
-  if (!one_object_scene (t, 0) || !ob->noun)
+  if (!ob->noun)
     return -1;
   for (int c = 0; c < sv_eval_n_labels (TRUE); c++)
     if (g_str_equal (ob->noun, sv_synth_nouns[c]))
@@ -148,7 +148,7 @@ collect (SvEval *ev, GPtrArray *items, gboolean vqa, gboolean noun, Examples *ex
     g_return_val_if_fail (d == ex->dim, FALSE);
     for (guint o = 0; o < t->objects->len; o++) {
       SvEvalObject *ob = g_ptr_array_index (t->objects, o);
-      int c = sv_eval_label (noun, t, ob);
+      int c = sv_eval_label (noun, ev->one_object, t, ob);
       if (c < 0)
         continue;
       if (vqa) {
@@ -425,9 +425,10 @@ run_head (SvEval *ev, gboolean vqa, gboolean noun, GError **error)
   head_clear (&h);
 
   printf ("%s: %u examples to train (split %s), %u to measure (split %s)\n",
-          vqa    ? "video QA (\"what does the <phrase> do?\", 8 motions)"
-          : noun ? "linear probe (noun of a one-object scene's object, 13 classes)"
-                 : "linear probe (motion of a scene's first object, 8 classes)",
+          vqa              ? "video QA (\"what does the <phrase> do?\", 8 motions)"
+          : noun           ? "linear probe (noun of a one-object scene's object, 13 classes)"
+          : ev->one_object ? "linear probe (motion of a one-object scene's object, 8 classes)"
+                           : "linear probe (motion of a scene's first object, 8 classes)",
           tr.n, ev->train_split, te.n, ev->split);
   printf ("  accuracy %.1f %% (training set %.1f %%, final training loss %.3f)\n", acc, acc_train,
           loss);

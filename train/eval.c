@@ -121,7 +121,7 @@ sv_train_cmd_eval (int argc, char **argv)
   double threshold = -1.0, scdet_threshold = 10.0, dsl_temp = 100.0, gradual_threshold = -1.0;
   double phrase_weight = 0.5, finetune_lr = 1e-4;
   int finetune_epochs = 6;
-  gboolean quiet = FALSE, flash_filter = TRUE;
+  gboolean quiet = FALSE, flash_filter = TRUE, one_object = FALSE;
   const GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "The model (required)", "M" },
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data,
@@ -186,6 +186,10 @@ sv_train_cmd_eval (int argc, char **argv)
       "probe, vqa, finetune (and -noun): fit the head on this split (default train)", "SPLIT" },
     { "train-limit", 0, 0, G_OPTION_ARG_INT, &train_limit,
       "probe, vqa, finetune (and -noun): at most N training videos (default 1000)", "N" },
+    { "one-object", 0, 0, G_OPTION_ARG_NONE, &one_object,
+      "probe, vqa, finetune: motions of scenes of one object only (default: the first object "
+      "of every first scene)",
+      NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing but the results and errors",
       NULL },
     { NULL },
@@ -288,6 +292,7 @@ sv_train_cmd_eval (int argc, char **argv)
     .train_items = train_items,
     .train_split = train_split ? train_split : "train",
     .quiet = quiet,
+    .one_object = one_object,
     .dsl_temperature = dsl_temp,
     .phrase_weight = phrase_weight,
     .ranks = ranks,

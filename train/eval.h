@@ -106,6 +106,9 @@ typedef struct {
   double gradual_threshold; /* svilmscenecut's gradual-threshold, resolved; 0: off */
   guint gradual_gap;
   const char *ffmpeg; /* program, or "none" */
+  /* probe, vqa, finetune: motions of scenes of one object only (a scene of several objects
+   * moving their own ways makes its first object's motion a noisy label of the clip) */
+  gboolean one_object;
 } SvEval;
 
 /* Each task prints its table to stdout and returns its results (a JSON object), or NULL
@@ -127,10 +130,11 @@ int sv_eval_motion_class (const char *motion);
 const char *sv_eval_motion_name (int c);
 /* the most frequent class of train_y (int) and, in *accuracy, the % of test_y it gets
  * right: the majority-answer baseline */
-/* what a head predicts of a first-scene object: its motion (SV_EVAL_N_MOTIONS classes) or,
- * with noun, what it is in a scene of one object (13 nouns, sv_synth_nouns); -1: the object
- * is not an example */
-int sv_eval_label (gboolean noun, const SvEvalTruth *t, const SvEvalObject *ob);
+/* what a head predicts of a first-scene object: its motion (SV_EVAL_N_MOTIONS classes; with
+ * one_object only in a scene of one object) or, with noun, what it is in a scene of one
+ * object (13 nouns, sv_synth_nouns); -1: the object is not an example */
+int sv_eval_label (gboolean noun, gboolean one_object, const SvEvalTruth *t,
+                   const SvEvalObject *ob);
 int sv_eval_n_labels (gboolean noun);
 const char *sv_eval_label_name (gboolean noun, int c);
 int sv_eval_majority (GArray *train_y, GArray *test_y, int n_classes, double *accuracy);

@@ -166,11 +166,36 @@ sample_text (const SvPrefetchConfig *cfg, SvDataItem *it, SvRng *rng, SvSample *
   g_free (caption);
 }
 
+/* whether the sample at pos is the mirror image of partner, the item before it in its lane:
+ * only when partner's caption says left or right (else the two would be one positive
+ * twice, each the other's false negative) */
+static gboolean
+mirror_of (const SvPrefetchConfig *cfg, uint64_t pos, guint partner)
+{
+  if (partner == G_MAXUINT)
+    return FALSE;
+  SvRng rng;
+  sv_rng_seed (&rng, mix (cfg->seed, 0x313207, pos));
+  if (!(sv_rng_uniform (&rng) < cfg->mirror_pairs))
+    return FALSE;
+  const char *caption = ((SvDataItem *) g_ptr_array_index (cfg->ds->items, partner))->caption;
+  g_autofree char *swapped = sv_swap_left_right (caption);
+  return strcmp (swapped, caption) != 0;
+}
+
+/* the sample at pos: item's, or (partner != G_MAXUINT) perhaps partner's mirror image */
 static SvSample *
-sample_make (const SvPrefetchConfig *cfg, uint64_t pos, guint item)
+sample_make (const SvPrefetchConfig *cfg, uint64_t pos, guint item, guint partner)
 {
   SvSample *s = g_new0 (SvSample, 1);
   s->position = pos;
+  /* a mirror image takes its partner's random draws (frames, crop, flip, prompts) */
+  uint64_t draws = pos;
+  if (mirror_of (cfg, pos, partner)) {
+    item = partner;
+    draws = pos - (uint64_t) cfg->stride;
+    s->mirror = TRUE;
+  }
   s->item = item;
   SvDataItem *it = g_ptr_array_index (cfg->ds->items, item);
   if (g_atomic_int_get (&it->bad)) {
@@ -178,7 +203,7 @@ sample_make (const SvPrefetchConfig *cfg, uint64_t pos, guint item)
     return s;
   }
   SvRng rng;
-  sv_rng_seed (&rng, mix (cfg->seed, 0x5A3F1E, pos));
+  sv_rng_seed (&rng, mix (cfg->seed, 0x5A3F1E, draws));
   const SvModelConfig *c = cfg->cfg;
   s->clip = g_new (float, (size_t) c->frames * c->height * c->width * 3);
   GError *err = NULL;
@@ -188,6 +213,10 @@ sample_make (const SvPrefetchConfig *cfg, uint64_t pos, guint item)
     g_error_free (err);
     g_clear_pointer (&s->clip, g_free);
     return s;
+  }
+  if (s->mirror) {
+    sv_clip_mirror (s->clip, c->frames, c->height, c->width);
+    s->flipped = !s->flipped;
   }
   sample_text (cfg, it, &rng, s);
   s->ok = TRUE;
@@ -205,9 +234,12 @@ worker (gpointer data)
     g_mutex_lock (&pf->lock);
     uint64_t pos = pf->next_claim;
     pf->next_claim += pf->cfg.stride;
-    guint item = item_of (pf, pos);
+    guint item = item_of (pf, pos), partner = G_MAXUINT;
+    /* the odd places of a lane (start + (2k + 1) stride, start < stride) */
+    if (pf->cfg.mirror_pairs > 0 && (pos / (uint64_t) pf->cfg.stride) % 2 == 1)
+      partner = item_of (pf, pos - (uint64_t) pf->cfg.stride);
     g_mutex_unlock (&pf->lock);
-    g_async_queue_push (pf->results, sample_make (&pf->cfg, pos, item));
+    g_async_queue_push (pf->results, sample_make (&pf->cfg, pos, item, partner));
   }
   return NULL;
 }

@@ -76,6 +76,11 @@ static const Field fields[] = {
      "(from the --swaps vocabulary), more wrong answers in the contrastive loss's "
      "video->text term (default 0: none; docs/training.md)",
      "Q"),
+  F (mirror_pairs, F_DOUBLE,
+     "Odds that the second sample of a pair in a batch is the mirror image of the first, with "
+     "left and right swapped in its caption, when that caption says left or right: a hard "
+     "negative that differs only in direction (ours, docs/training.md; default 0: off)",
+     "P"),
   F (loss_separate, F_DOUBLE,
      "Weight of holding each caption's negatives apart from it in the text space: "
      "max(0, cos - M)^2 (ours, docs/training.md; needs --text-negatives), 0 = off (default 0)",
@@ -175,6 +180,7 @@ sv_train_options_defaults (SvTrainOptions *o)
   o->contrast_warmup = 0;
   o->hard_negatives = 0;
   o->text_negatives = 0;
+  o->mirror_pairs = 0;
   o->loss_separate = 0;
   o->separate_margin = 0.5;
   o->threads = 0;
@@ -378,6 +384,9 @@ sv_train_options_validate (const SvTrainOptions *o, GError **error)
          "--hard-negatives must divide --batch (0 or 1: random batches).");
   CHECK (o->text_negatives >= 0 && o->text_negatives <= 64,
          "--text-negatives must be between 0 and 64.");
+  CHECK (o->mirror_pairs >= 0 && o->mirror_pairs <= 1, "--mirror-pairs must be within 0..1.");
+  CHECK (o->mirror_pairs == 0 || o->batch % 2 == 0,
+         "--mirror-pairs puts a clip and its mirror image in one batch: --batch must be even.");
   CHECK (isfinite (o->loss_separate) && o->loss_separate >= 0 &&
              (o->loss_separate == 0 || o->text_negatives > 0),
          "--loss-separate must be finite and >= 0, and needs --text-negatives.");

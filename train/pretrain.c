@@ -643,6 +643,7 @@ setup (Trainer *t, const char *config, gboolean resume, const SvTrainOptions *cl
     pc.negatives = t->negatives;
     pc.n_negatives = t->o.text_negatives;
   }
+  pc.mirror_pairs = t->o.mirror_pairs;
   pc.stride = t->n_lanes;
   pc.workers = MAX (1, t->o.workers / t->n_mine);
   pc.depth = MAX (pc.workers, pc.depth / t->n_mine);
@@ -672,11 +673,11 @@ print_start (Trainer *t)
   printf ("  %s steps %" G_GINT64_FORMAT "..%" G_GINT64_FORMAT " of %d x batch %d (%s "
           "epochs; %d process%s), %s lr %g, warm-up %" G_GINT64_FORMAT
           " steps, losses t %g g %g c %g csal %g within %g separate %g, %d negative captions a "
-          "caption%s\n",
+          "caption, mirror pairs %g%s\n",
           t->start_step > 0 ? "resuming:" : "training:", t->start_step + 1, t->o.steps, t->n_lanes,
           t->o.batch, eps, sv_dist_size (), sv_dist_size () > 1 ? "es" : "", t->o.optim, t->o.lr,
           sv_lr_warmup_steps (&t->sched), t->w.temporal, t->w.grounding, t->w.contrast, t->w.csal,
-          t->w.within, t->w.separate, t->o.text_negatives, cwarm ? cwarm : "");
+          t->w.within, t->w.separate, t->o.text_negatives, t->o.mirror_pairs, cwarm ? cwarm : "");
   fflush (stdout);
   g_free (eps);
   g_free (cwarm);
