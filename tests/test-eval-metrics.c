@@ -690,6 +690,34 @@ check_ranks (const char *model, const char *manifest, double r1)
   g_assert_cmpfloat (fabs (100.0 * first / 12 - r1), <, 1e-3);
 }
 
+/* the left-right test: every caption that says a side, two percentages of them */
+static void
+check_sides (const char *manifest, JsonObject *r)
+{
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (manifest, &text, NULL, NULL));
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  gint64 sides = 0;
+  for (guint i = 0; lines[i]; i++) {
+    g_autoptr (JsonParser) p = json_parser_new ();
+    if (!*lines[i] || !json_parser_load_from_data (p, lines[i], -1, NULL))
+      continue;
+    const char *caption =
+        json_object_get_string_member (json_node_get_object (json_parser_get_root (p)), "caption");
+    sides += strstr (caption, "left") || strstr (caption, "right");
+  }
+  g_assert_cmpint (json_object_get_int_member (r, "side_captions"), ==, sides);
+  g_assert_cmpint (sides, >, 0); /* seed 5: some do */
+  const char *names[] = { "side_text", "side_video" };
+  for (int k = 0; k < 2; k++) {
+    double x = json_object_get_double_member (r, names[k]);
+    g_assert_cmpfloat (x, >=, 0.0);
+    g_assert_cmpfloat (x, <=, 100.0);
+    double n = x * (double) sides / 100.0; /* a whole number of captions */
+    g_assert_cmpfloat (fabs (n - round (n)), <, 1e-6);
+  }
+}
+
 static void
 test_end_to_end (void)
 {
@@ -721,6 +749,7 @@ test_end_to_end (void)
   g_assert_cmpint (json_object_get_int_member (r, "phrases"), >=, 12); /* one or more each */
   g_assert_cmpfloat (json_object_get_double_member (r, "phrase_weight"), ==, 0.5);
   check_ranks (model, manifest, json_object_get_double_member (member_object (r, "t2v"), "r1"));
+  check_sides (manifest, r);
 
   g_autoptr (JsonParser) p2 = json_parser_new ();
   JsonObject *g = eval_task (p2, model, manifest, "grounding");

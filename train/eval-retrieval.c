@@ -4,7 +4,13 @@
  * embedding per caption; similarity = cosine (the embeddings are unit length).  With
  * --phrase-weight above 0, the "+phrases" rows re-rank with the caption's noun phrases
  * (link-grammar, as in training) against each video's group tokens (eval-metrics.h).
+ *
+ * Left and right: for every caption that says a side, whether the caption scores above
+ * its mirrored copy (left and right swapped) against its video, and whether its video
+ * scores above the video's mirror image against the caption (chance 50 %): does either
+ * encoder tell the two directions apart (--mirror-pairs, docs/training.md)?
  */
+#include "dataset.h"
 #include "eval.h"
 #include "sv-nouns.h"
 
@@ -68,6 +74,9 @@ typedef struct {
   float *groups;        /* [nv x n_groups x dim], unit rows */
   GArray *phrases;      /* float [n_phrases x dim] */
   GArray *phrase_start; /* guint [nt + 1]: caption t's phrases are [start[t], start[t + 1]) */
+  /* left and right: captions that say a side; of them, those above their mirrored copy,
+   * and those whose video is above its mirror image */
+  guint sides, sides_text, sides_video;
 } Encoded;
 
 static void
@@ -123,6 +132,62 @@ keep_phrases (SvEval *ev, Encoded *enc, const char *caption, GError **error)
   return TRUE;
 }
 
+static double
+dot (const float *a, const float *b, guint n)
+{
+  double s = 0.0;
+  for (guint k = 0; k < n; k++)
+    s += (double) a[k] * b[k];
+  return s;
+}
+
+static float *
+encode_text (SvEval *ev, guint dim, const char *caption, GError **error)
+{
+  gsize d = 0;
+  g_autoptr (GError) e = NULL;
+  float *emb = svilm_model_encode_text (ev->model, caption, &d, &e);
+  if (!emb)
+    g_propagate_prefixed_error (error, g_steal_pointer (&e), "encoding \"%s\": ", caption);
+  else
+    g_return_val_if_fail (d == dim, emb);
+  return emb;
+}
+
+/* the left-right test of the item's captions that say a side (emb: the video's embedding;
+ * text: its captions' embeddings; fr: its frames, mirrored here) */
+static gboolean
+test_sides (SvEval *ev, Encoded *enc, const SvEvalItem *it, const float *emb, const float *text,
+            SvEvalFrames *fr, GError **error)
+{
+  g_autofree float *mirrored = NULL;
+  for (guint c = 0; c < it->captions->len; c++) {
+    const char *caption = g_ptr_array_index (it->captions, c);
+    g_autofree char *swapped = sv_swap_left_right (caption);
+    if (strcmp (swapped, caption) == 0)
+      continue;
+    if (!mirrored) {
+      guint W = 0, H = 0;
+      svilm_model_get_clip_size (ev->model, &W, &H);
+      sv_clip_mirror (fr->data, (int) fr->n, (int) H, (int) W);
+      g_autoptr (SvilmClip) clip = svilm_model_encode_prepared (ev->model, fr->ptr, fr->n, error);
+      if (!clip)
+        return FALSE;
+      gsize d = 0;
+      mirrored = g_memdup2 (svilm_clip_get_embedding (clip, &d), sizeof (float) * enc->dim);
+    }
+    const float *t = text + (gsize) c * enc->dim;
+    g_autofree float *ts = encode_text (ev, enc->dim, swapped, error);
+    if (!ts)
+      return FALSE;
+    double right = dot (emb, t, enc->dim);
+    enc->sides++;
+    enc->sides_text += right > dot (emb, ts, enc->dim);
+    enc->sides_video += right > dot (mirrored, t, enc->dim);
+  }
+  return TRUE;
+}
+
 static gboolean
 encode_all (SvEval *ev, Encoded *enc, GError **error)
 {
@@ -137,8 +202,8 @@ encode_all (SvEval *ev, Encoded *enc, GError **error)
     }
     g_autoptr (GError) e = NULL;
     g_autoptr (SvilmClip) clip = svilm_model_encode_prepared (ev->model, fr.ptr, fr.n, &e);
-    sv_eval_frames_clear (&fr);
     if (!clip) {
+      sv_eval_frames_clear (&fr);
       g_propagate_prefixed_error (error, g_steal_pointer (&e), "encoding %s: ", it->video);
       return FALSE;
     }
@@ -147,23 +212,27 @@ encode_all (SvEval *ev, Encoded *enc, GError **error)
     memcpy (enc->video + (gsize) enc->nv * dim, emb, MIN (d, dim) * sizeof (float));
     if (enc->chunker)
       keep_groups (ev, enc, clip);
+    guint first_text = enc->text->len / dim;
     for (guint c = 0; c < it->captions->len; c++) {
       const char *caption = g_ptr_array_index (it->captions, c);
-      gsize dt = 0;
-      g_autofree float *temb = svilm_model_encode_text (ev->model, caption, &dt, &e);
-      if (!temb) {
-        g_propagate_prefixed_error (error, g_steal_pointer (&e), "encoding \"%s\": ", caption);
+      g_autofree float *temb = encode_text (ev, dim, caption, error);
+      if (!temb || (enc->chunker && !keep_phrases (ev, enc, caption, error))) {
+        if (temb)
+          g_prefix_error (error, "the noun phrases of \"%s\": ", caption);
+        sv_eval_frames_clear (&fr);
         return FALSE;
       }
-      g_array_set_size (enc->text, enc->text->len + dim);
-      memcpy (&g_array_index (enc->text, float, enc->text->len - dim), temb,
-              MIN (dt, dim) * sizeof (float));
+      g_array_append_vals (enc->text, temb, dim);
       g_array_append_val (enc->text_video, enc->nv);
       g_ptr_array_add (enc->caption_of, (gpointer) caption);
-      if (enc->chunker && !keep_phrases (ev, enc, caption, error)) {
-        g_prefix_error (error, "the noun phrases of \"%s\": ", caption);
-        return FALSE;
-      }
+    }
+    gboolean sides_ok =
+        test_sides (ev, enc, it, enc->video + (gsize) enc->nv * dim,
+                    &g_array_index (enc->text, float, (gsize) first_text *dim), &fr, error);
+    sv_eval_frames_clear (&fr);
+    if (!sides_ok) {
+      g_prefix_error (error, "the left-right test of %s: ", it->video);
+      return FALSE;
     }
     g_ptr_array_add (enc->video_item, it);
     enc->nv++;
@@ -255,12 +324,9 @@ measure (SvEval *ev, const Encoded *enc, GError **error)
   float *sim = g_new (float, (gsize) nt *nv), *dsl = g_new (float, (gsize) nt *nv);
   const float *T = (const float *) enc->text->data;
   for (guint t = 0; t < nt; t++)
-    for (guint v = 0; v < nv; v++) {
-      double dot = 0.0;
-      for (guint k = 0; k < dim; k++)
-        dot += (double) T[(gsize) t * dim + k] * enc->video[(gsize) v * dim + k];
-      sim[(gsize) t * nv + v] = (float) dot;
-    }
+    for (guint v = 0; v < nv; v++)
+      sim[(gsize) t * nv + v] =
+          (float) dot (T + (gsize) t * dim, enc->video + (gsize) v * dim, dim);
   if (ev->ranks && !write_ranks (ev->ranks, enc, sim, error)) {
     g_free (sim);
     g_free (dsl);
@@ -308,6 +374,12 @@ measure (SvEval *ev, const Encoded *enc, GError **error)
     printf ("  (+phr.: re-ranked with the captions' noun phrases, weight %g; %u phrases)\n",
             ev->phrase_weight, enc->phrases->len / dim);
   }
+  double side_text = 100.0 * enc->sides_text / MAX (enc->sides, 1u),
+         side_video = 100.0 * enc->sides_video / MAX (enc->sides, 1u);
+  if (enc->sides)
+    printf ("  left/right, %u captions that say a side: the caption above its mirrored copy "
+            "%.1f %%, the video above its mirror image %.1f %% (chance 50 %%)\n",
+            enc->sides, side_text, side_video);
   fflush (stdout);
 
   g_autoptr (JsonBuilder) b = json_builder_new ();
@@ -325,6 +397,11 @@ measure (SvEval *ev, const Encoded *enc, GError **error)
     sv_eval_json_int (b, "phrases", enc->phrases->len / dim);
     add_metrics (b, "t2v_phrases", &t2v_ph);
     add_metrics (b, "v2t_phrases", &v2t_ph);
+  }
+  sv_eval_json_int (b, "side_captions", enc->sides);
+  if (enc->sides) {
+    sv_eval_json_double (b, "side_text", side_text);
+    sv_eval_json_double (b, "side_video", side_video);
   }
   json_builder_end_object (b);
   return json_builder_get_root (b);
