@@ -1,4 +1,5 @@
-/* svilm-train's sample pipeline (train/prefetch.c): mirror pairs (--mirror-pairs).
+/* svilm-train's sample pipeline (train/prefetch.c): mirror pairs (--mirror-pairs) and
+ * mirrored negative captions (--side-negatives).
  *
  * The sample at an odd place of a lane becomes the mirror image of the one before it when
  * that one's caption says left or right: the same video and random draws, mirrored, the
@@ -90,6 +91,7 @@ typedef struct {
   SvDataset *ds;
   SvModelConfig cfg;
   SvTokenizer *tok;
+  SvCaptionNegatives *negatives;
 } Fixture;
 
 static void
@@ -109,6 +111,11 @@ fixture_init (Fixture *f)
   texts[N_VIDEOS] = "a ball moves to the right";
   f->tok = sv_tokenizer_train (texts, N_VIDEOS + 1, 96, &error);
   g_assert_no_error (error);
+  f->negatives = sv_caption_negatives_parse (
+      "{\"slots\": {\"noun\": [[[\"ball\"]], [[\"square\"]], [[\"star\"]], [[\"car\", "
+      "\"cars\"]]]}}",
+      -1, &error);
+  g_assert_no_error (error);
 }
 
 static void
@@ -116,11 +123,14 @@ fixture_clear (Fixture *f)
 {
   sv_dataset_free (f->ds);
   sv_tokenizer_free (f->tok);
+  sv_caption_negatives_free (f->negatives);
 }
 
-/* the samples at start, start + stride, ... (n of them) */
+/* the samples at start, start + stride, ... (n of them); negatives: a caption's Q (with
+ * the swap vocabulary below) and the odds of its mirrored copy first */
 static SvSample **
-read_lane (Fixture *f, double mirror_pairs, int stride, uint64_t start, int workers, int n)
+read_lane_negatives (Fixture *f, double mirror_pairs, int stride, uint64_t start, int workers,
+                     int n, int Q, double side_negatives)
 {
   SvPrefetchConfig pc = {
     .ds = f->ds,
@@ -139,6 +149,9 @@ read_lane (Fixture *f, double mirror_pairs, int stride, uint64_t start, int work
               .flip_prob = 0.5f,
               .timeout_s = 30.0 },
     .mirror_pairs = mirror_pairs,
+    .negatives = Q > 0 ? f->negatives : NULL,
+    .n_negatives = Q,
+    .side_negatives = side_negatives,
   };
   SvPrefetch *pf = sv_prefetch_new (&pc, start);
   SvSample **s = g_new0 (SvSample *, n);
@@ -150,6 +163,12 @@ read_lane (Fixture *f, double mirror_pairs, int stride, uint64_t start, int work
   }
   sv_prefetch_free (pf);
   return s;
+}
+
+static SvSample **
+read_lane (Fixture *f, double mirror_pairs, int stride, uint64_t start, int workers, int n)
+{
+  return read_lane_negatives (f, mirror_pairs, stride, start, workers, n, 0, 0.0);
 }
 
 static void
@@ -291,6 +310,42 @@ test_mirror_pairs_odds (void)
   fixture_clear (&f);
 }
 
+/* --side-negatives: a caption that says a side has its mirrored copy as negative 0, the
+ * others their vocabulary's swaps */
+static void
+test_side_negatives (void)
+{
+  Fixture f;
+  fixture_init (&f);
+  int L = f.cfg.max_len, n = 12;
+  SvSample **plain = read_lane_negatives (&f, 0.0, 1, 0, 2, n, 2, 0.0);
+  SvSample **side = read_lane_negatives (&f, 0.0, 1, 0, 2, n, 2, 1.0);
+  g_autofree int32_t *want = g_new (int32_t, L);
+  g_autofree float *mask = g_new (float, L);
+  int sides = 0;
+  for (int i = 0; i < n; i++) {
+    const char *c = ((SvDataItem *) g_ptr_array_index (f.ds->items, plain[i]->item))->caption;
+    g_autofree char *caption = plain[i]->flipped ? sv_swap_left_right (c) : g_strdup (c);
+    assert_same_sample (&f, plain[i], side[i]);
+    if (!says_side (caption)) { /* no draw: the same negatives */
+      g_assert_cmpmem (plain[i]->ids, sizeof (int32_t) * L * 3, side[i]->ids,
+                       sizeof (int32_t) * L * 3);
+      continue;
+    }
+    sides++;
+    g_autofree char *mirrored = sv_swap_left_right (caption);
+    sv_tokenizer_encode (f.tok, mirrored, want, mask, L);
+    g_assert_cmpmem (want, sizeof (int32_t) * L, side[i]->ids + L, sizeof (int32_t) * L);
+    /* the second: a noun swapped ("ball" -> another), not the caption */
+    g_assert_true (memcmp (side[i]->ids + 2 * L, side[i]->ids, sizeof (int32_t) * L) != 0);
+    g_assert_true (memcmp (side[i]->ids + 2 * L, want, sizeof (int32_t) * L) != 0);
+  }
+  g_assert_cmpint (sides, >, 0);
+  free_lane (plain, n);
+  free_lane (side, n);
+  fixture_clear (&f);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -306,6 +361,7 @@ main (int argc, char **argv)
   g_test_add_func ("/prefetch/mirror-pairs", test_mirror_pairs);
   g_test_add_func ("/prefetch/mirror-pairs-lanes", test_mirror_pairs_lanes);
   g_test_add_func ("/prefetch/mirror-pairs-odds", test_mirror_pairs_odds);
+  g_test_add_func ("/prefetch/side-negatives", test_side_negatives);
   int rc = g_test_run ();
   if (rc == 0) {
     char *rm[] = { (char *) "rm", (char *) "-rf", tmpdir, NULL };

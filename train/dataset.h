@@ -110,6 +110,8 @@ typedef struct {
    * caption holds too few of its phrases, the rest are other captions of the corpus */
   const SvCaptionNegatives *negatives;
   int n_negatives;
+  /* odds that a caption that says left or right has its mirrored copy as negative 0 */
+  double side_negatives;
   /* odds that the sample at an odd place of a lane (positions start + (2k + 1) stride) is
    * the mirror image of the one before it (same video, same draws, flipped the other way,
    * caption with left and right swapped), when that one's caption says left or right */

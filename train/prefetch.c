@@ -122,7 +122,15 @@ sample_negatives (const SvPrefetchConfig *cfg, const char *caption, SvSample *s)
   SvRng rng;
   sv_rng_seed (&rng, mix (cfg->seed, 0x4E3647, s->position));
   char **neg = g_new0 (char *, Q + 1);
-  guint made = sv_caption_negatives_make (cfg->negatives, caption, &rng, (guint) Q, neg);
+  guint made = 0;
+  if (cfg->side_negatives > 0) { /* a caption that says no side draws nothing here */
+    neg[0] = sv_swap_left_right (caption);
+    if (strcmp (neg[0], caption) != 0 && sv_rng_uniform (&rng) < cfg->side_negatives)
+      made = 1;
+    else
+      g_clear_pointer (&neg[0], g_free);
+  }
+  made += sv_caption_negatives_make (cfg->negatives, caption, &rng, (guint) Q - made, neg + made);
   guint n = cfg->ds->items->len;
   for (int q = 0; q < Q; q++) {
     const char *text = neg[q];

@@ -81,6 +81,10 @@ static const Field fields[] = {
      "left and right swapped in its caption, when that caption says left or right: a hard "
      "negative that differs only in direction (ours, docs/training.md; default 0: off)",
      "P"),
+  F (side_negatives, F_DOUBLE,
+     "Odds that a caption that says left or right has its mirrored copy (the sides swapped) "
+     "as its first negative caption (needs --text-negatives; default 0)",
+     "P"),
   F (loss_separate, F_DOUBLE,
      "Weight of holding each caption's negatives apart from it in the text space: "
      "max(0, cos - M)^2 (ours, docs/training.md; needs --text-negatives), 0 = off (default 0)",
@@ -181,6 +185,7 @@ sv_train_options_defaults (SvTrainOptions *o)
   o->hard_negatives = 0;
   o->text_negatives = 0;
   o->mirror_pairs = 0;
+  o->side_negatives = 0;
   o->loss_separate = 0;
   o->separate_margin = 0.5;
   o->threads = 0;
@@ -387,6 +392,9 @@ sv_train_options_validate (const SvTrainOptions *o, GError **error)
   CHECK (o->mirror_pairs >= 0 && o->mirror_pairs <= 1, "--mirror-pairs must be within 0..1.");
   CHECK (o->mirror_pairs == 0 || o->batch % 2 == 0,
          "--mirror-pairs puts a clip and its mirror image in one batch: --batch must be even.");
+  CHECK (o->side_negatives >= 0 && o->side_negatives <= 1 &&
+             (o->side_negatives == 0 || o->text_negatives > 0),
+         "--side-negatives must be within 0..1, and needs --text-negatives.");
   CHECK (isfinite (o->loss_separate) && o->loss_separate >= 0 &&
              (o->loss_separate == 0 || o->text_negatives > 0),
          "--loss-separate must be finite and >= 0, and needs --text-negatives.");

@@ -28,6 +28,7 @@ typedef struct {
   int hard_negatives;     /* videos per group of alike captions in a batch; 0 = off */
   int text_negatives;     /* negative captions a caption (caption-negatives.h); 0 = off */
   double mirror_pairs;    /* odds that a sample is its neighbour's mirror image; 0 = off */
+  double side_negatives;  /* odds that a caption's first negative is its mirrored copy */
   gboolean cut_paste;     /* FALSE: Wv = I, every clip foreground (ablation) */
 } SvTrainOptions;
 

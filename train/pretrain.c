@@ -642,6 +642,7 @@ setup (Trainer *t, const char *config, gboolean resume, const SvTrainOptions *cl
     }
     pc.negatives = t->negatives;
     pc.n_negatives = t->o.text_negatives;
+    pc.side_negatives = t->o.side_negatives;
   }
   pc.mirror_pairs = t->o.mirror_pairs;
   pc.stride = t->n_lanes;
