@@ -369,5 +369,10 @@ main (int argc, char **argv)
   }
   g_free (manifest);
   g_free (tmpdir);
+  /* the decoders' idle streaming threads end here: LeakSanitizer's scan of a thread that
+   * outlives main trips over the dynamic TLS of a library it loaded (a fatal error) */
+  gst_task_cleanup_all ();
+  g_thread_pool_stop_unused_threads ();
+  gst_deinit ();
   return rc;
 }
