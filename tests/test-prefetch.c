@@ -17,22 +17,7 @@
 
 static char *tmpdir, *manifest;
 
-/* sanitizer builds: GLib's first quark table, dropped by design once GStreamer's decoders
- * make more than 2048 quarks, is told apart by a full stack (as in test-pretrain.c) */
-const char *__asan_default_options (void);
-const char *__lsan_default_suppressions (void);
-
-const char *
-__asan_default_options (void)
-{
-  return "fast_unwind_on_malloc=0";
-}
-
-const char *
-__lsan_default_suppressions (void)
-{
-  return "leak:_dl_init\n";
-}
+/* sanitizer builds: tests/sanitizer-defaults.c */
 
 /* captions with a side (even videos) and without (odd ones) */
 static const char *

@@ -26,25 +26,7 @@ typedef struct {
 static const char *train_exe;
 static char *tmpdir, *corpus, *config;
 
-/* ---- sanitizer builds ----
- * GLib's constructor allocates its first quark table and drops it, by design, once more than
- * 2048 quarks exist, which GStreamer's decoders reach.  Only a full stack (through _dl_init)
- * tells that block apart, so this process and the programs it runs unwind fully and
- * suppress it (as tests/test-synth.c does); nothing else is hidden. */
-const char *__asan_default_options (void);
-const char *__lsan_default_suppressions (void);
-
-const char *
-__asan_default_options (void)
-{
-  return "fast_unwind_on_malloc=0";
-}
-
-const char *
-__lsan_default_suppressions (void)
-{
-  return "leak:_dl_init\n";
-}
+/* ---- sanitizer builds: tests/sanitizer-defaults.c ---- */
 
 static char **child_env;
 

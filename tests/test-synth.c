@@ -115,25 +115,7 @@ rm_rf (const char *path)
   }
 }
 
-/* ---- sanitizer builds --------------------------------------------------------------------
- * GLib's constructor allocates its first quark table and drops it, by design, once more
- * than 2048 quarks exist, which loading GStreamer's encoders and decoders reaches.  Leak
- * checking can only tell that block apart by a full stack (through _dl_init), so this
- * process and the programs it runs unwind fully and suppress it; nothing else is hidden. */
-const char *__asan_default_options (void);
-const char *__lsan_default_suppressions (void);
-
-const char *
-__asan_default_options (void)
-{
-  return "fast_unwind_on_malloc=0";
-}
-
-const char *
-__lsan_default_suppressions (void)
-{
-  return "leak:_dl_init\n";
-}
+/* ---- sanitizer builds: tests/sanitizer-defaults.c ---- */
 
 /* the environment for svilm-train: the same, with the above added to any sanitizer options */
 static char **
