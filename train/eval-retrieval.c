@@ -141,16 +141,23 @@ dot (const float *a, const float *b, guint n)
   return s;
 }
 
+/* the text's embedding, dim floats */
 static float *
 encode_text (SvEval *ev, guint dim, const char *caption, GError **error)
 {
   gsize d = 0;
   g_autoptr (GError) e = NULL;
   float *emb = svilm_model_encode_text (ev->model, caption, &d, &e);
-  if (!emb)
+  if (!emb) {
     g_propagate_prefixed_error (error, g_steal_pointer (&e), "encoding \"%s\": ", caption);
-  else
-    g_return_val_if_fail (d == dim, emb);
+    return NULL;
+  }
+  if (d != dim) { /* the model's one embedding size: never, unless the model is broken */
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                 "encoding \"%s\": %" G_GSIZE_FORMAT " numbers, not %u", caption, d, dim);
+    g_free (emb);
+    return NULL;
+  }
   return emb;
 }
 
