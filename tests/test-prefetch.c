@@ -170,13 +170,6 @@ clip_floats (const Fixture *f)
   return (gsize) f->cfg.frames * f->cfg.height * f->cfg.width * 3;
 }
 
-static gboolean
-says_side (const char *caption)
-{
-  g_autofree char *swapped = sv_swap_left_right (caption);
-  return strcmp (swapped, caption) != 0;
-}
-
 static void
 assert_same_sample (const Fixture *f, const SvSample *a, const SvSample *b)
 {
@@ -220,7 +213,7 @@ test_mirror_pairs (void)
   for (int i = 0; i < N_POSITIONS; i++) {
     g_assert_false (plain[i]->mirror);
     SvDataItem *before = i % 2 ? g_ptr_array_index (f.ds->items, plain[i - 1]->item) : NULL;
-    if (before && says_side (before->caption)) {
+    if (before && sv_says_side (before->caption)) {
       assert_mirror (&f, paired[i - 1], paired[i]);
       mirrors++;
     } else {
@@ -256,7 +249,7 @@ test_mirror_pairs_lanes (void)
   int mirrors = 0;
   for (int i = 0; i < n; i++) {
     SvDataItem *before = i % 2 ? g_ptr_array_index (f.ds->items, plain[i - 1]->item) : NULL;
-    if (before && says_side (before->caption)) {
+    if (before && sv_says_side (before->caption)) {
       assert_mirror (&f, paired[i - 1], paired[i]);
       mirrors++;
     } else {
@@ -279,7 +272,7 @@ test_mirror_pairs_odds (void)
   SvSample **s = read_lane (&f, 0.5, 1, 0, 2, n);
   for (int i = 1; i < n; i += 2) {
     SvDataItem *before = g_ptr_array_index (f.ds->items, s[i - 1]->item);
-    if (!says_side (before->caption)) {
+    if (!sv_says_side (before->caption)) {
       g_assert_false (s[i]->mirror);
       continue;
     }
@@ -312,7 +305,7 @@ test_side_negatives (void)
     const char *c = ((SvDataItem *) g_ptr_array_index (f.ds->items, plain[i]->item))->caption;
     g_autofree char *caption = plain[i]->flipped ? sv_swap_left_right (c) : g_strdup (c);
     assert_same_sample (&f, plain[i], side[i]);
-    if (!says_side (caption)) { /* no draw: the same negatives */
+    if (!sv_says_side (caption)) { /* no draw: the same negatives */
       g_assert_cmpmem (plain[i]->ids, sizeof (int32_t) * L * 3, side[i]->ids,
                        sizeof (int32_t) * L * 3);
       continue;

@@ -513,3 +513,10 @@ sv_swap_left_right (const char *text)
   }
   return g_string_free (out, FALSE);
 }
+
+gboolean
+sv_says_side (const char *text)
+{
+  g_autofree char *swapped = sv_swap_left_right (text);
+  return strcmp (swapped, text) != 0;
+}

@@ -80,6 +80,8 @@ const char *sv_manifest_kind_name (SvManifestKind kind);
 
 /* "left" <-> "right" (and leftward(s), leftmost), keeping the case: for flipped clips */
 char *sv_swap_left_right (const char *text);
+/* whether text says a side (sv_swap_left_right changes it) */
+gboolean sv_says_side (const char *text);
 
 typedef struct {
   uint64_t position;

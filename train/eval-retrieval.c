@@ -170,9 +170,9 @@ test_sides (SvEval *ev, Encoded *enc, const SvEvalItem *it, const float *emb, co
   g_autofree float *mirrored = NULL;
   for (guint c = 0; c < it->captions->len; c++) {
     const char *caption = g_ptr_array_index (it->captions, c);
-    g_autofree char *swapped = sv_swap_left_right (caption);
-    if (strcmp (swapped, caption) == 0)
+    if (!sv_says_side (caption))
       continue;
+    g_autofree char *swapped = sv_swap_left_right (caption);
     if (!mirrored) {
       guint W = 0, H = 0;
       svilm_model_get_clip_size (ev->model, &W, &H);

@@ -123,13 +123,10 @@ sample_negatives (const SvPrefetchConfig *cfg, const char *caption, SvSample *s)
   sv_rng_seed (&rng, mix (cfg->seed, 0x4E3647, s->position));
   char **neg = g_new0 (char *, Q + 1);
   guint made = 0;
-  if (cfg->side_negatives > 0) { /* a caption that says no side draws nothing here */
-    neg[0] = sv_swap_left_right (caption);
-    if (strcmp (neg[0], caption) != 0 && sv_rng_uniform (&rng) < cfg->side_negatives)
-      made = 1;
-    else
-      g_clear_pointer (&neg[0], g_free);
-  }
+  /* a caption that says no side draws nothing here */
+  if (cfg->side_negatives > 0 && sv_says_side (caption) &&
+      sv_rng_uniform (&rng) < cfg->side_negatives)
+    neg[made++] = sv_swap_left_right (caption);
   made += sv_caption_negatives_make (cfg->negatives, caption, &rng, (guint) Q - made, neg + made);
   guint n = cfg->ds->items->len;
   for (int q = 0; q < Q; q++) {
@@ -186,9 +183,7 @@ mirror_of (const SvPrefetchConfig *cfg, uint64_t pos, guint partner)
   sv_rng_seed (&rng, mix (cfg->seed, 0x313207, pos));
   if (!(sv_rng_uniform (&rng) < cfg->mirror_pairs))
     return FALSE;
-  const char *caption = ((SvDataItem *) g_ptr_array_index (cfg->ds->items, partner))->caption;
-  g_autofree char *swapped = sv_swap_left_right (caption);
-  return strcmp (swapped, caption) != 0;
+  return sv_says_side (((SvDataItem *) g_ptr_array_index (cfg->ds->items, partner))->caption);
 }
 
 /* the sample at pos: item's, or (partner != G_MAXUINT) perhaps partner's mirror image */
