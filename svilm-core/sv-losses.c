@@ -394,7 +394,8 @@ sv_separate_loss_plan (SvVarSet *as, SvSeparateLoss *l, int B, int Q, GError **e
 }
 
 gboolean
-sv_separate_loss_forward (SvSeparateLoss *l, SvVar *fc, float margin, float *value, GError **error)
+sv_separate_loss_forward (SvSeparateLoss *l, SvVar *fc, float margin, const float *held,
+                          float *value, GError **error)
 {
   int B = l->B, N = l->N, Q = l->Q;
   SvTensor own;
@@ -403,10 +404,12 @@ sv_separate_loss_forward (SvSeparateLoss *l, SvVar *fc, float margin, float *val
   TRY (sv_matmul_forward (&l->S.x, &own, &fc->x, FALSE, TRUE, 1.0f, error));
   float *t = g_new (float, (size_t) B *N);
   gboolean ok = sv_tensor_download (&l->S.x, t, (size_t) B * N * 4, error);
+  /* the target is S itself except where a held pair is above the margin */
   for (int j = 0; ok && j < B; j++)
     for (int q = 0; q < Q; q++) {
       float *x = t + (size_t) j * N + B + j * Q + q;
-      *x = MIN (*x, margin);
+      if (!held || held[j * Q + q] != 0.0f)
+        *x = MIN (*x, margin);
     }
   ok = ok && sv_tensor_upload (&l->target, t, (size_t) B * N * 4, error);
   g_free (t);

@@ -107,9 +107,11 @@ gboolean sv_contrast_loss_backward (SvContrastLoss *l, SvVar *fv, SvVar *fc, flo
                                     float weight, GError **error);
 
 gboolean sv_separate_loss_plan (SvVarSet *as, SvSeparateLoss *l, int B, int Q, GError **error);
-/* fc [B*(1+Q), E]: the captions, then caption j's negatives at B + j*Q + q; *value gets L_s */
-gboolean sv_separate_loss_forward (SvSeparateLoss *l, SvVar *fc, float margin, float *value,
-                                   GError **error);
+/* fc [B*(1+Q), E]: the captions, then caption j's negatives at B + j*Q + q; *value gets L_s.
+ * held [B*Q]: 1 where caption j's negative q is held apart, 0 where it is left alone (its
+ * term is 0, still counted in the mean over the B*Q pairs); NULL: every pair */
+gboolean sv_separate_loss_forward (SvSeparateLoss *l, SvVar *fc, float margin, const float *held,
+                                   float *value, GError **error);
 gboolean sv_separate_loss_backward (SvSeparateLoss *l, SvVar *fc, float weight, GError **error);
 
 /* STGT's cross-similarity alignment targets, combined with cut-and-paste.

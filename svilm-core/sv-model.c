@@ -352,7 +352,7 @@ sv_train_pass_forward (SvTrainPass *p, const SvTrainBatch *b, const SvLossWeight
   }
   if (w->separate != 0.0f)
     TRY (sv_separate_loss_forward (&p->ls, &p->captions_negatives, p->separate_margin,
-                                   &p->loss_separate, error));
+                                   b->separate_held, &p->loss_separate, error));
   p->loss = w->temporal * p->loss_temporal + w->grounding * p->loss_grounding +
             w->contrast * p->loss_contrast + w->csal * p->loss_csal + w->within * p->loss_within +
             w->separate * p->loss_separate;

@@ -58,6 +58,8 @@ typedef struct {
                          draw it from noise_seed */
   guint64 noise_seed;
   const float *within_targets; /* [B*K, K] L_w's targets (rows sum to 1), or NULL: L_w off */
+  const float *separate_held;  /* [B*Q] 1: L_s holds caption j's negative q apart, 0: not;
+                                  NULL: every negative (sv_separate_loss_forward) */
 } SvTrainBatch;
 
 typedef struct {

@@ -51,6 +51,9 @@ sv_test_batch_make_negatives (SvTestBatch *b, const SvModelConfig *c, int B, int
     if (at < len - 1)
       b->ids[r * b->L + at] = 4 + (int32_t) sv_rng_below (&rng, (uint32_t) (c->vocab - 4));
   }
+  b->held = g_new (float, MAX ((size_t) B * Q, 1));
+  for (int i = 0; i < B * Q; i++)
+    b->held[i] = 1.0f;
   b->fg = g_new0 (float, (size_t) B * b->Nt);
   b->Wv = g_new0 (float, (size_t) B *B);
   for (int i = 0; i < B; i++) {
@@ -94,6 +97,7 @@ sv_test_batch_free (SvTestBatch *b)
   g_free (b->Wv);
   g_free (b->noise);
   g_free (b->within);
+  g_free (b->held);
 }
 
 void
@@ -117,6 +121,9 @@ sv_test_batch_save (SvTestBatch *b, const SvModelConfig *c, const SvLossWeights 
                              b->within, &error);
   sv_safetensors_writer_add (wr, "weights", SV_F32, 1, (int64_t[]){ 6 }, weights, &error);
   sv_safetensors_writer_add (wr, "negatives", SV_F32, 1, (int64_t[]){ 1 }, &negatives, &error);
+  if (b->batch.separate_held)
+    sv_safetensors_writer_add (wr, "separate_held", SV_F32, 1, (int64_t[]){ b->B * b->Q },
+                               b->batch.separate_held, &error);
   g_assert_no_error (error);
   sv_safetensors_writer_write (wr, path, &error);
   g_assert_no_error (error);

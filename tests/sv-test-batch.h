@@ -8,6 +8,7 @@
 typedef struct {
   int B, Bt, L, Nt, G, M, Nv, K, Q; /* Q: negative captions a caption (random token rows) */
   float *video, *mask, *fg, *Wv, *noise, *within; /* within: L_w's targets [B*K, K] */
+  float *held; /* [B*Q] L_s's pairs, all 1 (batch.separate_held is NULL until a test sets it) */
   int32_t *ids;
   SvTrainBatch batch;
 } SvTestBatch;

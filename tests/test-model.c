@@ -47,7 +47,7 @@ static const char *ref_script;
 /* full pre-training loss and every parameter gradient against PyTorch */
 static void
 check_against_torch_stem (const SvLossWeights *w, guint64 seed, SvAttentionKind attention,
-                          gboolean groups_in_layers, int Q, int n_stem)
+                          gboolean groups_in_layers, int Q, int n_stem, gboolean hold_some)
 {
   if (!ref_script) {
     g_test_skip ("no reference script given");
@@ -72,6 +72,11 @@ check_against_torch_stem (const SvLossWeights *w, guint64 seed, SvAttentionKind 
   int B = 3;
   SvTestBatch b;
   sv_test_batch_make_negatives (&b, &c, B, sv_model_n_group_blocks (m), Q, seed + 1);
+  if (hold_some) { /* L_s on every other pair only */
+    for (int i = 0; i < B * Q; i++)
+      b.held[i] = (float) (i % 2 == 0);
+    b.batch.separate_held = b.held;
+  }
 
   char *dir = g_dir_make_tmp ("svilm-model-XXXXXX", &error);
   g_assert_no_error (error);
@@ -91,6 +96,19 @@ check_against_torch_stem (const SvLossWeights *w, guint64 seed, SvAttentionKind 
 
   SvTrainPass *pass = sv_train_pass_new_negatives (m, B, Q, &error);
   g_assert_no_error (error);
+  if (hold_some) { /* the pairs left out change L_s: all of them give a larger one */
+    SvTrainBatch every = b.batch;
+    every.separate_held = NULL;
+    SvLossWeights apart = { .separate = 1.0f };
+    sv_train_pass_forward (pass, &every, &apart, &error);
+    g_assert_no_error (error);
+    float all_pairs = pass->loss_separate;
+    sv_train_pass_forward (pass, &b.batch, &apart, &error);
+    g_assert_no_error (error);
+    g_test_message ("L_s of the held pairs %.7f, of every pair %.7f", pass->loss_separate,
+                    all_pairs);
+    g_assert_cmpfloat (all_pairs, >, pass->loss_separate + 1e-5);
+  }
   sv_var_set_zero_grad (m->params, &error);
   sv_train_pass_forward (pass, &b.batch, w, &error);
   g_assert_no_error (error);
@@ -179,7 +197,7 @@ static void
 check_against_torch (const SvLossWeights *w, guint64 seed, SvAttentionKind attention,
                      gboolean groups_in_layers, int Q)
 {
-  check_against_torch_stem (w, seed, attention, groups_in_layers, Q, 0);
+  check_against_torch_stem (w, seed, attention, groups_in_layers, Q, 0, FALSE);
 }
 
 /* a convolutional stem before the tubelet embedding: one layer and two */
@@ -187,8 +205,8 @@ static void
 test_torch_stem (void)
 {
   SvLossWeights w = { 1.0f, 1.0f, 1.0f };
-  check_against_torch_stem (&w, 41, SV_ATTENTION_FULL, TRUE, 0, 1);
-  check_against_torch_stem (&w, 43, SV_ATTENTION_FULL, TRUE, 0, 2);
+  check_against_torch_stem (&w, 41, SV_ATTENTION_FULL, TRUE, 0, 1, FALSE);
+  check_against_torch_stem (&w, 43, SV_ATTENTION_FULL, TRUE, 0, 2, FALSE);
 }
 
 static void
@@ -242,7 +260,7 @@ test_torch_within (void)
 }
 
 /* negative captions in the contrastive term (two a caption), with every other term, and
- * held apart (L_s) */
+ * held apart (L_s), all of them or every other one */
 static void
 test_torch_negatives (void)
 {
@@ -252,6 +270,8 @@ test_torch_negatives (void)
   check_against_torch (&all, 91, SV_ATTENTION_FULL, TRUE, 2);
   check_against_torch (&alone, 92, SV_ATTENTION_FULL, TRUE, 1);
   check_against_torch (&apart, 93, SV_ATTENTION_FULL, TRUE, 3);
+  /* only some pairs held apart (pretrain --separate-which sides) */
+  check_against_torch_stem (&all, 94, SV_ATTENTION_FULL, TRUE, 2, 0, TRUE);
 }
 
 /* stem: none in the presets and in configs written before it, kept through JSON, refused

@@ -288,8 +288,8 @@ test_mirror_pairs_odds (void)
   fixture_clear (&f);
 }
 
-/* --side-negatives: a caption that says a side has its mirrored copy as negative 0, the
- * others their vocabulary's swaps */
+/* --side-negatives: a caption that says a side has its mirrored copy as negative 0 (and is
+ * flagged so), the others their vocabulary's swaps */
 static void
 test_side_negatives (void)
 {
@@ -305,6 +305,9 @@ test_side_negatives (void)
     const char *c = ((SvDataItem *) g_ptr_array_index (f.ds->items, plain[i]->item))->caption;
     g_autofree char *caption = plain[i]->flipped ? sv_swap_left_right (c) : g_strdup (c);
     assert_same_sample (&f, plain[i], side[i]);
+    g_assert_false (plain[i]->side_negative);
+    /* the flag that --separate-which sides reads */
+    g_assert_cmpint (side[i]->side_negative, ==, sv_says_side (caption));
     if (!sv_says_side (caption)) { /* no draw: the same negatives */
       g_assert_cmpmem (plain[i]->ids, sizeof (int32_t) * L * 3, side[i]->ids,
                        sizeof (int32_t) * L * 3);

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 typedef struct {
-  double v[5]; /* step, loss, temporal, grounding, contrast */
+  double v[6]; /* step, loss, temporal, grounding, contrast, separate */
 } Metric;
 
 static const char *train_exe;
@@ -423,7 +423,8 @@ metrics (const char *out)
                    json_object_get_double_member (o, "loss"),
                    json_object_get_double_member (o, "loss_temporal"),
                    json_object_get_double_member (o, "loss_grounding"),
-                   json_object_get_double_member (o, "loss_contrast") } };
+                   json_object_get_double_member (o, "loss_contrast"),
+                   json_object_get_double_member (o, "loss_separate") } };
     g_array_append_val (a, x);
     json_node_unref (n);
   }
@@ -886,6 +887,30 @@ test_run_text_negatives (void)
   assert_one_sentence (&r, 1, "swap vocabulary");
   RUN (&r, 0, "neg4", "--config", config, "--data", m, "--steps", "2", "--text-negatives", "-1");
   assert_one_sentence (&r, 1, "--text-negatives");
+  /* L_s from the second step, on every negative or on the mirrored copies only (every
+   * caption here says a side: negative 0 of each is its mirrored copy, negative 1 not) */
+  const char *which[2] = { "all", "sides" };
+  double held[2];
+  for (int i = 0; i < 2; i++) {
+    g_autofree char *dir = g_strdup_printf ("sep-%s", which[i]);
+    RUN (&r, 0, dir, "--config", config, "--data", m, "--steps", "2", "--no-augment",
+         "--text-negatives", "2", "--side-negatives", "1", "--loss-separate", "5",
+         "--separate-which", which[i], "--separate-from", "1");
+    g_assert_cmpint (r.status, ==, 0);
+    g_autoptr (GArray) s = metrics (dir);
+    g_assert_cmpfloat (g_array_index (s, Metric, 0).v[5], ==, 0.0);
+    held[i] = g_array_index (s, Metric, 1).v[5];
+  }
+  g_test_message ("second step's L_s: %.5f on every negative, %.5f on the mirrored ones", held[0],
+                  held[1]);
+  g_assert_cmpfloat (held[1], >, 0.0);
+  g_assert_cmpfloat (held[1], <, held[0]);
+  RUN (&r, 0, "neg5", "--config", config, "--data", m, "--steps", "2", "--text-negatives", "1",
+       "--loss-separate", "1", "--separate-which", "sides");
+  assert_one_sentence (&r, 1, "--separate-which");
+  RUN (&r, 0, "neg6", "--config", config, "--data", m, "--steps", "2", "--text-negatives", "1",
+       "--loss-separate", "1", "--separate-which", "some");
+  assert_one_sentence (&r, 1, "--separate-which");
 }
 
 /* SIGINT during training saves a checkpoint that loads and resumes */

@@ -93,7 +93,8 @@ typedef struct {
   float *mask;   /* [1 + Q + K, L] */
   int n_phrases; /* prompt k holds phrase k % n_phrases (0: the caption's fallback) */
   gboolean flipped;
-  gboolean mirror; /* the mirror image of the sample before it in its lane */
+  gboolean mirror;        /* the mirror image of the sample before it in its lane */
+  gboolean side_negative; /* negative 0 is the caption's mirrored copy (side_negatives) */
 } SvSample;
 
 void sv_sample_free (SvSample *s);

@@ -125,8 +125,10 @@ sample_negatives (const SvPrefetchConfig *cfg, const char *caption, SvSample *s)
   guint made = 0;
   /* a caption that says no side draws nothing here */
   if (cfg->side_negatives > 0 && sv_says_side (caption) &&
-      sv_rng_uniform (&rng) < cfg->side_negatives)
+      sv_rng_uniform (&rng) < cfg->side_negatives) {
     neg[made++] = sv_swap_left_right (caption);
+    s->side_negative = TRUE;
+  }
   made += sv_caption_negatives_make (cfg->negatives, caption, &rng, (guint) Q - made, neg + made);
   guint n = cfg->ds->items->len;
   for (int q = 0; q < Q; q++) {

@@ -91,6 +91,12 @@ static const Field fields[] = {
      "W"),
   F (separate_margin, F_DOUBLE,
      "The cosine below which a negative caption is apart enough (default 0.5)", "M"),
+  F (separate_which, F_STR,
+     "Which negative captions --loss-separate holds apart: all (default) or sides (only the "
+     "mirrored copies of --side-negatives)",
+     "WHICH"),
+  F (separate_from, F_INT64, "The step at which --loss-separate starts (default 0: the first)",
+     "STEP"),
   F (swaps, F_STR,
      "Swap vocabulary of --text-negatives (default: swaps.json next to the manifest, as "
      "'svilm-train synth' writes it)",
@@ -188,6 +194,8 @@ sv_train_options_defaults (SvTrainOptions *o)
   o->side_negatives = 0;
   o->loss_separate = 0;
   o->separate_margin = 0.5;
+  o->separate_which = g_strdup ("all");
+  o->separate_from = 0;
   o->threads = 0;
   o->workers = 2;
   o->prefetch = 0;
@@ -398,6 +406,10 @@ sv_train_options_validate (const SvTrainOptions *o, GError **error)
   CHECK (isfinite (o->loss_separate) && o->loss_separate >= 0 &&
              (o->loss_separate == 0 || o->text_negatives > 0),
          "--loss-separate must be finite and >= 0, and needs --text-negatives.");
+  CHECK (g_str_equal (o->separate_which, "all") ||
+             (g_str_equal (o->separate_which, "sides") && o->side_negatives > 0),
+         "--separate-which must be all or sides (sides needs --side-negatives).");
+  CHECK (o->separate_from >= 0, "--separate-from must not be negative.");
   CHECK (isfinite (o->separate_margin) && o->separate_margin >= -1 && o->separate_margin <= 1,
          "--separate-margin must be a cosine, between -1 and 1.");
   CHECK (o->cut_paste || o->loss_temporal == 0,

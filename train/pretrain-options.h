@@ -23,6 +23,8 @@ typedef struct {
   gint64 seed;
   double loss_temporal, loss_grounding, loss_contrast, loss_csal, loss_within;
   double loss_separate, separate_margin; /* negative captions held apart (sv-losses.h) */
+  char *separate_which;                  /* "all" or "sides": the side negatives only */
+  gint64 separate_from;                  /* the step L_s starts at */
   gboolean augment;
   gint64 contrast_warmup; /* steps of plain contrastive training first */
   int hard_negatives;     /* videos per group of alike captions in a batch; 0 = off */

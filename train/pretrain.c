@@ -57,6 +57,8 @@ typedef struct {
   float *clips, *video, *mask;
   int32_t *ids;
   int *n_phrases; /* [B] the batch's captions' noun phrase counts (SvSample) */
+  float *held;    /* [B*Q] which negatives L_s holds apart (--separate-which sides) */
+  gboolean sides_only;
   float *within;  /* [B*K, K] L_w's targets */
   size_t clip_numel;
   GHashTable *unreadable;        /* item index -> first error (owned) */
@@ -94,6 +96,7 @@ trainer_clear (Trainer *t)
   g_free (t->mask);
   g_free (t->ids);
   g_free (t->n_phrases);
+  g_free (t->held);
   g_free (t->within);
   g_free (t->out);
   g_free (t->metrics);
@@ -246,6 +249,8 @@ next_batch (Trainer *t, int g, double *wait_s, GError **error)
         from += counts[part];
       }
       t->n_phrases[i] = s->n_phrases;
+      for (int q = 0; q < Q; q++) /* the mirrored copy is always negative 0 */
+        t->held[i * Q + q] = (float) (q == 0 && s->side_negative);
       sv_sample_free (s);
       break;
     }
@@ -307,6 +312,8 @@ train_step (Trainer *t, int64_t step, GError **error)
   if (warm)
     full = (SvLossWeights){ 0.0f, 0.0f, t->w.contrast > 0.0f ? t->w.contrast : 1.0f,
                             0.0f, 0.0f, t->w.separate };
+  if (step < t->o.separate_from)
+    full.separate = 0.0f;
   t->cp->off = warm || !t->o.cut_paste;
   /* micro-batch gradients add up: weights / A make the sum the mean */
   SvLossWeights w = { full.temporal / A, full.grounding / A, full.contrast / A,
@@ -338,7 +345,8 @@ train_step (Trainer *t, int64_t step, GError **error)
                        .Wv = t->cp->Wv,
                        .noise = NULL,
                        .noise_seed = noise_seed ((uint64_t) t->o.seed, step * A + g),
-                       .within_targets = w.within > 0 ? t->within : NULL };
+                       .within_targets = w.within > 0 ? t->within : NULL,
+                       .separate_held = t->sides_only ? t->held : NULL };
     if (w.within > 0)
       sv_within_targets (t->n_phrases, t->o.batch, c->n_nouns, t->within);
     if (!sv_train_pass_forward (t->pass, &b, &w, error))
@@ -577,6 +585,8 @@ setup (Trainer *t, const char *config, gboolean resume, const SvTrainOptions *cl
   t->ids = g_new0 (int32_t, (size_t) B * (1 + Q + K) * c->max_len);
   t->mask = g_new0 (float, (size_t) B *(1 + Q + K) * c->max_len);
   t->n_phrases = g_new0 (int, B);
+  t->held = g_new0 (float, (size_t) MAX (B * Q, 1));
+  t->sides_only = g_str_equal (t->o.separate_which, "sides");
   t->within = g_new (float, (size_t) B *K *K);
   t->unreadable = g_hash_table_new (g_direct_hash, g_direct_equal);
   g_free (t->st.options);
@@ -671,15 +681,22 @@ print_start (Trainer *t)
                     ? g_strdup_printf (" (steps 1..%" G_GINT64_FORMAT " contrastive only)",
                                        t->o.contrast_warmup)
                     : NULL;
+  char *sep = t->w.separate > 0 && (t->sides_only || t->o.separate_from > 0)
+                  ? g_strdup_printf (" (%s, from step %" G_GINT64_FORMAT ")",
+                                     t->sides_only ? "side negatives only" : "every negative",
+                                     t->o.separate_from + 1)
+                  : NULL;
   printf ("  %s steps %" G_GINT64_FORMAT "..%" G_GINT64_FORMAT " of %d x batch %d (%s "
           "epochs; %d process%s), %s lr %g, warm-up %" G_GINT64_FORMAT
-          " steps, losses t %g g %g c %g csal %g within %g separate %g, %d negative captions a "
+          " steps, losses t %g g %g c %g csal %g within %g separate %g%s, %d negative captions a "
           "caption, mirror pairs %g%s\n",
           t->start_step > 0 ? "resuming:" : "training:", t->start_step + 1, t->o.steps, t->n_lanes,
           t->o.batch, eps, sv_dist_size (), sv_dist_size () > 1 ? "es" : "", t->o.optim, t->o.lr,
           sv_lr_warmup_steps (&t->sched), t->w.temporal, t->w.grounding, t->w.contrast, t->w.csal,
-          t->w.within, t->w.separate, t->o.text_negatives, t->o.mirror_pairs, cwarm ? cwarm : "");
+          t->w.within, t->w.separate, sep ? sep : "", t->o.text_negatives, t->o.mirror_pairs,
+          cwarm ? cwarm : "");
   fflush (stdout);
+  g_free (sep);
   g_free (eps);
   g_free (cwarm);
 }

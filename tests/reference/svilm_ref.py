@@ -204,12 +204,16 @@ def contrast_loss(fv, fc, Wv, c, negs=None):
     return xent(S, Wpad) + xent(fc @ fv.t() / c["tau_contrast"], Wv.t())
 
 
-def separate_loss(fc, negs, margin=0.5):
+def separate_loss(fc, negs, held=None, margin=0.5):
     # negative captions held apart (svilm-core/sv-losses.h, L_s): caption j against its
-    # Q negatives at rows j*Q + q of negs
+    # Q negatives at rows j*Q + q of negs; held [B*Q]: 0 leaves a pair out of the sum
+    # (still counted in the mean)
     B, Q = fc.shape[0], negs.shape[0] // fc.shape[0]
     cos = (fc.unsqueeze(1) * negs.reshape(B, Q, -1)).sum(-1)
-    return (torch.clamp(cos - margin, min=0) ** 2).mean()
+    terms = torch.clamp(cos - margin, min=0) ** 2
+    if held is not None:
+        terms = terms * held.reshape(B, Q)
+    return terms.mean()
 
 
 def csal_targets(fv, fc, Wv):
@@ -249,7 +253,7 @@ def main():
     lc = contrast_loss(fv, captions, b["Wv"], c, negs)
     ls = csal_loss(fv, captions, b["Wv"], c)
     lw = within_loss(gp, nouns, b["within_targets"], c)
-    lsep = separate_loss(captions, negs) if Q > 0 else torch.zeros(())
+    lsep = separate_loss(captions, negs, b.get("separate_held")) if Q > 0 else torch.zeros(())
     loss = w[0] * lt + w[1] * lg + w[2] * lc + w[3] * ls + w[4] * lw + w[5] * lsep
     loss.backward()
     out = {"loss_temporal": lt.reshape(1), "loss_grounding": lg.reshape(1),
