@@ -56,10 +56,10 @@ typedef struct {
   int64_t start_step, saved_step;
   float *clips, *video, *mask;
   int32_t *ids;
-  int *n_phrases; /* [B] the batch's captions' noun phrase counts (SvSample) */
-  float *held;    /* [B*Q] which negatives L_s holds apart (--separate-which sides) */
-  gboolean sides_only;
-  float *within;  /* [B*K, K] L_w's targets */
+  int *n_phrases;      /* [B] the batch's captions' noun phrase counts (SvSample) */
+  float *held;         /* [B*Q] which negatives L_s holds apart (--separate-which sides) */
+  gboolean sides_only; /* --separate-which sides */
+  float *within;       /* [B*K, K] L_w's targets */
   size_t clip_numel;
   GHashTable *unreadable;        /* item index -> first error (owned) */
   SvHardBatches *hard;           /* --hard-negatives, or NULL */
