@@ -3,6 +3,7 @@
 
 #include "sv-error.h"
 #include "sv-ops.h"
+#include "sv-tokenizer.h"
 
 #include <math.h>
 
@@ -432,6 +433,72 @@ sv_separate_loss_backward (SvSeparateLoss *l, SvVar *fc, float weight, GError **
   /* one gradient a call: the two operands are overlapping views of fc */
   TRY (sv_matmul_backward (&own_d, NULL, &l->S.d, &own_x, &fc->x, FALSE, TRUE, 1.0f, error));
   return sv_matmul_backward (NULL, &fc->d, &l->S.d, &own_x, &fc->x, FALSE, TRUE, 1.0f, error);
+}
+
+/* ---- the caption's words from the clip (sv-losses.h) ---- */
+
+gboolean
+sv_words_loss_plan (SvVarSet *as, SvWordsLoss *l, int B, int V, GError **error)
+{
+  l->B = B, l->V = V;
+  TRY (sv_arena_alloc (as->x, &l->targets, SV_F32, SV_SHAPE (B, V), "lw.targets", error));
+  TRY (sv_arena_alloc (as->x, &l->probs, SV_F32, SV_SHAPE (B, V), "lw.probs", error));
+  TRY (sv_var_plan (as, &l->raw, SV_INIT_ZERO, SV_SHAPE (B, V), error, "lw.raw"));
+  TRY (sv_var_plan (as, &l->logits, SV_INIT_ZERO, SV_SHAPE (B, V), error, "lw.logits"));
+  return sv_var_plan (as, &l->loss, SV_INIT_ZERO, SV_SHAPE (1), error, "lw.loss");
+}
+
+gboolean
+sv_words_loss_set_targets (SvWordsLoss *l, const int32_t *ids, const float *mask, int L,
+                           const float *Wv, GError **error)
+{
+  int B = l->B, V = l->V;
+  /* bag[j]: 1 over caption j's distinct tokens (special tokens left out) */
+  float *bag = g_new0 (float, (size_t) B *V), *t = g_new0 (float, (size_t) B *V);
+  for (int j = 0; j < B; j++) {
+    float *row = bag + (size_t) j * V;
+    int n = 0;
+    for (int k = 0; k < L; k++) {
+      int32_t id = ids[(size_t) j * L + k];
+      if (mask[(size_t) j * L + k] == 0.0f || id < SV_TOKEN_N_SPECIAL || id >= V || row[id] != 0.0f)
+        continue;
+      row[id] = 1.0f;
+      n++;
+    }
+    for (int v = 0; n > 0 && v < V; v++)
+      row[v] /= (float) n;
+  }
+  for (int i = 0; i < B; i++)
+    for (int j = 0; j < B; j++) {
+      float w = Wv ? Wv[(size_t) i * B + j] : (float) (i == j);
+      for (int v = 0; w != 0.0f && v < V; v++)
+        t[(size_t) i * V + v] += w * bag[(size_t) j * V + v];
+    }
+  gboolean ok = sv_tensor_upload (&l->targets, t, (size_t) B * V * 4, error);
+  g_free (bag);
+  g_free (t);
+  return ok;
+}
+
+gboolean
+sv_words_loss_forward (SvWordsLoss *l, SvVar *fv, SvVar *weight, SvVar *bias, float tau,
+                       float *value, GError **error)
+{
+  // logits[i, v] = (W[v] . f_v_i + b[v]) / tau
+  TRY (sv_linear_forward (&l->raw.x, &fv->x, &weight->x, &bias->x, error));
+  TRY (sv_scale_forward (&l->logits.x, &l->raw.x, 1.0f / tau, error));
+  TRY (sv_softmax_xent_forward (&l->loss.x, &l->probs, &l->logits.x, &l->targets, error));
+  return sv_tensor_download (&l->loss.x, value, sizeof *value, error);
+}
+
+gboolean
+sv_words_loss_backward (SvWordsLoss *l, SvVar *fv, SvVar *weight, SvVar *bias, float tau,
+                        float loss_weight, GError **error)
+{
+  TRY (seed (&l->loss, loss_weight, error));
+  TRY (sv_softmax_xent_backward (&l->logits.d, &l->loss.d, &l->probs, &l->targets, error));
+  TRY (sv_scale_backward (&l->raw.d, &l->logits.d, 1.0f / tau, error));
+  return sv_linear_backward (&fv->d, &weight->d, &bias->d, &l->raw.d, &fv->x, &weight->x, error);
 }
 
 /* ---- CSAL targets (method.md section 9) ---- */

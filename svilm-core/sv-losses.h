@@ -19,6 +19,13 @@
  *   target weight 0 on every negative; text->video is over the B captions' rows only.
  * CSAL (STGT, method.md section 9): the same cross-entropies with soft targets from the
  *   batch's own similarity structure (sv_csal_targets); a separate term with its own weight.
+ * Caption words L_words (ours, off by default; docs/training.md): the caption's words
+ * predicted from the clip embedding, a softmax over the vocabulary of (W f_v + b) / tau
+ *   (tau: the contrastive temperature, so that AdamW's bounded steps move the logits as
+ *   fast as the contrastive loss's; at 1 the head barely learned in a test run) whose
+ *   target spreads 1 over the distinct tokens of the caption (for a cut-and-paste clip, Wv's
+ *   mix of its two captions' targets): every clip gets a gradient from each of its words,
+ *   where the contrastive loss asks only for what tells it from the batch's other clips.
  */
 #pragma once
 
@@ -68,6 +75,12 @@ typedef struct {
   SvVar S, loss;
 } SvSeparateLoss;
 
+typedef struct {
+  int B, V;
+  SvTensor targets, probs; /* [B, V] */
+  SvVar raw, logits, loss; /* [B, V] W f_v + b, [B, V] raw / tau, [1] */
+} SvWordsLoss;
+
 gboolean sv_temporal_loss_plan (SvVarSet *as, SvTemporalLoss *l, int B, int Nt, int S, int D,
                                 GError **error);
 /* masks [B*Nt] of 0/1 (1 = foreground clip); each video needs >= 1 of each */
@@ -113,6 +126,17 @@ gboolean sv_separate_loss_plan (SvVarSet *as, SvSeparateLoss *l, int B, int Q, G
 gboolean sv_separate_loss_forward (SvSeparateLoss *l, SvVar *fc, float margin, const float *held,
                                    float *value, GError **error);
 gboolean sv_separate_loss_backward (SvSeparateLoss *l, SvVar *fc, float weight, GError **error);
+
+gboolean sv_words_loss_plan (SvVarSet *as, SvWordsLoss *l, int B, int V, GError **error);
+/* the targets from the B captions' token rows (ids, mask [B, L]) and the cut-and-paste
+ * weights Wv [B, B] (NULL: each clip its own caption's) */
+gboolean sv_words_loss_set_targets (SvWordsLoss *l, const int32_t *ids, const float *mask, int L,
+                                    const float *Wv, GError **error);
+/* fv [B, E]; weight [V, E], bias [V]: the word head; *value gets L_words */
+gboolean sv_words_loss_forward (SvWordsLoss *l, SvVar *fv, SvVar *weight, SvVar *bias, float tau,
+                                float *value, GError **error);
+gboolean sv_words_loss_backward (SvWordsLoss *l, SvVar *fv, SvVar *weight, SvVar *bias, float tau,
+                                 float loss_weight, GError **error);
 
 /* STGT's cross-similarity alignment targets, combined with cut-and-paste.
  * W = max(S_v, 0) * max(S_t, 0) with S_v = fv fv^T and S_t = fc fc^T (the batch's

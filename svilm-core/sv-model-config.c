@@ -228,6 +228,10 @@ sv_model_config_to_json (const SvModelConfig *c)
   D ("tau_gumbel", c->tau_gumbel);
   I ("n_nouns", c->n_nouns);
   D ("ln_eps", c->ln_eps);
+  if (c->word_head) { /* written only when on: configs before it read the same */
+    json_builder_set_member_name (b, "word_head");
+    json_builder_add_boolean_value (b, TRUE);
+  }
   if (c->scene_hidden > 0) {
     I ("scene_hidden", c->scene_hidden);
     if (c->scene_cues > 0) {
@@ -389,14 +393,20 @@ sv_model_config_from_json (SvModelConfig *c, const char *json, GError **error)
       tmp.stem[i] = (int) ch;
     }
   }
-  if (json_object_has_member (o, "groups_in_layers")) {
-    JsonNode *n = json_object_get_member (o, "groups_in_layers");
+  struct {
+    const char *k;
+    gboolean *v;
+  } bools[] = { { "groups_in_layers", &tmp.groups_in_layers }, { "word_head", &tmp.word_head } };
+  for (guint i = 0; i < G_N_ELEMENTS (bools); i++) {
+    if (!json_object_has_member (o, bools[i].k))
+      continue;
+    JsonNode *n = json_object_get_member (o, bools[i].k);
     if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_BOOLEAN) {
-      g_set_error (error, SV_ERROR, SV_ERROR_FORMAT,
-                   "model config: \"groups_in_layers\" must be true or false");
+      g_set_error (error, SV_ERROR, SV_ERROR_FORMAT, "model config: \"%s\" must be true or false",
+                   bools[i].k);
       goto out;
     }
-    tmp.groups_in_layers = json_node_get_boolean (n);
+    *bools[i].v = json_node_get_boolean (n);
   }
   if (json_object_has_member (o, "linear_init")) {
     JsonNode *n = json_object_get_member (o, "linear_init");

@@ -69,6 +69,9 @@ typedef struct {
    * 6-10x smaller, every token reads the mean of all (docs/training.md).  Configs
    * written before the field existed read as normal. */
   SvLinearInit linear_init;
+  /* "word_head": a linear head from the clip embedding to the vocabulary, trained to
+   * predict the caption's words (sv-losses.h, L_words; off in the presets) */
+  gboolean word_head;
   /* hidden units of the scene head (sv-scene-head.h), 0 = none: pre-training leaves it out,
    * svilm-train scenehead adds it to a trained model */
   int scene_hidden;

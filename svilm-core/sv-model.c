@@ -52,6 +52,12 @@ model_alloc_checked (const SvModelConfig *cfg, SvBackend *backend, gboolean with
   m->params = with_grads ? sv_var_set_new (backend) : sv_var_set_new_inference (backend);
   TRY (sv_video_params_plan (m->params, &m->video, &m->cfg, error));
   TRY (sv_text_params_plan (m->params, &m->text, &m->cfg, error));
+  if (cfg->word_head) {
+    TRY (sv_var_plan (m->params, &m->words_w, SV_INIT_LINEAR, SV_SHAPE (cfg->vocab, cfg->embed_dim),
+                      error, "words.weight"));
+    TRY (sv_var_plan (m->params, &m->words_b, SV_INIT_ZERO, SV_SHAPE (cfg->vocab), error,
+                      "words.bias"));
+  }
   TRY (sv_scene_head_params_plan (m->params, &m->scene, &m->cfg, error));
   if (st)
     TRY (check_file_holds (m->params, st, path, error));
@@ -264,6 +270,8 @@ sv_train_pass_new_negatives (SvModel *m, int B, int Q, GError **error)
   TRY (sv_contrast_loss_plan (p->acts, &p->lcsal, B, B, c->embed_dim, error));
   if (Q > 0)
     TRY (sv_separate_loss_plan (p->acts, &p->ls, B, Q, error));
+  if (c->word_head)
+    TRY (sv_words_loss_plan (p->acts, &p->lwd, B, c->vocab, error));
   p->separate_margin = 0.5f;
   /* backward scratch: the largest attention map and assignment normaliser */
   int64_t att = sv_block_scratch_floats (&p->text.blocks[0]);
@@ -318,7 +326,13 @@ sv_train_pass_forward (SvTrainPass *p, const SvTrainBatch *b, const SvLossWeight
   TRY (sv_video_forward (&m->video, &p->video, c, TRUE, error));
   TRY (sv_text_forward (&m->text, &p->text, c, error));
   p->loss_temporal = p->loss_grounding = p->loss_contrast = p->loss_csal = p->loss_within = 0.0f;
-  p->loss_separate = 0.0f;
+  p->loss_separate = p->loss_words = 0.0f;
+  if (w->words != 0.0f && !c->word_head) {
+    g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT,
+                 "predicting the caption's words needs a model with a word head "
+                 "(\"word_head\": true in its config)");
+    return FALSE;
+  }
   if (w->separate != 0.0f && p->Q == 0) {
     g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT,
                  "holding negative captions apart needs negative captions in the batch");
@@ -353,9 +367,14 @@ sv_train_pass_forward (SvTrainPass *p, const SvTrainBatch *b, const SvLossWeight
   if (w->separate != 0.0f)
     TRY (sv_separate_loss_forward (&p->ls, &p->captions_negatives, p->separate_margin,
                                    b->separate_held, &p->loss_separate, error));
+  if (w->words != 0.0f) {
+    TRY (sv_words_loss_set_targets (&p->lwd, b->ids, b->mask, c->max_len, b->Wv, error));
+    TRY (sv_words_loss_forward (&p->lwd, &p->video.fv, &m->words_w, &m->words_b, c->tau_contrast,
+                                &p->loss_words, error));
+  }
   p->loss = w->temporal * p->loss_temporal + w->grounding * p->loss_grounding +
             w->contrast * p->loss_contrast + w->csal * p->loss_csal + w->within * p->loss_within +
-            w->separate * p->loss_separate;
+            w->separate * p->loss_separate + w->words * p->loss_words;
   return TRUE;
 fail:
   return FALSE;
@@ -380,6 +399,9 @@ sv_train_pass_backward (SvTrainPass *p, const SvLossWeights *w, GError **error)
                                     error));
   if (w->separate != 0.0f)
     TRY (sv_separate_loss_backward (&p->ls, &p->captions_negatives, w->separate, error));
+  if (w->words != 0.0f)
+    TRY (sv_words_loss_backward (&p->lwd, &p->video.fv, &m->words_w, &m->words_b, c->tau_contrast,
+                                 w->words, error));
   TRY (sv_text_backward (&m->text, &p->text, c, &p->scratch, error));
   TRY (sv_video_backward (&m->video, &p->video, c, &p->scratch, error));
   return TRUE;

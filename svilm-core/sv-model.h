@@ -22,6 +22,7 @@ typedef struct {
   SvVarSet *params; /* values and gradients of every parameter */
   SvVideoParams video;
   SvTextParams text;
+  SvVar words_w, words_b;  /* [vocab, embed_dim], [vocab]: planned when cfg.word_head */
   SvSceneHeadParams scene; /* planned when cfg.scene_hidden > 0 */
   SvTokenizer *tokenizer;  /* NULL until one is attached */
 } SvModel;
@@ -44,6 +45,7 @@ void sv_model_set_tokenizer (SvModel *model, SvTokenizer *tok);
 typedef struct {
   float temporal, grounding, contrast, csal, within;
   float separate; /* negative captions held apart (sv-losses.h, L_s); needs Q > 0 */
+  float words;    /* the caption's words from the clip (L_words); needs cfg.word_head */
 } SvLossWeights;
 
 /* One pre-training batch, already cut-and-pasted (method.md section 3). */
@@ -76,10 +78,12 @@ typedef struct {
   SvContrastLoss lc;
   SvContrastLoss lcsal;  /* the contrastive logits again, with CSAL targets */
   SvSeparateLoss ls;     /* planned when Q > 0 */
+  SvWordsLoss lwd;       /* planned when the model has a word head */
   float separate_margin; /* L_s's m (default 0.5) */
   SvBlockScratch scratch;
   /* results of the last forward */
-  float loss_temporal, loss_grounding, loss_contrast, loss_csal, loss_within, loss_separate, loss;
+  float loss_temporal, loss_grounding, loss_contrast, loss_csal, loss_within, loss_separate,
+      loss_words, loss;
 } SvTrainPass;
 
 SvTrainPass *sv_train_pass_new (SvModel *model, int B, GError **error);

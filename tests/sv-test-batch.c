@@ -106,7 +106,8 @@ sv_test_batch_save (SvTestBatch *b, const SvModelConfig *c, const SvLossWeights 
 {
   GError *error = NULL;
   SvSafetensorsWriter *wr = sv_safetensors_writer_new ();
-  float weights[6] = { w->temporal, w->grounding, w->contrast, w->csal, w->within, w->separate };
+  float weights[7] = { w->temporal, w->grounding, w->contrast, w->csal,
+                       w->within,   w->separate,  w->words };
   float negatives = (float) b->Q;
   sv_safetensors_writer_add (wr, "video", SV_F32, 5,
                              (int64_t[]){ b->B, c->frames, c->height, c->width, 3 }, b->video,
@@ -119,7 +120,7 @@ sv_test_batch_save (SvTestBatch *b, const SvModelConfig *c, const SvLossWeights 
                              b->noise, &error);
   sv_safetensors_writer_add (wr, "within_targets", SV_F32, 2, (int64_t[]){ b->B * b->K, b->K },
                              b->within, &error);
-  sv_safetensors_writer_add (wr, "weights", SV_F32, 1, (int64_t[]){ 6 }, weights, &error);
+  sv_safetensors_writer_add (wr, "weights", SV_F32, 1, (int64_t[]){ 7 }, weights, &error);
   sv_safetensors_writer_add (wr, "negatives", SV_F32, 1, (int64_t[]){ 1 }, &negatives, &error);
   if (b->batch.separate_held)
     sv_safetensors_writer_add (wr, "separate_held", SV_F32, 1, (int64_t[]){ b->B * b->Q },

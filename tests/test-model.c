@@ -44,10 +44,17 @@ test_config (SvModelConfig *c)
 
 static const char *ref_script;
 
+/* what a check changes besides the loss weights */
+typedef struct {
+  int n_stem;         /* convolutions in the stem (channels 4, 6) */
+  gboolean hold_some; /* L_s on every other (caption, negative) pair only */
+  gboolean word_head; /* the model predicts the caption's words (L_words) */
+} Variant;
+
 /* full pre-training loss and every parameter gradient against PyTorch */
 static void
-check_against_torch_stem (const SvLossWeights *w, guint64 seed, SvAttentionKind attention,
-                          gboolean groups_in_layers, int Q, int n_stem, gboolean hold_some)
+check_against_torch_variant (const SvLossWeights *w, guint64 seed, SvAttentionKind attention,
+                             gboolean groups_in_layers, int Q, const Variant *variant)
 {
   if (!ref_script) {
     g_test_skip ("no reference script given");
@@ -63,8 +70,9 @@ check_against_torch_stem (const SvLossWeights *w, guint64 seed, SvAttentionKind 
   test_config (&c);
   c.attention = attention;
   c.groups_in_layers = groups_in_layers;
-  c.stgraph_theta = 0.0f; /* random tokens: keep about half of the band */
-  c.n_stem = n_stem;      /* channels 4, 6: the map at 1/4 scale, tubelets 2 x 2 x 2 on it */
+  c.stgraph_theta = 0.0f;     /* random tokens: keep about half of the band */
+  c.n_stem = variant->n_stem; /* channels 4, 6: the map at 1/4 scale, tubelets 2 x 2 x 2 on it */
+  c.word_head = variant->word_head;
   c.stem[0] = 4;
   c.stem[1] = 6;
   SvModel *m = sv_model_new (&c, sv_backend_cpu (), seed, &error);
@@ -72,7 +80,7 @@ check_against_torch_stem (const SvLossWeights *w, guint64 seed, SvAttentionKind 
   int B = 3;
   SvTestBatch b;
   sv_test_batch_make_negatives (&b, &c, B, sv_model_n_group_blocks (m), Q, seed + 1);
-  if (hold_some) { /* L_s on every other pair only */
+  if (variant->hold_some) { /* L_s on every other pair only */
     for (int i = 0; i < B * Q; i++)
       b.held[i] = (float) (i % 2 == 0);
     b.batch.separate_held = b.held;
@@ -96,7 +104,7 @@ check_against_torch_stem (const SvLossWeights *w, guint64 seed, SvAttentionKind 
 
   SvTrainPass *pass = sv_train_pass_new_negatives (m, B, Q, &error);
   g_assert_no_error (error);
-  if (hold_some) { /* the pairs left out change L_s: all of them give a larger one */
+  if (variant->hold_some) { /* the pairs left out change L_s: all of them give a larger one */
     SvTrainBatch every = b.batch;
     every.separate_held = NULL;
     SvLossWeights apart = { .separate = 1.0f };
@@ -123,14 +131,15 @@ check_against_torch_stem (const SvLossWeights *w, guint64 seed, SvAttentionKind 
                   sv_test_ref_scalar (st, "loss_grounding"),
                   sv_test_ref_scalar (st, "loss_contrast"), sv_test_ref_scalar (st, "loss_csal"));
   /* a switched-off term is not computed by the C pass (reported as 0) */
-  float got[7] = { pass->loss_temporal, pass->loss_grounding, pass->loss_contrast, pass->loss_csal,
-                   pass->loss_within,   pass->loss_separate,  pass->loss };
-  float want[7] = { w->temporal != 0.0f ? sv_test_ref_scalar (st, "loss_temporal") : 0.0f,
+  float got[8] = { pass->loss_temporal, pass->loss_grounding, pass->loss_contrast, pass->loss_csal,
+                   pass->loss_within,   pass->loss_separate,  pass->loss_words,    pass->loss };
+  float want[8] = { w->temporal != 0.0f ? sv_test_ref_scalar (st, "loss_temporal") : 0.0f,
                     w->grounding != 0.0f ? sv_test_ref_scalar (st, "loss_grounding") : 0.0f,
                     w->contrast != 0.0f ? sv_test_ref_scalar (st, "loss_contrast") : 0.0f,
                     w->csal != 0.0f ? sv_test_ref_scalar (st, "loss_csal") : 0.0f,
                     w->within != 0.0f ? sv_test_ref_scalar (st, "loss_within") : 0.0f,
                     w->separate != 0.0f ? sv_test_ref_scalar (st, "loss_separate") : 0.0f,
+                    w->words != 0.0f ? sv_test_ref_scalar (st, "loss_words") : 0.0f,
                     sv_test_ref_scalar (st, "loss") };
   /* the temporal term is not degenerate */
   g_assert_cmpfloat (sv_test_ref_scalar (st, "loss_temporal"), >, 1e-3);
@@ -139,7 +148,9 @@ check_against_torch_stem (const SvLossWeights *w, guint64 seed, SvAttentionKind 
                     sv_test_ref_scalar (st, "loss_separate"));
     g_assert_cmpfloat (pass->loss_separate, >, 1e-4);
   }
-  sv_test_assert_close ("losses", got, want, 7, 1e-4, 1e-5);
+  if (w->words != 0.0f) /* about ln(vocab) at the start */
+    g_assert_cmpfloat (pass->loss_words, >, 1.0f);
+  sv_test_assert_close ("losses", got, want, 8, 1e-4, 1e-5);
 
   SvTensor *fv = sv_test_ref (st, "fv"), *f = sv_test_ref (st, "f"), *z = sv_test_ref (st, "z");
   sv_test_assert_close ("video embedding", sv_tensor_f32 (&pass->video.fv.x), sv_tensor_f32 (fv),
@@ -197,7 +208,8 @@ static void
 check_against_torch (const SvLossWeights *w, guint64 seed, SvAttentionKind attention,
                      gboolean groups_in_layers, int Q)
 {
-  check_against_torch_stem (w, seed, attention, groups_in_layers, Q, 0, FALSE);
+  const Variant plain = { 0 };
+  check_against_torch_variant (w, seed, attention, groups_in_layers, Q, &plain);
 }
 
 /* a convolutional stem before the tubelet embedding: one layer and two */
@@ -205,8 +217,9 @@ static void
 test_torch_stem (void)
 {
   SvLossWeights w = { 1.0f, 1.0f, 1.0f };
-  check_against_torch_stem (&w, 41, SV_ATTENTION_FULL, TRUE, 0, 1, FALSE);
-  check_against_torch_stem (&w, 43, SV_ATTENTION_FULL, TRUE, 0, 2, FALSE);
+  const Variant one = { .n_stem = 1 }, two = { .n_stem = 2 };
+  check_against_torch_variant (&w, 41, SV_ATTENTION_FULL, TRUE, 0, &one);
+  check_against_torch_variant (&w, 43, SV_ATTENTION_FULL, TRUE, 0, &two);
 }
 
 static void
@@ -271,7 +284,68 @@ test_torch_negatives (void)
   check_against_torch (&alone, 92, SV_ATTENTION_FULL, TRUE, 1);
   check_against_torch (&apart, 93, SV_ATTENTION_FULL, TRUE, 3);
   /* only some pairs held apart (pretrain --separate-which sides) */
-  check_against_torch_stem (&all, 94, SV_ATTENTION_FULL, TRUE, 2, 0, TRUE);
+  const Variant hold = { .hold_some = TRUE };
+  check_against_torch_variant (&all, 94, SV_ATTENTION_FULL, TRUE, 2, &hold);
+}
+
+/* the caption's words from the clip (L_words), alone and with every other term */
+static void
+test_torch_words (void)
+{
+  SvLossWeights alone = { .words = 1.0f },
+                all = { 1.0f, 1.0f, 1.0f, 0.0f, 1.0f, 1.0f, .words = 0.5f };
+  const Variant words = { .word_head = TRUE };
+  check_against_torch_variant (&alone, 95, SV_ATTENTION_FULL, TRUE, 0, &words);
+  check_against_torch_variant (&all, 96, SV_ATTENTION_FULL, TRUE, 2, &words);
+}
+
+/* word_head: off in the presets and in configs written before it (and not written when
+ * off), kept through JSON, refused when not a boolean; its two parameters only when on,
+ * and a forward that asks for L_words without them is an error */
+static void
+test_config_word_head (void)
+{
+  SvModelConfig c, back;
+  GError *error = NULL;
+  g_assert_true (sv_model_config_preset (&c, "tiny", NULL));
+  g_assert_false (c.word_head);
+  char *json = sv_model_config_to_json (&c);
+  g_assert_null (strstr (json, "word_head"));
+  g_free (json);
+  c.word_head = TRUE;
+  json = sv_model_config_to_json (&c);
+  g_assert_nonnull (strstr (json, "\"word_head\":true"));
+  g_assert_true (sv_model_config_from_json (&back, json, &error));
+  g_assert_no_error (error);
+  g_assert_true (back.word_head);
+  g_free (json);
+  g_assert_true (sv_model_config_from_json (&back, "{\"frames\": 8}", &error));
+  g_assert_false (back.word_head);
+  g_assert_false (sv_model_config_from_json (&back, "{\"word_head\": 1}", &error));
+  g_assert_nonnull (strstr (error->message, "word_head"));
+  g_clear_error (&error);
+
+  test_config (&c);
+  SvModel *m = sv_model_new (&c, sv_backend_cpu (), 1, &error);
+  g_assert_no_error (error);
+  g_assert_null (sv_var_set_find (m->params, "words.weight"));
+  SvTestBatch b;
+  sv_test_batch_make (&b, &c, 2, sv_model_n_group_blocks (m), 5);
+  SvTrainPass *pass = sv_train_pass_new (m, 2, &error);
+  g_assert_no_error (error);
+  SvLossWeights words = { .words = 1.0f };
+  g_assert_false (sv_train_pass_forward (pass, &b.batch, &words, &error));
+  g_assert_nonnull (strstr (error->message, "word head"));
+  g_clear_error (&error);
+  sv_train_pass_free (pass);
+  sv_model_free (m);
+  c.word_head = TRUE;
+  m = sv_model_new (&c, sv_backend_cpu (), 1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (sv_var_set_find (m->params, "words.weight")->x.shape[0], ==, c.vocab);
+  g_assert_cmpint (sv_var_set_find (m->params, "words.bias")->x.shape[0], ==, c.vocab);
+  sv_model_free (m);
+  sv_test_batch_free (&b);
 }
 
 /* stem: none in the presets and in configs written before it, kept through JSON, refused
@@ -612,12 +686,14 @@ main (int argc, char **argv)
   g_test_add_func ("/torch/model-full-loss", test_torch_full_loss);
   g_test_add_func ("/torch/model-stem", test_torch_stem);
   g_test_add_func ("/torch/model-negatives", test_torch_negatives);
+  g_test_add_func ("/torch/model-words", test_torch_words);
   g_test_add_func ("/torch/model-weighted-loss", test_torch_weighted_loss);
   g_test_add_func ("/torch/model-stgraph", test_torch_stgraph);
   g_test_add_func ("/torch/model-groups-by-blocks", test_torch_groups_by_blocks);
   g_test_add_func ("/model/csal-targets", test_csal_targets);
   g_test_add_func ("/model/config-groups-in-layers", test_config_groups_in_layers);
   g_test_add_func ("/model/config-stem", test_config_stem);
+  g_test_add_func ("/model/config-word-head", test_config_word_head);
   g_test_add_func ("/model/config-linear-init", test_config_linear_init);
   g_test_add_func ("/torch/model-csal", test_torch_csal);
   g_test_add_func ("/torch/model-within", test_torch_within);

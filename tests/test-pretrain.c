@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 typedef struct {
-  double v[6]; /* step, loss, temporal, grounding, contrast, separate */
+  double v[7]; /* step, loss, temporal, grounding, contrast, separate, words */
 } Metric;
 
 static const char *train_exe;
@@ -424,7 +424,8 @@ metrics (const char *out)
                    json_object_get_double_member (o, "loss_temporal"),
                    json_object_get_double_member (o, "loss_grounding"),
                    json_object_get_double_member (o, "loss_contrast"),
-                   json_object_get_double_member (o, "loss_separate") } };
+                   json_object_get_double_member (o, "loss_separate"),
+                   json_object_get_double_member (o, "loss_words") } };
     g_array_append_val (a, x);
     json_node_unref (n);
   }
@@ -913,6 +914,43 @@ test_run_text_negatives (void)
   assert_one_sentence (&r, 1, "--separate-which");
 }
 
+/* --loss-words: a model with a word head learns to name its clips' caption words (the loss
+ * starts about ln 128, the config's vocabulary, and falls); without the head it is refused */
+static void
+test_run_words (void)
+{
+  g_auto (Run) r = { 0 };
+  g_autofree char *m = manifest ();
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (config, &text, NULL, NULL));
+  g_autofree char *words = g_build_filename (tmpdir, "config-words.json", NULL);
+  g_autofree char *with = g_strconcat ("{\"word_head\": true, ", text + 1, NULL);
+  g_assert_true (g_file_set_contents (words, with, -1, NULL));
+  RUN (&r, 0, "words", "--config", words, "--data", m, "--steps", "30", "--no-augment",
+       "--loss-words", "1");
+  g_assert_cmpint (r.status, ==, 0);
+  g_autoptr (GArray) a = metrics ("words");
+  double first = g_array_index (a, Metric, 0).v[6], last = 0.0;
+  for (guint i = a->len - 5; i < a->len; i++)
+    last += g_array_index (a, Metric, i).v[6] / 5;
+  g_test_message ("L_words: %.3f at the first step, %.3f over the last 5 (ln 128 = 4.85)", first,
+                  last);
+  g_assert_cmpfloat (first, >, 4.0); /* above ln 128: the random head's logits are spread */
+  g_assert_cmpfloat (first, <, 7.0);
+  g_assert_cmpfloat (last, <, first - 0.5);
+  g_autofree char *model = g_build_filename (tmpdir, "words", "model.safetensors", NULL);
+  GError *error = NULL;
+  SvModel *back = sv_model_load (model, sv_backend_cpu (), &error);
+  g_assert_no_error (error);
+  g_assert_true (back->cfg.word_head);
+  g_assert_nonnull (sv_var_set_find (back->params, "words.weight"));
+  sv_model_free (back);
+  RUN (&r, 0, "words-none", "--config", config, "--data", m, "--steps", "2", "--loss-words", "1");
+  assert_one_sentence (&r, 1, "--loss-words");
+  RUN (&r, 0, "words-neg", "--config", words, "--data", m, "--steps", "2", "--loss-words", "-1");
+  assert_one_sentence (&r, 1, "--loss-words");
+}
+
 /* SIGINT during training saves a checkpoint that loads and resumes */
 static void
 test_run_sigint (void)
@@ -1153,6 +1191,7 @@ main (int argc, char **argv)
   g_test_add_func ("/pretrain/run/resume", test_run_resume);
   g_test_add_func ("/pretrain/run/tokenizer-csal-plot", test_run_tokenizer_csal_plot);
   g_test_add_func ("/pretrain/run/text-negatives", test_run_text_negatives);
+  g_test_add_func ("/pretrain/run/words", test_run_words);
   g_test_add_func ("/pretrain/run/mpi", test_run_mpi);
   g_test_add_func ("/pretrain/run/skips", test_run_skips);
   g_test_add_func ("/pretrain/run/errors", test_run_errors);

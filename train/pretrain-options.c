@@ -91,6 +91,10 @@ static const Field fields[] = {
      "W"),
   F (separate_margin, F_DOUBLE,
      "The cosine below which a negative caption is apart enough (default 0.5)", "M"),
+  F (loss_words, F_DOUBLE,
+     "Weight of predicting the caption's words from the clip embedding (ours, "
+     "docs/training.md; needs a model config with \"word_head\": true), 0 = off (default 0)",
+     "W"),
   F (separate_which, F_STR,
      "Which negative captions --loss-separate holds apart: all (default) or sides (only the "
      "mirrored copies of --side-negatives)",
@@ -196,6 +200,7 @@ sv_train_options_defaults (SvTrainOptions *o)
   o->separate_margin = 0.5;
   o->separate_which = g_strdup ("all");
   o->separate_from = 0;
+  o->loss_words = 0;
   o->threads = 0;
   o->workers = 2;
   o->prefetch = 0;
@@ -410,6 +415,7 @@ sv_train_options_validate (const SvTrainOptions *o, GError **error)
              (g_str_equal (o->separate_which, "sides") && o->side_negatives > 0),
          "--separate-which must be all or sides (sides needs --side-negatives).");
   CHECK (o->separate_from >= 0, "--separate-from must not be negative.");
+  CHECK (isfinite (o->loss_words) && o->loss_words >= 0, "--loss-words must be finite and >= 0.");
   CHECK (isfinite (o->separate_margin) && o->separate_margin >= -1 && o->separate_margin <= 1,
          "--separate-margin must be a cosine, between -1 and 1.");
   CHECK (o->cut_paste || o->loss_temporal == 0,

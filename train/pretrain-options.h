@@ -25,6 +25,7 @@ typedef struct {
   double loss_separate, separate_margin; /* negative captions held apart (sv-losses.h) */
   char *separate_which;                  /* "all" or "sides": the side negatives only */
   gint64 separate_from;                  /* the step L_s starts at */
+  double loss_words;                     /* the caption's words from the clip (sv-losses.h) */
   gboolean augment;
   gint64 contrast_warmup; /* steps of plain contrastive training first */
   int hard_negatives;     /* videos per group of alike captions in a batch; 0 = off */

@@ -306,19 +306,21 @@ train_step (Trainer *t, int64_t step, GError **error)
   gint64 t0 = g_get_monotonic_time ();
   double wait = 0.0;
   /* --contrast-warmup: the first steps are plain contrastive ones (whole videos, no L_t,
-   * no L_g), so that the embeddings spread out before the S-ViLM objective starts */
+   * no L_g), so that the embeddings spread out before the S-ViLM objective starts; the
+   * terms on the embeddings alone (L_s, L_words) stay */
   gboolean warm = step < t->o.contrast_warmup;
   SvLossWeights full = t->w;
   if (warm)
     full = (SvLossWeights){ 0.0f, 0.0f, t->w.contrast > 0.0f ? t->w.contrast : 1.0f,
-                            0.0f, 0.0f, t->w.separate };
+                            0.0f, 0.0f, t->w.separate,
+                            t->w.words };
   if (step < t->o.separate_from)
     full.separate = 0.0f;
   t->cp->off = warm || !t->o.cut_paste;
   /* micro-batch gradients add up: weights / A make the sum the mean */
-  SvLossWeights w = { full.temporal / A, full.grounding / A, full.contrast / A,
-                      full.csal / A,     full.within / A,    full.separate / A };
-  float terms[6] = { 0 }; /* mean loss terms: t, g, c, csal, within, separate */
+  SvLossWeights w = { full.temporal / A, full.grounding / A, full.contrast / A, full.csal / A,
+                      full.within / A,   full.separate / A,  full.words / A };
+  float terms[7] = { 0 }; /* mean loss terms: t, g, c, csal, within, separate, words */
   SvRng rng_at_start = t->st.rng;
   uint64_t *pos_at_start = g_memdup2 (t->lane_pos, sizeof (uint64_t) * A);
   if (!sv_var_set_zero_grad (t->model->params, error))
@@ -367,9 +369,10 @@ train_step (Trainer *t, int64_t step, GError **error)
     terms[3] += t->pass->loss_csal / A;
     terms[4] += t->pass->loss_within / A;
     terms[5] += t->pass->loss_separate / A;
+    terms[6] += t->pass->loss_words / A;
   }
   g_free (pos_at_start);
-  if (W > 1 && !sum_across_processes (t, terms, 6, error))
+  if (W > 1 && !sum_across_processes (t, terms, 7, error))
     return -1;
   float lr = sv_lr_at (&t->sched, step);
   double gnorm = 0.0;
@@ -385,13 +388,15 @@ train_step (Trainer *t, int64_t step, GError **error)
     .step = step + 1,
     .total = t->o.steps,
     .loss = full.temporal * terms[0] + full.grounding * terms[1] + full.contrast * terms[2] +
-            full.csal * terms[3] + full.within * terms[4] + full.separate * terms[5],
+            full.csal * terms[3] + full.within * terms[4] + full.separate * terms[5] +
+            full.words * terms[6],
     .loss_temporal = terms[0],
     .loss_grounding = terms[1],
     .loss_contrast = terms[2],
     .loss_csal = terms[3],
     .loss_within = terms[4],
     .loss_separate = terms[5],
+    .loss_words = terms[6],
     .lr = lr,
     .grad_norm = gnorm,
     .step_time = (double) (g_get_monotonic_time () - t0) / G_USEC_PER_SEC,
@@ -572,7 +577,14 @@ setup (Trainer *t, const char *config, gboolean resume, const SvTrainOptions *cl
   t->sched.warmup_ratio = t->o.warmup_ratio;
   t->w = (SvLossWeights){ (float) t->o.loss_temporal, (float) t->o.loss_grounding,
                           (float) t->o.loss_contrast, (float) t->o.loss_csal,
-                          (float) t->o.loss_within,   (float) t->o.loss_separate };
+                          (float) t->o.loss_within,   (float) t->o.loss_separate,
+                          (float) t->o.loss_words };
+  if (t->w.words > 0 && !c->word_head) {
+    g_set_error (error, SV_ERROR, SV_ERROR_ARGUMENT,
+                 "--loss-words needs a model with a word head: put \"word_head\": true in the "
+                 "config's model");
+    return FALSE;
+  }
   t->pass = sv_train_pass_new_negatives (t->model, B, t->o.text_negatives, error);
   if (!t->pass)
     return FALSE;
@@ -688,12 +700,13 @@ print_start (Trainer *t)
                   : NULL;
   printf ("  %s steps %" G_GINT64_FORMAT "..%" G_GINT64_FORMAT " of %d x batch %d (%s "
           "epochs; %d process%s), %s lr %g, warm-up %" G_GINT64_FORMAT
-          " steps, losses t %g g %g c %g csal %g within %g separate %g%s, %d negative captions a "
+          " steps, losses t %g g %g c %g csal %g within %g separate %g%s words %g, %d negative "
+          "captions a "
           "caption, mirror pairs %g%s\n",
           t->start_step > 0 ? "resuming:" : "training:", t->start_step + 1, t->o.steps, t->n_lanes,
           t->o.batch, eps, sv_dist_size (), sv_dist_size () > 1 ? "es" : "", t->o.optim, t->o.lr,
           sv_lr_warmup_steps (&t->sched), t->w.temporal, t->w.grounding, t->w.contrast, t->w.csal,
-          t->w.within, t->w.separate, sep ? sep : "", t->o.text_negatives, t->o.mirror_pairs,
+          t->w.within, t->w.separate, sep ? sep : "", t->w.words, t->o.text_negatives, t->o.mirror_pairs,
           cwarm ? cwarm : "");
   fflush (stdout);
   g_free (sep);

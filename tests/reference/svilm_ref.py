@@ -216,6 +216,21 @@ def separate_loss(fc, negs, held=None, margin=0.5):
     return terms.mean()
 
 
+def words_loss(P, fv, ids, mask, Wv, tau):
+    # the caption's words from the clip (svilm-core/sv-losses.h, L_words): softmax over the
+    # vocabulary; the target spreads 1 over a caption's distinct non-special tokens, mixed
+    # by the cut-and-paste weights
+    W = P["words.weight"]
+    B, V = fv.shape[0], W.shape[0]
+    bag = torch.zeros(B, V)
+    for j in range(B):
+        toks = {int(t) for t, m in zip(ids[j], mask[j]) if m != 0 and 4 <= int(t) < V}
+        for t in toks:
+            bag[j, t] = 1.0 / len(toks)
+    logits = F.linear(fv, W, P["words.bias"]) / tau
+    return xent(logits, Wv @ bag)
+
+
 def csal_targets(fv, fc, Wv):
     # STGT's cross-similarity alignment targets (method.md section 9), combined with the
     # cut-and-paste weights as svilm-core does: Tv = Wv Y, Tc = Y Wv^T; no gradient
@@ -254,11 +269,14 @@ def main():
     ls = csal_loss(fv, captions, b["Wv"], c)
     lw = within_loss(gp, nouns, b["within_targets"], c)
     lsep = separate_loss(captions, negs, b.get("separate_held")) if Q > 0 else torch.zeros(())
-    loss = w[0] * lt + w[1] * lg + w[2] * lc + w[3] * ls + w[4] * lw + w[5] * lsep
+    lwords = (words_loss(P, fv, b["ids"][:B], b["mask"][:B], b["Wv"], c["tau_contrast"]) if "words.weight" in P
+              else torch.zeros(()))
+    loss = (w[0] * lt + w[1] * lg + w[2] * lc + w[3] * ls + w[4] * lw + w[5] * lsep
+            + w[6] * lwords)
     loss.backward()
     out = {"loss_temporal": lt.reshape(1), "loss_grounding": lg.reshape(1),
            "loss_contrast": lc.reshape(1), "loss_csal": ls.reshape(1), "loss_within": lw.reshape(1),
-           "loss_separate": lsep.reshape(1),
+           "loss_separate": lsep.reshape(1), "loss_words": lwords.reshape(1),
            "loss": loss.reshape(1),
            "fv": fv, "f": f, "z": z}
     for name, v in P.items():
