@@ -20,7 +20,7 @@
  * CSAL (STGT, method.md section 9): the same cross-entropies with soft targets from the
  *   batch's own similarity structure (sv_csal_targets); a separate term with its own weight.
  * Caption words L_words (ours, off by default; docs/training.md): the caption's words
- * predicted from the clip embedding, a softmax over the vocabulary of (W f_v + b) / tau
+ *   predicted from the clip embedding, a softmax over the vocabulary of (W f_v + b) / tau
  *   (tau: the contrastive temperature, so that AdamW's bounded steps move the logits as
  *   fast as the contrastive loss's; at 1 the head barely learned in a test run) whose
  *   target spreads 1 over the distinct tokens of the caption (for a cut-and-paste clip, Wv's

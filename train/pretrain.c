@@ -311,9 +311,9 @@ train_step (Trainer *t, int64_t step, GError **error)
   gboolean warm = step < t->o.contrast_warmup;
   SvLossWeights full = t->w;
   if (warm)
-    full = (SvLossWeights){ 0.0f, 0.0f, t->w.contrast > 0.0f ? t->w.contrast : 1.0f,
-                            0.0f, 0.0f, t->w.separate,
-                            t->w.words };
+    full = (SvLossWeights){ .contrast = t->w.contrast > 0.0f ? t->w.contrast : 1.0f,
+                            .separate = t->w.separate,
+                            .words = t->w.words };
   if (step < t->o.separate_from)
     full.separate = 0.0f;
   t->cp->off = warm || !t->o.cut_paste;
@@ -706,8 +706,8 @@ print_start (Trainer *t)
           t->start_step > 0 ? "resuming:" : "training:", t->start_step + 1, t->o.steps, t->n_lanes,
           t->o.batch, eps, sv_dist_size (), sv_dist_size () > 1 ? "es" : "", t->o.optim, t->o.lr,
           sv_lr_warmup_steps (&t->sched), t->w.temporal, t->w.grounding, t->w.contrast, t->w.csal,
-          t->w.within, t->w.separate, sep ? sep : "", t->w.words, t->o.text_negatives, t->o.mirror_pairs,
-          cwarm ? cwarm : "");
+          t->w.within, t->w.separate, sep ? sep : "", t->w.words, t->o.text_negatives,
+          t->o.mirror_pairs, cwarm ? cwarm : "");
   fflush (stdout);
   g_free (sep);
   g_free (eps);

@@ -151,8 +151,8 @@ sv_progress_step (SvProgress *p, const SvProgressStep *s, GError **error)
               "\"grad_norm\": %.9g, \"clips_per_s\": %.4g, \"step_time\": %.4g, "
               "\"data_wait\": %.4g, \"elapsed\": %.3f, \"time\": %.3f}\n",
               s->step, s->loss, s->loss_temporal, s->loss_grounding, s->loss_contrast, s->loss_csal,
-              s->loss_within, s->loss_separate, s->loss_words, s->lr, s->grad_norm, cps, s->step_time,
-              s->data_wait, elapsed, (double) g_get_real_time () / G_USEC_PER_SEC);
+              s->loss_within, s->loss_separate, s->loss_words, s->lr, s->grad_norm, cps,
+              s->step_time, s->data_wait, elapsed, (double) g_get_real_time () / G_USEC_PER_SEC);
   if (fputs (line, p->metrics) == EOF || fflush (p->metrics) != 0) {
     int e = errno;
     g_set_error (error, SV_ERROR, SV_ERROR_IO, "cannot write %s: %s%s", p->path, g_strerror (e),

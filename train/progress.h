@@ -4,10 +4,10 @@
  * most 10 times a second; otherwise a plain line is printed every `every` steps and at the
  * last step.  Every step is appended to DIR/metrics.jsonl as one JSON object:
  *   {"step": updates done, "loss", "loss_temporal", "loss_grounding", "loss_contrast", "loss_csal",
- *    "loss_within", "loss_separate", "loss_words", "lr", "grad_norm", "clips_per_s", "step_time", "data_wait"
- * (seconds of step_time spent waiting for data), "elapsed" (seconds since the run started), "time"
- * (Unix time)} with floats written with 9 significant digits (they read back bit-exact).  A resumed
- * run first drops the lines after the step it resumes from.
+ *    "loss_within", "loss_separate", "loss_words", "lr", "grad_norm", "clips_per_s", "step_time",
+ * "data_wait" (seconds of step_time spent waiting for data), "elapsed" (seconds since the run
+ * started), "time" (Unix time)} with floats written with 9 significant digits (they read back
+ * bit-exact).  A resumed run first drops the lines after the step it resumes from.
  */
 #pragma once
 
