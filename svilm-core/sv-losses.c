@@ -450,23 +450,26 @@ sv_words_loss_plan (SvVarSet *as, SvWordsLoss *l, int B, int V, GError **error)
 
 gboolean
 sv_words_loss_set_targets (SvWordsLoss *l, const int32_t *ids, const float *mask, int L,
-                           const float *Wv, GError **error)
+                           const float *Wv, const float *word_weight, GError **error)
 {
   int B = l->B, V = l->V;
-  /* bag[j]: 1 over caption j's distinct tokens (special tokens left out) */
+  /* bag[j]: 1 over caption j's distinct tokens (special tokens left out), shared in
+   * proportion to their weights */
   float *bag = g_new0 (float, (size_t) B *V), *t = g_new0 (float, (size_t) B *V);
   for (int j = 0; j < B; j++) {
     float *row = bag + (size_t) j * V;
-    int n = 0;
+    double total = 0.0;
     for (int k = 0; k < L; k++) {
       int32_t id = ids[(size_t) j * L + k];
-      if (mask[(size_t) j * L + k] == 0.0f || id < SV_TOKEN_N_SPECIAL || id >= V || row[id] != 0.0f)
+      float w = id >= 0 && id < V && word_weight ? word_weight[id] : 1.0f;
+      if (mask[(size_t) j * L + k] == 0.0f || id < SV_TOKEN_N_SPECIAL || id >= V ||
+          row[id] != 0.0f || !(w > 0.0f))
         continue;
-      row[id] = 1.0f;
-      n++;
+      row[id] = w;
+      total += w;
     }
-    for (int v = 0; n > 0 && v < V; v++)
-      row[v] /= (float) n;
+    for (int v = 0; total > 0.0 && v < V; v++)
+      row[v] = (float) (row[v] / total);
   }
   for (int i = 0; i < B; i++)
     for (int j = 0; j < B; j++) {

@@ -23,9 +23,11 @@
  *   predicted from the clip embedding, a softmax over the vocabulary of (W f_v + b) / tau
  *   (tau: the contrastive temperature, so that AdamW's bounded steps move the logits as
  *   fast as the contrastive loss's; at 1 the head barely learned in a test run) whose
- *   target spreads 1 over the distinct tokens of the caption (for a cut-and-paste clip, Wv's
- *   mix of its two captions' targets): every clip gets a gradient from each of its words,
- *   where the contrastive loss asks only for what tells it from the batch's other clips.
+ *   target spreads 1 over the distinct tokens of the caption, in equal shares or in
+ *   proportion to a weight per token (pretrain's --words-weighting idf: the words that tell
+ *   captions apart; for a cut-and-paste clip, Wv's mix of its two captions' targets): every clip
+ * gets a gradient from each of its words, where the contrastive loss asks only for what tells it
+ * from the batch's other clips.
  */
 #pragma once
 
@@ -129,9 +131,11 @@ gboolean sv_separate_loss_backward (SvSeparateLoss *l, SvVar *fc, float weight, 
 
 gboolean sv_words_loss_plan (SvVarSet *as, SvWordsLoss *l, int B, int V, GError **error);
 /* the targets from the B captions' token rows (ids, mask [B, L]) and the cut-and-paste
- * weights Wv [B, B] (NULL: each clip its own caption's) */
+ * weights Wv [B, B] (NULL: each clip its own caption's): caption j's distinct tokens, each
+ * with its share of word_weight [V] (NULL: equal shares); a caption whose tokens all weigh
+ * 0 has no target (its row of the cross-entropy is 0) */
 gboolean sv_words_loss_set_targets (SvWordsLoss *l, const int32_t *ids, const float *mask, int L,
-                                    const float *Wv, GError **error);
+                                    const float *Wv, const float *word_weight, GError **error);
 /* fv [B, E]; weight [V, E], bias [V]: the word head; *value gets L_words */
 gboolean sv_words_loss_forward (SvWordsLoss *l, SvVar *fv, SvVar *weight, SvVar *bias, float tau,
                                 float *value, GError **error);

@@ -368,7 +368,8 @@ sv_train_pass_forward (SvTrainPass *p, const SvTrainBatch *b, const SvLossWeight
     TRY (sv_separate_loss_forward (&p->ls, &p->captions_negatives, p->separate_margin,
                                    b->separate_held, &p->loss_separate, error));
   if (w->words != 0.0f) {
-    TRY (sv_words_loss_set_targets (&p->lwd, b->ids, b->mask, c->max_len, b->Wv, error));
+    TRY (sv_words_loss_set_targets (&p->lwd, b->ids, b->mask, c->max_len, b->Wv, b->word_weight,
+                                    error));
     TRY (sv_words_loss_forward (&p->lwd, &p->video.fv, &m->words_w, &m->words_b, c->tau_contrast,
                                 &p->loss_words, error));
   }

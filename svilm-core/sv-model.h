@@ -62,6 +62,8 @@ typedef struct {
   const float *within_targets; /* [B*K, K] L_w's targets (rows sum to 1), or NULL: L_w off */
   const float *separate_held;  /* [B*Q] 1: L_s holds caption j's negative q apart, 0: not;
                                   NULL: every negative (sv_separate_loss_forward) */
+  const float *word_weight;    /* [vocab] what each token counts in L_words' targets (e.g.
+                                  its idf); NULL: every token 1 (sv_words_loss_set_targets) */
 } SvTrainBatch;
 
 typedef struct {

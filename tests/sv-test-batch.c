@@ -125,6 +125,9 @@ sv_test_batch_save (SvTestBatch *b, const SvModelConfig *c, const SvLossWeights 
   if (b->batch.separate_held)
     sv_safetensors_writer_add (wr, "separate_held", SV_F32, 1, (int64_t[]){ b->B * b->Q },
                                b->batch.separate_held, &error);
+  if (b->batch.word_weight)
+    sv_safetensors_writer_add (wr, "word_weight", SV_F32, 1, (int64_t[]){ c->vocab },
+                               b->batch.word_weight, &error);
   g_assert_no_error (error);
   sv_safetensors_writer_write (wr, path, &error);
   g_assert_no_error (error);

@@ -49,6 +49,7 @@ typedef struct {
   int n_stem;         /* convolutions in the stem (channels 4, 6) */
   gboolean hold_some; /* L_s on every other (caption, negative) pair only */
   gboolean word_head; /* the model predicts the caption's words (L_words) */
+  gboolean weighted;  /* L_words' targets weigh the tokens (some 0, as idf gives them) */
 } Variant;
 
 /* full pre-training loss and every parameter gradient against PyTorch */
@@ -85,6 +86,12 @@ check_against_torch_variant (const SvLossWeights *w, guint64 seed, SvAttentionKi
       b.held[i] = (float) (i % 2 == 0);
     b.batch.separate_held = b.held;
   }
+  float *word_weight = g_new (float, c.vocab);
+  if (variant->weighted) { /* every third token 0; the others between 0.5 and 3 */
+    for (int v = 0; v < c.vocab; v++)
+      word_weight[v] = v % 3 == 0 ? 0.0f : 0.5f + (float) ((v * 7) % 11) / 4.0f;
+    b.batch.word_weight = word_weight;
+  }
 
   char *dir = g_dir_make_tmp ("svilm-model-XXXXXX", &error);
   g_assert_no_error (error);
@@ -116,6 +123,18 @@ check_against_torch_variant (const SvLossWeights *w, guint64 seed, SvAttentionKi
     g_test_message ("L_s of the held pairs %.7f, of every pair %.7f", pass->loss_separate,
                     all_pairs);
     g_assert_cmpfloat (all_pairs, >, pass->loss_separate + 1e-5);
+  }
+  if (variant->weighted) { /* the weights change the targets, so L_words */
+    SvTrainBatch equal = b.batch;
+    equal.word_weight = NULL;
+    SvLossWeights words = { .words = 1.0f };
+    sv_train_pass_forward (pass, &equal, &words, &error);
+    g_assert_no_error (error);
+    float equal_shares = pass->loss_words;
+    sv_train_pass_forward (pass, &b.batch, &words, &error);
+    g_assert_no_error (error);
+    g_test_message ("L_words weighted %.7f, equal shares %.7f", pass->loss_words, equal_shares);
+    g_assert_cmpfloat (fabsf (equal_shares - pass->loss_words), >, 1e-4);
   }
   sv_var_set_zero_grad (m->params, &error);
   sv_train_pass_forward (pass, &b.batch, w, &error);
@@ -194,6 +213,7 @@ check_against_torch_variant (const SvLossWeights *w, guint64 seed, SvAttentionKi
   sv_train_pass_free (pass);
   sv_model_free (m);
   sv_test_batch_free (&b);
+  g_free (word_weight);
   g_remove (mpath);
   g_remove (bpath);
   g_remove (opath);
@@ -288,15 +308,17 @@ test_torch_negatives (void)
   check_against_torch_variant (&all, 94, SV_ATTENTION_FULL, TRUE, 2, &hold);
 }
 
-/* the caption's words from the clip (L_words), alone and with every other term */
+/* the caption's words from the clip (L_words), alone and with every other term, and with
+ * weighted targets (--words-weighting idf) */
 static void
 test_torch_words (void)
 {
   SvLossWeights alone = { .words = 1.0f },
                 all = { 1.0f, 1.0f, 1.0f, 0.0f, 1.0f, 1.0f, .words = 0.5f };
-  const Variant words = { .word_head = TRUE };
+  const Variant words = { .word_head = TRUE }, weighted = { .word_head = TRUE, .weighted = TRUE };
   check_against_torch_variant (&alone, 95, SV_ATTENTION_FULL, TRUE, 0, &words);
   check_against_torch_variant (&all, 96, SV_ATTENTION_FULL, TRUE, 2, &words);
+  check_against_torch_variant (&alone, 97, SV_ATTENTION_FULL, TRUE, 0, &weighted);
 }
 
 /* word_head: off in the presets and in configs written before it (and not written when

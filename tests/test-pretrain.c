@@ -945,6 +945,19 @@ test_run_words (void)
   g_assert_true (back->cfg.word_head);
   g_assert_nonnull (sv_var_set_find (back->params, "words.weight"));
   sv_model_free (back);
+  /* idf shares: the same first batch and head, other targets, so another L_words */
+  RUN (&r, 0, "words-idf", "--config", words, "--data", m, "--steps", "3", "--no-augment",
+       "--loss-words", "1", "--words-weighting", "idf");
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "words 1 (idf)"));
+  g_autoptr (GArray) idf = metrics ("words-idf");
+  double first_idf = g_array_index (idf, Metric, 0).v[6];
+  g_test_message ("L_words at the first step: %.4f with idf shares, %.4f with equal ones",
+                  first_idf, first);
+  g_assert_cmpfloat (fabs (first_idf - first), >, 1e-3);
+  RUN (&r, 0, "words-tf", "--config", words, "--data", m, "--steps", "2", "--loss-words", "1",
+       "--words-weighting", "tf");
+  assert_one_sentence (&r, 1, "--words-weighting");
   RUN (&r, 0, "words-none", "--config", config, "--data", m, "--steps", "2", "--loss-words", "1");
   assert_one_sentence (&r, 1, "--loss-words");
   RUN (&r, 0, "words-neg", "--config", words, "--data", m, "--steps", "2", "--loss-words", "-1");

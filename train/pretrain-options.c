@@ -95,6 +95,11 @@ static const Field fields[] = {
      "Weight of predicting the caption's words from the clip embedding (ours, "
      "docs/training.md; needs a model config with \"word_head\": true), 0 = off (default 0)",
      "W"),
+  F (words_weighting, F_STR,
+     "What each of a caption's words counts in --loss-words' target: uniform (default) or "
+     "idf (its inverse document frequency over the training captions: \"a\" and \"the\" "
+     "about 0)",
+     "HOW"),
   F (separate_which, F_STR,
      "Which negative captions --loss-separate holds apart: all (default) or sides (only the "
      "mirrored copies of --side-negatives)",
@@ -201,6 +206,7 @@ sv_train_options_defaults (SvTrainOptions *o)
   o->separate_which = g_strdup ("all");
   o->separate_from = 0;
   o->loss_words = 0;
+  o->words_weighting = g_strdup ("uniform");
   o->threads = 0;
   o->workers = 2;
   o->prefetch = 0;
@@ -416,6 +422,8 @@ sv_train_options_validate (const SvTrainOptions *o, GError **error)
          "--separate-which must be all or sides (sides needs --side-negatives).");
   CHECK (o->separate_from >= 0, "--separate-from must not be negative.");
   CHECK (isfinite (o->loss_words) && o->loss_words >= 0, "--loss-words must be finite and >= 0.");
+  CHECK (g_str_equal (o->words_weighting, "uniform") || g_str_equal (o->words_weighting, "idf"),
+         "--words-weighting must be uniform or idf.");
   CHECK (isfinite (o->separate_margin) && o->separate_margin >= -1 && o->separate_margin <= 1,
          "--separate-margin must be a cosine, between -1 and 1.");
   CHECK (o->cut_paste || o->loss_temporal == 0,

@@ -26,6 +26,7 @@ typedef struct {
   char *separate_which;                  /* "all" or "sides": the side negatives only */
   gint64 separate_from;                  /* the step L_s starts at */
   double loss_words;                     /* the caption's words from the clip (sv-losses.h) */
+  char *words_weighting;                 /* "uniform" or "idf": L_words' target shares */
   gboolean augment;
   gint64 contrast_warmup; /* steps of plain contrastive training first */
   int hard_negatives;     /* videos per group of alike captions in a batch; 0 = off */

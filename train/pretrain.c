@@ -8,6 +8,7 @@
 #include "dist.h"
 #include "pretrain-options.h"
 #include "progress.h"
+#include "word-weights.h"
 #include "sv-backend.h"
 #include "sv-error.h"
 #include "sv-train-cmds.h"
@@ -59,6 +60,7 @@ typedef struct {
   int *n_phrases;      /* [B] the batch's captions' noun phrase counts (SvSample) */
   float *held;         /* [B*Q] which negatives L_s holds apart (--separate-which sides) */
   gboolean sides_only; /* --separate-which sides */
+  float *word_weight;  /* [vocab] L_words' target weights (--words-weighting idf), or NULL */
   float *within;       /* [B*K, K] L_w's targets */
   size_t clip_numel;
   GHashTable *unreadable;        /* item index -> first error (owned) */
@@ -97,6 +99,7 @@ trainer_clear (Trainer *t)
   g_free (t->ids);
   g_free (t->n_phrases);
   g_free (t->held);
+  g_free (t->word_weight);
   g_free (t->within);
   g_free (t->out);
   g_free (t->metrics);
@@ -348,7 +351,8 @@ train_step (Trainer *t, int64_t step, GError **error)
                        .noise = NULL,
                        .noise_seed = noise_seed ((uint64_t) t->o.seed, step * A + g),
                        .within_targets = w.within > 0 ? t->within : NULL,
-                       .separate_held = t->sides_only ? t->held : NULL };
+                       .separate_held = t->sides_only ? t->held : NULL,
+                       .word_weight = t->word_weight };
     if (w.within > 0)
       sv_within_targets (t->n_phrases, t->o.batch, c->n_nouns, t->within);
     if (!sv_train_pass_forward (t->pass, &b, &w, error))
@@ -599,6 +603,16 @@ setup (Trainer *t, const char *config, gboolean resume, const SvTrainOptions *cl
   t->n_phrases = g_new0 (int, B);
   t->held = g_new0 (float, (size_t) MAX (B * Q, 1));
   t->sides_only = g_str_equal (t->o.separate_which, "sides");
+  if (t->w.words > 0 && g_str_equal (t->o.words_weighting, "idf")) {
+    const char **captions = g_new (const char *, t->ds->items->len);
+    for (guint i = 0; i < t->ds->items->len; i++)
+      captions[i] = ((SvDataItem *) g_ptr_array_index (t->ds->items, i))->caption;
+    t->word_weight =
+        sv_word_idf (t->model->tokenizer, captions, t->ds->items->len, c->max_len, c->vocab, error);
+    g_free (captions);
+    if (!t->word_weight)
+      return FALSE;
+  }
   t->within = g_new (float, (size_t) B *K *K);
   t->unreadable = g_hash_table_new (g_direct_hash, g_direct_equal);
   g_free (t->st.options);
@@ -700,14 +714,14 @@ print_start (Trainer *t)
                   : NULL;
   printf ("  %s steps %" G_GINT64_FORMAT "..%" G_GINT64_FORMAT " of %d x batch %d (%s "
           "epochs; %d process%s), %s lr %g, warm-up %" G_GINT64_FORMAT
-          " steps, losses t %g g %g c %g csal %g within %g separate %g%s words %g, %d negative "
+          " steps, losses t %g g %g c %g csal %g within %g separate %g%s words %g%s, %d negative "
           "captions a "
           "caption, mirror pairs %g%s\n",
           t->start_step > 0 ? "resuming:" : "training:", t->start_step + 1, t->o.steps, t->n_lanes,
           t->o.batch, eps, sv_dist_size (), sv_dist_size () > 1 ? "es" : "", t->o.optim, t->o.lr,
           sv_lr_warmup_steps (&t->sched), t->w.temporal, t->w.grounding, t->w.contrast, t->w.csal,
-          t->w.within, t->w.separate, sep ? sep : "", t->w.words, t->o.text_negatives,
-          t->o.mirror_pairs, cwarm ? cwarm : "");
+          t->w.within, t->w.separate, sep ? sep : "", t->w.words, t->word_weight ? " (idf)" : "",
+          t->o.text_negatives, t->o.mirror_pairs, cwarm ? cwarm : "");
   fflush (stdout);
   g_free (sep);
   g_free (eps);

@@ -216,17 +216,21 @@ def separate_loss(fc, negs, held=None, margin=0.5):
     return terms.mean()
 
 
-def words_loss(P, fv, ids, mask, Wv, tau):
+def words_loss(P, fv, ids, mask, Wv, tau, word_weight=None):
     # the caption's words from the clip (svilm-core/sv-losses.h, L_words): softmax over the
-    # vocabulary; the target spreads 1 over a caption's distinct non-special tokens, mixed
-    # by the cut-and-paste weights
+    # vocabulary; the target spreads 1 over a caption's distinct non-special tokens (in
+    # proportion to word_weight [V] when given; tokens of weight 0 left out), mixed by the
+    # cut-and-paste weights
     W = P["words.weight"]
     B, V = fv.shape[0], W.shape[0]
+    weight = word_weight.double() if word_weight is not None else torch.ones(V, dtype=torch.float64)
     bag = torch.zeros(B, V)
     for j in range(B):
-        toks = {int(t) for t, m in zip(ids[j], mask[j]) if m != 0 and 4 <= int(t) < V}
+        toks = {int(t) for t, m in zip(ids[j], mask[j])
+                if m != 0 and 4 <= int(t) < V and weight[int(t)] > 0}
+        total = sum(float(weight[t]) for t in toks)
         for t in toks:
-            bag[j, t] = 1.0 / len(toks)
+            bag[j, t] = float(weight[t]) / total
     logits = F.linear(fv, W, P["words.bias"]) / tau
     return xent(logits, Wv @ bag)
 
@@ -269,7 +273,8 @@ def main():
     ls = csal_loss(fv, captions, b["Wv"], c)
     lw = within_loss(gp, nouns, b["within_targets"], c)
     lsep = separate_loss(captions, negs, b.get("separate_held")) if Q > 0 else torch.zeros(())
-    lwords = (words_loss(P, fv, b["ids"][:B], b["mask"][:B], b["Wv"], c["tau_contrast"]) if "words.weight" in P
+    lwords = (words_loss(P, fv, b["ids"][:B], b["mask"][:B], b["Wv"], c["tau_contrast"],
+                         b.get("word_weight")) if "words.weight" in P
               else torch.zeros(()))
     loss = (w[0] * lt + w[1] * lg + w[2] * lc + w[3] * ls + w[4] * lw + w[5] * lsep
             + w[6] * lwords)
