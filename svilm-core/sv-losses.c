@@ -461,9 +461,10 @@ sv_words_loss_set_targets (SvWordsLoss *l, const int32_t *ids, const float *mask
     double total = 0.0;
     for (int k = 0; k < L; k++) {
       int32_t id = ids[(size_t) j * L + k];
-      float w = id >= 0 && id < V && word_weight ? word_weight[id] : 1.0f;
-      if (mask[(size_t) j * L + k] == 0.0f || id < SV_TOKEN_N_SPECIAL || id >= V ||
-          row[id] != 0.0f || !(w > 0.0f))
+      if (mask[(size_t) j * L + k] == 0.0f || id < SV_TOKEN_N_SPECIAL || id >= V || row[id] != 0.0f)
+        continue;
+      float w = word_weight ? word_weight[id] : 1.0f;
+      if (!(w > 0.0f)) /* 0 (or NaN): not a target */
         continue;
       row[id] = w;
       total += w;
