@@ -659,10 +659,28 @@ check_probe_noun (const char *model)
   g_assert_cmpfloat (fabs (json_object_get_double_member (ft, "chance") - 100.0 / 13), <, 1e-9);
 }
 
-/* --ranks: a line a caption, ranks in 1..12, as many first places as t2v's R@1 says */
-static void
-check_ranks (const char *model, const char *manifest, double r1)
+/* the objects in a video of the synthetic corpus: its truth's "objects" */
+static guint
+truth_objects (const char *corpus, const char *video)
 {
+  g_autofree char *base = g_path_get_basename (video);
+  *strrchr (base, '.') = '\0';
+  g_autofree char *name = g_strconcat (base, ".json", NULL);
+  g_autofree char *path = g_build_filename (corpus, "truth", name, NULL);
+  g_autoptr (JsonParser) p = json_parser_new ();
+  g_assert_true (json_parser_load_from_file (p, path, NULL));
+  JsonObject *o = json_node_get_object (json_parser_get_root (p));
+  return json_array_get_length (json_object_get_array_member (o, "objects"));
+}
+
+/* --ranks: a line a caption, ranks in 1..12, as many first places as t2v's R@1 says, and
+ * as many in each group of captions by their video's objects as t2v_by_objects says */
+static void
+check_ranks (const char *model, const char *manifest, JsonObject *r)
+{
+  double r1 = json_object_get_double_member (member_object (r, "t2v"), "r1");
+  g_autofree char *corpus = g_path_get_dirname (manifest);
+  guint captions[4] = { 0 }, firsts[4] = { 0 };
   g_autofree char *out = g_build_filename (tmpdir, "ranks.jsonl", NULL);
   const char *argv[] = { train_exe, "eval",   "--model",   model,     "--data",
                          manifest,  "--task", "retrieval", "--split", "all",
@@ -686,8 +704,23 @@ check_ranks (const char *model, const char *manifest, double r1)
     const char *top = json_object_get_string_member (o, "first");
     g_assert_true ((rank == 1) == (g_strcmp0 (video, top) == 0));
     first += rank == 1;
+    guint bin = MIN (truth_objects (corpus, video), 4) - 1;
+    captions[bin]++;
+    firsts[bin] += rank == 1;
   }
   g_assert_cmpfloat (fabs (100.0 * first / 12 - r1), <, 1e-3);
+  JsonObject *by = member_object (r, "t2v_by_objects");
+  const char *bins[] = { "1", "2", "3", "4+" };
+  for (guint k = 0; k < 4; k++) {
+    g_assert_true (json_object_has_member (by, bins[k]) == (captions[k] > 0));
+    if (!captions[k])
+      continue;
+    JsonObject *b = member_object (by, bins[k]);
+    g_assert_cmpint (json_object_get_int_member (b, "captions"), ==, captions[k]);
+    g_assert_cmpfloat (
+        fabs (json_object_get_double_member (b, "r1") - 100.0 * firsts[k] / captions[k]), <, 1e-3);
+  }
+  member_object (r, "t2v_phrases_by_objects");
 }
 
 /* the left-right test: every caption that says a side, two percentages of them */
@@ -748,7 +781,7 @@ test_end_to_end (void)
   g_assert_cmpint (json_object_get_int_member (r, "captions"), ==, 12);
   g_assert_cmpint (json_object_get_int_member (r, "phrases"), >=, 12); /* one or more each */
   g_assert_cmpfloat (json_object_get_double_member (r, "phrase_weight"), ==, 0.5);
-  check_ranks (model, manifest, json_object_get_double_member (member_object (r, "t2v"), "r1"));
+  check_ranks (model, manifest, r);
   check_sides (manifest, r);
 
   g_autoptr (JsonParser) p2 = json_parser_new ();

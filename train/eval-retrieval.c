@@ -5,6 +5,10 @@
  * --phrase-weight above 0, the "+phrases" rows re-rank with the caption's noun phrases
  * (link-grammar, as in training) against each video's group tokens (eval-metrics.h).
  *
+ * By objects: text->video R@1 of the captions whose video holds 1, 2, 3, 4 or more objects
+ * (its ground truth's noun phrases): one object is where a model must see the noun and the
+ * motion, with no colour combination to tell its video apart.
+ *
  * Left and right: for every caption that says a side, whether the caption scores above
  * its mirrored copy (left and right swapped) against its video, and whether its video
  * scores above the video's mirror image against the caption (chance 50 %): does either
@@ -77,7 +81,80 @@ typedef struct {
   /* left and right: captions that say a side; of them, those above their mirrored copy,
    * and those whose video is above its mirror image */
   guint sides, sides_text, sides_video;
+  GArray *objects; /* guint: the objects of each encoded video's truth; 0: no truth */
 } Encoded;
+
+/* captions by their video's objects: 1, 2, 3, 4 and more */
+#define OBJECT_BINS 4
+
+typedef struct {
+  guint captions[OBJECT_BINS], first[OBJECT_BINS]; /* first: ranked their video first */
+} ByObjects;
+
+/* text->video R@1 of sim [nt x nv] by the objects of each caption's video */
+static void
+by_objects (const Encoded *enc, const float *sim, ByObjects *out)
+{
+  guint nt = enc->text_video->len, nv = enc->nv;
+  const guint *tv = (const guint *) enc->text_video->data;
+  const guint *objects = (const guint *) enc->objects->data;
+  guint *video_class = g_new (guint, nv), *ranks = g_new (guint, MAX (nt, 1));
+  for (guint v = 0; v < nv; v++)
+    video_class[v] = v;
+  sv_eval_ranks (sim, nt, nv, tv, video_class, ranks);
+  memset (out, 0, sizeof *out);
+  for (guint t = 0; t < nt; t++) {
+    guint k = objects[tv[t]];
+    if (k == 0)
+      continue;
+    guint bin = MIN (k, OBJECT_BINS) - 1;
+    out->captions[bin]++;
+    out->first[bin] += ranks[t] == 1;
+  }
+  g_free (video_class);
+  g_free (ranks);
+}
+
+static const char *const object_bin_names[OBJECT_BINS] = { "1", "2", "3", "4+" };
+
+static void
+print_by_objects (const char *name, const ByObjects *b)
+{
+  printf ("  %-18s", name);
+  for (guint k = 0; k < OBJECT_BINS; k++)
+    if (b->captions[k])
+      printf ("  %s: %5.1f (%u)", object_bin_names[k], 100.0 * b->first[k] / b->captions[k],
+              b->captions[k]);
+  printf ("\n");
+}
+
+static void
+add_by_objects (JsonBuilder *jb, const char *key, const ByObjects *b)
+{
+  json_builder_set_member_name (jb, key);
+  json_builder_begin_object (jb);
+  for (guint k = 0; k < OBJECT_BINS; k++) {
+    if (!b->captions[k])
+      continue;
+    json_builder_set_member_name (jb, object_bin_names[k]);
+    json_builder_begin_object (jb);
+    sv_eval_json_int (jb, "captions", b->captions[k]);
+    sv_eval_json_double (jb, "r1", 100.0 * b->first[k] / b->captions[k]);
+    json_builder_end_object (jb);
+  }
+  json_builder_end_object (jb);
+}
+
+/* the objects of an item's ground truth, 0 when it has none (or it does not read: retrieval
+ * needs no truth, the breakdown leaves the video out) */
+static guint
+count_objects (const SvEvalItem *it)
+{
+  if (!it->truth)
+    return 0;
+  g_autoptr (SvEvalTruth) truth = sv_eval_truth_load (it->truth, NULL);
+  return truth ? truth->objects->len : 0;
+}
 
 static void
 normalize (float *x, guint n)
@@ -242,6 +319,8 @@ encode_all (SvEval *ev, Encoded *enc, GError **error)
       return FALSE;
     }
     g_ptr_array_add (enc->video_item, it);
+    guint objects = count_objects (it);
+    g_array_append_val (enc->objects, objects);
     enc->nv++;
   }
   sv_eval_progress (ev, "encoding videos", n, n);
@@ -342,6 +421,8 @@ measure (SvEval *ev, const Encoded *enc, GError **error)
   const guint *tv = (const guint *) enc->text_video->data;
   SvRankMetrics t2v, v2t, t2v_dsl, v2t_dsl, unused;
   directions (sim, nt, nv, tv, &t2v, &v2t);
+  ByObjects objects, objects_ph = { 0 };
+  by_objects (enc, sim, &objects);
   /* DSL: the prior is a softmax over the other axis than the one ranked: over the captions
    * for text->video, over the videos for video->text */
   sv_eval_dual_softmax (sim, nt, nv, ev->dsl_temperature, dsl);
@@ -363,6 +444,7 @@ measure (SvEval *ev, const Encoded *enc, GError **error)
     for (gsize i = 0; i < (gsize) nt * nv; i++)
       sim[i] += (float) ev->phrase_weight * dsl[i];
     directions (sim, nt, nv, tv, &t2v_ph, &v2t_ph);
+    by_objects (enc, sim, &objects_ph);
   }
   g_free (sim);
   g_free (dsl);
@@ -380,6 +462,15 @@ measure (SvEval *ev, const Encoded *enc, GError **error)
     print_row ("video->text +phr.", &v2t_ph);
     printf ("  (+phr.: re-ranked with the captions' noun phrases, weight %g; %u phrases)\n",
             ev->phrase_weight, enc->phrases->len / dim);
+  }
+  guint with_truth = 0;
+  for (guint k = 0; k < OBJECT_BINS; k++)
+    with_truth += objects.captions[k];
+  if (with_truth) {
+    printf ("  text->video R@1 by the video's objects (captions):\n");
+    print_by_objects ("text->video", &objects);
+    if (enc->chunker)
+      print_by_objects ("text->video +phr.", &objects_ph);
   }
   double side_text = 100.0 * enc->sides_text / MAX (enc->sides, 1u),
          side_video = 100.0 * enc->sides_video / MAX (enc->sides, 1u);
@@ -405,6 +496,11 @@ measure (SvEval *ev, const Encoded *enc, GError **error)
     add_metrics (b, "t2v_phrases", &t2v_ph);
     add_metrics (b, "v2t_phrases", &v2t_ph);
   }
+  if (with_truth) {
+    add_by_objects (b, "t2v_by_objects", &objects);
+    if (enc->chunker)
+      add_by_objects (b, "t2v_phrases_by_objects", &objects_ph);
+  }
   sv_eval_json_int (b, "side_captions", enc->sides);
   if (enc->sides) {
     sv_eval_json_double (b, "side_text", side_text);
@@ -424,6 +520,7 @@ sv_eval_retrieval (SvEval *ev, GError **error)
   enc.text_video = g_array_new (FALSE, FALSE, sizeof (guint));
   enc.video_item = g_ptr_array_new ();
   enc.caption_of = g_ptr_array_new ();
+  enc.objects = g_array_new (FALSE, FALSE, sizeof (guint));
   if (ev->phrase_weight > 0) {
     enc.chunker = sv_noun_chunker_new (error);
     if (!enc.chunker) {
@@ -433,6 +530,7 @@ sv_eval_retrieval (SvEval *ev, GError **error)
       g_array_unref (enc.text_video);
       g_ptr_array_unref (enc.video_item);
       g_ptr_array_unref (enc.caption_of);
+      g_array_unref (enc.objects);
       return NULL;
     }
     enc.phrases = g_array_new (FALSE, FALSE, sizeof (float));
@@ -445,6 +543,7 @@ sv_eval_retrieval (SvEval *ev, GError **error)
   g_array_unref (enc.text_video);
   g_ptr_array_unref (enc.video_item);
   g_ptr_array_unref (enc.caption_of);
+  g_array_unref (enc.objects);
   if (enc.chunker) {
     sv_noun_chunker_free (enc.chunker);
     g_free (enc.groups);
